@@ -1,0 +1,193 @@
+"""Source contracts: one YAML file per source, describing how to read it and map it to the canonical schema."""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import re
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.contracts.expressions import ExpressionError, parse_expression
+from pipeline.contracts.schema import ENTITIES, ColumnType
+
+
+class ContractError(ValueError):
+    """A contract file that cannot be used. The message names the file and the key."""
+
+    def __init__(self, file: Path | str, key: str, message: str):
+        self.file, self.key = str(file), key
+        super().__init__(f"{file}: {key}: {message}" if key else f"{file}: {message}")
+
+
+class HelperColumn(BaseModel):
+    """A source column kept only as input to derived fields (e.g. an amount in fen, a status code)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    type: ColumnType
+
+
+class SourceContract(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Short name, stored in _source.")
+    entity: Literal[tuple(ENTITIES)]  # type: ignore[valid-type]
+    description: str = ""
+    path: str = Field(description="Glob of the files, relative to the sources root.")
+    format: Literal["csv", "xlsx", "jsonl", "parquet"]
+    encoding: str = "utf-8"
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    header_row: int = Field(default=1, ge=1, description="1-based row holding the column names.")
+    sheet: str | None = None
+    grain: Literal["record", "order_line"] = "record"
+    columns: dict[str, str | HelperColumn] = Field(min_length=1)
+    derived: dict[str, str] = {}
+    null_values: list[str] = ["", "NULL", "null", "None", "N/A", "n/a", "-", "--", "\\N"]
+    date_formats: list[str] = Field(default=["%Y-%m-%d"], min_length=1)
+    datetime_formats: list[str] = Field(default=["%Y-%m-%d %H:%M:%S"], min_length=1)
+    timezone: str = "Asia/Shanghai"
+    true_values: list[str] = ["1", "true", "t", "yes", "y", "是", "已同意", "√"]
+    false_values: list[str] = ["0", "false", "f", "no", "n", "否", "未同意", "×"]
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("date_formats", "datetime_formats")
+    @classmethod
+    def _strftime_formats(cls, value: list[str]) -> list[str]:
+        for fmt in value:
+            if not re.search(r"%[YmdyHMSbBjI]", fmt):
+                raise ValueError(f"{fmt!r} is not a strftime format (expected e.g. %Y-%m-%d)")
+        return value
+
+    @model_validator(mode="after")
+    def _grain_fits_entity(self) -> SourceContract:
+        if self.grain == "order_line" and self.entity != "orders":
+            raise ValueError("grain 'order_line' is only valid for entity 'orders'")
+        return self
+
+    # -- derived views of the contract ------------------------------------------------------------
+    @property
+    def canonical(self) -> dict[str, ColumnType]:
+        return ENTITIES[self.entity]
+
+    def target_types(self) -> dict[str, ColumnType]:
+        """Every column a mapped or helper column produces, with its type."""
+        out: dict[str, ColumnType] = {}
+        for target in self.columns.values():
+            if isinstance(target, HelperColumn):
+                out[target.name] = target.type
+            else:
+                out[target] = self.canonical[target]
+        return out
+
+
+def _suggest(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_contract(contract: SourceContract, file: Path | str) -> None:
+    """Cross-field checks pydantic cannot express: column names and expressions against the schema."""
+    canonical = contract.canonical
+    seen: dict[str, str] = {}
+    for source_col, target in contract.columns.items():
+        key = f"columns.{source_col}"
+        if isinstance(target, HelperColumn):
+            if target.name in canonical:
+                raise ContractError(file, key, f"helper {target.name!r} shadows a canonical column; map it directly")
+            name = target.name
+        else:
+            if target not in canonical:
+                raise ContractError(
+                    file,
+                    key,
+                    f"unknown canonical column {target!r} for entity {contract.entity!r}"
+                    f"{_suggest(target, canonical)}; valid: {sorted(canonical)}",
+                )
+            name = target
+        if name in seen:
+            raise ContractError(file, key, f"{name!r} is already mapped from column {seen[name]!r}")
+        seen[name] = source_col
+    known = set(seen)
+    for target, text in contract.derived.items():
+        key = f"derived.{target}"
+        if target not in canonical:
+            raise ContractError(
+                file,
+                key,
+                f"unknown canonical column {target!r} for entity {contract.entity!r}{_suggest(target, canonical)}",
+            )
+        if target in seen:
+            raise ContractError(file, key, f"{target!r} is both mapped from {seen[target]!r} and derived")
+        try:
+            parse_expression(text, known)
+        except ExpressionError as exc:
+            raise ContractError(file, key, str(exc)) from None
+        known.add(target)  # later derived fields may use earlier ones
+
+
+def _format_validation_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return key, "unknown key" + _suggest(str(err["loc"][-1]), SourceContract.model_fields)
+    return key, err["msg"]
+
+
+def load_contract(file: Path | str) -> SourceContract:
+    file = Path(file)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ContractError(file, "", "file not found") from None
+    except yaml.YAMLError as exc:
+        raise ContractError(file, "", f"invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ContractError(file, "", "expected a mapping of keys to values")
+    try:
+        contract = SourceContract.model_validate(data)
+    except ValidationError as exc:
+        key, message = _format_validation_error(exc)
+        raise ContractError(file, key, message) from None
+    check_contract(contract, file)
+    return contract
+
+
+def load_contracts(folder: Path | str) -> list[SourceContract]:
+    """Every `*.yml`/`*.yaml` in `folder`, validated; source names must be unique per entity."""
+    folder = Path(folder)
+    files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+    if not files:
+        raise ContractError(folder, "", "no source contracts (*.yml) found")
+    contracts, owners = [], {}
+    for file in files:
+        contract = load_contract(file)
+        owner = owners.get((contract.source, contract.entity))
+        if owner:
+            raise ContractError(
+                file, "source", f"{contract.source!r} for {contract.entity} is already declared in {owner}"
+            )
+        owners[(contract.source, contract.entity)] = file
+        contracts.append(contract)
+    return contracts

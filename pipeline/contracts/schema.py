@@ -1,0 +1,158 @@
+"""The canonical schema: one table per entity in the warehouse's `raw` schema.
+
+Source contracts map their own columns onto these names. The types here are the only
+types a raw table can have; a contract cannot invent a new canonical column.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+ColumnType = Literal["string", "integer", "decimal", "boolean", "date", "timestamp"]
+
+# Polars/DuckDB spelling of every canonical type. Decimals are DECIMAL(18,2): money must add up exactly.
+DUCKDB_TYPES: dict[str, str] = {
+    "string": "varchar",
+    "integer": "bigint",
+    "decimal": "decimal(18, 2)",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+}
+
+ENTITIES: dict[str, dict[str, ColumnType]] = {
+    "customers": {
+        "member_id": "string",
+        "name": "string",
+        "phone": "string",
+        "email": "string",
+        "gender": "string",
+        "birth_date": "date",
+        "province": "string",
+        "city": "string",
+        "occupation": "string",
+        "company_name": "string",
+        "industry": "string",
+        "company_size": "string",
+        "member_level": "string",
+        "points": "integer",
+        "wechat_unionid": "string",
+        "consent_marketing": "boolean",
+        "consent_sms": "boolean",
+        "registered_at": "timestamp",
+    },
+    "orders": {
+        "order_id": "string",
+        "line_number": "integer",
+        "member_id": "string",
+        "buyer_id": "string",
+        "buyer_name": "string",
+        "phone": "string",
+        "email": "string",
+        "company_name": "string",
+        "store_id": "string",
+        "province": "string",
+        "city": "string",
+        "product_id": "string",
+        "product_name": "string",
+        "quantity": "integer",
+        "unit_price": "decimal",
+        "amount": "decimal",
+        "refund_amount": "decimal",
+        "status": "string",
+        "ordered_at": "timestamp",
+    },
+    "interactions": {
+        "interaction_id": "string",
+        "member_id": "string",
+        "phone": "string",
+        "email": "string",
+        "channel": "string",
+        "interaction_type": "string",
+        "direction": "string",
+        "occurred_at": "timestamp",
+        "duration_seconds": "integer",
+        "outcome": "string",
+    },
+    "service_tickets": {
+        "ticket_id": "string",
+        "member_id": "string",
+        "phone": "string",
+        "category": "string",
+        "is_complaint": "boolean",
+        "channel": "string",
+        "status": "string",
+        "opened_at": "timestamp",
+        "resolved_at": "timestamp",
+    },
+    "surveys": {
+        "response_id": "string",
+        "member_id": "string",
+        "phone": "string",
+        "survey_type": "string",
+        "score": "integer",
+        "comment": "string",
+        "answered_at": "timestamp",
+    },
+    "campaigns": {
+        "campaign_id": "string",
+        "campaign_name": "string",
+        "channel": "string",
+        "started_on": "date",
+        "ended_on": "date",
+        "budget": "decimal",
+    },
+    "campaign_responses": {
+        "campaign_id": "string",
+        "member_id": "string",
+        "phone": "string",
+        "targeted_at": "timestamp",
+        "response_type": "string",
+        "responded_at": "timestamp",
+    },
+    "leads": {
+        "lead_id": "string",
+        "member_id": "string",
+        "company_name": "string",
+        "contact_name": "string",
+        "phone": "string",
+        "email": "string",
+        "lead_source": "string",
+        "status": "string",
+        "created_at": "timestamp",
+    },
+    "opportunities": {
+        "opportunity_id": "string",
+        "lead_id": "string",
+        "member_id": "string",
+        "company_name": "string",
+        "stage": "string",
+        "amount": "decimal",
+        "created_at": "timestamp",
+        "closed_at": "timestamp",
+    },
+}
+
+# The identifier of a record inside its source. When a contract maps no such column, or a row leaves it
+# empty, the loader derives one from the file and row number.
+RECORD_ID: dict[str, str] = {
+    "customers": "member_id",
+    "orders": "order_id",
+    "interactions": "interaction_id",
+    "service_tickets": "ticket_id",
+    "surveys": "response_id",
+    "campaigns": "campaign_id",
+    "campaign_responses": "",
+    "leads": "lead_id",
+    "opportunities": "opportunity_id",
+}
+
+# Lineage columns every raw row carries, in this order, after the canonical columns.
+LINEAGE: dict[str, str] = {
+    "_source": "varchar",
+    "_source_file": "varchar",
+    "_row_number": "bigint",
+    "_file_sha256": "varchar",
+    "_ingested_at": "timestamp",
+    "_parse_errors": "varchar",
+}

@@ -1,0 +1,129 @@
+"""Turn a frame of source strings into rows of the canonical schema, lazily.
+
+Steps, in order: rename source columns to canonical/helper names, trim and null-out the contract's null
+markers, type every column (several date formats, source time zone -> warehouse time zone), evaluate the
+derived fields, fill a missing record id from file and row, and add lineage. A value that does not parse
+becomes null *and* is named in `_parse_errors` so that validation can quarantine the row; nothing is
+coerced silently.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from pipeline.contracts.expressions import parse_expression
+from pipeline.contracts.model import HelperColumn, SourceContract
+from pipeline.contracts.schema import ENTITIES, RECORD_ID
+
+DECIMAL = pl.Decimal(18, 2)
+POLARS_TYPES = {
+    "string": pl.String,
+    "integer": pl.Int64,
+    "decimal": DECIMAL,
+    "boolean": pl.Boolean,
+    "date": pl.Date,
+    "timestamp": pl.Datetime("us"),
+}
+
+
+def _parse(col: str, kind: str, contract: SourceContract, warehouse_tz: str) -> pl.Expr:
+    raw = pl.col(col)
+    if kind == "string":
+        return raw
+    if kind == "integer":
+        return raw.str.replace_all(",", "").cast(pl.Float64, strict=False).round(0).cast(pl.Int64, strict=False)
+    if kind == "decimal":
+        # Currency signs and thousands separators are common in exports; round half away from zero to fen.
+        cleaned = raw.str.replace_all(r"[,¥￥\s]|CNY|RMB|元", "")
+        return cleaned.cast(pl.Float64, strict=False).round(2).cast(DECIMAL, strict=False)
+    if kind == "boolean":
+        lowered = raw.str.to_lowercase()
+        return (
+            pl.when(lowered.is_in([v.lower() for v in contract.true_values]))
+            .then(True)
+            .when(lowered.is_in([v.lower() for v in contract.false_values]))
+            .then(False)
+            .otherwise(None)
+        )
+    if kind == "date":
+        parsed = [raw.str.strptime(pl.Date, f, strict=False) for f in contract.date_formats]
+        # A timestamp in a date column (Excel writes dates as '2024-03-05 00:00:00') still gives its date.
+        parsed += [raw.str.strptime(pl.Datetime("us"), f, strict=False).dt.date() for f in contract.datetime_formats]
+        return pl.coalesce(parsed)
+    if kind == "timestamp":
+        parsed = [raw.str.strptime(pl.Datetime("us"), f, strict=False) for f in contract.datetime_formats]
+        parsed += [raw.str.strptime(pl.Date, f, strict=False).cast(pl.Datetime("us")) for f in contract.date_formats]
+        ts = pl.coalesce(parsed)
+        if contract.timezone != warehouse_tz:
+            ts = (
+                ts.dt.replace_time_zone(contract.timezone, ambiguous="earliest", non_existent="null")
+                .dt.convert_time_zone(warehouse_tz)
+                .dt.replace_time_zone(None)
+            )
+        return ts
+    raise ValueError(f"unknown type {kind!r}")  # pragma: no cover
+
+
+def to_canonical(
+    lf: pl.LazyFrame,
+    contract: SourceContract,
+    *,
+    source_file: str,
+    file_sha256: str,
+    ingested_at: datetime,
+    warehouse_tz: str,
+) -> pl.LazyFrame:
+    """Map a frame from `read_source_file` to the canonical columns of the contract's entity plus lineage."""
+    types = contract.target_types()
+    renames = {src: (t.name if isinstance(t, HelperColumn) else t) for src, t in contract.columns.items()}
+    lf = lf.rename(renames)
+    names = list(types)
+    nulls = contract.null_values
+    lf = lf.with_columns(
+        [
+            pl.when(pl.col(c).str.strip_chars().is_in(nulls)).then(None).otherwise(pl.col(c).str.strip_chars()).alias(c)
+            for c in names
+        ]
+    )
+    typed = [_parse(c, types[c], contract, warehouse_tz).alias(c) for c in names]
+    # Name every non-empty value that did not survive typing, e.g. "ordered_at='2024-13-01'".
+    errors = [
+        pl.when(pl.col(c).is_not_null() & _parse(c, types[c], contract, warehouse_tz).is_null()).then(
+            pl.lit(f"{c}=") + pl.col(c).str.slice(0, 80)
+        )
+        for c in names
+        if types[c] != "string"
+    ]
+    parse_errors = pl.concat_str(errors, separator="; ", ignore_nulls=True) if errors else pl.lit(None, pl.String)
+    lf = lf.with_columns(pl.when(parse_errors == "").then(None).otherwise(parse_errors).alias("_parse_errors"))
+    lf = lf.with_columns(typed)
+
+    known = set(names)
+    canonical = ENTITIES[contract.entity]
+    for target, text in contract.derived.items():
+        expr = parse_expression(text, known)
+        lf = lf.with_columns(expr.cast(POLARS_TYPES[canonical[target]], strict=False).alias(target))
+        known.add(target)
+
+    record_id = RECORD_ID[contract.entity]
+    columns = []
+    for col, kind in canonical.items():
+        expr = pl.col(col) if col in known else pl.lit(None, POLARS_TYPES[kind])
+        if col == record_id:
+            # Rows with no id of their own get one from their place: "<source>:<file>:<row>".
+            expr = pl.coalesce(
+                expr,
+                pl.format("{}:{}:{}", pl.lit(contract.source), pl.lit(source_file), pl.col("_row_number")),
+            )
+        columns.append(expr.cast(POLARS_TYPES[kind]).alias(col))
+    return lf.select(
+        *columns,
+        pl.lit(contract.source).alias("_source"),
+        pl.lit(source_file).alias("_source_file"),
+        pl.col("_row_number").cast(pl.Int64),
+        pl.lit(file_sha256).alias("_file_sha256"),
+        pl.lit(ingested_at).cast(pl.Datetime("us")).alias("_ingested_at"),
+        pl.col("_parse_errors"),
+    )
