@@ -1,0 +1,48 @@
+# Two commands for a fresh machine: `make run` and `make test`. Everything else is for developers.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export CRMGRADE_CONFIG ?= $(CURDIR)/crmgrade.yml
+export CRMGRADE_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: run test lint format dev bench demo clean
+
+# uv itself is pinned and installed into a private folder, then builds .venv exactly from uv.lock.
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(BIN)/crmgrade: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+run: $(BIN)/crmgrade  ## install, generate the demo data if absent, run every asset, print the summary
+	$(BIN)/crmgrade run --config crmgrade.yml
+
+test: $(BIN)/crmgrade  ## install and run the whole test suite
+	$(BIN)/pytest
+
+lint: $(BIN)/crmgrade
+	$(BIN)/ruff check pipeline tests bench
+	$(BIN)/ruff format --check pipeline tests bench
+
+format: $(BIN)/crmgrade
+	$(BIN)/ruff format pipeline tests bench
+	$(BIN)/ruff check --fix pipeline tests bench
+
+dev: $(BIN)/crmgrade  ## the Dagster UI on http://127.0.0.1:3000
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml
+
+bench: $(BIN)/crmgrade  ## demo-data generator speed at 10M orders
+	$(BIN)/python -m bench.generator --orders 10000000
+
+clean:
+	rm -rf data/demo data/warehouse.duckdb data/warehouse.duckdb.wal data/reports dbt_project/target

@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'campaigns') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        campaign_id,
+        -- strings
+        campaign_name,
+        channel,
+        -- numerics
+        budget,
+        -- dates and timestamps
+        started_on,
+        ended_on,
+        -- lineage
+        _source as source_name,
+        _source_file as source_file,
+        _row_number as source_row_number,
+        _file_sha256 as source_file_sha256,
+        _ingested_at as ingested_at,
+        _parse_errors as parse_errors
+
+    from source
+
+)
+
+select * from renamed

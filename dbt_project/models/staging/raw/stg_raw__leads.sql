@@ -1,0 +1,36 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'leads') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        lead_id,
+        member_id,
+        -- strings
+        company_name,
+        contact_name,
+        phone,
+        email,
+        lead_source,
+        status,
+        -- dates and timestamps
+        created_at,
+        -- lineage
+        _source as source_name,
+        _source_file as source_file,
+        _row_number as source_row_number,
+        _file_sha256 as source_file_sha256,
+        _ingested_at as ingested_at,
+        _parse_errors as parse_errors
+
+    from source
+
+)
+
+select * from renamed

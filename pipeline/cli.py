@@ -1,0 +1,114 @@
+"""`crmgrade`: generate demo data, run the whole job in-process."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+
+def _fail(message: str) -> int:
+    print(f"crmgrade: error: {message}", file=sys.stderr)
+    return 1
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from pipeline.demo.generator import DemoSpec, generate
+
+    spec = DemoSpec(customers=args.customers, seed=args.seed, orders=args.orders, end_date=args.end_date)
+    print(
+        f"Generating demo data: {spec.customers:,} customers, {spec.n_orders:,} orders, seed {spec.seed} -> {args.out}"
+    )
+    t0 = time.perf_counter()
+    generate(args.out, spec)
+    print(f"Done in {time.perf_counter() - t0:.1f}s. The planted truth is in {Path(args.out) / 'truth'}.")
+    return 0
+
+
+def run_job(config_file: Path | str | None) -> int:
+    """Materialize every asset for a config, in this process. Returns the exit code."""
+    from pipeline.config import ConfigError, export_environment
+    from pipeline.contracts import ContractError, load_contracts
+
+    try:
+        settings = export_environment(config_file)
+        if not settings.sources.root.is_dir() and settings.demo is not None:
+            from pipeline.demo.generator import DemoSpec, generate
+
+            print(
+                f"No source data in {settings.sources.root}: generating the demo set "
+                f"({settings.demo.customers:,} customers, seed {settings.demo.seed})."
+            )
+            generate(
+                settings.sources.root,
+                DemoSpec(customers=settings.demo.customers, seed=settings.demo.seed, orders=settings.demo.orders),
+            )
+        load_contracts(settings.sources.contracts)  # fail before any work on a broken contract
+    except (ConfigError, ContractError) as exc:
+        return _fail(str(exc))
+
+    from pipeline.dbt_project import prepare_manifest
+
+    t0 = time.perf_counter()
+    print("Parsing the dbt project ...")
+    prepare_manifest()
+    import dagster as dg
+
+    from pipeline.definitions import defs
+    from pipeline.summary import write_summary
+
+    print(f"Running every asset into {settings.warehouse} ...")
+    instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
+    result = defs.get_job_def("crmgrade_all").execute_in_process(instance=instance, raise_on_error=False)
+    if not result.success:
+        failed = [e for e in result.all_events if e.is_step_failure]
+        for event in failed:
+            err = event.step_failure_data.error
+            print(f"  step {event.step_key} failed: {err.message.strip() if err else ''}", file=sys.stderr)
+        return _fail(f"run {result.run_id} failed in {len(failed)} step(s)")
+    text, path = write_summary(settings.warehouse, settings.reports_dir)
+    print()
+    print(text)
+    print(f"Run {result.run_id} succeeded in {time.perf_counter() - t0:.1f}s; summary written to {path}.")
+    return 0
+
+
+def _has_dagster_home() -> bool:
+    import os
+
+    return bool(os.environ.get("DAGSTER_HOME"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="crmgrade", description="Customer-grading warehouse.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo-data", help="Write a deterministic demo data set with planted truth.")
+    demo.add_argument("--out", type=Path, required=True, help="Folder to write (replaced if it exists).")
+    demo.add_argument("--customers", type=int, default=20_000)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--orders", type=int, default=None, help="Number of orders (default: 6 per customer).")
+    demo.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        default=date(2026, 6, 30),
+        help="Last day of the generated history (YYYY-MM-DD).",
+    )
+    demo.set_defaults(func=cmd_demo_data)
+
+    run = sub.add_parser("run", help="Materialize every asset for a config, in-process.")
+    run.add_argument(
+        "--config", type=Path, default=None, help="Config file (default: $CRMGRADE_CONFIG or crmgrade.yml)."
+    )
+    run.set_defaults(func=lambda a: run_job(a.config))
+
+    args = parser.parse_args(argv)
+    if getattr(args, "customers", 1) is not None and getattr(args, "customers", 1) < 1:
+        return _fail("--customers must be at least 1")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

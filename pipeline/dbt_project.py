@@ -1,0 +1,27 @@
+"""The dbt project, in its own module so its manifest can be prepared before the assets are imported."""
+
+import shutil
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+# The dbt installed beside this Python, so that runs work without an activated virtual environment.
+_venv_dbt = Path(sys.executable).parent / "dbt"
+DBT_EXECUTABLE = str(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") or "dbt")
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# `dagster dev` parses the project on load; `crmgrade run` and the tests call prepare_manifest() themselves.
+dbt_project.prepare_if_dev()
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
+def prepare_manifest() -> Path:
+    """Parse the dbt project (writes target/manifest.json) and return the manifest path."""
+    dbt_resource().cli(["--quiet", "parse"], target_path=dbt_project.target_path).wait()
+    return dbt_project.manifest_path

@@ -1,0 +1,40 @@
+"""Dagster resources, configured from environment variables read at run time."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+
+from pipeline.config import CONFIG_ENV, WAREHOUSE_ENV, Settings, load_settings
+
+
+class CrmgradeSettings(dg.ConfigurableResource):
+    """The run configuration file (crmgrade.yml)."""
+
+    config_file: str
+
+    def load(self) -> Settings:
+        return load_settings(self.config_file)
+
+
+class DuckDBWarehouse(dg.ConfigurableResource):
+    """The warehouse file. Connections are short-lived: DuckDB lets one process hold the file at a time."""
+
+    path: str
+
+    @contextmanager
+    def connect(self):
+        con = duckdb.connect(self.path)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def default_resources() -> dict[str, dg.ConfigurableResource]:
+    return {
+        "settings": CrmgradeSettings(config_file=dg.EnvVar(CONFIG_ENV)),
+        "warehouse": DuckDBWarehouse(path=dg.EnvVar(WAREHOUSE_ENV)),
+    }
