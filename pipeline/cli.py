@@ -9,6 +9,13 @@ from datetime import date
 from pathlib import Path
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _fail(message: str) -> int:
     print(f"crmgrade: error: {message}", file=sys.stderr)
     return 1
@@ -76,9 +83,13 @@ def run_job(config_file: Path | str | None) -> int:
 
 
 def _has_dagster_home() -> bool:
+    """Use the persistent instance (runs visible in `dagster dev`) when DAGSTER_HOME is set."""
     import os
 
-    return bool(os.environ.get("DAGSTER_HOME"))
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        Path(home).mkdir(parents=True, exist_ok=True)
+    return bool(home)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = sub.add_parser("demo-data", help="Write a deterministic demo data set with planted truth.")
     demo.add_argument("--out", type=Path, required=True, help="Folder to write (replaced if it exists).")
-    demo.add_argument("--customers", type=int, default=20_000)
+    demo.add_argument("--customers", type=_positive_int, default=20_000)
     demo.add_argument("--seed", type=int, default=42)
-    demo.add_argument("--orders", type=int, default=None, help="Number of orders (default: 6 per customer).")
+    demo.add_argument("--orders", type=_positive_int, default=None, help="Number of orders (default: 6 per customer).")
     demo.add_argument(
         "--end-date",
         type=date.fromisoformat,
@@ -105,8 +116,6 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=lambda a: run_job(a.config))
 
     args = parser.parse_args(argv)
-    if getattr(args, "customers", 1) is not None and getattr(args, "customers", 1) < 1:
-        return _fail("--customers must be at least 1")
     return args.func(args)
 
 

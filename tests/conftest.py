@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.demo.generator import DemoSpec, generate
+
+REPO = Path(__file__).resolve().parent.parent
+CONTRACTS = REPO / "data" / "contracts"
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory) -> Path:
+    """A small demo set shared by the tests that only read it."""
+    out = tmp_path_factory.mktemp("demo") / "sources"
+    generate(out, DemoSpec(customers=400, seed=7), progress=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """The dbt manifest must exist before pipeline.definitions is imported."""
+    from pipeline.dbt_project import prepare_manifest
+
+    return prepare_manifest()

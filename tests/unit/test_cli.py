@@ -1,0 +1,50 @@
+"""The crmgrade command: exit codes and messages on bad input."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import CONTRACTS
+
+
+def config(tmp_path: Path, contracts: Path, extra: str = "") -> Path:
+    (tmp_path / "src").mkdir(exist_ok=True)
+    path = tmp_path / "crmgrade.yml"
+    path.write_text(f"warehouse: w.duckdb\nsources:\n  root: src\n  contracts: {contracts}\n{extra}", encoding="utf-8")
+    return path
+
+
+def test_unknown_config_key_exits_1_naming_file_and_key(tmp_path, capsys):
+    path = config(tmp_path, CONTRACTS, "reports_dri: x\n")
+    assert main(["run", "--config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"crmgrade: error: {path}: reports_dri: unknown key (did you mean 'reports_dir'?)" in err
+
+
+def test_contract_typo_exits_1_naming_contract_file_and_key(tmp_path, capsys):
+    contracts = tmp_path / "contracts"
+    shutil.copytree(CONTRACTS, contracts)
+    pdd = contracts / "pdd.yml"
+    pdd.write_text(pdd.read_text(encoding="utf-8").replace("delimiter:", "delimeter:"), encoding="utf-8")
+    assert main(["run", "--config", str(config(tmp_path, contracts))]) == 1
+    err = capsys.readouterr().err
+    assert f"{pdd}: delimeter: unknown key (did you mean 'delimiter'?)" in err
+
+
+def test_missing_config_file_exits_1(tmp_path, capsys):
+    assert main(["run", "--config", str(tmp_path / "none.yml")]) == 1
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_demo_data_command(tmp_path, capsys):
+    assert main(["demo-data", "--out", str(tmp_path / "d"), "--customers", "50", "--seed", "1"]) == 0
+    assert (tmp_path / "d/truth/records.parquet").exists()
+    assert "50 customers, 300 orders, seed 1" in capsys.readouterr().out
+
+
+def test_bad_argument_exits_nonzero(tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main(["demo-data", "--out", str(tmp_path), "--customers", "many"])
+    assert info.value.code == 2

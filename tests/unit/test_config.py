@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ConfigError, load_settings
+from tests.conftest import REPO
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "contracts").mkdir(exist_ok=True)
+    (tmp_path / "src").mkdir(exist_ok=True)
+    path = tmp_path / "crmgrade.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = "warehouse: w.duckdb\nsources:\n  root: src\n  contracts: contracts\n"
+
+
+def test_repo_default_config_is_valid():
+    settings = load_settings(REPO / "crmgrade.yml")
+    assert settings.warehouse == REPO / "data" / "warehouse.duckdb"
+    assert settings.sources.contracts == REPO / "data" / "contracts"
+    assert settings.demo is not None
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path):
+    settings = load_settings(write(tmp_path, GOOD))
+    assert settings.warehouse == tmp_path / "w.duckdb"
+    assert settings.sources.root == tmp_path / "src"
+
+
+@pytest.mark.parametrize(
+    "text, key, fragment",
+    [
+        (GOOD + "warehous: x\n", "warehous", "unknown key (did you mean 'warehouse'?)"),
+        (GOOD.replace("  root: src", "  root: src\n  contract: c"), "sources.contract", "did you mean 'contracts'"),
+        (GOOD + "timezone: Mars/Olympus\n", "timezone", "unknown time zone"),
+        (GOOD.replace("contracts: contracts", "contracts: nowhere"), "sources.contracts", "does not exist"),
+        (GOOD.replace("root: src", "root: nowhere"), "sources.root", "does not exist"),
+        (GOOD + "demo:\n  customers: -5\n", "demo.customers", "greater than or equal to 10"),
+        ("sources: {}\n", "warehouse", "Field required"),
+    ],
+)
+def test_errors_name_the_file_and_key(tmp_path, text, key, fragment):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value).startswith(str(path))
+    assert info.value.key == key
+    assert fragment in str(info.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.yml")

@@ -1,0 +1,217 @@
+"""Readers, typing and loading: every format, encoding, masked phones, derived fields, errors, idempotency."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline.contracts.model import SourceContract
+from pipeline.ingest.loader import ingest_contract
+from pipeline.ingest.readers import SourceReadError, read_source_file
+from pipeline.ingest.transform import to_canonical
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC).replace(tzinfo=None)
+
+ORDERS = {
+    "source": "shop",
+    "entity": "orders",
+    "path": "*.csv",
+    "format": "csv",
+    "columns": {
+        "订单编号": "order_id",
+        "手机": "phone",
+        "实付金额": "amount",
+        "下单时间": "ordered_at",
+        "状态码": {"name": "status_code", "type": "integer"},
+    },
+    "derived": {"status": "case when status_code = 4 then 'cancelled' else 'completed' end"},
+    "datetime_formats": ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M"],
+}
+CSV = (
+    "订单编号,手机,实付金额,下单时间,状态码\n"
+    'A1,138****1234,"1,299.50",2024-03-05 14:22:01,1\n'
+    ",13812345678,￥20,2024/03/06 09:00,4\n"
+    "A3,,abc,2024-13-45 10:00:00,1\n"
+)
+
+
+def canonical(path: Path, contract: SourceContract, tmp_path: Path, tz: str = "Asia/Shanghai") -> pl.DataFrame:
+    lf = read_source_file(path, contract, tmp_path)
+    return to_canonical(
+        lf, contract, source_file=path.name, file_sha256="x", ingested_at=NOW, warehouse_tz=tz
+    ).collect()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_csv_in_every_encoding(tmp_path, encoding):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(CSV.encode(encoding))
+    df = canonical(path, SourceContract(**{**ORDERS, "encoding": encoding}), tmp_path)
+    assert df["phone"].to_list() == ["138****1234", "13812345678", None]  # masked phones kept as written
+    assert df["amount"].to_list() == [Decimal("1299.50"), Decimal("20.00"), None]
+    assert df["ordered_at"].to_list() == [datetime(2024, 3, 5, 14, 22, 1), datetime(2024, 3, 6, 9, 0), None]
+    assert df["status"].to_list() == ["completed", "cancelled", "completed"]
+    # Row numbers are the lines a person sees: the header is line 1.
+    assert df["_row_number"].to_list() == [2, 3, 4]
+    # A missing order id is derived from source, file and row.
+    assert df["order_id"].to_list() == ["A1", "shop:orders.csv:3", "A3"]
+    # Values that do not parse are named, never silently nulled.
+    assert df["_parse_errors"].to_list() == [None, None, "amount=abc; ordered_at=2024-13-45 10:00:00"]
+
+
+def test_delimiter_header_row_and_null_markers(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "导出时间 2024-01-01\n\n订单编号;手机;实付金额;下单时间;状态码\nB1;N/A;5;2024-01-01 00:00:00;1\n",
+        encoding="utf-8",
+    )
+    contract = SourceContract(**{**ORDERS, "delimiter": ";", "header_row": 3})
+    df = canonical(path, contract, tmp_path)
+    assert df["phone"].to_list() == [None]
+    assert df["_row_number"].to_list() == [4]
+
+
+def test_source_time_zone_converted_to_warehouse_time_zone(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("订单编号,手机,实付金额,下单时间,状态码\nC1,,1,2024-03-05 16:30:00,1\n", encoding="utf-8")
+    df = canonical(path, SourceContract(**{**ORDERS, "timezone": "UTC"}), tmp_path)
+    assert df["ordered_at"].to_list() == [datetime(2024, 3, 6, 0, 30)]
+
+
+def test_invalid_bytes_name_file_and_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes("订单编号,手机,实付金额,下单时间,状态码\n".encode("gbk") + b"A1,\xff\xff,1,x,1\n")
+    with pytest.raises(SourceReadError, match=r"bad.csv: line 2: .* not valid gbk"):
+        read_source_file(path, SourceContract(**{**ORDERS, "encoding": "gbk"}), tmp_path)
+
+
+def test_missing_column_names_file_and_column(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("订单编号,手机,下单时间,状态码\nA,1,2024-01-01 00:00:00,1\n", encoding="utf-8")
+    with pytest.raises(SourceReadError, match=r"x.csv: column\(s\) \['实付金额'\]"):
+        read_source_file(path, SourceContract(**ORDERS), tmp_path)
+
+
+def test_xlsx_with_title_rows_and_date_cells(tmp_path):
+    import xlsxwriter
+
+    path = tmp_path / "dealer.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, ["华东经销商 销售报表"])
+    ws.write_row(2, 0, ["Invoice No", "Tel", "Invoice Date", "Qty", "Unit Price"])
+    ws.write_row(3, 0, ["INV1", "13812345678"])
+    ws.write_datetime(3, 2, datetime(2024, 5, 1), wb.add_format({"num_format": "yyyy-mm-dd"}))
+    ws.write_row(3, 3, [3, 9.9])
+    wb.close()
+    contract = SourceContract(
+        source="dealer",
+        entity="orders",
+        path="*.xlsx",
+        format="xlsx",
+        header_row=3,
+        grain="order_line",
+        columns={
+            "Invoice No": "order_id",
+            "Tel": "phone",
+            "Invoice Date": "ordered_at",
+            "Qty": "quantity",
+            "Unit Price": "unit_price",
+        },
+        derived={"amount": "quantity * unit_price"},
+        datetime_formats=["%Y-%m-%d %H:%M:%S"],
+    )
+    df = canonical(path, contract, tmp_path)
+    assert df.select("order_id", "phone", "ordered_at", "quantity", "amount", "_row_number").rows() == [
+        ("INV1", "13812345678", datetime(2024, 5, 1), 3, Decimal("29.70"), 4)
+    ]
+
+
+def test_jsonl_with_missing_keys_and_numbers(tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_text(
+        '{"id": "E1", "ts": "2024-01-01T00:00:00Z", "sec": 30}\n{"id": "E2", "ts": "bad"}\n', encoding="utf-8"
+    )
+    contract = SourceContract(
+        source="events",
+        entity="interactions",
+        path="*.jsonl",
+        format="jsonl",
+        timezone="UTC",
+        columns={"id": "interaction_id", "ts": "occurred_at", "sec": "duration_seconds"},
+        datetime_formats=["%Y-%m-%dT%H:%M:%SZ"],
+    )
+    df = canonical(path, contract, tmp_path)
+    assert df["occurred_at"].to_list() == [datetime(2024, 1, 1, 8, 0), None]
+    assert df["duration_seconds"].to_list() == [30, None]
+    assert df["_row_number"].to_list() == [1, 2]
+    assert df["_parse_errors"].to_list() == [None, "occurred_at=bad"]
+
+
+def test_parquet_and_booleans_and_dates(tmp_path):
+    path = tmp_path / "m.parquet"
+    pl.DataFrame({"no": ["M1", "M2"], "bd": ["1990-02-03", "1990/02/04"], "ok": ["是", "maybe"]}).write_parquet(path)
+    contract = SourceContract(
+        source="members",
+        entity="customers",
+        path="*.parquet",
+        format="parquet",
+        columns={"no": "member_id", "bd": "birth_date", "ok": "consent_marketing"},
+        date_formats=["%Y-%m-%d", "%Y/%m/%d"],
+    )
+    df = canonical(path, contract, tmp_path)
+    assert df["birth_date"].to_list() == [date(1990, 2, 3), date(1990, 2, 4)]
+    assert df["consent_marketing"].to_list() == [True, None]
+    assert df["_parse_errors"].to_list() == [None, "consent_marketing=maybe"]
+
+
+def test_ingest_is_idempotent_and_a_changed_file_replaces_its_rows(tmp_path):
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "a.csv").write_text(CSV, encoding="utf-8")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    contract = SourceContract(**ORDERS)
+
+    def count():
+        return con.execute("select count(*) from raw.orders").fetchone()[0]
+
+    first = ingest_contract(con, contract, root, warehouse_tz="Asia/Shanghai")
+    assert [(r.file, r.status, r.rows) for r in first] == [("a.csv", "loaded", 3)]
+    lineage = con.execute(
+        "select _source, _source_file, _row_number, length(_file_sha256), _ingested_at is not null"
+        " from raw.orders order by _row_number"
+    ).fetchall()
+    assert lineage == [("shop", "a.csv", 2, 64, True), ("shop", "a.csv", 3, 64, True), ("shop", "a.csv", 4, 64, True)]
+
+    again = ingest_contract(con, contract, root, warehouse_tz="Asia/Shanghai")
+    assert [(r.status, r.rows) for r in again] == [("unchanged", 0)]
+    assert count() == 3
+
+    # The same content under another name adds nothing.
+    (root / "a_copy.csv").write_text(CSV, encoding="utf-8")
+    copy = ingest_contract(con, contract, root, warehouse_tz="Asia/Shanghai")
+    assert [(r.file, r.status) for r in copy] == [("a.csv", "unchanged"), ("a_copy.csv", "duplicate")]
+    assert count() == 3
+
+    # A corrected export under the same name replaces that file's rows.
+    (root / "a.csv").write_text(CSV.splitlines()[0] + "\nZ9,,1,2024-01-01 00:00:00,1\n", encoding="utf-8")
+    changed = ingest_contract(con, contract, root, warehouse_tz="Asia/Shanghai")
+    assert [(r.file, r.status, r.rows) for r in changed] == [("a.csv", "replaced", 1), ("a_copy.csv", "unchanged", 0)]
+    assert con.execute("select order_id from raw.orders").fetchall() == [("Z9",)]
+    manifest = con.execute("select file_path, status, rows_loaded, duplicate_of from raw._ingest_manifest order by 1")
+    assert manifest.fetchall() == [("a.csv", "replaced", 1, None), ("a_copy.csv", "duplicate", 0, "a.csv")]
+
+
+def test_failed_load_leaves_previous_rows(tmp_path):
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "a.csv").write_text(CSV, encoding="utf-8")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ingest_contract(con, SourceContract(**ORDERS), root, warehouse_tz="Asia/Shanghai")
+    (root / "a.csv").write_text("订单编号,手机\nA,1\n", encoding="utf-8")  # columns lost in a new export
+    with pytest.raises(SourceReadError):
+        ingest_contract(con, SourceContract(**ORDERS), root, warehouse_tz="Asia/Shanghai")
+    assert con.execute("select count(*) from raw.orders").fetchone()[0] == 3
