@@ -87,10 +87,11 @@ def to_canonical(
             for c in names
         ]
     )
-    typed = [_parse(c, types[c], contract, warehouse_tz).alias(c) for c in names]
-    # Name every non-empty value that did not survive typing, e.g. "ordered_at='2024-13-01'".
+    # Type into shadow columns first so each value is parsed once and compared with its text once.
+    lf = lf.with_columns([_parse(c, types[c], contract, warehouse_tz).alias(f"__typed_{c}") for c in names])
+    # Name every non-empty value that did not survive typing, e.g. "ordered_at=2024-13-01".
     errors = [
-        pl.when(pl.col(c).is_not_null() & _parse(c, types[c], contract, warehouse_tz).is_null()).then(
+        pl.when(pl.col(c).is_not_null() & pl.col(f"__typed_{c}").is_null()).then(
             pl.lit(f"{c}=") + pl.col(c).str.slice(0, 80)
         )
         for c in names
@@ -98,7 +99,7 @@ def to_canonical(
     ]
     parse_errors = pl.concat_str(errors, separator="; ", ignore_nulls=True) if errors else pl.lit(None, pl.String)
     lf = lf.with_columns(pl.when(parse_errors == "").then(None).otherwise(parse_errors).alias("_parse_errors"))
-    lf = lf.with_columns(typed)
+    lf = lf.with_columns([pl.col(f"__typed_{c}").alias(c) for c in names]).drop([f"__typed_{c}" for c in names])
 
     known = set(names)
     canonical = ENTITIES[contract.entity]
