@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from pipeline.validated_yaml import YamlFileError, load_yaml_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "crmgrade.yml"
@@ -16,10 +16,8 @@ CONFIG_ENV = "CRMGRADE_CONFIG"
 WAREHOUSE_ENV = "CRMGRADE_WAREHOUSE"
 
 
-class ConfigError(ValueError):
-    def __init__(self, file: Path | str, key: str, message: str):
-        self.file, self.key = str(file), key
-        super().__init__(f"{file}: {key}: {message}" if key else f"{file}: {message}")
+class ConfigError(YamlFileError):
+    pass
 
 
 class _Strict(BaseModel):
@@ -60,42 +58,10 @@ class Settings(_Strict):
         return value
 
 
-def _suggest(loc: tuple) -> str:
-    model: type[BaseModel] = Settings
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        ann = getattr(field, "annotation", None)
-        model = (
-            next(
-                (a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)), None
-            )
-            if ann
-            else None
-        )
-        if model is None:
-            return ""
-    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def load_settings(file: Path | str | None = None) -> Settings:
     """Read and validate a config file; relative paths become absolute, relative to the file."""
     file = Path(file or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(file, "", "config file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(file, "", f"invalid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(file, "", "expected a mapping of keys to values")
-    try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        msg = "unknown key" + _suggest(err["loc"]) if err["type"] == "extra_forbidden" else err["msg"]
-        raise ConfigError(file, key, msg) from None
+    settings = load_yaml_model(file, Settings, ConfigError, not_found="config file not found")
     base = file.parent
     settings.warehouse = (base / settings.warehouse).resolve()
     settings.reports_dir = (base / settings.reports_dir).resolve()

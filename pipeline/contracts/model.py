@@ -9,19 +9,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.contracts.expressions import ExpressionError, parse_expression
 from pipeline.contracts.schema import ENTITIES, ColumnType
+from pipeline.validated_yaml import YamlFileError, load_yaml_model
 
 
-class ContractError(ValueError):
+class ContractError(YamlFileError):
     """A contract file that cannot be used. The message names the file and the key."""
-
-    def __init__(self, file: Path | str, key: str, message: str):
-        self.file, self.key = str(file), key
-        super().__init__(f"{file}: {key}: {message}" if key else f"{file}: {message}")
 
 
 class HelperColumn(BaseModel):
@@ -147,29 +143,9 @@ def check_contract(contract: SourceContract, file: Path | str) -> None:
         known.add(target)  # later derived fields may use earlier ones
 
 
-def _format_validation_error(exc: ValidationError) -> tuple[str, str]:
-    err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"])
-    if err["type"] == "extra_forbidden":
-        return key, "unknown key" + _suggest(str(err["loc"][-1]), SourceContract.model_fields)
-    return key, err["msg"]
-
-
 def load_contract(file: Path | str) -> SourceContract:
     file = Path(file)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ContractError(file, "", "file not found") from None
-    except yaml.YAMLError as exc:
-        raise ContractError(file, "", f"invalid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ContractError(file, "", "expected a mapping of keys to values")
-    try:
-        contract = SourceContract.model_validate(data)
-    except ValidationError as exc:
-        key, message = _format_validation_error(exc)
-        raise ContractError(file, key, message) from None
+    contract = load_yaml_model(file, SourceContract, ContractError)
     check_contract(contract, file)
     return contract
 
