@@ -24,12 +24,7 @@ renamed as (
         -- dates and timestamps
         occurred_at,
         -- lineage
-        _source as source_name,
-        _source_file as source_file,
-        _row_number as source_row_number,
-        _file_sha256 as source_file_sha256,
-        _ingested_at as ingested_at,
-        _parse_errors as parse_errors
+        {{ staging_lineage_columns() }}
 
     from source
 
