@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10_000_000)
     parser.add_argument("--customers", type=int, default=None, help="default: orders / 6")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--workers", type=int, default=2, help="writer threads (default 2)")
     parser.add_argument("--keep", type=Path, default=None, help="write here and keep (default: a temp folder)")
     args = parser.parse_args()
     customers = args.customers or max(args.orders // 6, 10)
@@ -31,7 +32,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="crmgrade-bench-") as tmp:
         out = args.keep or Path(tmp) / "demo"
         t0 = time.perf_counter()
-        steps = generate(out, spec)
+        steps = generate(out, spec, workers=args.workers)
         wall = time.perf_counter() - t0
         records = pl.scan_parquet(out / "truth/records.parquet").select(pl.len()).collect().item()
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
@@ -46,6 +47,7 @@ def main() -> None:
         "bytes_written": size,
         "wall_seconds": round(wall, 1),
         "orders_per_second": round(args.orders / wall),
+        "workers": args.workers,
         "peak_rss_mib": round(peak_mib),
         "steps_seconds": {k: round(v, 2) for k, v in steps.items()},
         "target": "10M orders < 120 s",

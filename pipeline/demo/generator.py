@@ -23,6 +23,7 @@ import io
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -77,6 +78,16 @@ def _ts(end: date, days_ago: np.ndarray, rng: np.random.Generator) -> np.ndarray
     base = np.datetime64(end, "s") + np.timedelta64(1, "D")
     secs = (days_ago * 86400).astype("int64") + rng.integers(3600, 16 * 3600, size=len(days_ago))
     return (base - secs.astype("timedelta64[s]")).astype("datetime64[us]")
+
+
+def _draw(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
+    """`n` draws of indices into `weights`, in ascending order.
+
+    One multinomial draw then a repeat: ~15x faster than `rng.choice(p=...)` over a million weights, and the
+    sorted result makes the gathers that follow sequential. Callers sort by time afterwards anyway.
+    """
+    counts = rng.multinomial(n, weights / weights.sum())
+    return np.repeat(np.arange(len(weights), dtype=np.int64), counts)
 
 
 def _mask_phone(phone: pl.Expr) -> pl.Expr:
@@ -175,7 +186,7 @@ def make_persons(spec: DemoSpec, rng: np.random.Generator) -> pl.DataFrame:
 def make_orders(spec: DemoSpec, persons: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     m = spec.n_orders
     w = persons["order_weight"].to_numpy()
-    who = rng.choice(len(w), size=m, p=w / w.sum())
+    who = _draw(rng, w, m)
     last = persons["last_days"].to_numpy()[who]
     span = persons["span_days"].to_numpy()[who]
     days_ago = last + rng.random(m) * span
@@ -185,20 +196,24 @@ def make_orders(spec: DemoSpec, persons: pl.DataFrame, rng: np.random.Generator)
     status = rng.choice(4, size=m, p=[0.88, 0.05, 0.05, 0.02])  # completed, cancelled, refunded, partially_refunded
     refund = np.where(status == 2, amount, np.where(status == 3, np.round(amount * 0.3, 2), 0))
     product = rng.integers(0, len(vocab.PRODUCTS), m)
-    return pl.DataFrame(
-        {
-            "person_id": who.astype(np.int64),
-            "channel": _label(CHANNELS, channel),
-            "ordered_at": _ts(spec.end_date, days_ago, rng),
-            "amount": amount,
-            "refund_amount": refund.astype(float),
-            "status": _label(["completed", "cancelled", "refunded", "partially_refunded"], status),
-            "product": product,
-            "n_lines": rng.choice([1, 1, 1, 2, 2, 3], size=m),
-            "mask": rng.random(m),
-            "show_card": rng.random(m),
-        }
-    ).with_row_index("order_seq")
+    return (
+        pl.DataFrame(
+            {
+                "person_id": who.astype(np.int64),
+                "channel": _label(CHANNELS, channel),
+                "ordered_at": _ts(spec.end_date, days_ago, rng),
+                "amount": amount,
+                "refund_amount": refund.astype(float),
+                "status": _label(["completed", "cancelled", "refunded", "partially_refunded"], status),
+                "product": product,
+                "n_lines": rng.choice([1, 1, 1, 2, 2, 3], size=m),
+                "mask": rng.random(m),
+                "show_card": rng.random(m),
+            }
+        )
+        .sort("ordered_at", "person_id", maintain_order=True)  # order ids grow with time, as in real exports
+        .with_row_index("order_seq")
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -260,10 +275,10 @@ def _duplicate_rows(df: pl.DataFrame, rng: np.random.Generator, share: float, so
 
 
 class Truth:
-    """Collects truth rows from every writer."""
+    """Collects truth rows from every writer (writers run on several threads; `records()` orders by source)."""
 
     def __init__(self) -> None:
-        self.records: list[pl.DataFrame] = []
+        self._records: dict[str, pl.DataFrame] = {}
 
     def add(self, source: str, df: pl.DataFrame, record_id: str) -> None:
         cols = [
@@ -277,7 +292,10 @@ class Truth:
                 "is_duplicate_record"
             ),
         ]
-        self.records.append(df.select(cols))
+        self._records[source] = df.select(cols)
+
+    def records(self) -> pl.DataFrame:
+        return pl.concat([self._records[s] for s in sorted(self._records)], rechunk=False)
 
 
 def _month_file(prefix: str, ts: str = "ordered_at", ext: str = "csv") -> pl.Expr:
@@ -645,7 +663,7 @@ def write_interactions(out, spec, persons, rng, truth):
         "b2b_account": 3.0,
     }
     w = persons["persona"].replace_strict(persona_boost, return_dtype=pl.Float64).to_numpy()
-    who = rng.choice(len(w), size=n, p=w / w.sum())
+    who = _draw(rng, w, n)
     p = persons.select("person_id", "member_id", "phone", "email", "last_days")[who]
     kind = _pick(
         rng, ["call", "email", "chat", "wechat", "web_visit", "contact_form"], n, [0.15, 0.15, 0.15, 0.2, 0.3, 0.05]
@@ -708,7 +726,7 @@ def write_interactions(out, spec, persons, rng, truth):
 def _event_people(persons, rng, n, boost: dict[str, float]):
     w = persons["persona"].replace_strict({k: float(v) for k, v in boost.items()}, return_dtype=pl.Float64).to_numpy()
     slim = persons.select("person_id", "persona", "member_id", "phone", "last_days")
-    return slim[rng.choice(len(w), size=n, p=w / w.sum())]
+    return slim[_draw(rng, w, n)]
 
 
 def write_service(out, spec, persons, rng, truth):
@@ -980,13 +998,35 @@ def write_b2b(out, spec, persons, rng, truth):
     )
 
 
-def generate(out: Path | str, spec: DemoSpec, progress: Callable[[str], None] = print) -> dict[str, float]:
-    """Write the whole demo set under `out` (replacing what was there). Returns seconds per step."""
+STEPS = [
+    "persons",
+    "orders",
+    "registry",
+    "tmall",
+    "jd",
+    "pdd",
+    "pos",
+    "dealers",
+    "interactions",
+    "service",
+    "surveys",
+    "marketing",
+    "b2b",
+    "truth",
+]
+
+
+def generate(
+    out: Path | str, spec: DemoSpec, progress: Callable[[str], None] = print, workers: int = 2
+) -> dict[str, float]:
+    """Write the whole demo set under `out` (replacing what was there). Returns seconds per step.
+
+    Deterministic for `spec` whatever `workers` is: every step has its own random stream.
+    """
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    rng = np.random.default_rng(spec.seed)
     timings: dict[str, float] = {}
     truth = Truth()
 
@@ -997,20 +1037,31 @@ def generate(out: Path | str, spec: DemoSpec, progress: Callable[[str], None] = 
         progress(f"  {name:<14} {timings[name]:6.1f}s")
         return result
 
-    persons = step("persons", lambda: make_persons(spec, rng))
-    orders = step("orders", lambda: make_orders(spec, persons, rng))
+    # Each step draws from its own stream of the seed, so the output does not depend on which thread ran first.
+    def rng(name: str) -> np.random.Generator:
+        return np.random.default_rng([spec.seed, STEPS.index(name)])
+
+    persons = step("persons", lambda: make_persons(spec, rng("persons")))
+    orders = step("orders", lambda: make_orders(spec, persons, rng("orders")))
     end = spec.end_date
-    step("registry", lambda: write_registry(out, persons, rng, truth, end))
-    step("tmall", lambda: write_tmall(out, orders, persons, rng, truth))
-    step("jd", lambda: write_jd(out, orders, persons, rng, truth))
-    step("pdd", lambda: write_pdd(out, orders, persons, rng, truth, end))
-    step("pos", lambda: write_pos(out, orders, persons, rng, truth))
-    step("dealers", lambda: write_dealers(out, orders, persons, rng, truth))
-    step("interactions", lambda: write_interactions(out, spec, persons, rng, truth))
-    step("service", lambda: write_service(out, spec, persons, rng, truth))
-    step("surveys", lambda: write_surveys(out, spec, persons, rng, truth))
-    step("marketing", lambda: write_marketing(out, spec, persons, rng, truth))
-    step("b2b", lambda: write_b2b(out, spec, persons, rng, truth))
+    writers: dict[str, Callable[[np.random.Generator], None]] = {
+        "tmall": lambda r: write_tmall(out, orders, persons, r, truth),
+        "jd": lambda r: write_jd(out, orders, persons, r, truth),
+        "interactions": lambda r: write_interactions(out, spec, persons, r, truth),
+        "pos": lambda r: write_pos(out, orders, persons, r, truth),
+        "dealers": lambda r: write_dealers(out, orders, persons, r, truth),
+        "registry": lambda r: write_registry(out, persons, r, truth, end),
+        "pdd": lambda r: write_pdd(out, orders, persons, r, truth, end),
+        "marketing": lambda r: write_marketing(out, spec, persons, r, truth),
+        "surveys": lambda r: write_surveys(out, spec, persons, r, truth),
+        "service": lambda r: write_service(out, spec, persons, r, truth),
+        "b2b": lambda r: write_b2b(out, spec, persons, r, truth),
+    }
+    # Polars releases the GIL; the pure-Python parts (GBK encoding, xlsxwriter) then overlap with its work.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(step, name, lambda f=fn, n=name: f(rng(n))) for name, fn in writers.items()]
+        for future in futures:
+            future.result()
 
     def write_truth():
         (out / "truth").mkdir()
@@ -1026,7 +1077,7 @@ def generate(out: Path | str, spec: DemoSpec, progress: Callable[[str], None] = 
             "company_name",
             "nick",
         ).write_parquet(out / "truth/persons.parquet")
-        records = pl.concat(truth.records)
+        records = truth.records()
         records.write_parquet(out / "truth/records.parquet")
         records.filter(pl.col("defect").is_not_null()).select(
             "source", "file", "row_number", "record_id", "defect"

@@ -16,10 +16,10 @@ def digest(root: Path) -> dict[str, str]:
     }
 
 
-def test_same_seed_same_files_other_seed_other_files(tmp_path):
+def test_same_seed_same_files_whatever_the_threads_other_seed_other_files(tmp_path):
     spec = DemoSpec(customers=150, seed=3)
-    generate(tmp_path / "a", spec, progress=lambda _: None)
-    generate(tmp_path / "b", spec, progress=lambda _: None)
+    generate(tmp_path / "a", spec, progress=lambda _: None, workers=1)
+    generate(tmp_path / "b", spec, progress=lambda _: None, workers=4)
     generate(tmp_path / "c", DemoSpec(customers=150, seed=4), progress=lambda _: None)
     a, b, c = digest(tmp_path / "a"), digest(tmp_path / "b"), digest(tmp_path / "c")
     assert a == b
