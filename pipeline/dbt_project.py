@@ -1,5 +1,6 @@
 """The dbt project, in its own module so its manifest can be prepared before the assets are imported."""
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -13,8 +14,6 @@ _venv_dbt = Path(sys.executable).parent / "dbt"
 DBT_EXECUTABLE = str(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") or "dbt")
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# `dagster dev` parses the project on load; `crmgrade run` and the tests call prepare_manifest() themselves.
-dbt_project.prepare_if_dev()
 
 
 def dbt_resource() -> DbtCliResource:
@@ -25,3 +24,10 @@ def prepare_manifest() -> Path:
     """Parse the dbt project (writes target/manifest.json) and return the manifest path."""
     dbt_resource().cli(["--quiet", "parse"], target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path
+
+
+# `dagster dev` sets DAGSTER_IS_DEV_CLI: parse on load so edits to the models show up. Not through
+# DbtProject.prepare_if_dev(), which looks for `dbt` on PATH and fails when the venv is not activated
+# (`make dev`). `crmgrade run` and the tests call prepare_manifest() themselves.
+if os.getenv("DAGSTER_IS_DEV_CLI"):
+    prepare_manifest()

@@ -14,3 +14,16 @@ def test_definitions_load_with_the_expected_graph(dbt_manifest):
     assert graph.get(dg.AssetKey(["marts", "customer_grades"])).group_name == "grading"
     assert dg.AssetKey(["raw", "orders"]) in graph.get(dg.AssetKey(["staging", "stg_raw__orders"])).parent_keys
     assert defs.get_job_def("crmgrade_all") is not None
+
+
+def test_code_location_loads_under_dagster_dev_without_an_activated_venv(tmp_path):
+    """`dagster dev` (DAGSTER_IS_DEV_CLI) parses dbt on load; it must find the venv's dbt, not one on PATH."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DAGSTER_IS_DEV_CLI": "1", "PATH": "/usr/bin:/bin", "DAGSTER_HOME": str(tmp_path)}
+    code = "from pipeline.definitions import defs; print(len(defs.resolve_asset_graph().get_all_asset_keys()))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.strip().splitlines()[-1]) > len(ENTITIES)
