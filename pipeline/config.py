@@ -35,12 +35,22 @@ class DemoConfig(_Strict):
     orders: int | None = Field(default=None, ge=1)
 
 
+class QualityConfig(_Strict):
+    max_volume_drop: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="A file replacing an earlier version is rejected when it has lost more than this share of rows.",
+    )
+
+
 class Settings(_Strict):
     warehouse: Path
     timezone: str = "Asia/Shanghai"
     sources: SourcesConfig
     reports_dir: Path = Path("data/reports")
     demo: DemoConfig | None = None
+    quality: QualityConfig = QualityConfig()
     _file: Path = PrivateAttr(default=DEFAULT_CONFIG)
 
     @property

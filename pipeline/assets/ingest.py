@@ -1,11 +1,101 @@
-"""Ingest assets: one per canonical entity, each loading every source contract of that entity into `raw`."""
+"""Ingest assets: one per canonical entity, loading, cleaning and validating every source of that entity.
+
+Each asset carries one asset check per rule of its Great Expectations suite (and per rule the reader
+enforces), plus `reconciliation`. Row-level rules are WARN checks (rows went to quarantine, the run goes
+on); table-level rules and the reconciliation are blocking ERROR checks: when one fails, the entity's
+downstream assets do not run, while the other entities' do.
+"""
+
+
+from collections import defaultdict
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from pipeline.contracts import load_contracts
 from pipeline.contracts.schema import ENTITIES
-from pipeline.ingest.loader import FileResult, ingest_contract
+from pipeline.ingest.loader import HAS_COLUMNS, MALFORMED, READABLE, FileResult, IngestOptions, ingest_contract
+from pipeline.quality.reconcile import reconciliation_problems
+from pipeline.quality.suites import suite_for
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
+
+RECONCILIATION = "reconciliation"
+_READER_RULES = {
+    READABLE: ("stop", "Every file of this entity can be read as its contract says (encoding, format, sheet)."),
+    HAS_COLUMNS: ("stop", "Every file has the columns its contract maps."),
+    MALFORMED: ("quarantine", "No line has the wrong number of fields or broken JSON (such lines are quarantined)."),
+}
+
+
+def _rules(entity: str) -> dict[str, tuple[str, str]]:
+    """Check name -> (on_failure, description) for an entity."""
+    suite = suite_for(entity)
+    rules = dict(_READER_RULES)
+    rules.update({r.name: (r.on_failure, r.description or r.type) for r in suite.rules})
+    return rules
+
+
+def _check_specs(entity: str) -> list[dg.AssetCheckSpec]:
+    key = dg.AssetKey(["raw", entity])
+    specs = [
+        dg.AssetCheckSpec(
+            RECONCILIATION,
+            asset=key,
+            blocking=True,
+            description="Per file this run: rows read = rows loaded + quarantined + duplicates, counted in the tables.",
+        )
+    ]
+    for name, (on_failure, description) in _rules(entity).items():
+        specs.append(dg.AssetCheckSpec(name, asset=key, blocking=on_failure == "stop", description=description))
+    return specs
+
+
+def _check_results(entity: str, results: list[FileResult], problems: list[str]) -> list[dg.AssetCheckResult]:
+    checks = [
+        dg.AssetCheckResult(
+            check_name=RECONCILIATION,
+            passed=not problems,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "files_checked": len([r for r in results if r.status != "unchanged"]),
+                "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "none"),
+            },
+        )
+    ]
+    failed: dict[str, list[str]] = defaultdict(list)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    samples: dict[str, list] = defaultdict(list)
+    for r in results:
+        if r.status == "unreadable":
+            failed[READABLE].append(f"{r.file}: {r.message}")
+        elif r.status == "rejected" and r.validation is None:
+            failed[HAS_COLUMNS].append(f"{r.file}: {r.message}")
+        if r.validation is None:
+            continue
+        for o in r.validation.outcomes:
+            if not o.success:
+                failed[o.rule.name].append(f"{r.file}: {o.message}")
+                counts[o.rule.name][r.source] += o.unexpected_count
+                samples[o.rule.name].extend(o.sample[: 5 - len(samples[o.rule.name])])
+    for name, (on_failure, _) in _rules(entity).items():
+        severity = dg.AssetCheckSeverity.ERROR if on_failure == "stop" else dg.AssetCheckSeverity.WARN
+        files = failed.get(name, [])
+        checks.append(
+            dg.AssetCheckResult(
+                check_name=name,
+                passed=not files,
+                severity=severity,
+                metadata={
+                    "on_failure": on_failure,
+                    "files_failing": len(files),
+                    "unexpected_per_source": dg.MetadataValue.json(dict(counts.get(name, {}))),
+                    "sample_values": dg.MetadataValue.json(samples.get(name, [])),
+                    "details": dg.MetadataValue.md("\n".join(f"- {f}" for f in files[:20]) or "all files passed"),
+                },
+            )
+        )
+    return checks
 
 
 def _ingest_asset(entity: str) -> dg.AssetsDefinition:
@@ -13,48 +103,69 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
         name=entity,
         key_prefix="raw",
         group_name="ingest",
-        description=f"Every source file whose contract maps to `{entity}`, loaded into raw.{entity} with lineage.",
-        kinds={"polars", "duckdb"},
+        description=(
+            f"Every source file whose contract maps to `{entity}`: cleaned, validated by "
+            f"expectations/{entity}.json, loaded into raw.{entity}; rejected rows in dq.quarantine."
+        ),
+        kinds={"polars", "duckdb", "great_expectations"},
+        check_specs=_check_specs(entity),
     )
     def _asset(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
         cfg = settings.load()
         contracts = [c for c in load_contracts(cfg.sources.contracts) if c.entity == entity]
-        per_source: dict[str, dict[str, int]] = {}
-        failures: list[str] = []
+        options = IngestOptions(
+            warehouse_tz=cfg.timezone,
+            run_id=context.run_id,
+            now=datetime.now(ZoneInfo(cfg.timezone)).replace(tzinfo=None),
+            max_volume_drop=cfg.quality.max_volume_drop,
+        )
+        results: list[FileResult] = []
+        errors: list[str] = []
 
-        def on_file(result: FileResult) -> None:
-            context.log.info(
-                f"{result.source}: {result.file} {result.status}, {result.rows} rows, {result.seconds:.1f}s"
+        def on_file(r: FileResult) -> None:
+            if r.status == "unchanged":
+                return
+            line = (
+                f"{r.source}: {r.file} {r.status}: read {r.rows_read}, loaded {r.rows_loaded}, "
+                f"quarantined {r.rows_quarantined}, duplicates {r.rows_duplicate} ({r.seconds:.1f}s)"
             )
+            (context.log.error if r.stopped else context.log.info)(line + (f": {r.message}" if r.message else ""))
 
         with warehouse.connect() as con:
             for contract in contracts:
-                # One failing source must not stop the others; the asset fails at the end, naming it.
+                # An unexpected error in one source must not stop the others; the asset fails at the end.
                 try:
-                    results = ingest_contract(
-                        con, contract, cfg.sources.root, warehouse_tz=cfg.timezone, on_file=on_file
-                    )
+                    results += ingest_contract(con, contract, cfg.sources.root, options=options, on_file=on_file)
                 except Exception as exc:
                     context.log.error(f"source {contract.source!r}: {exc}")
-                    failures.append(f"{contract.source}: {exc}")
-                    continue
-                stats = per_source.setdefault(contract.source, {"files": 0, "loaded": 0, "unchanged": 0})
-                stats["files"] += len(results)
-                stats["loaded"] += sum(r.rows for r in results)
-                stats["unchanged"] += sum(r.status in ("unchanged", "duplicate") for r in results)
+                    errors.append(f"{contract.source}: {exc}")
+            problems = reconciliation_problems(con, entity, context.run_id)
             table_rows = con.execute(f"select count(*) from raw.{entity}").fetchone()[0]
-        if failures:
+        if errors:
             raise dg.Failure(
-                description=f"raw.{entity}: {len(failures)} source(s) failed",
-                metadata={"errors": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
+                description=f"raw.{entity}: {len(errors)} source(s) failed",
+                metadata={"errors": dg.MetadataValue.md("\n".join(f"- {e}" for e in errors))},
             )
-        return dg.MaterializeResult(
+        per_source: dict[str, dict[str, int]] = {}
+        for r in results:
+            s = per_source.setdefault(r.source, defaultdict(int))
+            s["files"] += 1
+            s[r.status] += 1
+            for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"):
+                s[k] += getattr(r, k) or 0
+        yield dg.MaterializeResult(
             metadata={
                 "table_rows": dg.MetadataValue.int(table_rows),
-                "rows_loaded_this_run": dg.MetadataValue.int(sum(s["loaded"] for s in per_source.values())),
-                "per_source": dg.MetadataValue.json(per_source),
+                "rows_loaded_this_run": dg.MetadataValue.int(sum(r.rows_loaded for r in results)),
+                "rows_quarantined_this_run": dg.MetadataValue.int(sum(r.rows_quarantined for r in results)),
+                "duplicates_removed_this_run": dg.MetadataValue.int(sum(r.rows_duplicate for r in results)),
+                "files_stopped": dg.MetadataValue.md(
+                    "\n".join(f"- {r.file}: {r.message}" for r in results if r.stopped) or "none"
+                ),
+                "per_source": dg.MetadataValue.json({k: dict(v) for k, v in per_source.items()}),
             }
         )
+        yield from _check_results(entity, results, problems)
 
     return _asset
 

@@ -155,4 +155,5 @@ LINEAGE: dict[str, str] = {
     "_file_sha256": "varchar",
     "_ingested_at": "timestamp",
     "_parse_errors": "varchar",
+    "_record_hash": "ubigint",  # of the record as read: finds exact duplicates across re-exported files
 }

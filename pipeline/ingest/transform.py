@@ -1,7 +1,8 @@
 """Turn a frame of source strings into rows of the canonical schema, lazily.
 
 Steps, in order: rename source columns to canonical/helper names, trim and null-out the contract's null
-markers, type every column (several date formats, source time zone -> warehouse time zone), evaluate the
+markers, clean phones/e-mails/names (`pipeline.quality.cleaning`),
+type every column (several date formats, source time zone -> warehouse time zone), evaluate the
 derived fields, fill a missing record id from file and row, and add lineage. A value that does not parse
 becomes null *and* is named in `_parse_errors` so that validation can quarantine the row; nothing is
 coerced silently.
@@ -16,6 +17,7 @@ import polars as pl
 from pipeline.contracts.expressions import parse_expression
 from pipeline.contracts.model import HelperColumn, SourceContract
 from pipeline.contracts.schema import ENTITIES, RECORD_ID
+from pipeline.quality.cleaning import cleaning_for
 
 DECIMAL = pl.Decimal(18, 2)
 POLARS_TYPES = {
@@ -87,6 +89,10 @@ def to_canonical(
             for c in names
         ]
     )
+    # Clean what the suites judge by format (phones, e-mails, names); other strings are only trimmed.
+    canonical_strings = {c for c, t in ENTITIES[contract.entity].items() if t == "string"}
+    cleaning = {c: cleaning_for(c) for c in names if types[c] == "string" and c in canonical_strings}
+    lf = lf.with_columns([expr.alias(c) for c, expr in cleaning.items() if expr is not None])
     # Type into shadow columns first so each value is parsed once and compared with its text once.
     lf = lf.with_columns([_parse(c, types[c], contract, warehouse_tz).alias(f"__typed_{c}") for c in names])
     # Name every non-empty value that did not survive typing, e.g. "ordered_at=2024-13-01".
@@ -108,6 +114,18 @@ def to_canonical(
         lf = lf.with_columns(expr.cast(POLARS_TYPES[canonical[target]], strict=False).alias(target))
         known.add(target)
 
+    if contract.entity == "orders":
+        # A line number makes (order id, line) a key: whole orders are line 1, lines count up per order id
+        # in file order. A receipt without a number gets its id from its row below, so it is line 1 too.
+        ordinal = pl.int_range(1, pl.len() + 1).over("order_id") if contract.grain == "order_line" else pl.lit(1)
+        line = pl.col("line_number") if "line_number" in known else pl.lit(None, pl.Int64)
+        lf = lf.with_columns(
+            pl.when(pl.col("order_id").is_null()).then(pl.lit(1)).otherwise(pl.coalesce(line, ordinal)).alias(
+                "line_number"
+            )
+        )
+        known.add("line_number")
+
     record_id = RECORD_ID[contract.entity]
     columns = []
     for col, kind in canonical.items():
@@ -127,4 +145,5 @@ def to_canonical(
         pl.lit(file_sha256).alias("_file_sha256"),
         pl.lit(ingested_at).cast(pl.Datetime("us")).alias("_ingested_at"),
         pl.col("_parse_errors"),
+        *([pl.col("_record_hash")] if "_record_hash" in lf.collect_schema().names() else []),
     )

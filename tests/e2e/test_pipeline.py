@@ -76,7 +76,7 @@ def query(warehouse: Path, sql: str):
         con.close()
 
 
-def test_every_source_row_lands_in_raw_with_lineage(first_run, run_env, small_demo):
+def test_every_source_row_is_loaded_quarantined_or_a_counted_duplicate(first_run, run_env, small_demo):
     _, warehouse = run_env
     truth = pl.read_parquet(small_demo / "truth/records.parquet")
     expected: dict[str, int] = {}
@@ -84,8 +84,16 @@ def test_every_source_row_lands_in_raw_with_lineage(first_run, run_env, small_de
         expected[TRUTH_SOURCE[source]] = expected.get(TRUTH_SOURCE[source], 0) + n
     expected["marketing"] += 16  # the 16 campaigns themselves are not records about a person
     union = " union all ".join(f"select _source, count(*) as n from raw.{e} group by 1" for e in ENTITIES)
-    got = dict(query(warehouse, f"select _source, sum(n)::bigint from ({union}) group by 1"))
+    loaded = dict(query(warehouse, f"select _source, sum(n)::bigint from ({union}) group by 1"))
+    quarantined = dict(
+        query(warehouse, "select source, count(distinct (file, row_number)) from dq.quarantine group by 1")
+    )
+    duplicates = dict(query(warehouse, "select source, count(*) from dq.duplicate_rows group by 1"))
+    got = {s: loaded.get(s, 0) + quarantined.get(s, 0) + duplicates.get(s, 0) for s in expected}
     assert got == expected
+    assert query(warehouse, "select count(*) from dq.reconciliation where not balanced") == [(0,)]
+    read = query(warehouse, "select sum(rows_read)::bigint from dq.reconciliation")[0][0]
+    assert read == sum(expected.values())
     nulls = query(
         warehouse,
         "select count(*) from raw.orders where _source is null or _source_file is null or _row_number is null"
@@ -102,6 +110,35 @@ def test_every_source_row_lands_in_raw_with_lineage(first_run, run_env, small_de
     assert joined.height == 0
 
 
+def test_quarantine_and_duplicates_are_exactly_the_planted_dirty_rows(first_run, run_env, small_demo):
+    _, warehouse = run_env
+    dirty = (
+        pl.read_parquet(small_demo / "truth/dirty_rows.parquet")
+        .with_columns(pl.col("source").replace(TRUTH_SOURCE))
+        .select("source", "file", "row_number", "defect")
+    )
+    keys = ["source", "file", "row_number"]
+    quarantined = pl.DataFrame(
+        query(warehouse, "select distinct source, file, row_number from dq.quarantine"), schema=keys, orient="row"
+    )
+    duplicates = pl.DataFrame(
+        query(warehouse, "select source, file, row_number from dq.duplicate_rows"), schema=keys, orient="row"
+    )
+    planted_bad = dirty.filter(pl.col("defect") != "exact_duplicate").select(keys)
+    planted_dups = dirty.filter(pl.col("defect") == "exact_duplicate").select(keys)
+    assert planted_bad.height > 0 and planted_dups.height > 0
+    assert sorted(quarantined.rows()) == sorted(planted_bad.rows())
+    assert sorted(duplicates.rows()) == sorted(planted_dups.rows())
+    # One query traces a quarantined row back to its file, line, rule and the record as it was read.
+    source, file, row = planted_bad.row(0)
+    traced = query(
+        warehouse,
+        f"select rule, reason, record from dq.quarantine where source = '{source}' and file = '{file}'"
+        f" and row_number = {row}",
+    )
+    assert traced and all(rule and reason and record for rule, reason, record in traced)
+
+
 def test_grades_cover_every_purchasing_customer(first_run, run_env):
     _, warehouse = run_env
     grades = dict(query(warehouse, "select grade, count(*) from marts.customer_grades group by 1"))
@@ -116,10 +153,17 @@ def test_grades_cover_every_purchasing_customer(first_run, run_env):
     assert query(warehouse, "select distinct as_of_date from marts.customer_grades") == latest
 
 
-def test_dbt_tests_ran_as_asset_checks(first_run):
+def test_checks_ran_blocking_ones_passed_and_quarantines_warned(first_run):
     checks = first_run.get_asset_check_evaluations()
-    assert len(checks) >= 20
-    assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+    dbt_checks = [c for c in checks if c.asset_key.path[0] != "raw"]
+    assert len(dbt_checks) >= 20
+    assert all(c.passed for c in dbt_checks), [c.check_name for c in dbt_checks if not c.passed]
+    raw = {(c.asset_key.path[1], c.check_name): c for c in checks if c.asset_key.path[0] == "raw"}
+    assert all(raw[(e, "reconciliation")].passed for e in ENTITIES)
+    failed = {k for k, c in raw.items() if not c.passed}
+    # Planted defects fail row-level (WARN) checks only: future order dates, unparseable values, bad e-mails.
+    assert ("orders", "ordered_at__to_be_between") in failed and ("customers", "email__to_match_regex") in failed
+    assert all(raw[k].severity == dg.AssetCheckSeverity.WARN for k in failed), failed
 
 
 def test_cli_rerun_adds_no_rows_gives_the_same_grades_and_prints_the_summary(first_run, run_env, capsys, monkeypatch):

@@ -9,11 +9,12 @@ import polars as pl
 import pytest
 
 from pipeline.contracts.model import SourceContract
-from pipeline.ingest.loader import ingest_contract
+from pipeline.ingest.loader import IngestOptions, ingest_contract
 from pipeline.ingest.readers import SourceReadError, read_source_file
 from pipeline.ingest.transform import to_canonical
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC).replace(tzinfo=None)
+OPTIONS = IngestOptions(warehouse_tz="Asia/Shanghai", run_id="test-run", now=datetime(2026, 6, 30))
 
 ORDERS = {
     "source": "shop",
@@ -39,7 +40,7 @@ CSV = (
 
 
 def canonical(path: Path, contract: SourceContract, tmp_path: Path, tz: str = "Asia/Shanghai") -> pl.DataFrame:
-    lf = read_source_file(path, contract, tmp_path)
+    lf = read_source_file(path, contract, tmp_path).frame.lazy()
     return to_canonical(
         lf, contract, source_file=path.name, file_sha256="x", ingested_at=NOW, warehouse_tz=tz
     ).collect()
@@ -50,7 +51,7 @@ def test_csv_in_every_encoding(tmp_path, encoding):
     path = tmp_path / "orders.csv"
     path.write_bytes(CSV.encode(encoding))
     df = canonical(path, SourceContract(**{**ORDERS, "encoding": encoding}), tmp_path)
-    assert df["phone"].to_list() == ["138****1234", "13812345678", None]  # masked phones kept as written
+    assert df["phone"].to_list() == ["+86138****1234", "+8613812345678", None]  # E.164, masked kept masked
     assert df["amount"].to_list() == [Decimal("1299.50"), Decimal("20.00"), None]
     assert df["ordered_at"].to_list() == [datetime(2024, 3, 5, 14, 22, 1), datetime(2024, 3, 6, 9, 0), None]
     assert df["status"].to_list() == ["completed", "cancelled", "completed"]
@@ -88,11 +89,11 @@ def test_invalid_bytes_name_file_and_line(tmp_path):
         read_source_file(path, SourceContract(**{**ORDERS, "encoding": "gbk"}), tmp_path)
 
 
-def test_missing_column_names_file_and_column(tmp_path):
+def test_missing_column_is_reported_not_raised(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("订单编号,手机,下单时间,状态码\nA,1,2024-01-01 00:00:00,1\n", encoding="utf-8")
-    with pytest.raises(SourceReadError, match=r"x.csv: column\(s\) \['实付金额'\]"):
-        read_source_file(path, SourceContract(**ORDERS), tmp_path)
+    read = read_source_file(path, SourceContract(**ORDERS), tmp_path)
+    assert read.missing_columns(SourceContract(**ORDERS)) == ["实付金额"]
 
 
 def test_xlsx_with_title_rows_and_date_cells(tmp_path):
@@ -126,7 +127,7 @@ def test_xlsx_with_title_rows_and_date_cells(tmp_path):
     )
     df = canonical(path, contract, tmp_path)
     assert df.select("order_id", "phone", "ordered_at", "quantity", "amount", "_row_number").rows() == [
-        ("INV1", "13812345678", datetime(2024, 5, 1), 3, Decimal("29.70"), 4)
+        ("INV1", "+8613812345678", datetime(2024, 5, 1), 3, Decimal("29.70"), 4)
     ]
 
 
@@ -178,40 +179,52 @@ def test_ingest_is_idempotent_and_a_changed_file_replaces_its_rows(tmp_path):
     def count():
         return con.execute("select count(*) from raw.orders").fetchone()[0]
 
-    first = ingest_contract(con, contract, root, warehouse_tz="Asia/Shanghai")
-    assert [(r.file, r.status, r.rows) for r in first] == [("a.csv", "loaded", 3)]
+    first = ingest_contract(con, contract, root, options=OPTIONS)
+    # Row 4 has an amount 'abc' and a date in month 13: quarantined, the two others load.
+    assert [(r.file, r.status, r.rows_read, r.rows, r.rows_quarantined) for r in first] == [
+        ("a.csv", "loaded", 3, 2, 1)
+    ]
     lineage = con.execute(
         "select _source, _source_file, _row_number, length(_file_sha256), _ingested_at is not null"
         " from raw.orders order by _row_number"
     ).fetchall()
-    assert lineage == [("shop", "a.csv", 2, 64, True), ("shop", "a.csv", 3, 64, True), ("shop", "a.csv", 4, 64, True)]
+    assert lineage == [("shop", "a.csv", 2, 64, True), ("shop", "a.csv", 3, 64, True)]
 
-    again = ingest_contract(con, contract, root, warehouse_tz="Asia/Shanghai")
+    again = ingest_contract(con, contract, root, options=OPTIONS)
     assert [(r.status, r.rows) for r in again] == [("unchanged", 0)]
-    assert count() == 3
+    assert count() == 2
 
     # The same content under another name adds nothing.
     (root / "a_copy.csv").write_text(CSV, encoding="utf-8")
-    copy = ingest_contract(con, contract, root, warehouse_tz="Asia/Shanghai")
-    assert [(r.file, r.status) for r in copy] == [("a.csv", "unchanged"), ("a_copy.csv", "duplicate")]
-    assert count() == 3
+    copy = ingest_contract(con, contract, root, options=OPTIONS)
+    assert [(r.file, r.status) for r in copy] == [("a.csv", "unchanged"), ("a_copy.csv", "duplicate_file")]
+    assert count() == 2
 
     # A corrected export under the same name replaces that file's rows.
-    (root / "a.csv").write_text(CSV.splitlines()[0] + "\nZ9,,1,2024-01-01 00:00:00,1\n", encoding="utf-8")
-    changed = ingest_contract(con, contract, root, warehouse_tz="Asia/Shanghai")
-    assert [(r.file, r.status, r.rows) for r in changed] == [("a.csv", "replaced", 1), ("a_copy.csv", "unchanged", 0)]
-    assert con.execute("select order_id from raw.orders").fetchall() == [("Z9",)]
+    header = CSV.splitlines()[0]
+    rows = "".join(f"\n{i},,1,2024-01-01 00:00:00,1" for i in ("Z7", "Z8", "Z9"))
+    (root / "a.csv").write_text(header + rows + "\n", encoding="utf-8")
+    changed = ingest_contract(con, contract, root, options=OPTIONS)
+    assert [(r.file, r.status, r.rows) for r in changed] == [("a.csv", "replaced", 3), ("a_copy.csv", "unchanged", 0)]
+    loaded = [("Z7",), ("Z8",), ("Z9",)]
+    assert con.execute("select order_id from raw.orders order by 1").fetchall() == loaded
     manifest = con.execute("select file_path, status, rows_loaded, duplicate_of from raw._ingest_manifest order by 1")
-    assert manifest.fetchall() == [("a.csv", "replaced", 1, None), ("a_copy.csv", "duplicate", 0, "a.csv")]
+    assert manifest.fetchall() == [("a.csv", "replaced", 3, None), ("a_copy.csv", "duplicate", 0, "a.csv")]
+
+    # A re-delivery that lost more than max_volume_drop (half) of its rows is rejected; the old rows stay.
+    (root / "a.csv").write_text(header + "\nZ1,,1,2024-01-01 00:00:00,1\n", encoding="utf-8")
+    [shrunk] = [r for r in ingest_contract(con, contract, root, options=OPTIONS) if r.file == "a.csv"]
+    assert shrunk.status == "rejected" and shrunk.message.startswith("table__row_count_to_be_between")
+    assert con.execute("select order_id from raw.orders order by 1").fetchall() == loaded
 
 
-def test_failed_load_leaves_previous_rows(tmp_path):
+def test_rejected_replacement_leaves_previous_rows(tmp_path):
     root = tmp_path / "src"
     root.mkdir()
     (root / "a.csv").write_text(CSV, encoding="utf-8")
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    ingest_contract(con, SourceContract(**ORDERS), root, warehouse_tz="Asia/Shanghai")
+    ingest_contract(con, SourceContract(**ORDERS), root, options=OPTIONS)
     (root / "a.csv").write_text("订单编号,手机\nA,1\n", encoding="utf-8")  # columns lost in a new export
-    with pytest.raises(SourceReadError):
-        ingest_contract(con, SourceContract(**ORDERS), root, warehouse_tz="Asia/Shanghai")
-    assert con.execute("select count(*) from raw.orders").fetchone()[0] == 3
+    [result] = ingest_contract(con, SourceContract(**ORDERS), root, options=OPTIONS)
+    assert result.status == "rejected" and "实付金额" in result.message
+    assert con.execute("select count(*) from raw.orders").fetchone()[0] == 2

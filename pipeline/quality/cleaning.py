@@ -1,0 +1,78 @@
+"""Cleaning in Polars, before the suites judge: what a careful analyst would fix by hand, and nothing more.
+
+A value that cannot be normalised is left as it came (trimmed), so that the suite rejects it and the
+quarantine shows what the file said. Cleaning never invents a value.
+
+- full-width characters (Ａ１＠，．　) become their half-width forms in every column that holds one;
+- phones become E.164: mobiles `+8613812345678`, masked mobiles `+86138****1234`, landlines with area
+  code `+861012345678`;
+- e-mails are trimmed and lower-cased; names lose stray inner spaces (`张 三` -> `张三`, `Li  Wei` -> `Li Wei`).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# What each canonical column holds, where cleaning differs from plain trimmed text.
+PHONE_COLUMNS = frozenset({"phone"})
+EMAIL_COLUMNS = frozenset({"email"})
+NAME_COLUMNS = frozenset({"name", "buyer_name", "contact_name", "company_name"})
+
+_FULL_WIDTH = [chr(0xFF01 + i) for i in range(94)] + ["\u3000"]
+_HALF_WIDTH = [chr(0x21 + i) for i in range(94)] + [" "]
+_HAS_FULL_WIDTH = "[\uff01-\uff5e\u3000]"
+
+MOBILE = r"^1[3-9]\d{9}$"
+MASKED_MOBILE = r"^1[3-9]\d\*{4}\d{4}$"
+LANDLINE = r"^0[1-9]\d{8,10}$"  # area code with its trunk 0, then 7-8 digits
+
+
+def fold_full_width(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Full-width to half-width, only in the columns of this frame that hold a full-width character.
+
+    Checking first keeps the common case (no full-width at all) at one cheap scan per column.
+    """
+    hits = df.select(pl.col(c).str.contains(_HAS_FULL_WIDTH).any().alias(c) for c in columns).row(0, named=True)
+    todo = [c for c, hit in hits.items() if hit]
+    if not todo:
+        return df
+    return df.with_columns(pl.col(c).str.replace_many(_FULL_WIDTH, _HALF_WIDTH) for c in todo)
+
+
+def clean_phone(value: pl.Expr) -> pl.Expr:
+    s = value.str.replace_all(r"[\s\-()（）.]", "")
+    # A country code in front of a mobile ('+86', '0086', '86'), or in front of a landline without its 0.
+    local = s.str.replace(r"^(?:\+|00)?86(1\d{2}[\d*xX]{4}\d{4})$", "$1").str.replace(
+        r"^(?:\+|00)86(10\d{8}|[2-9]\d{8,10})$", "0$1"
+    )
+    masked = local.str.replace_all(r"[xX]", "*")
+    return (
+        pl.when(local.str.contains(MOBILE))
+        .then(pl.lit("+86") + local)
+        .when(masked.str.contains(MASKED_MOBILE))
+        .then(pl.lit("+86") + masked)
+        .when(local.str.contains(LANDLINE))
+        .then(pl.lit("+86") + local.str.slice(1))
+        .otherwise(value)
+    )
+
+
+def clean_email(value: pl.Expr) -> pl.Expr:
+    return value.str.replace_all(r"\s", "").str.to_lowercase()
+
+
+def clean_name(value: pl.Expr) -> pl.Expr:
+    # Two passes: a regex match consumes the second character, so '张 三 丰' needs both to become '张三丰'.
+    han = r"(\p{Han})\s+(\p{Han})"
+    return value.str.replace_all(r"\s+", " ").str.replace_all(han, "$1$2").str.replace_all(han, "$1$2")
+
+
+def cleaning_for(column: str) -> pl.Expr | None:
+    """The cleaning expression for a canonical string column, or None when trimming is all it needs."""
+    if column in PHONE_COLUMNS:
+        return clean_phone(pl.col(column))
+    if column in EMAIL_COLUMNS:
+        return clean_email(pl.col(column))
+    if column in NAME_COLUMNS:
+        return clean_name(pl.col(column))
+    return None

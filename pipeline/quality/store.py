@@ -1,0 +1,96 @@
+"""The `dq` schema: where every row that did not load is kept, and the per-file accounts that prove it.
+
+- dq.quarantine: one row per rejected row and failed rule, with the record exactly as read;
+- dq.duplicate_rows: exact duplicates removed, each pointing at the row it repeats;
+- dq.reconciliation: per file and run, rows read = rows loaded + rows quarantined + duplicates removed;
+- dq.validation_results: per file, run and rule: success, unexpected count, sample values.
+
+Rows belong to a version of a file (its SHA-256): judging the same content again replaces its rows here,
+and a file replaced by new content takes the old version's rows with it, like the raw rows.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+DDL = [
+    "create schema if not exists dq",
+    """create table if not exists dq.quarantine (
+        run_id varchar not null,
+        source varchar not null,
+        entity varchar not null,
+        file varchar not null,
+        file_sha256 varchar not null,
+        row_number bigint,
+        rule varchar not null,
+        on_failure varchar not null,
+        reason varchar,
+        record varchar,
+        quarantined_at timestamp not null
+    )""",
+    """create table if not exists dq.duplicate_rows (
+        run_id varchar not null,
+        source varchar not null,
+        entity varchar not null,
+        file varchar not null,
+        file_sha256 varchar not null,
+        row_number bigint not null,
+        duplicate_of_file varchar not null,
+        duplicate_of_row bigint not null,
+        removed_at timestamp not null
+    )""",
+    """create table if not exists dq.reconciliation (
+        run_id varchar not null,
+        source varchar not null,
+        entity varchar not null,
+        file varchar not null,
+        file_sha256 varchar not null,
+        status varchar not null,
+        rows_read bigint,
+        rows_loaded bigint not null,
+        rows_quarantined bigint not null,
+        rows_duplicate bigint not null,
+        balanced boolean not null,
+        message varchar,
+        checked_at timestamp not null,
+        seconds double
+    )""",
+    """create table if not exists dq.validation_results (
+        run_id varchar not null,
+        source varchar not null,
+        entity varchar not null,
+        file varchar not null,
+        file_sha256 varchar not null,
+        suite varchar not null,
+        rule varchar not null,
+        expectation_type varchar not null,
+        on_failure varchar not null,
+        success boolean not null,
+        rows_checked bigint,
+        unexpected_count bigint,
+        sample varchar,
+        observed varchar,
+        message varchar,
+        validated_at timestamp not null
+    )""",
+]
+
+
+def ensure_dq_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in DDL:
+        con.execute(statement)
+
+
+def forget_file_version(con: duckdb.DuckDBPyConnection, source: str, file: str, keep_sha: str | None) -> None:
+    """Remove quarantine and duplicate rows of `file` except those of version `keep_sha` (None: all)."""
+    for table in ("dq.quarantine", "dq.duplicate_rows"):
+        con.execute(
+            f"delete from {table} where source = ? and file = ? and file_sha256 is distinct from ?",
+            [source, file, keep_sha],
+        )
+
+
+def forget_judgement(con: duckdb.DuckDBPyConnection, source: str, file: str, sha: str) -> None:
+    """Remove the quarantine and duplicate rows an earlier judgement of this same content left."""
+    for table in ("dq.quarantine", "dq.duplicate_rows"):
+        con.execute(f"delete from {table} where source = ? and file = ? and file_sha256 = ?", [source, file, sha])

@@ -1,0 +1,97 @@
+"""Cleaning, suite loading and Great Expectations validation on frames."""
+
+import json
+from datetime import datetime
+
+import polars as pl
+import pytest
+
+from pipeline.quality.cleaning import clean_name, clean_phone, fold_full_width
+from pipeline.quality.suites import SuiteError, load_suite, suite_for
+from pipeline.quality.validate import validate_frame
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("13812345678", "+8613812345678"),
+        ("+86 138-1234-5678", "+8613812345678"),
+        ("0086 13812345678", "+8613812345678"),
+        ("(138)1234 5678", "+8613812345678"),
+        ("138****5678", "+86138****5678"),
+        ("138xxxx5678", "+86138****5678"),
+        ("010-12345678", "+861012345678"),
+        ("+86 10 1234 5678", "+861012345678"),
+        ("0755-1234567", "+867551234567"),
+        ("1381234567", "1381234567"),  # ten digits: left as it came, for the suite to reject
+        ("12345", "12345"),
+    ],
+)
+def test_phones_become_e164_or_stay_as_they_came(raw, clean):
+    assert pl.select(clean_phone(pl.lit(raw))).item() == clean
+
+
+def test_names_and_full_width():
+    names = pl.Series(["张 三 丰", "Li   Wei"])
+    assert pl.select(clean_name(pl.lit(names))).to_series().to_list() == ["张三丰", "Li Wei"]
+    df = fold_full_width(
+        pl.DataFrame({"a": ["１３８１２３４５６７８", "ＡＢ＠ｘ．ｃｏｍ"], "b": ["普通", "x"]}), ["a", "b"]
+    )
+    assert df["a"].to_list() == ["13812345678", "AB@x.com"] and df["b"].to_list() == ["普通", "x"]
+
+
+def test_every_entity_has_a_suite_with_row_and_table_rules():
+    from pipeline.contracts.schema import ENTITIES
+
+    for entity in ENTITIES:
+        suite = suite_for(entity)
+        kinds = {r.on_failure for r in suite.rules}
+        assert {"quarantine", "stop"} <= kinds, entity
+
+
+def test_suite_errors_name_the_file_and_expectation(tmp_path):
+    bad = tmp_path / "orders.json"
+    bad.write_text(json.dumps({"expectations": [{"type": "expect_column_values_to_be_purple", "kwargs": {}}]}))
+    with pytest.raises(SuiteError, match=r"orders.json: expectations\[0\]: unknown expectation type"):
+        load_suite(bad)
+    bad.write_text(
+        json.dumps(
+            {
+                "expectations": [
+                    {
+                        "type": "expect_table_row_count_to_be_between",
+                        "kwargs": {"min_value": 1},
+                        "meta": {"on_failure": "quarantine"},
+                    }
+                ]
+            }
+        )
+    )
+    with pytest.raises(SuiteError, match="cannot quarantine rows"):
+        load_suite(bad)
+
+
+def test_validation_names_failing_rows_and_rules():
+    suite = suite_for("surveys")
+    df = pl.DataFrame(
+        {
+            "_row_number": [2, 3, 4],
+            "_source_file": ["f.csv"] * 3,
+            "_parse_errors": [None, None, "score=ten"],
+            "response_id": ["a", "b", "c"],
+            "survey_type": ["NPS", "XYZ", "NPS"],
+            "score": [9, 3, None],
+            "answered_at": [datetime(2024, 1, 1), datetime(2031, 1, 1), datetime(2024, 1, 1)],
+            "phone": ["+8613812345678", None, None],
+        }
+    )
+    v = validate_frame(df, suite, {"now": datetime(2026, 6, 30), "min_rows": 1})
+    failures = sorted(v.row_failures.select("_row_number", "rule").rows())
+    assert failures == [
+        (3, "answered_at__to_be_between"),
+        (3, "survey_type__to_be_in_set"),
+        (4, "parse_errors__to_be_null"),
+    ]
+    assert not v.stops
+    v = validate_frame(df, suite, {"now": datetime(2026, 6, 30), "min_rows": 10})
+    assert [o.rule.name for o in v.stops] == ["table__row_count_to_be_between"]
