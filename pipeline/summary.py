@@ -14,11 +14,28 @@ def collect(warehouse: Path) -> dict:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         union = " union all ".join(
-            f"select '{e}' as entity, _source as source, count(*) as n, count(_parse_errors) as unparsed"
-            f" from raw.{e} group by 2"
-            for e in ENTITIES
+            f"select '{e}' as entity, _source as source, count(*) as n from raw.{e} group by 2" for e in ENTITIES
         )
-        sources = con.execute(f"select entity, source, n, unparsed from ({union}) order by entity, source").fetchall()
+        sources = con.execute(
+            f"""with loaded as ({union}),
+                quarantined as (
+                    select entity, source, count(distinct (file, row_number)) as n from dq.quarantine group by all
+                ),
+                duplicates as (select entity, source, count(*) as n from dq.duplicate_rows group by all)
+            select entity, source, coalesce(l.n, 0), coalesce(q.n, 0), coalesce(d.n, 0)
+            from loaded l full join quarantined q using (entity, source) full join duplicates d using (entity, source)
+            order by entity, source"""
+        ).fetchall()
+        rules = con.execute(
+            "select source, rule, count(*) from dq.quarantine group by all order by source, count(*) desc"
+        ).fetchall()
+        # Files whose latest judgement stopped them (an earlier version, if any, is still what is loaded).
+        stopped = con.execute(
+            """select source, file, status, message from dq.reconciliation
+               qualify row_number() over (partition by source, file order by checked_at desc) = 1
+                   and status in ('rejected', 'unreadable')
+               order by source, file"""
+        ).fetchall()
         files = con.execute("select status, count(*) from raw._ingest_manifest group by 1 order by 1").fetchall()
         grades = con.execute(
             "select grade, count(*), round(sum(monetary), 2) from marts.customer_grades group by 1 order by 1"
@@ -27,7 +44,15 @@ def collect(warehouse: Path) -> dict:
         customers = con.execute("select count(*) from marts.fct_customer").fetchone()[0]
     finally:
         con.close()
-    return {"sources": sources, "files": files, "grades": grades, "as_of": as_of, "customers": customers}
+    return {
+        "sources": sources,
+        "rules": rules,
+        "stopped": stopped,
+        "files": files,
+        "grades": grades,
+        "as_of": as_of,
+        "customers": customers,
+    }
 
 
 def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
@@ -38,13 +63,18 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
         "",
         "## Rows per source",
         "",
-        "| entity | source | rows | rows with unparsed values |",
-        "|---|---|---:|---:|",
+        "| entity | source | rows loaded | rows quarantined | duplicates removed |",
+        "|---|---|---:|---:|---:|",
     ]
-    lines += [f"| {e} | {s} | {n:,} | {u:,} |" for e, s, n, u in summary["sources"]]
+    lines += [f"| {e} | {s} | {n:,} | {q:,} | {d:,} |" for e, s, n, q, d in summary["sources"]]
+    lines += ["", "Files in the manifest: " + ", ".join(f"{n} {status}" for status, n in summary["files"])]
+    if summary["rules"]:
+        lines += ["", "## Quarantined rows by rule (details: dq.quarantine)", "", "| source | rule | rows |"]
+        lines += ["|---|---|---:|", *(f"| {s} | {r} | {n:,} |" for s, r, n in summary["rules"])]
+    if summary["stopped"]:
+        lines += ["", "## Files stopped (not loaded; an earlier version stays)", ""]
+        lines += [f"- {s} {f} ({status}): {message}" for s, f, status, message in summary["stopped"]]
     lines += [
-        "",
-        "Files in the manifest: " + ", ".join(f"{n} {status}" for status, n in summary["files"]),
         "",
         f"## Customers per grade (as of {summary['as_of']})",
         "",

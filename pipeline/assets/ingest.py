@@ -6,7 +6,6 @@ on); table-level rules and the reconciliation are blocking ERROR checks: when on
 downstream assets do not run, while the other entities' do.
 """
 
-
 from collections import defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -16,6 +15,7 @@ import dagster as dg
 from pipeline.contracts import load_contracts
 from pipeline.contracts.schema import ENTITIES
 from pipeline.ingest.loader import HAS_COLUMNS, MALFORMED, READABLE, FileResult, IngestOptions, ingest_contract
+from pipeline.quality.docs import write_index
 from pipeline.quality.reconcile import reconciliation_problems
 from pipeline.quality.suites import suite_for
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
@@ -118,6 +118,7 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
             run_id=context.run_id,
             now=datetime.now(ZoneInfo(cfg.timezone)).replace(tzinfo=None),
             max_volume_drop=cfg.quality.max_volume_drop,
+            docs_dir=cfg.reports_dir / "validation" / context.run_id,
         )
         results: list[FileResult] = []
         errors: list[str] = []
@@ -146,6 +147,25 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
                 description=f"raw.{entity}: {len(errors)} source(s) failed",
                 metadata={"errors": dg.MetadataValue.md("\n".join(f"- {e}" for e in errors))},
             )
+        judged = [r for r in results if r.status != "unchanged"]
+        index = write_index(
+            options.docs_dir,
+            entity,
+            [
+                {
+                    "source": r.source,
+                    "file": r.file,
+                    "status": r.status,
+                    "read": r.rows_read,
+                    "loaded": r.rows_loaded,
+                    "quarantined": r.rows_quarantined,
+                    "duplicates": r.rows_duplicate,
+                    "message": r.message,
+                    "pages": r.pages,
+                }
+                for r in judged
+            ],
+        )
         per_source: dict[str, dict[str, int]] = {}
         for r in results:
             s = per_source.setdefault(r.source, defaultdict(int))
@@ -156,6 +176,7 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(
             metadata={
                 "table_rows": dg.MetadataValue.int(table_rows),
+                "validation_report": dg.MetadataValue.path(str(index)),
                 "rows_loaded_this_run": dg.MetadataValue.int(sum(r.rows_loaded for r in results)),
                 "rows_quarantined_this_run": dg.MetadataValue.int(sum(r.rows_quarantined for r in results)),
                 "duplicates_removed_this_run": dg.MetadataValue.int(sum(r.rows_duplicate for r in results)),

@@ -32,6 +32,7 @@ from pipeline.contracts.schema import DUCKDB_TYPES, ENTITIES, LINEAGE
 from pipeline.ingest.readers import SourceRead, SourceReadError, file_sha256, read_source_file
 from pipeline.ingest.transform import to_canonical
 from pipeline.quality.cleaning import fold_full_width
+from pipeline.quality.docs import page_path, render_validation
 from pipeline.quality.store import ensure_dq_tables, forget_file_version, forget_judgement
 from pipeline.quality.suites import Suite, suite_for
 from pipeline.quality.validate import RuleOutcome, Validation, validate_frame
@@ -52,6 +53,7 @@ class IngestOptions:
     run_id: str
     now: datetime  # naive, in the warehouse time zone: "dates not in the future" are judged against it
     max_volume_drop: float = 0.5
+    docs_dir: Path | None = None  # where GE's validation pages go (None: not written)
 
 
 @dataclass
@@ -67,6 +69,7 @@ class FileResult:
     seconds: float = 0.0
     message: str | None = None
     validation: Validation | None = field(default=None, repr=False)
+    pages: list[tuple[str, Path]] = field(default_factory=list)  # (label, GE Data Docs page)
 
     @property
     def rows(self) -> int:
@@ -418,6 +421,12 @@ def _finish(batch: list[_Prepared]) -> list[FileResult]:
         together.select("_batch_row", "_file_index", "_row_number"), on="_batch_row"
     )
     del together
+    pages: list[tuple[str, Path]] = []
+    if options.docs_dir is not None and batch_validation.ge_result is not None:
+        job = batch[0].job
+        name = f"row_rules_{job.rel}" + (f"_and_{len(batch) - 1}_more" if len(batch) > 1 else "")
+        path = page_path(options.docs_dir, job.contract.entity, job.contract.source, name)
+        pages.append(("row rules (batch)", render_validation(batch_validation.ge_result, path)))
     results = []
     for i, p in enumerate(batch):
         mine = failures.filter(pl.col("_file_index") == i).select("_row_number", "rule", "reason")
@@ -427,7 +436,12 @@ def _finish(batch: list[_Prepared]) -> list[FileResult]:
         outcomes.sort(key=lambda o: o.rule.index)
         result_json = {"file": table.result if table else None, "batch_row_rules": batch_validation.result}
         validation = Validation(suite, p.canonical.height, outcomes, mine, result_json)
-        results.append(_load(p, validation))
+        result = _load(p, validation)
+        result.pages = list(pages)
+        if options.docs_dir is not None and table is not None and not all(o.success for o in table.outcomes):
+            path = page_path(options.docs_dir, p.job.contract.entity, p.job.contract.source, f"table_rules_{p.job.rel}")
+            result.pages.append(("table rules", render_validation(table.ge_result, path)))
+        results.append(result)
     return results
 
 

@@ -120,9 +120,10 @@ def to_canonical(
         ordinal = pl.int_range(1, pl.len() + 1).over("order_id") if contract.grain == "order_line" else pl.lit(1)
         line = pl.col("line_number") if "line_number" in known else pl.lit(None, pl.Int64)
         lf = lf.with_columns(
-            pl.when(pl.col("order_id").is_null()).then(pl.lit(1)).otherwise(pl.coalesce(line, ordinal)).alias(
-                "line_number"
-            )
+            pl.when(pl.col("order_id").is_null())
+            .then(pl.lit(1))
+            .otherwise(pl.coalesce(line, ordinal))
+            .alias("line_number")
         )
         known.add("line_number")
 

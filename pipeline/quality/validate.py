@@ -62,6 +62,7 @@ class Validation:
     outcomes: list[RuleOutcome]
     row_failures: pl.DataFrame  # _row_number, rule, reason: one row per failing row and rule
     result: dict[str, Any]  # GE's validation result as JSON, index lists removed
+    ge_result: Any = None  # the ExpectationSuiteValidationResult itself, for rendering
 
     @property
     def stops(self) -> list[RuleOutcome]:
@@ -174,4 +175,4 @@ def validate_frame(df: pl.DataFrame, suite: Suite, parameters: dict[str, Any], i
     for res in document.get("results", []):
         (res.get("result") or {}).pop("unexpected_index_list", None)
         (res.get("result") or {}).pop("unexpected_list", None)
-    return Validation(suite, df.height, outcomes, row_failures, document)
+    return Validation(suite, df.height, outcomes, row_failures, document, result)

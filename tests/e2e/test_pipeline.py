@@ -179,3 +179,13 @@ def test_cli_rerun_adds_no_rows_gives_the_same_grades_and_prints_the_summary(fir
     assert (config.parent / "reports" / "run_summary.md").exists()
     assert query(warehouse, "select count(*) from raw.orders")[0][0] == before
     assert query(warehouse, "select customer_key, grade from marts.customer_grades order by 1") == grades_before
+
+
+def test_validation_pages_are_written_and_linked_from_the_asset(first_run, run_env):
+    mat = first_run.asset_materializations_for_node("raw__orders")
+    index = Path(mat[0].metadata["validation_report"].value)
+    assert index.exists() and "tmall" in index.read_text(encoding="utf-8")
+    pages = list((index.parent / "orders").glob("*.html"))
+    assert pages, "GE Data Docs pages for the orders batches"
+    text = pages[0].read_text(encoding="utf-8")
+    assert "ordered_at" in text and "<table" in text
