@@ -1,0 +1,475 @@
+"""Write the bad-input corpus: one folder per case with its input files and case.yml (the expected outcome).
+
+The files are committed; run `python tests/corpus/build.py` to recreate them after changing a case here.
+Expected outcomes are written by hand in CASES below, never derived from a run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import xlsxwriter
+import yaml
+
+HERE = Path(__file__).parent
+H = "订单编号,手机,实付金额,退款金额,下单时间,状态\n"
+R1 = "A1,13812345678,100.00,0,2024-03-05 14:22:01,成功\n"
+R2 = "A2,138****5678,20.50,0,2024-03-06 09:00:00,成功\n"
+R3 = "A3,,35,0,2024-03-07 10:00:00,关闭\n"
+GOOD = H + R1 + R2 + R3
+
+
+def ok(file, loaded, **kw):
+    return {"file": file, "status": kw.pop("status", "loaded"), "loaded": loaded, **kw}
+
+
+# name: (contract, description, steps); a step is ({name in source folder: text | bytes | callable}, [expected])
+CASES: dict[str, tuple[str, str, list]] = {
+    "clean_utf8": ("orders_csv", "A clean UTF-8 export loads whole.", [({"o.csv": GOOD}, [ok("o.csv", 3)])]),
+    "utf8_with_bom": (
+        "orders_csv",
+        "A byte-order mark before the header does not break the first column name.",
+        [({"o.csv": b"\xef\xbb\xbf" + GOOD.encode()}, [ok("o.csv", 3)])],
+    ),
+    "gbk_declared_gbk": (
+        "orders_gbk",
+        "A GBK export read as GBK.",
+        [({"o.csv": GOOD.encode("gbk")}, [ok("o.csv", 3)])],
+    ),
+    "gbk_declared_utf8": (
+        "orders_csv",
+        "A GBK file under a UTF-8 contract cannot be read; the message names the line and byte.",
+        [
+            (
+                {"o.csv": GOOD.encode("gbk")},
+                [
+                    {
+                        "file": "o.csv",
+                        "status": "unreadable",
+                        "loaded": 0,
+                        "message": "o.csv: line 1: byte offset 0 is not valid utf-8",
+                    }
+                ],
+            )
+        ],
+    ),
+    "missing_column": (
+        "orders_csv",
+        "A column the contract maps is gone: the file is rejected, naming the column.",
+        [
+            (
+                {"o.csv": GOOD.replace(",退款金额", "").replace(",0,", ",")},
+                [
+                    {
+                        "file": "o.csv",
+                        "status": "rejected",
+                        "loaded": 0,
+                        "quarantined": {"file__has_contract_columns": 3},
+                        "message": "['退款金额']",
+                    }
+                ],
+            )
+        ],
+    ),
+    "renamed_column": (
+        "orders_csv",
+        "A renamed header (订单号 for 订单编号) is a missing column.",
+        [
+            (
+                {"o.csv": GOOD.replace("订单编号", "订单号")},
+                [
+                    {
+                        "file": "o.csv",
+                        "status": "rejected",
+                        "loaded": 0,
+                        "quarantined": {"file__has_contract_columns": 3},
+                        "message": "['订单编号']",
+                    }
+                ],
+            )
+        ],
+    ),
+    "extra_column": (
+        "orders_csv",
+        "An extra column is ignored.",
+        [
+            (
+                {
+                    "o.csv": GOOD.replace("状态\n", "状态,备注\n")
+                    .replace("成功\n", "成功,x\n")
+                    .replace("关闭\n", "关闭,y\n")
+                },
+                [ok("o.csv", 3)],
+            )
+        ],
+    ),
+    "reordered_columns": (
+        "orders_csv",
+        "Columns in another order are matched by name.",
+        [
+            (
+                {
+                    "o.csv": "手机,订单编号,实付金额,退款金额,下单时间,状态\n"
+                    "13812345678,A1,1,0,2024-01-01 00:00:00,成功\n"
+                },
+                [ok("o.csv", 1)],
+            )
+        ],
+    ),
+    "line_with_too_many_fields": (
+        "orders_csv",
+        "A line with a field too many is quarantined as malformed; the others load.",
+        [({"o.csv": H + R1 + "A9,1,2,3,4,5,6\n" + R3}, [ok("o.csv", 2, quarantined={"file__malformed_line": 1})])],
+    ),
+    "line_with_too_few_fields": (
+        "orders_csv",
+        "A short line (Polars would fill it with nulls) is quarantined as malformed.",
+        [({"o.csv": H + R1 + "A9,138\n" + R3}, [ok("o.csv", 2, quarantined={"file__malformed_line": 1})])],
+    ),
+    "quoted_delimiter": (
+        "orders_csv",
+        "A quoted value holding the separator is one value, not a malformed line.",
+        [({"o.csv": H + 'A1,13812345678,"1,299.50",0,2024-03-05 14:22:01,成功\n' + R2}, [ok("o.csv", 2)])],
+    ),
+    "empty_file": (
+        "orders_csv",
+        "A file of zero bytes has no header: unreadable.",
+        [({"o.csv": b""}, [{"file": "o.csv", "status": "unreadable", "loaded": 0, "message": "empty"}])],
+    ),
+    "header_only": (
+        "orders_csv",
+        "A header without rows stops the file (row count below 1).",
+        [
+            (
+                {"o.csv": H},
+                [{"file": "o.csv", "status": "rejected", "loaded": 0, "message": "table__row_count_to_be_between"}],
+            )
+        ],
+    ),
+    "same_file_twice": (
+        "orders_csv",
+        "Ingesting the same file again adds nothing.",
+        [
+            ({"o.csv": GOOD}, [ok("o.csv", 3)]),
+            ({"o.csv": GOOD}, [{"file": "o.csv", "status": "unchanged", "loaded": 0}]),
+        ],
+    ),
+    "same_content_other_name": (
+        "orders_csv",
+        "A copy under another name is a duplicate file: every row counted as a duplicate, none loaded.",
+        [
+            ({"o.csv": GOOD}, [ok("o.csv", 3)]),
+            (
+                {"o.csv": GOOD, "o_copy.csv": GOOD},
+                [
+                    {"file": "o.csv", "status": "unchanged", "loaded": 0},
+                    {"file": "o_copy.csv", "status": "duplicate_file", "loaded": 0, "duplicates": 3},
+                ],
+            ),
+        ],
+    ),
+    "replaced_with_new_content": (
+        "orders_csv",
+        "A corrected export under the same name replaces that file's rows.",
+        [
+            ({"o.csv": GOOD}, [ok("o.csv", 3)]),
+            (
+                {"o.csv": H + R1 + R2 + "A4,13812345679,9,0,2024-03-08 10:00:00,成功\n"},
+                [ok("o.csv", 3, status="replaced")],
+            ),
+        ],
+    ),
+    "replaced_with_far_fewer_rows": (
+        "orders_csv",
+        "A re-delivery that lost more than half its rows is rejected; the earlier version stays loaded.",
+        [
+            ({"o.csv": GOOD}, [ok("o.csv", 3)]),
+            (
+                {"o.csv": H + R1},
+                [
+                    {
+                        "file": "o.csv",
+                        "status": "rejected",
+                        "loaded": 0,
+                        "table_rows": 3,
+                        "quarantined": {"table__row_count_to_be_between": 1},
+                        "message": "table__row_count_to_be_between",
+                    }
+                ],
+            ),
+        ],
+    ),
+    "future_date": (
+        "orders_csv",
+        "An order dated after the run is quarantined.",
+        [
+            (
+                {"o.csv": H + R1 + "A9,,1,0,2031-01-01 10:00:00,成功\n"},
+                [ok("o.csv", 1, quarantined={"ordered_at__to_be_between": 1})],
+            )
+        ],
+    ),
+    "date_in_1900": (
+        "orders_csv",
+        "An order dated 1900 (an Excel zero date) is quarantined.",
+        [
+            (
+                {"o.csv": H + R1 + "A9,,1,0,1900-01-01 00:00:00,成功\n"},
+                [ok("o.csv", 1, quarantined={"ordered_at__to_be_between": 1})],
+            )
+        ],
+    ),
+    "unparseable_date": (
+        "orders_csv",
+        "A date in month 13 does not parse: quarantined, the reason names the value.",
+        [
+            (
+                {"o.csv": H + R1 + "A9,,1,0,2024-13-45 10:00:00,成功\n"},
+                [
+                    ok(
+                        "o.csv",
+                        1,
+                        quarantined={"parse_errors__to_be_null": 1, "ordered_at__to_not_be_null": 1},
+                        reason="ordered_at=2024-13-45 10:00:00",
+                    )
+                ],
+            )
+        ],
+    ),
+    "negative_amount": (
+        "orders_csv",
+        "A negative amount is quarantined (refunds belong in 退款金额).",
+        [
+            (
+                {"o.csv": H + R1 + "A9,,-5,0,2024-01-01 10:00:00,成功\n"},
+                [
+                    ok(
+                        "o.csv",
+                        1,
+                        quarantined={"amount__to_be_between": 1, "amount_refund_amount__a_to_be_greater_than_b": 1},
+                    )
+                ],
+            )
+        ],
+    ),
+    "absurd_amount": (
+        "orders_csv",
+        "An amount over ten million yuan is quarantined.",
+        [
+            (
+                {"o.csv": H + R1 + "A9,,999999999,0,2024-01-01 10:00:00,成功\n"},
+                [ok("o.csv", 1, quarantined={"amount__to_be_between": 1})],
+            )
+        ],
+    ),
+    "text_in_numeric_column": (
+        "orders_csv",
+        "Text where an amount belongs does not parse: quarantined.",
+        [
+            (
+                {"o.csv": H + R1 + "A9,,abc,0,2024-01-01 10:00:00,成功\n"},
+                [ok("o.csv", 1, quarantined={"parse_errors__to_be_null": 1}, reason="amount=abc")],
+            )
+        ],
+    ),
+    "currency_signs_and_full_width": (
+        "orders_csv",
+        "￥, thousands separators and full-width digits are cleaned, not rejected.",
+        [({"o.csv": H + 'A1,１３８１２３４５６７８,"￥1,299.50",0,2024-01-01 10:00:00,成功\n'}, [ok("o.csv", 1)])],
+    ),
+    "invalid_phone": (
+        "orders_csv",
+        "A ten-digit mobile is quarantined.",
+        [
+            (
+                {"o.csv": H + R1 + "A9,1381234567,1,0,2024-01-01 10:00:00,成功\n"},
+                [ok("o.csv", 1, quarantined={"phone__to_match_regex": 1})],
+            )
+        ],
+    ),
+    "masked_and_formatted_phones": (
+        "orders_csv",
+        "Masked and formatted phones are valid.",
+        [
+            (
+                {
+                    "o.csv": H
+                    + "A1,138****5678,1,0,2024-01-01 10:00:00,成功\nA2,+86 138-1234-5678,1,0,2024-01-01 10:00:00,成功\n"
+                },
+                [ok("o.csv", 2)],
+            )
+        ],
+    ),
+    "duplicate_order_ids": (
+        "orders_csv",
+        "Two different rows with one order id: both quarantined, a person must decide.",
+        [
+            (
+                {"o.csv": H + R1 + "A1,13812345678,99.00,0,2024-03-05 14:22:01,成功\n" + R3},
+                [ok("o.csv", 1, quarantined={"order_id_unique_per_file": 2})],
+            )
+        ],
+    ),
+    "exact_duplicate_rows": (
+        "orders_csv",
+        "A row repeated verbatim (a re-export glitch) is removed and counted.",
+        [({"o.csv": H + R1 + R1 + R2}, [ok("o.csv", 2, duplicates=1)])],
+    ),
+    "duplicate_across_files": (
+        "orders_csv",
+        "A row that repeats a loaded row of another file of the source is removed and counted.",
+        [
+            ({"a.csv": H + R1 + R2}, [ok("a.csv", 2)]),
+            (
+                {"a.csv": H + R1 + R2, "b.csv": H + R2 + R3},
+                [{"file": "a.csv", "status": "unchanged", "loaded": 0}, ok("b.csv", 1, duplicates=1)],
+            ),
+        ],
+    ),
+    "refund_exceeds_amount": (
+        "orders_csv",
+        "A refund larger than the payment is quarantined.",
+        [
+            (
+                {"o.csv": H + R1 + "A9,,10,20,2024-01-01 10:00:00,成功\n"},
+                [ok("o.csv", 1, quarantined={"amount_refund_amount__a_to_be_greater_than_b": 1})],
+            )
+        ],
+    ),
+    "null_customer_refs": (
+        "orders_csv",
+        "Anonymous purchases (no phone, no id) load; a missing order id is derived from file and row.",
+        [({"o.csv": H + ",,10,0,2024-01-01 10:00:00,成功\n,,11,0,2024-01-01 10:00:00,成功\n"}, [ok("o.csv", 2)])],
+    ),
+    "key_column_mostly_null": (
+        "orders_csv",
+        "Order times missing in 19 of 20 rows: the mapping broke, the file stops.",
+        [
+            (
+                {"o.csv": H + R1 + "".join(f"B{i},,1,0,,成功\n" for i in range(19))},
+                [
+                    {
+                        "file": "o.csv",
+                        "status": "rejected",
+                        "loaded": 0,
+                        "message": "ordered_at_mostly_filled",
+                        "quarantined": {"ordered_at_mostly_filled": 20},
+                    }
+                ],
+            )
+        ],
+    ),
+    "unknown_status": (
+        "orders_csv",
+        "A status the contract does not map becomes 'unknown' and is quarantined.",
+        [
+            (
+                {"o.csv": H + R1 + "A9,,1,0,2024-01-01 10:00:00,待付款\n"},
+                [ok("o.csv", 1, quarantined={"status__to_be_in_set": 1})],
+            )
+        ],
+    ),
+    "excel_several_sheets_unnamed": (
+        "orders_xlsx",
+        "A workbook with several sheets and no sheet in the contract is ambiguous: unreadable, listing the sheets.",
+        [
+            (
+                {"o.xlsx": "xlsx:two_sheets"},
+                [
+                    {
+                        "file": "o.xlsx",
+                        "status": "unreadable",
+                        "loaded": 0,
+                        "message": "name the one to read with `sheet:`",
+                    }
+                ],
+            )
+        ],
+    ),
+    "excel_several_sheets_named": (
+        "orders_xlsx_sheet",
+        "The contract names the sheet: that sheet loads.",
+        [({"o.xlsx": "xlsx:two_sheets"}, [ok("o.xlsx", 2)])],
+    ),
+    "excel_merged_header": (
+        "orders_xlsx",
+        "A header cell merged across two columns leaves one column without a name: rejected, naming it.",
+        [
+            (
+                {"o.xlsx": "xlsx:merged_header"},
+                [
+                    {
+                        "file": "o.xlsx",
+                        "status": "rejected",
+                        "loaded": 0,
+                        "message": "['退款金额']",
+                        "quarantined": {"file__has_contract_columns": 1},
+                    }
+                ],
+            )
+        ],
+    ),
+    "jsonl_broken_line": (
+        "events_jsonl",
+        "A broken JSON line is quarantined with its text; the other lines load.",
+        [
+            (
+                {
+                    "e.jsonl": '{"eventId":"E1","eventType":"call","ts":"2024-01-01T02:00:00Z"}\n{"eventId":"E2",\n'
+                    '{"eventId":"E3","eventType":"email","ts":"2024-01-02T02:00:00Z"}\n'
+                },
+                [ok("e.jsonl", 2, quarantined={"file__malformed_line": 1})],
+            )
+        ],
+    ),
+}
+
+
+def _xlsx(kind: str, path: Path) -> None:
+    wb = xlsxwriter.Workbook(str(path))
+    header = ["订单编号", "手机", "实付金额", "退款金额", "下单时间", "状态"]
+    if kind == "two_sheets":
+        ws = wb.add_worksheet("汇总")
+        ws.write_row(0, 0, ["合计", 2])
+        ws = wb.add_worksheet("明细")
+        ws.write_row(0, 0, header)
+        ws.write_row(1, 0, ["A1", "13812345678", 100, 0, "2024-03-05 14:22:01", "成功"])
+        ws.write_row(2, 0, ["A2", "", 20.5, 0, "2024-03-06 09:00:00", "成功"])
+    elif kind == "merged_header":
+        ws = wb.add_worksheet("明细")
+        ws.write_row(0, 0, header[:2])
+        ws.merge_range(0, 2, 0, 3, "实付金额")  # 退款金额 lost under the merge
+        ws.write_row(0, 4, header[4:])
+        ws.write_row(1, 0, ["A1", "13812345678", 100, 0, "2024-03-05 14:22:01", "成功"])
+    wb.close()
+
+
+def build() -> None:
+    for folder in HERE.iterdir():
+        if folder.is_dir() and (folder / "case.yml").exists():
+            shutil.rmtree(folder)
+    for name, (contract, description, steps) in CASES.items():
+        folder = HERE / name
+        plan = []
+        for i, (files, expected) in enumerate(steps, start=1):
+            step_files = {}
+            for target, content in files.items():
+                rel = f"step{i}/{target}"
+                path = folder / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(content, str) and content.startswith("xlsx:"):
+                    _xlsx(content.removeprefix("xlsx:"), path)
+                elif isinstance(content, bytes):
+                    path.write_bytes(content)
+                else:
+                    path.write_text(content, encoding="utf-8")
+                step_files[target] = rel
+            plan.append({"files": step_files, "expect": expected})
+        case = {"description": description, "contract": contract, "steps": plan}
+        (folder / "case.yml").write_text(yaml.safe_dump(case, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    print(f"{len(CASES)} cases")
+
+
+if __name__ == "__main__":
+    build()
