@@ -41,8 +41,11 @@ dev: $(BIN)/crmgrade  ## the Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -w workspace.yaml
 
-bench: $(BIN)/crmgrade  ## demo-data generator speed at 10M orders
-	$(BIN)/python -m bench.generator --orders 10000000
+BENCH_DATA ?= /tmp/crmgrade-bench-10m
+bench: $(BIN)/crmgrade  ## at 10M orders: the demo generator, then ingest + validation per stage
+	$(BIN)/python -m bench.generator --orders 10000000 --keep $(BENCH_DATA)
+	$(BIN)/python -m bench.ingest --orders 10000000 --data $(BENCH_DATA)
+	rm -rf $(BENCH_DATA)
 
 clean:
 	rm -rf data/demo data/warehouse.duckdb data/warehouse.duckdb.wal data/reports dbt_project/target

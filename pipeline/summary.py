@@ -40,8 +40,8 @@ def collect(warehouse: Path) -> dict:
         grades = con.execute(
             "select grade, count(*), round(sum(monetary), 2) from marts.customer_grades group by 1 order by 1"
         ).fetchall()
-        as_of = con.execute("select max(as_of_date) from marts.customer_grades").fetchone()[0]
-        customers = con.execute("select count(*) from marts.fct_customer").fetchone()[0]
+        as_of = con.execute("select max(as_of_date) from marts.customer_grades").fetchall()[0][0]
+        customers = con.execute("select count(*) from marts.fct_customer").fetchall()[0][0]
     finally:
         con.close()
     return {

@@ -141,7 +141,7 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
                     context.log.error(f"source {contract.source!r}: {exc}")
                     errors.append(f"{contract.source}: {exc}")
             problems = reconciliation_problems(con, entity, context.run_id)
-            table_rows = con.execute(f"select count(*) from raw.{entity}").fetchone()[0]
+            table_rows = con.execute(f"select count(*) from raw.{entity}").fetchall()[0][0]
         if errors:
             raise dg.Failure(
                 description=f"raw.{entity}: {len(errors)} source(s) failed",

@@ -70,6 +70,7 @@ class FileResult:
     message: str | None = None
     validation: Validation | None = field(default=None, repr=False)
     pages: list[tuple[str, Path]] = field(default_factory=list)  # (label, GE Data Docs page)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -196,6 +197,7 @@ class _FileJob:
         self.sha = file_sha256(path)
         self.start = time.perf_counter()
         self.at = _utc_now()
+        self.seen_before = True  # until _prepare knows better
 
     def base(self) -> list:
         return [self.options.run_id, self.contract.source, self.contract.entity, self.rel, self.sha]
@@ -270,11 +272,24 @@ class _FileJob:
                     ]
                 )
         suite = validation.suite.name if validation else self.contract.entity
-        for row in rows:
-            self.con.execute(
-                "insert into dq.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [*self.base(), suite, *row, self.at],
-            )
+        schema = {
+            "rule": pl.String,
+            "expectation_type": pl.String,
+            "on_failure": pl.String,
+            "success": pl.Boolean,
+            "rows_checked": pl.Int64,
+            "unexpected_count": pl.Int64,
+            "sample": pl.String,
+            "observed": pl.String,
+            "message": pl.String,
+        }
+        frame = pl.DataFrame(rows, schema=schema, orient="row").select(
+            *[pl.lit(v).alias(k) for k, v in zip(_KEYS, self.base(), strict=True)],
+            pl.lit(suite).alias("suite"),
+            pl.all(),
+            pl.lit(self.at).alias("validated_at"),
+        )
+        _insert(self.con, "dq.validation_results", frame)
 
 
 @dataclass
@@ -287,6 +302,7 @@ class _Prepared:
     dups: pl.DataFrame
     malformed: pl.DataFrame
     previous_rows: int | None  # rows the earlier version of this file had (a replacement), else None
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage, for the benchmark
 
 
 def _malformed_rows(read: SourceRead) -> pl.DataFrame:
@@ -310,12 +326,20 @@ def _prepare(job: _FileJob, workdir: Path, pending_hashes: pl.DataFrame) -> File
     ).fetchall()
     if any(fp == rel and s == sha for fp, s, _, _ in known):
         return job.result("unchanged")
+    # This name was loaded before, or judged before (a rejected version leaves dq rows but no manifest row).
+    job.seen_before = any(fp == rel for fp, *_ in known) or bool(
+        con.execute(
+            "select count(*) from dq.reconciliation where source = ? and file = ?", [contract.source, rel]
+        ).fetchall()[0][0]
+    )
     same_content = next(((fp, n) for fp, s, _, n in known if s == sha and fp != rel), None)
     if same_content:
         return _duplicate_file(job, *same_content)
     previous = next((n_valid for fp, _, n_valid, _ in known if fp == rel), None)
     try:
+        t0 = time.perf_counter()
         read = read_source_file(path, contract, workdir)
+        t_read = time.perf_counter() - t0
     except SourceReadError as exc:
         return _reject(job, None, "unreadable", READABLE, str(exc))
     malformed = _malformed_rows(read)
@@ -328,7 +352,9 @@ def _prepare(job: _FileJob, workdir: Path, pending_hashes: pl.DataFrame) -> File
         return _reject(job, read, "rejected", HAS_COLUMNS, message, malformed=malformed)
     source_cols = list(contract.columns)
     frame = read.frame.select("_row_number", *source_cols).with_columns(_record_hash(source_cols).alias("_record_hash"))
+    t0 = time.perf_counter()
     kept, dups = _split_duplicates(con, frame, contract, rel, pending_hashes)
+    t_dedupe = time.perf_counter() - t0
     canonical = to_canonical(
         fold_full_width(kept, source_cols).lazy(),
         contract,
@@ -337,7 +363,8 @@ def _prepare(job: _FileJob, workdir: Path, pending_hashes: pl.DataFrame) -> File
         ingested_at=job.at,
         warehouse_tz=options.warehouse_tz,
     ).collect()
-    return _Prepared(job, read, canonical, dups, malformed, previous if previous is not None else None)
+    stages = {"read": t_read, "deduplicate": t_dedupe, "clean_and_type": time.perf_counter() - t0 - t_dedupe}
+    return _Prepared(job, read, canonical, dups, malformed, previous, stages)
 
 
 def _duplicate_file(job: _FileJob, original: str, original_rows: int | None) -> FileResult:
@@ -416,7 +443,9 @@ def _finish(batch: list[_Prepared]) -> list[FileResult]:
         how="vertical_relaxed",
     ).with_row_index("_batch_row")
     together = together.with_columns(pl.col("_batch_row").cast(pl.Int64))
+    t0 = time.perf_counter()
     batch_validation = validate_frame(together, row_suite, {"now": options.now, "min_rows": 1}, index="_batch_row")
+    batch_seconds, batch_size = time.perf_counter() - t0, max(together.height, 1)
     failures = batch_validation.row_failures.join(
         together.select("_batch_row", "_file_index", "_row_number"), on="_batch_row"
     )
@@ -431,12 +460,18 @@ def _finish(batch: list[_Prepared]) -> list[FileResult]:
     for i, p in enumerate(batch):
         mine = failures.filter(pl.col("_file_index") == i).select("_row_number", "rule", "reason")
         params = {"now": options.now, "min_rows": _min_rows(p.previous_rows, options.max_volume_drop)}
+        t0 = time.perf_counter()
         table = validate_frame(p.canonical, table_suite, params) if table_suite.rules else None
+        # The batch's validation time is shared among its files by rows.
+        p.stages["validate"] = time.perf_counter() - t0 + batch_seconds * p.canonical.height / batch_size
         outcomes = [*(table.outcomes if table else []), *_file_outcomes(row_suite, mine)]
         outcomes.sort(key=lambda o: o.rule.index)
         result_json = {"file": table.result if table else None, "batch_row_rules": batch_validation.result}
         validation = Validation(suite, p.canonical.height, outcomes, mine, result_json)
+        t0 = time.perf_counter()
         result = _load(p, validation)
+        p.stages["load"] = time.perf_counter() - t0
+        result.stage_seconds = p.stages
         result.pages = list(pages)
         if options.docs_dir is not None and table is not None and not all(o.success for o in table.outcomes):
             path = page_path(options.docs_dir, p.job.contract.entity, p.job.contract.source, f"table_rules_{p.job.rel}")
@@ -472,9 +507,10 @@ def _load(p: _Prepared, validation: Validation) -> FileResult:
     table = f"raw.{contract.entity}"
     con.execute("begin transaction")
     try:
-        con.execute(f"delete from {table} where _source = ? and _source_file = ?", [contract.source, job.rel])
+        if job.seen_before:  # a new file has nothing to replace: skip two scans of growing tables
+            con.execute(f"delete from {table} where _source = ? and _source_file = ?", [contract.source, job.rel])
+            forget_file_version(con, contract.source, job.rel, keep_sha=None)
         _insert(con, table, load)
-        forget_file_version(con, contract.source, job.rel, keep_sha=None)
         job.quarantine(pl.concat([quarantined, malformed]))
         job.duplicates(dups)
         _record_manifest(

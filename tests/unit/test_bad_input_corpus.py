@@ -60,7 +60,7 @@ def test_case(name, tmp_path):
             if "table_rows" in expected:
                 n = con.execute(
                     f"select count(*) from raw.{contract.entity} where _source_file = ?", [r.file]
-                ).fetchone()[0]
+                ).fetchall()[0][0]
                 assert n == expected["table_rows"], where
         # Nothing lost: every file judged in this step balances, recounted from the tables.
         from pipeline.quality.reconcile import reconciliation_problems

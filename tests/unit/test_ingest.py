@@ -177,7 +177,7 @@ def test_ingest_is_idempotent_and_a_changed_file_replaces_its_rows(tmp_path):
     contract = SourceContract(**ORDERS)
 
     def count():
-        return con.execute("select count(*) from raw.orders").fetchone()[0]
+        return con.execute("select count(*) from raw.orders").fetchall()[0][0]
 
     first = ingest_contract(con, contract, root, options=OPTIONS)
     # Row 4 has an amount 'abc' and a date in month 13: quarantined, the two others load.
@@ -227,4 +227,4 @@ def test_rejected_replacement_leaves_previous_rows(tmp_path):
     (root / "a.csv").write_text("订单编号,手机\nA,1\n", encoding="utf-8")  # columns lost in a new export
     [result] = ingest_contract(con, SourceContract(**ORDERS), root, options=OPTIONS)
     assert result.status == "rejected" and "实付金额" in result.message
-    assert con.execute("select count(*) from raw.orders").fetchone()[0] == 2
+    assert con.execute("select count(*) from raw.orders").fetchall()[0][0] == 2
