@@ -64,7 +64,7 @@ def run_job(config_file: Path | str | None) -> int:
     import dagster as dg
 
     from pipeline.definitions import defs
-    from pipeline.summary import write_summary
+    from pipeline.summary import stopped_files, write_summary
 
     print(f"Running every asset into {settings.warehouse} ...")
     instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
@@ -74,7 +74,9 @@ def run_job(config_file: Path | str | None) -> int:
         for event in failed:
             err = event.step_failure_data.error
             print(f"  step {event.step_key} failed: {err.message.strip() if err else ''}", file=sys.stderr)
-        return _fail(f"run {result.run_id} failed in {len(failed)} step(s)")
+        for source, file, status, message in stopped_files(settings.warehouse, result.run_id):
+            print(f"  {source} {file}: {status}: {message}", file=sys.stderr)
+        return _fail(f"run {result.run_id} failed in {len(failed)} step(s); see dq.reconciliation and dq.quarantine")
     text, path = write_summary(settings.warehouse, settings.reports_dir)
     print()
     print(text)

@@ -99,3 +99,21 @@ def write_summary(warehouse: Path, reports_dir: Path) -> tuple[str, Path]:
     path = reports_dir / "run_summary.md"
     path.write_text(text, encoding="utf-8")
     return text, path
+
+
+def stopped_files(warehouse: Path, run_id: str) -> list[tuple[str, str, str, str]]:
+    """The files a run rejected or could not read, with the reason: what a failed run prints."""
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return []
+    try:
+        return con.execute(
+            "select source, file, status, message from dq.reconciliation"
+            " where run_id = ? and status in ('rejected', 'unreadable') order by source, file",
+            [run_id],
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
+    finally:
+        con.close()

@@ -145,7 +145,7 @@ def _split_duplicates(
     within = within.with_columns(pl.lit(rel).alias("duplicate_of_file"))
     # Loaded rows of other files of this source, hashed the same way (a Polars upgrade changes the hash).
     con.register("_hashes", kept.select("_record_hash").to_arrow())
-    elsewhere = con.execute(
+    elsewhere = con.sql(
         f"""select r._record_hash, min(r._source_file) as duplicate_of_file,
                    arg_min(r._row_number, r._source_file) as duplicate_of_row
             from raw.{contract.entity} r
@@ -153,9 +153,8 @@ def _split_duplicates(
             where r._source = ? and r._source_file <> ?
               and r._record_hash in (select _record_hash from _hashes)
             group by r._record_hash""",
-        [HASH_METHOD, contract.source, rel],
-    )
-    elsewhere = pl.from_arrow(elsewhere.to_arrow_table())
+        params=[HASH_METHOD, contract.source, rel],
+    ).pl()
     con.unregister("_hashes")
     if pending.height:
         earlier = pending.filter(pl.col("_record_hash").is_in(kept["_record_hash"].implode()))
