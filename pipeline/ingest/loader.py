@@ -223,32 +223,28 @@ class _FileJob:
             ],
         )
 
+    def keys(self) -> list[pl.Expr]:
+        """run_id, source, entity, file, file_sha256: the columns every dq table starts with."""
+        return [pl.lit(v).alias(k) for k, v in zip(_KEYS, self.base(), strict=True)]
+
     def quarantine(self, rows: pl.DataFrame) -> None:
         """rows: _row_number, rule, on_failure, reason, record."""
-        if rows.height == 0:
-            return
-        q = rows.select(
-            *[pl.lit(v).alias(k) for k, v in zip(_KEYS, self.base(), strict=True)],
-            pl.col("_row_number").alias("row_number"),
-            "rule",
-            "on_failure",
-            "reason",
-            "record",
-            pl.lit(self.at).alias("quarantined_at"),
-        )
-        _insert(self.con, "dq.quarantine", q)
+        if rows.height:
+            row = pl.col("_row_number").alias("row_number")
+            at = pl.lit(self.at).alias("quarantined_at")
+            _insert(
+                self.con, "dq.quarantine", rows.select(*self.keys(), row, "rule", "on_failure", "reason", "record", at)
+            )
 
     def duplicates(self, dups: pl.DataFrame) -> None:
-        if dups.height == 0:
-            return
-        d = dups.select(
-            *[pl.lit(v).alias(k) for k, v in zip(_KEYS, self.base(), strict=True)],
-            pl.col("_row_number").alias("row_number"),
-            "duplicate_of_file",
-            "duplicate_of_row",
-            pl.lit(self.at).alias("removed_at"),
-        )
-        _insert(self.con, "dq.duplicate_rows", d)
+        if dups.height:
+            row = pl.col("_row_number").alias("row_number")
+            at = pl.lit(self.at).alias("removed_at")
+            _insert(
+                self.con,
+                "dq.duplicate_rows",
+                dups.select(*self.keys(), row, "duplicate_of_file", "duplicate_of_row", at),
+            )
 
     def validation_rows(self, validation: Validation | None, extra: list[tuple[str, str, bool, int, str]]) -> None:
         """Per rule: the suite's outcomes and the reader's own rules (name, on_failure, success, count, message)."""
@@ -283,7 +279,7 @@ class _FileJob:
             "message": pl.String,
         }
         frame = pl.DataFrame(rows, schema=schema, orient="row").select(
-            *[pl.lit(v).alias(k) for k, v in zip(_KEYS, self.base(), strict=True)],
+            *self.keys(),
             pl.lit(suite).alias("suite"),
             pl.all(),
             pl.lit(self.at).alias("validated_at"),

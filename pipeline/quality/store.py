@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import duckdb
 
-DDL = [
-    "create schema if not exists dq",
-    """create table if not exists dq.quarantine (
-        run_id varchar not null,
+# The columns every dq table starts with: which run judged which version of which file.
+KEYS = """run_id varchar not null,
         source varchar not null,
         entity varchar not null,
         file varchar not null,
-        file_sha256 varchar not null,
+        file_sha256 varchar not null,"""
+
+DDL = [
+    "create schema if not exists dq",
+    f"""create table if not exists dq.quarantine (
+        {KEYS}
         row_number bigint,
         rule varchar not null,
         on_failure varchar not null,
@@ -28,23 +31,15 @@ DDL = [
         record varchar,
         quarantined_at timestamp not null
     )""",
-    """create table if not exists dq.duplicate_rows (
-        run_id varchar not null,
-        source varchar not null,
-        entity varchar not null,
-        file varchar not null,
-        file_sha256 varchar not null,
+    f"""create table if not exists dq.duplicate_rows (
+        {KEYS}
         row_number bigint not null,
         duplicate_of_file varchar not null,
         duplicate_of_row bigint not null,
         removed_at timestamp not null
     )""",
-    """create table if not exists dq.reconciliation (
-        run_id varchar not null,
-        source varchar not null,
-        entity varchar not null,
-        file varchar not null,
-        file_sha256 varchar not null,
+    f"""create table if not exists dq.reconciliation (
+        {KEYS}
         status varchar not null,
         rows_read bigint,
         rows_loaded bigint not null,
@@ -55,12 +50,8 @@ DDL = [
         checked_at timestamp not null,
         seconds double
     )""",
-    """create table if not exists dq.validation_results (
-        run_id varchar not null,
-        source varchar not null,
-        entity varchar not null,
-        file varchar not null,
-        file_sha256 varchar not null,
+    f"""create table if not exists dq.validation_results (
+        {KEYS}
         suite varchar not null,
         rule varchar not null,
         expectation_type varchar not null,
