@@ -73,7 +73,9 @@ def main() -> None:
         "stage_seconds": {k: round(v, 1) for k, v in sorted(stages.items())},
         "validation_share_of_ingest_and_validate": round(share, 3),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "per_source": {k: {kk: round(vv, 1) for kk, vv in v.items()} for k, v in per_source.items()},
+        "per_source": {
+            k: {kk: round(vv, 1) if kk == "seconds" else int(vv) for kk, vv in v.items()} for k, v in per_source.items()
+        },
         "target": "validation < 1/3 of ingest + validate",
     }
     print(f"\n{int(rows):,} rows in {wall:.1f} s ({rows / wall:,.0f} rows/s), peak RSS {result['peak_rss_mib']:,} MiB")
