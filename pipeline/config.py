@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
@@ -44,6 +45,51 @@ class QualityConfig(_Strict):
     )
 
 
+IdentifierName = Literal["member_id", "phone", "email", "wechat_unionid", "buyer_id", "lead_id", "order_id"]
+
+
+class MatchingConfig(_Strict):
+    enabled: bool = True
+    threshold: float = Field(
+        default=0.99,
+        gt=0,
+        lt=1,
+        description="Two profiles are one customer when Splink's match probability is at least this.",
+    )
+    seed: int = Field(default=42, description="Seed of Splink's random sampling (u estimates), for repeatable runs.")
+
+
+class SurvivorshipConfig(_Strict):
+    source_trust: list[str] = Field(
+        default_factory=list,
+        description="Sources from most to least trusted; a golden-record attribute comes from the most trusted "
+        "source that has it, then from the most recent record. Unlisted sources rank after listed ones.",
+    )
+
+
+class IdentityConfig(_Strict):
+    identifiers: list[IdentifierName] = Field(
+        default=["member_id", "phone", "email", "wechat_unionid", "buyer_id", "lead_id", "order_id"],
+        min_length=1,
+        description="Identifiers that link records on exact equality (after cleaning).",
+    )
+    max_names_per_identifier: int = Field(
+        default=3,
+        ge=1,
+        description="An identifier value seen with more distinct names than this is shared (a shop's phone, a "
+        "placeholder e-mail) and links nothing.",
+    )
+    matching: MatchingConfig = MatchingConfig()
+    survivorship: SurvivorshipConfig = SurvivorshipConfig()
+
+    @field_validator("identifiers")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("an identifier is listed twice")
+        return value
+
+
 class Settings(_Strict):
     warehouse: Path
     timezone: str = "Asia/Shanghai"
@@ -51,6 +97,7 @@ class Settings(_Strict):
     reports_dir: Path = Path("data/reports")
     demo: DemoConfig | None = None
     quality: QualityConfig = QualityConfig()
+    identity: IdentityConfig = IdentityConfig()
     _file: Path = PrivateAttr(default=DEFAULT_CONFIG)
 
     @property

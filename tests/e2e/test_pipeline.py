@@ -189,3 +189,36 @@ def test_validation_pages_are_written_and_linked_from_the_asset(first_run, run_e
     assert pages, "GE Data Docs pages for the orders batches"
     text = pages[0].read_text(encoding="utf-8")
     assert "ordered_at" in text and "<table" in text
+
+
+def test_identity_resolution_finds_the_planted_persons(first_run, run_env, small_demo):
+    from pipeline.demo.truth import identity_scores
+
+    _, warehouse = run_env
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        scores = identity_scores(con, small_demo)
+        linked = con.sql("select count(*) from identity.record_links").fetchall()[0][0]
+    finally:
+        con.close()
+    assert scores.records == linked  # every linked record is a planted record
+    assert scores.precision >= 0.99, scores
+    assert scores.recall >= 0.95, scores
+
+
+def test_a_customer_is_explained_record_by_record_in_one_query(first_run, run_env):
+    _, warehouse = run_env
+    key = query(
+        warehouse,
+        "select customer_key from intermediate.int_identity__graph "
+        "where customer_group_count > 1 order by customer_record_count desc limit 1",
+    )[0][0]
+    rows = query(
+        warehouse,
+        f"""select source_name, source_file, source_row_number, link_rule, linked_by, match_probability
+        from intermediate.int_identity__graph where customer_key = '{key}'""",
+    )
+    assert len({r[0] for r in rows}) >= 2  # several sources
+    assert all(r[3] in ("identifier", "match") for r in rows)
+    assert any(r[3] == "match" and r[5] >= 0.99 for r in rows)
+    assert all(r[4] or r[3] == "match" for r in rows)  # every record says which identifier or match tied it

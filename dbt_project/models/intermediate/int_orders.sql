@@ -1,4 +1,4 @@
--- Orders from every channel at order grain: lines summed, refunds netted, a (thin) customer key attached.
+-- Orders from every channel at order grain: lines summed, refunds netted, the identity graph's customer key.
 -- Rows whose values did not parse or whose amount is negative are held back here; validation (issue 3)
 -- turns them into quarantine entries with the reason.
 with
@@ -10,44 +10,22 @@ order_rows as (
 
 ),
 
-members as (
+graph as (
 
-    select * from {{ ref('int_members_keyed') }}
-
-),
-
-member_by_mobile as (
-
-    select mobile, min(customer_key) as customer_key
-    from members
-    where mobile is not null
-    group by mobile
-
-),
-
-rows_with_identifiers as (
-
-    select
-        order_rows.*,
-        {{ normalize_cn_mobile('order_rows.phone') }} as mobile
-    from order_rows
+    select * from {{ ref('int_identity__graph') }}
 
 ),
 
 keyed as (
 
     select
-        rows_with_identifiers.*,
-        coalesce(
-            members.customer_key,
-            member_by_mobile.customer_key,
-            md5('phone:' || rows_with_identifiers.mobile),
-            md5('buyer:' || rows_with_identifiers.source_name || ':' || rows_with_identifiers.buyer_id),
-            md5('company:' || rows_with_identifiers.company_name)
-        ) as customer_key
-    from rows_with_identifiers
-    left join members on rows_with_identifiers.member_id = members.member_id
-    left join member_by_mobile on rows_with_identifiers.mobile = member_by_mobile.mobile
+        order_rows.*,
+        graph.customer_key
+    from order_rows
+    left join graph
+        on order_rows.source_name = graph.source_name
+        and order_rows.source_file = graph.source_file
+        and order_rows.source_row_number = graph.source_row_number
 
 ),
 

@@ -1,4 +1,4 @@
--- The customer fact table, first cut: behaviour from orders and attributes from the registry.
+-- The customer fact table: behaviour from orders up to the as-of date, attributes from the golden record.
 with
 
 orders as (
@@ -8,9 +8,9 @@ orders as (
 
 ),
 
-members as (
+customers as (
 
-    select * from {{ ref('int_members_keyed') }}
+    select * from {{ ref('dim_customer') }}
 
 ),
 
@@ -38,23 +38,6 @@ order_behaviour as (
 
 ),
 
--- One attribute row per customer: the earliest registration carries the profile.
-member_profile as (
-
-    select *
-    from members
-    qualify row_number() over (partition by customer_key order by registered_at, member_id) = 1
-
-),
-
-customers as (
-
-    select customer_key from order_behaviour
-    union
-    select customer_key from member_profile
-
-),
-
 final as (
 
     select
@@ -71,19 +54,18 @@ final as (
         coalesce(order_behaviour.order_count, 0) as order_count,
         coalesce(order_behaviour.channel_count, 0) as channel_count,
         -- attributes
-        member_profile.member_id is not null as is_member,
-        member_profile.member_id,
-        member_profile.gender,
-        member_profile.province,
-        member_profile.city,
-        member_profile.occupation,
-        member_profile.industry,
-        member_profile.member_level,
-        member_profile.points
+        customers.is_member,
+        customers.member_id,
+        customers.gender,
+        customers.province,
+        customers.city,
+        customers.occupation,
+        customers.industry,
+        customers.member_level,
+        customers.points
     from customers
     cross join as_of
     left join order_behaviour on customers.customer_key = order_behaviour.customer_key
-    left join member_profile on customers.customer_key = member_profile.customer_key
 
 )
 

@@ -18,6 +18,7 @@ renamed as (
         gender,
         province,
         city,
+        address,
         occupation,
         company_name,
         industry,

@@ -22,6 +22,7 @@ renamed as (
         company_name,
         province,
         city,
+        address,
         product_name,
         status,
         -- numerics

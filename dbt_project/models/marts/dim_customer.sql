@@ -1,0 +1,90 @@
+-- The golden record: one row per customer, each attribute chosen by the survivorship rules of the config
+-- (most trusted source first, then the most recent value).
+with
+
+observations as (
+
+    select * from {{ ref('int_customer_attribute_observations') }}
+
+),
+
+graph as (
+
+    select * from {{ ref('int_identity__graph') }}
+
+),
+
+golden as (
+
+    select
+        customer_key,
+        {{ survivor('name') }} as name,
+        {{ survivor('phone') }} as phone,
+        {{ survivor('email') }} as email,
+        {{ survivor('gender') }} as gender,
+        {{ survivor('birth_date') }} as birth_date,
+        {{ survivor('province') }} as province,
+        {{ survivor('city') }} as city,
+        {{ survivor('address') }} as address,
+        {{ survivor('occupation') }} as occupation,
+        {{ survivor('company_name') }} as company_name,
+        {{ survivor('industry') }} as industry,
+        {{ survivor('company_size') }} as company_size,
+        {{ survivor('member_id') }} as member_id,
+        {{ survivor('member_level') }} as member_level,
+        {{ survivor('points') }} as points,
+        {{ survivor('wechat_unionid') }} as wechat_unionid
+    from observations
+    group by customer_key
+
+),
+
+footprint as (
+
+    select
+        customer_key,
+        min(observed_at) as first_seen_at,
+        max(observed_at) as last_seen_at,
+        count(*) as record_count,
+        count(distinct identifier_group) as identifier_group_count,
+        string_agg(distinct source_name, ',' order by source_name) as sources,
+        bool_or(entity = 'customers') as is_member,
+        bool_or(link_rule = 'match') as has_probabilistic_link
+    from graph
+    group by customer_key
+
+),
+
+final as (
+
+    select
+        footprint.customer_key,
+        golden.name,
+        golden.phone,
+        golden.email,
+        golden.gender,
+        golden.birth_date,
+        golden.province,
+        golden.city,
+        golden.address,
+        golden.occupation,
+        golden.company_name,
+        golden.industry,
+        golden.company_size,
+        golden.member_id,
+        golden.member_level,
+        golden.points,
+        golden.wechat_unionid,
+        footprint.is_member,
+        footprint.sources,
+        footprint.record_count,
+        footprint.identifier_group_count,
+        footprint.has_probabilistic_link,
+        footprint.first_seen_at,
+        footprint.last_seen_at
+    from footprint
+    left join golden on footprint.customer_key = golden.customer_key
+
+)
+
+select * from final

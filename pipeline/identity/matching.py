@@ -1,0 +1,151 @@
+"""Probabilistic matching (Splink on DuckDB) between the identifier groups that share no identifier.
+
+The unit compared is a profile: an identifier group's record as one source saw it (its most frequent
+name, masked phone, city, address, e-mail). Two profiles of one group are known to be one person, so the
+m probabilities are learnt from them (`estimate_m_from_label_column`) and the u probabilities from random
+pairs: the model is trained on each company's own data, with no labels to supply. Pairs scoring at least
+the configured threshold join their groups.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+log = logging.getLogger(__name__)
+
+PROFILE_COLUMNS = ["name", "phone_pattern", "phone", "city", "address"]
+# Pairs scoring at least this are kept as evidence in identity.match_edges even when below the threshold.
+EVIDENCE_FLOOR = 0.5
+
+
+def build_profiles(con: duckdb.DuckDBPyConnection, records: str = "identity_records") -> pa.Table:
+    """One profile per identifier group and source, from the records that carry a name."""
+    modes = ", ".join(f"mode({c}) as {c}" for c in PROFILE_COLUMNS if c != "name")
+    return con.sql(
+        f"""select row_number() over (order by g.group_id, r.source_name) as unique_id,
+                   g.group_id, r.source_name, mode(r.name) as name, {modes}
+            from {records} r join identity_groups g using (record_id)
+            where r.name is not null
+            group by g.group_id, r.source_name"""
+    ).to_arrow_table()
+
+
+def _settings() -> SettingsCreator:
+    # Profiles of one group always agree on a full phone, so "same masked number" is where such pairs land
+    # (a full number masks to its pattern) and the label training sees it. Levels those pairs cannot show
+    # (two different full numbers, another city, another address) start from stated m values; the label
+    # training overwrites them where the data has such pairs.
+    phone = cl.CustomComparison(
+        output_column_name="phone",
+        comparison_levels=[
+            cll.NullLevel("phone_pattern"),
+            cll.CustomLevel(
+                "phone_l is not null and phone_r is not null and phone_l != phone_r", "different full numbers"
+            ).configure(m_probability=0.01),
+            cll.ExactMatchLevel("phone_pattern").configure(label_for_charts="same masked number"),
+            cll.ElseLevel().configure(m_probability=0.02),
+        ],
+    )
+    name = cl.CustomComparison(
+        output_column_name="name",
+        comparison_levels=[
+            cll.NullLevel("name"),
+            cll.ExactMatchLevel("name").configure(tf_adjustment_column="name", tf_adjustment_weight=1.0),
+            cll.JaroWinklerLevel("name", 0.88),
+            cll.ElseLevel(),
+        ],
+    )
+    city = cl.CustomComparison(
+        output_column_name="city",
+        comparison_levels=[
+            cll.NullLevel("city"),
+            cll.ExactMatchLevel("city"),
+            cll.ElseLevel().configure(m_probability=0.05),
+        ],
+    )
+    address = cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[
+            cll.NullLevel("address"),
+            cll.ExactMatchLevel("address").configure(m_probability=0.7),
+            cll.LevenshteinLevel("address", 3).configure(m_probability=0.1),
+            cll.ElseLevel().configure(m_probability=0.2),
+        ],
+    )
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[name, phone, city, address],
+        blocking_rules_to_generate_predictions=[block_on("phone_pattern"), block_on("name", "city")],
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=True,
+    )
+
+
+EDGE_SCHEMA = pa.schema(
+    [
+        ("group_id_l", pa.int64()),
+        ("group_id_r", pa.int64()),
+        ("source_l", pa.string()),
+        ("source_r", pa.string()),
+        ("name_l", pa.string()),
+        ("name_r", pa.string()),
+        ("phone_pattern", pa.string()),
+        ("match_probability", pa.float64()),
+        ("match_weight", pa.float64()),
+        *((f"gamma_{c}", pa.int32()) for c in ("name", "phone", "city", "address")),
+    ]
+)
+
+
+def empty_edges() -> pa.Table:
+    return EDGE_SCHEMA.empty_table()
+
+
+@dataclass
+class MatchResult:
+    edges: pa.Table  # group_id_l, group_id_r, match_probability, match_weight, levels
+    profiles: int
+    skipped: str | None = None
+
+
+def match_profiles(profiles: pa.Table, seed: int) -> MatchResult:
+    """Score profile pairs from different groups; keep those with probability >= EVIDENCE_FLOOR."""
+    empty = empty_edges()
+    labelled = profiles.num_rows - len(set(profiles.column("group_id").to_pylist()))
+    if labelled < 10:
+        # Too few groups seen by two sources to learn from; say so rather than guess.
+        return MatchResult(empty, profiles.num_rows, f"only {labelled} profiles share a group: nothing to learn from")
+    private = duckdb.connect()
+    try:
+        db_api = DuckDBAPI(private)
+        registered = db_api.register(profiles, table_name="profiles")
+        linker = Linker(registered, _settings(), log_level=logging.WARNING)
+        linker.training.estimate_probability_two_random_records_match([block_on("name", "phone_pattern")], recall=0.9)
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+        linker.training.estimate_m_from_label_column("group_id")
+        predictions = linker.inference.predict(threshold_match_probability=EVIDENCE_FLOOR)
+        edges = private.sql(_edges_sql(predictions.physical_name, registered.physical_name)).to_arrow_table()
+        edges = edges.cast(EDGE_SCHEMA)
+        return MatchResult(edges, profiles.num_rows)
+    finally:
+        private.close()
+
+
+def _edges_sql(predictions: str, profiles: str) -> str:
+    return f"""select least(l.group_id, r.group_id) as group_id_l, greatest(l.group_id, r.group_id) as group_id_r,
+                      l.source_name as source_l, r.source_name as source_r,
+                      p.name_l, p.name_r, p.phone_pattern_l as phone_pattern,
+                      p.match_probability, p.match_weight,
+                      p.gamma_name, p.gamma_phone, p.gamma_city, p.gamma_address
+               from {predictions} p
+               join {profiles} l on l.unique_id = p.unique_id_l
+               join {profiles} r on r.unique_id = p.unique_id_r
+               where l.group_id != r.group_id"""

@@ -1,0 +1,239 @@
+"""Identity resolution, end to end: raw records -> identifier groups -> Splink matches -> stable customer keys.
+
+Writes, in one transaction, the `identity` schema the dbt project reads as a source:
+- identity.record_links: one row per person record (raw lineage) with its customer_key and why it got it;
+- identity.match_edges: Splink's scored pairs between identifier groups (accepted or not) with the levels;
+- identity.shared_identifiers: values too shared to link (e.g. a shop's phone typed for every walk-in);
+- identity.customer_keys: every key ever issued, with the successor of a key retired by a merge;
+- identity.source_trust: the survivorship ranking from the config, for the golden record;
+- identity.runs: one row per run with its counts and timings.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from pipeline.config import IdentityConfig
+from pipeline.identity.deterministic import build_identifiers, connected_components, identifier_groups
+from pipeline.identity.keys import assign_keys, key_number
+from pipeline.identity.matching import build_profiles, empty_edges, match_profiles
+from pipeline.identity.records import build_records
+
+log = logging.getLogger(__name__)
+
+DDL = [
+    "create schema if not exists identity",
+    """create table if not exists identity.customer_keys (
+        customer_key varchar primary key, issued_run_id varchar, issued_at timestamp,
+        retired_run_id varchar, successor_key varchar)""",
+    """create table if not exists identity.runs (
+        run_id varchar, resolved_at timestamp, records bigint, identified_records bigint,
+        identifier_groups bigint, profiles bigint, accepted_matches bigint, customers bigint,
+        new_keys bigint, retired_keys bigint, shared_identifiers bigint, matching_skipped varchar,
+        stage_seconds json)""",
+]
+
+
+@dataclass
+class IdentitySummary:
+    records: int = 0
+    identified_records: int = 0
+    identifier_groups: int = 0
+    profiles: int = 0
+    accepted_matches: int = 0
+    customers: int = 0
+    new_keys: int = 0
+    retired_keys: int = 0
+    shared_identifiers: int = 0
+    matching_skipped: str | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _previous_keys(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    exists = con.sql(
+        "select count(*) from information_schema.tables where table_schema = 'identity' and table_name = 'record_links'"
+    ).fetchall()[0][0]
+    if not exists:
+        return pl.DataFrame(schema={"record_id": pl.Int64, "customer_key": pl.String})
+    return con.sql(
+        """select r.record_id, l.customer_key
+        from identity_records r
+        join identity.record_links l using (source_name, source_file, source_row_number)"""
+    ).pl()
+
+
+def resolve_identities(
+    con: duckdb.DuckDBPyConnection, config: IdentityConfig, run_id: str, now: datetime
+) -> IdentitySummary:
+    summary = IdentitySummary()
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        summary.stage_seconds[stage] = round(time.perf_counter() - clock, 3)
+        clock = time.perf_counter()
+
+    for statement in DDL:
+        con.execute(statement)
+    summary.records = build_records(con)
+    build_identifiers(con, list(config.identifiers), config.max_names_per_identifier)
+    summary.shared_identifiers = con.sql("select count(*) from identity_shared").fetchall()[0][0]
+    lap("records")
+    identifier_groups(con)
+    summary.identified_records, summary.identifier_groups = con.sql(
+        "select count(*), count(distinct group_id) from identity_groups"
+    ).fetchall()[0]
+    lap("identifier_groups")
+
+    edges = empty_edges()
+    if config.matching.enabled:
+        profiles = build_profiles(con)
+        result = match_profiles(profiles, config.matching.seed)
+        summary.profiles, summary.matching_skipped = result.profiles, result.skipped
+        edges = result.edges
+    else:
+        summary.matching_skipped = "identity.matching.enabled is false"
+    con.register("identity_match_edges", edges)
+    con.execute(
+        f"""create or replace temp table identity_edges as
+        select *, match_probability >= {float(config.matching.threshold)} as accepted from identity_match_edges"""
+    )
+    con.unregister("identity_match_edges")
+    summary.accepted_matches = con.sql("select count(*) from identity_edges where accepted").fetchall()[0][0]
+    lap("matching")
+
+    # Groups joined by accepted matches are one customer.
+    group_nodes = con.sql("select distinct group_id from identity_groups").to_arrow_table()
+    group_edges = con.sql(
+        "select distinct group_id_l as group_id_l, group_id_r as group_id_r from identity_edges where accepted"
+    ).to_arrow_table()
+    customers = connected_components(group_nodes, group_edges, "group_id")
+    con.register("identity_group_cc", customers)
+    con.execute(
+        """create or replace temp table identity_clusters as
+        select g.record_id, g.group_id, c.cluster_id
+        from identity_groups g join identity_group_cc c using (group_id)"""
+    )
+    con.unregister("identity_group_cc")
+    lap("customers")
+
+    issued_max = con.sql(
+        "select coalesce(max(cast(substr(customer_key, 2) as bigint)), 0) from identity.customer_keys"
+    ).fetchall()[0][0]
+    mapping, retired = assign_keys(
+        con.sql("select record_id, cluster_id from identity_clusters").pl(), _previous_keys(con), issued_max
+    )
+    new_keys = mapping.filter(
+        pl.col("customer_key").map_elements(key_number, return_dtype=pl.Int64) > issued_max
+    ).select("customer_key")
+    summary.customers, summary.new_keys, summary.retired_keys = mapping.height, new_keys.height, retired.height
+    lap("keys")
+
+    _write(con, config, run_id, now, mapping, new_keys, retired, summary)
+    lap("write")
+    return summary
+
+
+def _write(con, config, run_id, now, mapping, new_keys, retired, summary) -> None:
+    con.register("identity_key_map", mapping.to_arrow())
+    con.register("identity_new_keys", new_keys.to_arrow())
+    con.register("identity_retired", retired.to_arrow())
+    trust = pa.table(
+        {
+            "source_name": config.survivorship.source_trust,
+            "trust_rank": list(range(1, len(config.survivorship.source_trust) + 1)),
+        }
+    )
+    con.register("identity_trust", trust)
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            """create or replace table identity.record_links as
+            with shared_values as (
+                select id_type, id_value from identity_ids group by id_type, id_value having count(*) > 1
+            ),
+            linked_by as (
+                select i.record_id, string_agg(distinct i.id_type, ',' order by i.id_type) as linked_by
+                from identity_ids i semi join shared_values s using (id_type, id_value)
+                group by i.record_id
+            ),
+            best_match as (
+                select group_id, max_by(other_source, match_probability) as matched_source,
+                       max(match_probability) as match_probability
+                from (
+                    select group_id_l as group_id, source_r as other_source, match_probability
+                    from identity_edges where accepted
+                    union all
+                    select group_id_r, source_l, match_probability from identity_edges where accepted
+                )
+                group by group_id
+            )
+            select r.source_name, r.source_file, r.source_row_number, r.entity, k.customer_key,
+                   case when m.group_id is not null then 'match'
+                        when l.linked_by is not null then 'identifier'
+                        else 'single' end as link_rule,
+                   l.linked_by, m.match_probability, m.matched_source,
+                   c.group_id as identifier_group, r.observed_at, ? as run_id
+            from identity_clusters c
+            join identity_records r using (record_id)
+            join identity_key_map k using (cluster_id)
+            left join linked_by l using (record_id)
+            left join best_match m using (group_id)
+            order by k.customer_key, r.observed_at""",
+            [run_id],
+        )
+        con.execute(
+            """create or replace table identity.match_edges as
+            select e.*, kl.customer_key as customer_key_l, kr.customer_key as customer_key_r
+            from identity_edges e
+            left join (select distinct identifier_group, customer_key from identity.record_links) kl
+                on kl.identifier_group = e.group_id_l
+            left join (select distinct identifier_group, customer_key from identity.record_links) kr
+                on kr.identifier_group = e.group_id_r"""
+        )
+        con.execute(
+            "create or replace table identity.shared_identifiers as select *, ? as run_id from identity_shared",
+            [run_id],
+        )
+        con.execute("create or replace table identity.source_trust as select * from identity_trust")
+        con.execute(
+            "insert into identity.customer_keys select customer_key, ?, ?, null, null from identity_new_keys",
+            [run_id, now],
+        )
+        con.execute(
+            """update identity.customer_keys k set retired_run_id = ?, successor_key = r.successor_key
+            from identity_retired r where k.customer_key = r.customer_key""",
+            [run_id],
+        )
+        con.execute(
+            "insert into identity.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                now,
+                summary.records,
+                summary.identified_records,
+                summary.identifier_groups,
+                summary.profiles,
+                summary.accepted_matches,
+                summary.customers,
+                summary.new_keys,
+                summary.retired_keys,
+                summary.shared_identifiers,
+                summary.matching_skipped,
+                summary.stage_seconds,
+            ],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        for name in ("identity_key_map", "identity_new_keys", "identity_retired", "identity_trust"):
+            con.unregister(name)

@@ -1,0 +1,119 @@
+"""Identity resolution on hand-made raw tables: identifier links, shared values, anonymous rows, stable keys."""
+
+from datetime import datetime
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline.config import IdentityConfig
+from pipeline.contracts.schema import DUCKDB_TYPES, ENTITIES, LINEAGE
+from pipeline.identity.evaluate import pairwise_scores
+from pipeline.identity.keys import assign_keys, format_key
+from pipeline.identity.resolve import resolve_identities
+
+
+def _raw(con, entity: str, rows: list[dict]) -> None:
+    columns = {**{c: DUCKDB_TYPES[t] for c, t in ENTITIES[entity].items()}, **LINEAGE}
+    con.execute("create schema if not exists raw")
+    con.execute(f"create table raw.{entity} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+    for i, row in enumerate(rows, start=2):
+        row = {"_source_file": f"{row['_source']}.csv", "_row_number": i, **row}
+        names = ", ".join(row)
+        con.execute(f"insert into raw.{entity} ({names}) values ({', '.join('?' * len(row))})", list(row.values()))
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    _raw(
+        con,
+        "customers",
+        [
+            {"_source": "members", "member_id": "M1", "name": "张伟", "phone": "+8613800001111"},
+            # the same person registered again with another member number: same phone
+            {"_source": "members", "member_id": "M2", "name": "张伟华", "phone": "+8613800001111"},
+            {"_source": "members", "member_id": "M3", "name": "李娜", "email": "lina@example.com"},
+        ],
+    )
+    shop_phone = "+8613000000000"  # typed by cashiers for walk-ins: many names, nobody's phone
+    _raw(
+        con,
+        "orders",
+        [
+            {"_source": "tmall", "order_id": "T1", "buyer_id": "zw", "buyer_name": "张伟", "phone": "+8613800001111"},
+            {"_source": "tmall", "order_id": "T2", "buyer_id": "zw", "buyer_name": "张伟", "phone": "+86138****1111"},
+            {"_source": "pos", "order_id": "R1", "member_id": "M3"},
+            {"_source": "pos", "order_id": "R1", "member_id": None},  # second line of R1: joined by the order id
+            {"_source": "pos", "order_id": "R2"},  # walk-in, no card, no phone: nobody
+            *(
+                {"_source": "jd", "order_id": f"J{i}", "buyer_name": n, "phone": shop_phone}
+                for i, n in enumerate("ABCDE")
+            ),
+        ],
+    )
+    yield con
+    con.close()
+
+
+def _keys(con) -> dict[tuple[str, int], str]:
+    """(source file stem, row) -> customer key."""
+    rows = con.sql("select source_file, source_row_number, customer_key from identity.record_links").fetchall()
+    return {(f.removesuffix(".csv"), r): k for f, r, k in rows}
+
+
+def test_identifiers_link_records_and_shared_or_missing_ones_do_not(con):
+    summary = resolve_identities(con, IdentityConfig(), "run1", datetime(2026, 1, 1))
+    keys = _keys(con)
+    # registry duplicate, Tmall order with the full phone, and the masked one under the same buyer id
+    assert keys[("members", 2)] == keys[("members", 3)] == keys[("tmall", 2)] == keys[("tmall", 3)]
+    assert keys[("pos", 4)] == keys[("pos", 5)] == keys[("members", 4)] != keys[("members", 2)]
+    assert ("pos", 6) not in keys  # anonymous receipt
+    assert len({keys[("jd", r)] for r in range(7, 12)}) == 5  # the shop phone linked nobody
+    assert con.sql("select id_type, id_value, names from identity.shared_identifiers").fetchall() == [
+        ("phone", "+8613000000000", 5)
+    ]
+    assert summary.matching_skipped and "nothing to learn from" in summary.matching_skipped
+    why = dict(
+        con.sql(
+            "select source_name || source_row_number, linked_by from identity.record_links where source_name != 'jd'"
+        ).fetchall()
+    )
+    assert why["members2"] == "member_id,phone" or why["members2"] == "phone"
+    assert why["pos5"] == "order_id"
+
+
+def test_a_rerun_keeps_keys_and_new_people_get_new_numbers(con):
+    resolve_identities(con, IdentityConfig(), "run1", datetime(2026, 1, 1))
+    first = _keys(con)
+    con.execute(
+        "insert into raw.customers (_source, _source_file, _row_number, member_id, name) "
+        "values ('members', 'members2.csv', 2, 'M9', '王芳')"
+    )
+    resolve_identities(con, IdentityConfig(), "run2", datetime(2026, 1, 2))
+    second = _keys(con)
+    assert {k: second[k] for k in first} == first
+    new = con.sql("select customer_key from identity.record_links where source_file = 'members2.csv'").fetchall()[0][0]
+    assert new == format_key(max(int(k[1:]) for k in first.values()) + 1)
+
+
+def test_keys_survive_merges_and_splits():
+    previous = pl.DataFrame({"record_id": [1, 2, 3, 4, 5, 6], "customer_key": ["C1", "C1", "C1", "C2", "C3", "C3"]})
+    # records 1-4 are now one customer (C1 and C2 merge); C3's records 5 and 6 split apart; 7 is new
+    clusters = pl.DataFrame({"record_id": [1, 2, 3, 4, 5, 6, 7], "cluster_id": [1, 1, 1, 1, 5, 6, 7]})
+    mapping, retired = assign_keys(clusters, previous, issued_max=3)
+    keys = dict(mapping.iter_rows())
+    assert keys[1] == "C1"  # the larger side of the merge keeps its key
+    assert retired.rows() == [("C2", "C1")]
+    assert keys[5] == "C3" and keys[6] == format_key(4) and keys[7] == format_key(5)
+
+
+def test_pairwise_scores_count_pairs_inside_clusters():
+    con = duckdb.connect()
+    con.execute(
+        "create table t as select * from (values (1, 'a'), (1, 'a'), (1, 'b'), (2, 'b'), (3, null)) v(predicted, truth)"
+    )
+    s = pairwise_scores(con, "t")
+    # predicted pairs: cluster 1 has 3 records -> 3 pairs; true pairs: a 1 + b 1 = 2; true positives: (a,a) = 1
+    assert (s.predicted_pairs, s.true_pairs, s.true_positive_pairs) == (3, 2, 1)
+    assert s.precision == pytest.approx(1 / 3) and s.recall == pytest.approx(1 / 2)
