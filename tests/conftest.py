@@ -24,3 +24,14 @@ def dbt_manifest() -> Path:
     from pipeline.dbt_project import prepare_manifest
 
     return prepare_manifest()
+
+
+def write_run_config(folder: Path, sources: Path) -> tuple[Path, Path]:
+    """A crmgrade.yml in `folder` for `sources` with the repository's contracts; returns (config, warehouse)."""
+    config, warehouse = folder / "crmgrade.yml", folder / "w.duckdb"
+    config.write_text(
+        f"warehouse: {warehouse}\nsources:\n  root: {sources}\n  contracts: {CONTRACTS}\n"
+        f"reports_dir: {folder / 'reports'}\n",
+        encoding="utf-8",
+    )
+    return config, warehouse

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
@@ -119,7 +120,7 @@ class MatchResult:
 def match_profiles(profiles: pa.Table, seed: int) -> MatchResult:
     """Score profile pairs from different groups; keep those with probability >= EVIDENCE_FLOOR."""
     empty = empty_edges()
-    labelled = profiles.num_rows - len(set(profiles.column("group_id").to_pylist()))
+    labelled = profiles.num_rows - pc.count_distinct(profiles["group_id"]).as_py()
     if labelled < 10:
         # Too few groups seen by two sources to learn from; say so rather than guess.
         return MatchResult(empty, profiles.num_rows, f"only {labelled} profiles share a group: nothing to learn from")

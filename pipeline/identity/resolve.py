@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from pipeline.config import IdentityConfig
 from pipeline.identity.deterministic import build_identifiers, connected_components, identifier_groups
-from pipeline.identity.keys import assign_keys, key_number
+from pipeline.identity.keys import KEY_PREFIX, assign_keys
 from pipeline.identity.matching import build_profiles, empty_edges, match_profiles
 from pipeline.identity.records import build_records
 
@@ -125,14 +125,17 @@ def resolve_identities(
     lap("customers")
 
     issued_max = con.sql(
-        "select coalesce(max(cast(substr(customer_key, 2) as bigint)), 0) from identity.customer_keys"
+        "select coalesce(max(cast(substr(customer_key, ?) as bigint)), 0) from identity.customer_keys",
+        params=[len(KEY_PREFIX) + 1],
     ).fetchall()[0][0]
+    previous = _previous_keys(con)
     mapping, retired = assign_keys(
-        con.sql("select record_id, cluster_id from identity_clusters").pl(), _previous_keys(con), issued_max
+        con.sql("select record_id, cluster_id from identity_clusters").pl(), previous, issued_max
     )
-    new_keys = mapping.filter(
-        pl.col("customer_key").map_elements(key_number, return_dtype=pl.Int64) > issued_max
-    ).select("customer_key")
+    # Every key a cluster kept came from last run, so the others are the ones issued now.
+    new_keys = mapping.select("customer_key").join(
+        previous.select("customer_key").unique(), on="customer_key", how="anti"
+    )
     summary.customers, summary.new_keys, summary.retired_keys = mapping.height, new_keys.height, retired.height
     lap("keys")
 

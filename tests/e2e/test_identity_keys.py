@@ -6,6 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.conftest import write_run_config
 from tests.e2e.test_pipeline import materialize
 
 pytestmark = pytest.mark.slow
@@ -31,14 +32,7 @@ def test_new_files_do_not_renumber_existing_customers(small_demo, tmp_path, dbt_
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, target)
     assert any(held.rglob("*"))
-    repo = Path(__file__).resolve().parents[2]
-    config = tmp_path / "crmgrade.yml"
-    warehouse = tmp_path / "w.duckdb"
-    config.write_text(
-        f"warehouse: {warehouse}\nsources:\n  root: {sources}\n  contracts: {repo / 'data/contracts'}\n"
-        f"reports_dir: {tmp_path / 'reports'}\n",
-        encoding="utf-8",
-    )
+    config, warehouse = write_run_config(tmp_path, sources)
     monkeypatch.setenv("CRMGRADE_WAREHOUSE", str(warehouse))
 
     assert materialize(config, warehouse).success

@@ -10,6 +10,7 @@ import pytest
 from pipeline.contracts.schema import ENTITIES
 from pipeline.dbt_project import dbt_resource
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
+from tests.conftest import write_run_config
 
 pytestmark = pytest.mark.slow
 
@@ -31,17 +32,10 @@ TRUTH_SOURCE = {  # truth's source name -> contract source name
 
 @pytest.fixture(scope="module")
 def run_env(small_demo, tmp_path_factory, dbt_manifest):
-    root = tmp_path_factory.mktemp("run")
-    config = root / "crmgrade.yml"
-    repo = Path(__file__).resolve().parents[2]
-    config.write_text(
-        f"warehouse: {root / 'w.duckdb'}\nsources:\n  root: {small_demo}\n  contracts: {repo / 'data/contracts'}\n"
-        f"reports_dir: {root / 'reports'}\n",
-        encoding="utf-8",
-    )
+    config, warehouse = write_run_config(tmp_path_factory.mktemp("run"), small_demo)
     mp = pytest.MonkeyPatch()
-    mp.setenv("CRMGRADE_WAREHOUSE", str(root / "w.duckdb"))  # read by the dbt profile
-    yield config, root / "w.duckdb"
+    mp.setenv("CRMGRADE_WAREHOUSE", str(warehouse))  # read by the dbt profile
+    yield config, warehouse
     mp.undo()
 
 

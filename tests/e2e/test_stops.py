@@ -1,10 +1,11 @@
 """A table-level failure stops its entity's downstream assets with a clear message; other sources still load."""
 
 import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
+
+from tests.conftest import write_run_config
 
 pytestmark = pytest.mark.slow
 
@@ -19,14 +20,7 @@ def test_a_broken_export_stops_its_entity_and_the_run_says_why(small_demo, tmp_p
     )
     (sources / "marketplaces/tmall/tmall_orders_209901.csv").write_bytes(header.encode("gbk"))  # header only
     (sources / "service/tickets_extra.csv").write_bytes("工单号,会员号\n".encode("gbk"))  # GBK under a UTF-8 contract
-    repo = Path(__file__).resolve().parents[2]
-    config = tmp_path / "crmgrade.yml"
-    warehouse = tmp_path / "w.duckdb"
-    config.write_text(
-        f"warehouse: {warehouse}\nsources:\n  root: {sources}\n  contracts: {repo / 'data/contracts'}\n"
-        f"reports_dir: {tmp_path / 'reports'}\n",
-        encoding="utf-8",
-    )
+    config, warehouse = write_run_config(tmp_path, sources)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     assert main(["run", "--config", str(config)]) == 1
     err = capsys.readouterr().err
