@@ -12,7 +12,7 @@ export CRMGRADE_CONFIG ?= $(CURDIR)/crmgrade.yml
 export CRMGRADE_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test lint format dev bench demo clean
+.PHONY: run test lint format dev docs bench demo clean
 
 # uv itself is pinned and installed into a private folder, then builds .venv exactly from uv.lock.
 $(UV):
@@ -41,10 +41,14 @@ dev: $(BIN)/crmgrade  ## the Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -w workspace.yaml
 
+docs: $(BIN)/crmgrade  ## dbt docs generate on the warehouse, with the run's dbt vars (as-of date, time zone)
+	cd dbt_project && ../$(BIN)/dbt docs generate --vars "$$(../$(BIN)/python -c 'import json; from pipeline.config import load_settings; print(json.dumps(load_settings().dbt_vars()))')"
+
 BENCH_DATA ?= /tmp/crmgrade-bench-10m
-bench: $(BIN)/crmgrade  ## at 10M orders: the demo generator, then ingest + validation per stage
+bench: $(BIN)/crmgrade  ## at 10M orders: the demo generator, then ingest + validation per stage; identity at ~1M records
 	$(BIN)/python -m bench.generator --orders 10000000 --keep $(BENCH_DATA)
 	$(BIN)/python -m bench.ingest --orders 10000000 --data $(BENCH_DATA)
+	$(BIN)/python -m bench.identity --customers 80000
 	rm -rf $(BENCH_DATA)
 
 clean:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import date
@@ -34,11 +35,13 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_job(config_file: Path | str | None) -> int:
+def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
     """Materialize every asset for a config, in this process. Returns the exit code."""
-    from pipeline.config import ConfigError, export_environment
+    from pipeline.config import AS_OF_ENV, ConfigError, export_environment
     from pipeline.contracts import ContractError, load_contracts
 
+    if as_of is not None:
+        os.environ[AS_OF_ENV] = as_of.isoformat()
     try:
         settings = export_environment(config_file)
         if not settings.sources.root.is_dir() and settings.demo is not None:
@@ -56,17 +59,22 @@ def run_job(config_file: Path | str | None) -> int:
     except (ConfigError, ContractError) as exc:
         return _fail(str(exc))
 
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
     from pipeline.dbt_project import prepare_manifest
 
     t0 = time.perf_counter()
     print("Parsing the dbt project ...")
-    prepare_manifest()
+    try:
+        prepare_manifest()
+    except DagsterDbtCliRuntimeError as exc:
+        return _fail(f"the dbt project does not parse: {exc}")
     import dagster as dg
 
     from pipeline.definitions import defs
     from pipeline.summary import stopped_files, write_summary
 
-    print(f"Running every asset into {settings.warehouse} ...")
+    print(f"Running every asset into {settings.warehouse}, as of {settings.resolved_as_of_date()} ...")
     instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
     result = defs.get_job_def("crmgrade_all").execute_in_process(instance=instance, raise_on_error=False)
     if not result.success:
@@ -115,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--config", type=Path, default=None, help="Config file (default: $CRMGRADE_CONFIG or crmgrade.yml)."
     )
-    run.set_defaults(func=lambda a: run_job(a.config))
+    run.add_argument(
+        "--as-of", type=date.fromisoformat, default=None, help="As-of date YYYY-MM-DD (default: crmgrade.yml)."
+    )
+    run.set_defaults(func=lambda a: run_job(a.config, a.as_of))
 
     args = parser.parse_args(argv)
     return args.func(args)

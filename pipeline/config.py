@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "crmgrade.yml"
 CONFIG_ENV = "CRMGRADE_CONFIG"
 WAREHOUSE_ENV = "CRMGRADE_WAREHOUSE"
+AS_OF_ENV = "CRMGRADE_AS_OF"
 
 
 class ConfigError(YamlFileError):
@@ -57,6 +59,11 @@ class MatchingConfig(_Strict):
         description="Two profiles are one customer when Splink's match probability is at least this.",
     )
     seed: int = Field(default=42, description="Seed of Splink's random sampling (u estimates), for repeatable runs.")
+    unique_masked_phone: bool = Field(
+        default=True,
+        description="A nameless record with a full mobile number joins the one customer whose masked number "
+        "(138****1234) it fits, when exactly one does (pipeline/identity/masked_phone.py).",
+    )
 
 
 class SurvivorshipConfig(_Strict):
@@ -93,6 +100,11 @@ class IdentityConfig(_Strict):
 class Settings(_Strict):
     warehouse: Path
     timezone: str = "Asia/Shanghai"
+    as_of_date: date | None = Field(
+        default=None,
+        description="Facts and grades are computed as of this date from data stamped before it; "
+        "default today in `timezone`. Overridden by $CRMGRADE_AS_OF (crmgrade run --as-of).",
+    )
     sources: SourcesConfig
     reports_dir: Path = Path("data/reports")
     demo: DemoConfig | None = None
@@ -104,6 +116,16 @@ class Settings(_Strict):
     def file(self) -> Path:
         """The config file these settings were read from."""
         return self._file
+
+    def resolved_as_of_date(self, now: datetime | None = None) -> date:
+        """The configured as-of date, else today in the business time zone."""
+        if self.as_of_date is not None:
+            return self.as_of_date
+        return (now or datetime.now(ZoneInfo(self.timezone))).astimezone(ZoneInfo(self.timezone)).date()
+
+    def dbt_vars(self) -> dict[str, str]:
+        """The dbt vars of a run: the as-of date and the time zone, as dbt_project.yml declares them."""
+        return {"as_of_date": self.resolved_as_of_date().isoformat(), "timezone": self.timezone}
 
     @field_validator("timezone")
     @classmethod
@@ -130,6 +152,13 @@ def load_settings(file: Path | str | None = None) -> Settings:
         raise ConfigError(file, "sources.root", f"folder {settings.sources.root} does not exist")
     if not settings.warehouse.parent.is_dir():
         raise ConfigError(file, "warehouse", f"folder {settings.warehouse.parent} does not exist")
+    if os.environ.get(AS_OF_ENV):
+        try:
+            settings.as_of_date = date.fromisoformat(os.environ[AS_OF_ENV])
+        except ValueError:
+            raise ConfigError(
+                file, "as_of_date", f"${AS_OF_ENV}={os.environ[AS_OF_ENV]!r} is not a YYYY-MM-DD date"
+            ) from None
     settings._file = file
     return settings
 

@@ -26,12 +26,16 @@ def dbt_manifest() -> Path:
     return prepare_manifest()
 
 
-def write_run_config(folder: Path, sources: Path) -> tuple[Path, Path]:
+# The demo history ends on DemoSpec.end_date (2026-06-30): the tests grade as of the day after.
+DEMO_AS_OF = "2026-07-01"
+
+
+def write_run_config(folder: Path, sources: Path, as_of_date: str = DEMO_AS_OF) -> tuple[Path, Path]:
     """A crmgrade.yml in `folder` for `sources` with the repository's contracts; returns (config, warehouse)."""
     config, warehouse = folder / "crmgrade.yml", folder / "w.duckdb"
     config.write_text(
-        f"warehouse: {warehouse}\nsources:\n  root: {sources}\n  contracts: {CONTRACTS}\n"
-        f"reports_dir: {folder / 'reports'}\n",
+        f"warehouse: {warehouse}\nas_of_date: {as_of_date}\nsources:\n  root: {sources}\n"
+        f"  contracts: {CONTRACTS}\nreports_dir: {folder / 'reports'}\n",
         encoding="utf-8",
     )
     return config, warehouse

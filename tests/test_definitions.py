@@ -9,7 +9,19 @@ def test_definitions_load_with_the_expected_graph(dbt_manifest):
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {f"raw/{e}" for e in ENTITIES} <= keys
-    assert {"staging/stg_raw__orders", "intermediate/int_orders", "marts/fct_customer", "marts/customer_grades"} <= keys
+    marts = {f"marts/{m}" for m in ("dim_customer", "fct_customer", "fct_orders", "fct_interactions", "fct_service")}
+    assert {"staging/stg_raw__orders", "intermediate/int_orders", "marts/customer_grades", *marts} <= keys
+    # every dbt model is an asset, its tests are asset checks
+    fct_customer = dg.AssetKey(["marts", "fct_customer"])
+    checks = {c.name for c in graph.asset_check_keys if c.asset_key == fct_customer}
+    assert {
+        "not_null_fct_customer_customer_key",
+        "accepted_values_fct_customer_lifecycle_stage__customer__prospect__contact",
+    } <= checks
+    assert (
+        dg.AssetKey(["identity", "record_links"])
+        in graph.get(dg.AssetKey(["staging", "stg_identity__record_links"])).parent_keys
+    )
     assert graph.get(dg.AssetKey(["raw", "orders"])).group_name == "ingest"
     assert graph.get(dg.AssetKey(["marts", "customer_grades"])).group_name == "grading"
     assert dg.AssetKey(["raw", "orders"]) in graph.get(dg.AssetKey(["staging", "stg_raw__orders"])).parent_keys

@@ -1,8 +1,13 @@
-{#- The grading date: var('as_of_date') when set, else the latest order date that is not in the future. -#}
-{% macro as_of_date(orders_relation) -%}
+{#- The as-of date of the facts: var('as_of_date') (YYYY-MM-DD; the pipeline always passes it), else today in
+    var('timezone'). Facts use only data stamped before it: as_of_timestamp() is its first instant. -#}
+{% macro as_of_date() -%}
     {%- if var('as_of_date', '') -%}
         cast('{{ var("as_of_date") }}' as date)
     {%- else -%}
-        (select cast(max(ordered_at) as date) from {{ orders_relation }} where ordered_at <= current_timestamp)
+        cast(timezone('{{ var("timezone") }}', current_timestamp) as date)
     {%- endif -%}
+{%- endmacro %}
+
+{% macro as_of_timestamp() -%}
+    cast({{ as_of_date() }} as timestamp)
 {%- endmacro %}

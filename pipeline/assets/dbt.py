@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets: models keyed [schema, model], tests as asset checks."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -7,6 +8,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipeline.dbt_project import dbt_project
+from pipeline.resources import CrmgradeSettings
 
 
 class CrmgradeDbtTranslator(DagsterDbtTranslator):
@@ -24,5 +26,8 @@ class CrmgradeDbtTranslator(DagsterDbtTranslator):
     project=dbt_project,
     dagster_dbt_translator=CrmgradeDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
 )
-def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: CrmgradeSettings):
+    # The as-of date is fixed once per run here, so every model of the run sees the same date.
+    dbt_vars = settings.load().dbt_vars()
+    context.log.info(f"dbt vars: {dbt_vars}")
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

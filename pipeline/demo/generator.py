@@ -687,15 +687,20 @@ def write_interactions(out, spec, persons, rng, truth):
             (pl.col("at") - pl.duration(hours=8)).dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("ts"),
         )
     )
-    # Which identifier the event carries depends on the channel; web visits are often anonymous.
+    # Which identifier the event carries depends on the channel; web visits are often anonymous. An e-mail
+    # address reaches the log only when the company has it on file (a member's registration): a person
+    # known by no identifier seen elsewhere is a different contact for any matcher, so the truth would
+    # plant persons no data can reveal. Chats and forms of non-members ask for the mobile instead.
+    written = pl.col("kind").is_in(["email", "contact_form", "chat"]) & (pl.col("ref") >= 0.3)
+    on_file = pl.col("member_id").is_not_null()
     df = df.with_columns(
         pl.when(pl.col("ref") < 0.5).then(pl.col("member_id")).alias("memberId"),
-        pl.when(pl.col("kind").is_in(["call", "wechat", "contact_form"]) & (pl.col("ref") >= 0.5))
+        pl.when(
+            (pl.col("kind").is_in(["call", "wechat", "contact_form"]) & (pl.col("ref") >= 0.5)) | (written & ~on_file)
+        )
         .then(pl.col("phone"))
         .alias("mobile"),
-        pl.when(pl.col("kind").is_in(["email", "contact_form", "chat"]) & (pl.col("ref") >= 0.3))
-        .then(pl.col("email"))
-        .alias("emailAddress"),
+        pl.when(written & on_file).then(pl.col("email")).alias("emailAddress"),
     )
     df = _plant_defects(df, rng, 0.003, {"unparseable_date": {"ts": pl.lit("yesterday")}})
     df = df.with_columns((pl.int_range(pl.len()).over("file") + 1).alias("row_number"))

@@ -19,10 +19,13 @@ from datetime import datetime
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.config import IdentityConfig
 from pipeline.identity.deterministic import build_identifiers, connected_components, identifier_groups
 from pipeline.identity.keys import KEY_PREFIX, assign_keys
+from pipeline.identity.masked_phone import RULE as MASKED_PHONE
+from pipeline.identity.masked_phone import masked_phone_edges
 from pipeline.identity.matching import build_profiles, empty_edges, match_profiles
 from pipeline.identity.records import build_records
 
@@ -100,12 +103,21 @@ def resolve_identities(
         edges = result.edges
     else:
         summary.matching_skipped = "identity.matching.enabled is false"
+    rule_edges = empty_edges().select(["group_id_l", "group_id_r"])
+    if config.matching.enabled and config.matching.unique_masked_phone:
+        above = pc.greater_equal(edges["match_probability"], config.matching.threshold)
+        rule_edges = masked_phone_edges(con, edges.filter(above).select(["group_id_l", "group_id_r"]))
     con.register("identity_match_edges", edges)
+    con.register("identity_rule_edges", rule_edges)
     con.execute(
         f"""create or replace temp table identity_edges as
-        select *, match_probability >= {float(config.matching.threshold)} as accepted from identity_match_edges"""
+        select *, 'match' as rule, match_probability >= {float(config.matching.threshold)} as accepted
+        from identity_match_edges
+        union all by name
+        select *, '{MASKED_PHONE}' as rule, true as accepted from identity_rule_edges"""
     )
     con.unregister("identity_match_edges")
+    con.unregister("identity_rule_edges")
     summary.accepted_matches = con.sql("select count(*) from identity_edges where accepted").fetchall()[0][0]
     lap("matching")
 
@@ -168,18 +180,19 @@ def _write(con, config, run_id, now, mapping, new_keys, retired, summary) -> Non
                 group by i.record_id
             ),
             best_match as (
-                select group_id, max_by(other_source, match_probability) as matched_source,
-                       max(match_probability) as match_probability
+                select group_id, max_by(other_source, coalesce(match_probability, 0)) as matched_source,
+                       max(match_probability) as match_probability,
+                       max_by(rule, coalesce(match_probability, 0)) as rule
                 from (
-                    select group_id_l as group_id, source_r as other_source, match_probability
+                    select group_id_l as group_id, source_r as other_source, match_probability, rule
                     from identity_edges where accepted
                     union all
-                    select group_id_r, source_l, match_probability from identity_edges where accepted
+                    select group_id_r, source_l, match_probability, rule from identity_edges where accepted
                 )
                 group by group_id
             )
             select r.source_name, r.source_file, r.source_row_number, r.entity, k.customer_key,
-                   case when m.group_id is not null then 'match'
+                   case when m.group_id is not null then m.rule
                         when l.linked_by is not null then 'identifier'
                         else 'single' end as link_rule,
                    l.linked_by, m.match_probability, m.matched_source,

@@ -117,3 +117,46 @@ def test_pairwise_scores_count_pairs_inside_clusters():
     # predicted pairs: cluster 1 has 3 records -> 3 pairs; true pairs: a 1 + b 1 = 2; true positives: (a,a) = 1
     assert (s.predicted_pairs, s.true_pairs, s.true_positive_pairs) == (3, 2, 1)
     assert s.precision == pytest.approx(1 / 3) and s.recall == pytest.approx(1 / 2)
+
+
+def _masked_phone_raw():
+    con = duckdb.connect()
+    _raw(
+        con,
+        "orders",
+        [
+            {"_source": "tmall", "order_id": "T1", "buyer_id": "wx", "buyer_name": "王霞", "phone": "+86139****2222"},
+            # two buyers share the masked number 137****3333: a nameless full number cannot choose
+            {"_source": "tmall", "order_id": "T2", "buyer_id": "a", "buyer_name": "赵敏", "phone": "+86137****3333"},
+            {"_source": "tmall", "order_id": "T3", "buyer_id": "b", "buyer_name": "钱进", "phone": "+86137****3333"},
+            # the masked 158****4444 belongs to this buyer's own, different full number
+            {"_source": "tmall", "order_id": "T4", "buyer_id": "c", "buyer_name": "孙丽", "phone": "+86158****4444"},
+            {"_source": "tmall", "order_id": "T5", "buyer_id": "c", "buyer_name": "孙丽", "phone": "+8615899994444"},
+        ],
+    )
+    _raw(
+        con,
+        "service_tickets",
+        [
+            {"_source": "service", "ticket_id": "S1", "phone": "+8613912342222"},
+            {"_source": "service", "ticket_id": "S2", "phone": "+8613755553333"},
+            {"_source": "service", "ticket_id": "S3", "phone": "+8615800004444"},
+        ],
+    )
+    return con
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_nameless_full_number_joins_the_only_customer_with_its_masked_form(enabled):
+    con = _masked_phone_raw()
+    config = IdentityConfig.model_validate({"matching": {"unique_masked_phone": enabled}})
+    resolve_identities(con, config, "run1", datetime(2026, 1, 1))
+    keys = _keys(con)
+    assert (keys[("service", 2)] == keys[("tmall", 2)]) is enabled
+    assert len({keys[("service", 3)], keys[("tmall", 3)], keys[("tmall", 4)]}) == 3
+    assert keys[("service", 4)] != keys[("tmall", 5)]
+    rules = dict(con.sql("select source_name || source_row_number, link_rule from identity.record_links").fetchall())
+    assert rules["service2"] == ("masked_phone" if enabled else "single")
+    edges = con.sql("select rule, phone_pattern, accepted from identity.match_edges").fetchall()
+    assert edges == ([("masked_phone", "139****2222", True)] if enabled else [])
+    con.close()

@@ -14,6 +14,12 @@ graph as (
 
 ),
 
+regions as (
+
+    select * from {{ ref('province_regions') }}
+
+),
+
 golden as (
 
     select
@@ -49,7 +55,7 @@ footprint as (
         count(distinct identifier_group) as identifier_group_count,
         string_agg(distinct source_name, ',' order by source_name) as sources,
         bool_or(entity = 'customers') as is_member,
-        bool_or(link_rule = 'match') as has_probabilistic_link
+        bool_or(link_rule in ('match', 'masked_phone')) as has_probabilistic_link
     from graph
     group by customer_key
 
@@ -65,6 +71,7 @@ final as (
         golden.gender,
         golden.birth_date,
         golden.province,
+        regions.region_cn as region,
         golden.city,
         golden.address,
         golden.occupation,
@@ -84,6 +91,10 @@ final as (
         footprint.last_seen_at
     from footprint
     left join golden on footprint.customer_key = golden.customer_key
+    -- 广东省 / 广东 / 广西壮族自治区 all find their short name
+    left join regions
+        on regexp_replace(golden.province, '(省|市|壮族自治区|回族自治区|维吾尔自治区|特别行政区|自治区)$', '')
+        = regions.province
 
 )
 

@@ -1,0 +1,51 @@
+-- Purchase behaviour per customer from orders placed before the as-of date: recency, frequency, gross and
+-- net value, average order value, the channels bought through.
+with
+
+orders as (
+
+    select * from {{ ref('int_orders') }}
+    where customer_key is not null
+        and ordered_at < {{ as_of_timestamp() }}
+
+),
+
+aggregated as (
+
+    select
+        customer_key,
+        min(ordered_at) filter (where is_purchase) as first_purchase_at,
+        max(ordered_at) filter (where is_purchase) as last_purchase_at,
+        count(*) filter (where is_purchase) as frequency,
+        count(*) as order_count,
+        coalesce(sum(gross_amount) filter (where order_status != 'cancelled'), 0) as monetary_gross,
+        coalesce(sum(refund_amount) filter (where order_status != 'cancelled'), 0) as refund_amount,
+        sum(net_amount) as monetary_net,
+        string_agg(distinct source_name, ',' order by source_name) filter (where is_purchase)
+            as purchase_channels,
+        count(distinct source_name) filter (where is_purchase) as purchase_channel_count
+    from orders
+    group by customer_key
+
+),
+
+final as (
+
+    select
+        customer_key,
+        first_purchase_at,
+        last_purchase_at,
+        -- whole days from the last purchase date: a purchase the day before the as-of date is 1
+        {{ dbt.datediff('cast(last_purchase_at as date)', as_of_date(), 'day') }} as recency_days,
+        frequency,
+        order_count,
+        monetary_gross,
+        refund_amount,
+        monetary_net,
+        purchase_channels,
+        purchase_channel_count
+    from aggregated
+
+)
+
+select * from final

@@ -1,0 +1,29 @@
+-- Interactions of every channel with their customer. The channel is the interaction type (call, e-mail,
+-- chat, WeChat, web visit, contact form, SMS, visit).
+with
+
+keyed as (
+
+    {{ with_customer_key(ref('stg_raw__interactions')) }}
+
+),
+
+final as (
+
+    select
+        source_name,
+        interaction_id,
+        customer_key,
+        interaction_type as channel,
+        direction,
+        outcome,
+        duration_seconds,
+        occurred_at,
+        cast(occurred_at as date) as occurred_date,
+        source_file,
+        source_row_number
+    from keyed
+
+)
+
+select * from final

@@ -1,0 +1,29 @@
+-- B2B opportunities with their customer, won/closed flags.
+with
+
+keyed as (
+
+    {{ with_customer_key(ref('stg_raw__opportunities')) }}
+
+),
+
+final as (
+
+    select
+        source_name,
+        opportunity_id,
+        lead_id,
+        customer_key,
+        stage,
+        amount,
+        stage in ('closed_won', 'closed_lost') as is_closed,
+        stage = 'closed_won' as is_won,
+        created_at,
+        closed_at,
+        source_file,
+        source_row_number
+    from keyed
+
+)
+
+select * from final

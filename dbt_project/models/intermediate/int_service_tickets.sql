@@ -1,0 +1,32 @@
+-- Service tickets with their customer and resolution time.
+with
+
+keyed as (
+
+    {{ with_customer_key(ref('stg_raw__service_tickets')) }}
+
+),
+
+final as (
+
+    select
+        source_name,
+        ticket_id,
+        customer_key,
+        category,
+        channel,
+        status,
+        coalesce(is_complaint, false) as is_complaint,
+        opened_at,
+        resolved_at,
+        case
+            when resolved_at >= opened_at
+                then {{ dbt.datediff('opened_at', 'resolved_at', 'second') }} / 3600.0
+        end as resolution_hours,
+        source_file,
+        source_row_number
+    from keyed
+
+)
+
+select * from final

@@ -1,0 +1,26 @@
+-- Every interaction (call, e-mail, chat, WeChat, web visit, contact form, ...) with its customer.
+with
+
+interactions as (
+
+    select * from {{ ref('int_interactions') }}
+
+),
+
+final as (
+
+    select
+        source_name,
+        interaction_id,
+        customer_key,
+        channel,
+        direction,
+        outcome,
+        duration_seconds,
+        occurred_at,
+        occurred_date
+    from interactions
+
+)
+
+select * from final

@@ -1,0 +1,21 @@
+"""The dbt project's YAML: tests are declared where dbt reads them."""
+
+import json
+from pathlib import Path
+
+import yaml
+
+from pipeline.dbt_project import DBT_PROJECT_DIR
+
+
+def test_unit_tests_are_top_level_so_dbt_runs_them(dbt_manifest: Path):
+    # dbt ignores a `unit_tests:` key nested under a model without a word: such a test can never fail.
+    nested = []
+    for file in (DBT_PROJECT_DIR / "models").rglob("*.yml"):
+        for model in (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).get("models", []):
+            if "unit_tests" in model:
+                nested.append(f"{file.name}: {model['name']}")
+    assert not nested, nested
+    manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
+    tested = {u["model"] for u in manifest["unit_tests"].values()}
+    assert {"int_orders", "int_customer__purchases", "int_customer__interactions", "dim_customer"} <= tested
