@@ -42,6 +42,14 @@ def collect(warehouse: Path) -> dict:
         ).fetchall()
         as_of = con.execute("select max(as_of_date) from marts.customer_grades").fetchall()[0][0]
         customers = con.execute("select count(*) from marts.fct_customer").fetchall()[0][0]
+        stages = con.execute(
+            "select lifecycle_stage, count(*) from marts.fct_customer group by 1 order by 2 desc"
+        ).fetchall()
+        identity = con.execute(
+            """select count(*), count(distinct customer_key), count(*) filter (where link_rule = 'match'),
+                      count(*) filter (where link_rule = 'masked_phone')
+               from identity.record_links"""
+        ).fetchall()[0]
     finally:
         con.close()
     return {
@@ -52,6 +60,8 @@ def collect(warehouse: Path) -> dict:
         "grades": grades,
         "as_of": as_of,
         "customers": customers,
+        "stages": stages,
+        "identity": identity,
     }
 
 
@@ -83,9 +93,13 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
     ]
     lines += [f"| {g} | {n:,} | {m:,.2f} |" for g, n, m in summary["grades"]]
     graded = sum(n for _, n, _ in summary["grades"])
+    records, keys, matched, masked = summary["identity"]
+    stages = ", ".join(f"{n:,} {stage}" for stage, n in summary["stages"])
     lines += [
         "",
-        f"{summary['customers']:,} customers in marts.fct_customer, {graded:,} graded.",
+        f"{summary['customers']:,} customers in marts.fct_customer ({stages}), {graded:,} graded.",
+        f"Identity: {records:,} person records -> {keys:,} customers; {matched:,} records reached their "
+        f"customer through a Splink match, {masked:,} through the masked-phone rule (identity.record_links).",
         "",
         f"Warehouse: {warehouse}",
         f"Reports:   {reports_dir}",

@@ -1,3 +1,4 @@
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,25 @@ def test_errors_name_the_file_and_key(tmp_path, text, key, fragment):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.yml")
+
+
+def test_as_of_date_defaults_to_today_in_the_business_time_zone(tmp_path, monkeypatch):
+    from datetime import date, datetime
+
+    monkeypatch.delenv("CRMGRADE_AS_OF", raising=False)
+    settings = load_settings(write(tmp_path, GOOD + "timezone: Asia/Shanghai\n"))
+    # 17:30 UTC on 1 March is already 2 March in Shanghai
+    assert settings.resolved_as_of_date(datetime(2026, 3, 1, 17, 30, tzinfo=UTC)) == date(2026, 3, 2)
+    dated = load_settings(write(tmp_path, GOOD + "as_of_date: 2025-12-31\n"))
+    assert dated.dbt_vars() == {"as_of_date": "2025-12-31", "timezone": "Asia/Shanghai"}
+
+
+def test_the_as_of_environment_variable_overrides_the_file_and_is_checked(tmp_path, monkeypatch):
+    from datetime import date
+
+    path = write(tmp_path, GOOD + "as_of_date: 2025-12-31\n")
+    monkeypatch.setenv("CRMGRADE_AS_OF", "2026-01-15")
+    assert load_settings(path).as_of_date == date(2026, 1, 15)
+    monkeypatch.setenv("CRMGRADE_AS_OF", "15/01/2026")
+    with pytest.raises(ConfigError, match="as_of_date.*not a YYYY-MM-DD date"):
+        load_settings(path)
