@@ -48,3 +48,25 @@ def test_bad_argument_exits_nonzero(tmp_path):
     with pytest.raises(SystemExit) as info:
         main(["demo-data", "--out", str(tmp_path), "--customers", "many"])
     assert info.value.code == 2
+
+
+def test_a_dbt_project_that_does_not_parse_exits_1_with_dbts_message(tmp_path, capsys, monkeypatch):
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    import pipeline.dbt_project
+
+    def broken():
+        raise DagsterDbtCliRuntimeError("Compilation Error in model fct_customer (models/marts/fct_customer.sql)")
+
+    monkeypatch.setattr(pipeline.dbt_project, "prepare_manifest", broken)
+    monkeypatch.setenv("CRMGRADE_AS_OF", "")  # --as-of sets it; undone after the test
+    assert main(["run", "--config", str(config(tmp_path, CONTRACTS)), "--as-of", "2026-01-01"]) == 1
+    captured = capsys.readouterr()
+    assert "the dbt project does not parse: Compilation Error in model fct_customer" in captured.err
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_as_of_must_be_a_date(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--config", str(config(tmp_path, CONTRACTS)), "--as-of", "yesterday"])
+    assert "--as-of" in capsys.readouterr().err
