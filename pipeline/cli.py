@@ -39,6 +39,7 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
     """Materialize every asset for a config, in this process. Returns the exit code."""
     from pipeline.config import AS_OF_ENV, ConfigError, export_environment
     from pipeline.contracts import ContractError, load_contracts
+    from pipeline.grading.spec import GradingError, load_grading_spec
 
     if as_of is not None:
         os.environ[AS_OF_ENV] = as_of.isoformat()
@@ -55,8 +56,9 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
                 settings.sources.root,
                 DemoSpec(customers=settings.demo.customers, seed=settings.demo.seed, orders=settings.demo.orders),
             )
-        load_contracts(settings.sources.contracts)  # fail before any work on a broken contract
-    except (ConfigError, ContractError) as exc:
+        load_contracts(settings.sources.contracts)  # fail before any work on a broken contract or spec
+        load_grading_spec(settings.grading)
+    except (ConfigError, ContractError, GradingError) as exc:
         return _fail(str(exc))
 
     from dagster_dbt.errors import DagsterDbtCliRuntimeError

@@ -110,6 +110,9 @@ class Settings(_Strict):
     demo: DemoConfig | None = None
     quality: QualityConfig = QualityConfig()
     identity: IdentityConfig = IdentityConfig()
+    grading: Path | None = Field(
+        default=None, description="The grading spec (default: grading.yml beside the repository's crmgrade.yml)."
+    )
     _file: Path = PrivateAttr(default=DEFAULT_CONFIG)
 
     @property
@@ -146,6 +149,7 @@ def load_settings(file: Path | str | None = None) -> Settings:
     settings.reports_dir = (base / settings.reports_dir).resolve()
     settings.sources.root = (base / settings.sources.root).resolve()
     settings.sources.contracts = (base / settings.sources.contracts).resolve()
+    settings.grading = (base / settings.grading).resolve() if settings.grading else REPO_ROOT / "grading.yml"
     if not settings.sources.contracts.is_dir():
         raise ConfigError(file, "sources.contracts", f"folder {settings.sources.contracts} does not exist")
     if not settings.sources.root.is_dir() and settings.demo is None:

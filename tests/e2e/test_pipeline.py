@@ -141,9 +141,25 @@ def test_grades_cover_every_purchasing_customer(first_run, run_env):
     assert set(grades) == {"A", "B", "C", "D"}
     purchasing = query(warehouse, "select count(*) from marts.fct_customer where frequency > 0")[0][0]
     assert sum(grades.values()) == purchasing > 0
-    quintiles = query(warehouse, "select r_score, count(*) from marts.customer_grades group by 1 order by 1")
-    sizes = [n for _, n in quintiles]
-    assert [s for s, _ in quintiles] == [1, 2, 3, 4, 5] and max(sizes) - min(sizes) <= 1
+    # Quantile scores: every score used, and equal values share a score (ties never split by customer key).
+    assert [r for (r,) in query(warehouse, "select distinct r_score from marts.customer_grades order by 1")] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
+    split_ties = query(
+        warehouse,
+        """select profile, recency_days from marts.customer_grades
+        group by all having count(distinct r_score) > 1""",
+    )
+    assert not split_ties
+    segments = query(
+        warehouse,
+        "select count(distinct segment_cn), count(*) filter (where segment_en is null) from marts.customer_grades",
+    )[0]
+    assert segments[1] == 0 and segments[0] >= 6
     # Grades are as of the configured date.
     assert query(warehouse, "select distinct as_of_date::varchar from marts.customer_grades") == [(DEMO_AS_OF,)]
 
@@ -296,3 +312,51 @@ def test_facts_use_only_data_before_the_as_of_date(first_run, run_env, tmp_path)
     catalog = json.loads((tmp_path / "target" / "catalog.json").read_text(encoding="utf-8"))
     marts = {n["metadata"]["name"] for n in catalog["nodes"].values() if n["metadata"]["schema"] == "marts"}
     assert {"dim_customer", "fct_customer", "fct_orders", "fct_interactions", "fct_service"} <= marts
+
+
+def test_a_changed_weight_or_cut_off_in_grading_yml_changes_the_grades(first_run, run_env, tmp_path):
+    """Re-grade a copy of the warehouse under an edited spec: the grades follow the new weights and cut-offs."""
+    import shutil
+
+    import yaml
+
+    from pipeline.grading.spec import load_grading_spec, write_spec
+    from tests.conftest import REPO
+
+    _, warehouse = run_env
+    before = {
+        r[0]: r[1:] for r in query(warehouse, "select customer_key, grade, weighted_score from marts.customer_grades")
+    }
+    data = yaml.safe_load((REPO / "grading.yml").read_text(encoding="utf-8"))
+    data["dimensions"]["monetary"]["weight"] = 3
+    data["grades"][0]["min_score"] = 4.5
+    data["profiles"] = []
+    edited = tmp_path / "grading.yml"
+    edited.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    con = duckdb.connect(str(copy))
+    write_spec(con, load_grading_spec(edited), edited.read_text(encoding="utf-8"))
+    con.close()
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CRMGRADE_WAREHOUSE", str(copy))
+    try:
+        args = [
+            "build",
+            "--vars",
+            json.dumps({"as_of_date": DEMO_AS_OF}),
+            "--select",
+            "int_grading__customer_profiles+",
+        ]
+        dbt_resource().cli(args, target_path=tmp_path / "target").wait()
+    finally:
+        mp.undo()
+    after = query(
+        copy, "select customer_key, grade, weighted_score, r_score, f_score, m_score from marts.customer_grades"
+    )
+    assert len(after) == len(before)
+    # weighted score = (R + F + 3M) / 5; A now needs 4.5, the other cut-offs are unchanged
+    assert all(abs(s - round((r + f + 3 * m) / 5, 4)) < 1e-9 for _, _, s, r, f, m in after)
+    expected = {k: "A" if s >= 4.5 else "B" if s >= 3 else "C" if s >= 2 else "D" for k, _, s, *_ in after}
+    assert {k: g for k, g, *_ in after} == expected
+    assert sum(g == "A" for g, _ in before.values()) != sum(g == "A" for _, g, *_ in after)

@@ -70,3 +70,17 @@ def test_as_of_must_be_a_date(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["run", "--config", str(config(tmp_path, CONTRACTS)), "--as-of", "yesterday"])
     assert "--as-of" in capsys.readouterr().err
+
+
+def test_a_bad_grading_spec_stops_the_run_before_any_work(tmp_path, capsys):
+    spec = tmp_path / "grading.yml"
+    spec.write_text(
+        (CONTRACTS.parent.parent / "grading.yml")
+        .read_text(encoding="utf-8")
+        .replace("lookback_days: 730", "lookback_days: -1"),
+        encoding="utf-8",
+    )
+    assert main(["run", "--config", str(config(tmp_path, CONTRACTS, f"grading: {spec}\n"))]) == 1
+    err = capsys.readouterr().err
+    assert f"{spec}: lookback_days:" in err and "greater than or equal to 1" in err
+    assert not (tmp_path / "w.duckdb").exists()

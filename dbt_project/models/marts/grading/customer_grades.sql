@@ -1,42 +1,129 @@
--- RFM quintile scores and a grade per customer with at least one purchase. Ties are broken by
--- customer_key so that a re-run gives the same scores.
+-- The grade of every customer with a purchase before the as-of date, by the rules of grading.yml: the 1..5
+-- scores of R, F, M (and any further dimension) weighted into one score, the grade whose cut-off the score
+-- reaches, the classic 8 RFM segments and the English segment map (seeds, editable).
 with
 
-customers as (
+dimension_scores as (
 
-    select * from {{ ref('fct_customer') }}
-    where frequency > 0
+    select * from {{ ref('int_grading__dimension_scores') }}
 
 ),
 
-scored as (
+grades as (
+
+    select * from {{ ref('stg_grading_spec__grades') }}
+
+),
+
+settings as (
+
+    select
+        max(value) filter (where setting = 'segment_split') as segment_split,
+        cast(max(value) filter (where setting = 'segment_min_score') as integer) as segment_min_score
+    from {{ ref('stg_grading_spec__settings') }}
+
+),
+
+segments_cn as (
+
+    select * from {{ ref('rfm_segments_cn') }}
+
+),
+
+segments_en as (
+
+    select * from {{ ref('rfm_segments_en') }}
+
+),
+
+per_customer as (
 
     select
         customer_key,
         as_of_date,
-        recency_days,
-        frequency,
-        monetary,
-        ntile(5) over (order by recency_days desc, customer_key) as r_score,
-        ntile(5) over (order by frequency, customer_key) as f_score,
-        ntile(5) over (order by monetary, customer_key) as m_score
-    from customers
+        profile,
+        cast(max(value) filter (where dimension = 'recency') as integer) as recency_days,
+        cast(max(value) filter (where dimension = 'frequency') as integer) as frequency,
+        max(value) filter (where dimension = 'monetary') as monetary,
+        max(score) filter (where dimension = 'recency') as r_score,
+        max(score) filter (where dimension = 'frequency') as f_score,
+        max(score) filter (where dimension = 'monetary') as m_score,
+        round(sum(weight * score) / sum(weight), 4) as weighted_score
+    from dimension_scores
+    group by customer_key, as_of_date, profile
+
+),
+
+with_averages as (
+
+    select
+        *,
+        avg(recency_days) over (partition by profile) as profile_avg_recency,
+        avg(frequency) over (partition by profile) as profile_avg_frequency,
+        avg(monetary) over (partition by profile) as profile_avg_monetary
+    from per_customer
+
+),
+
+splits as (
+
+    select
+        with_averages.*,
+        case when settings.segment_split = 'score' then r_score >= settings.segment_min_score
+            else recency_days < profile_avg_recency end as r_high,
+        case when settings.segment_split = 'score' then f_score >= settings.segment_min_score
+            else frequency > profile_avg_frequency end as f_high,
+        case when settings.segment_split = 'score' then m_score >= settings.segment_min_score
+            else monetary > profile_avg_monetary end as m_high
+    from with_averages
+    cross join settings
+
+),
+
+graded as (
+
+    select
+        splits.customer_key,
+        min_by(grades.grade, grades.grade_rank) as grade,
+        min_by(grades.label, grades.grade_rank) as grade_label
+    from splits
+    inner join grades
+        on splits.profile = grades.profile
+        and splits.weighted_score >= grades.min_score
+    group by splits.customer_key
 
 ),
 
 final as (
 
     select
-        *,
-        cast(r_score as varchar) || cast(f_score as varchar) || cast(m_score as varchar) as rfm_code,
-        r_score + f_score + m_score as rfm_score,
-        case
-            when r_score + f_score + m_score >= 13 then 'A'
-            when r_score + f_score + m_score >= 10 then 'B'
-            when r_score + f_score + m_score >= 7 then 'C'
-            else 'D'
-        end as grade
-    from scored
+        splits.customer_key,
+        splits.as_of_date,
+        splits.profile,
+        splits.recency_days,
+        splits.frequency,
+        cast(splits.monetary as decimal(18, 2)) as monetary,
+        splits.r_score,
+        splits.f_score,
+        splits.m_score,
+        cast(splits.r_score as varchar) || cast(splits.f_score as varchar) || cast(splits.m_score as varchar)
+            as rfm_code,
+        splits.r_score + splits.f_score + splits.m_score as rfm_score,
+        splits.weighted_score,
+        graded.grade,
+        graded.grade_label,
+        segments_cn.segment_cn,
+        segments_cn.segment_cn_en,
+        segments_en.segment_en
+    from splits
+    inner join graded on splits.customer_key = graded.customer_key
+    left join segments_cn
+        on splits.r_high = segments_cn.r_high
+        and splits.f_high = segments_cn.f_high
+        and splits.m_high = segments_cn.m_high
+    left join segments_en
+        on splits.r_score = segments_en.r_score
+        and cast(ceil((splits.f_score + splits.m_score) / 2.0) as integer) = segments_en.fm_score
 
 )
 

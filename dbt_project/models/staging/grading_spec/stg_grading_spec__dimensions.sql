@@ -1,0 +1,22 @@
+with
+
+source as (
+
+    select * from {{ source('grading_spec', 'dimensions') }}
+
+),
+
+renamed as (
+
+    select
+        profile,
+        dimension,
+        indicator,
+        method,
+        higher_is_better,
+        weight
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,19 @@
+with
+
+source as (
+
+    select * from {{ source('grading_spec', 'profiles') }}
+
+),
+
+renamed as (
+
+    select
+        profile,
+        priority,
+        lookback_days
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,1 @@
+"""The grading engine's configuration: grading.yml, validated and written to the warehouse for dbt."""

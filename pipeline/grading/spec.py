@@ -1,0 +1,263 @@
+"""`grading.yml`: how customers are scored and graded, validated, then written to the `grading_spec` schema.
+
+The dbt models read the spec as data (tables), so no SQL is assembled from the file: a value in grading.yml
+can only ever be a number, a label or a name checked against a fixed list. See docs/grading.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import pyarrow as pa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pipeline.validated_yaml import YamlFileError, load_yaml_model
+
+SCALE = 5  # every dimension scores 1..5: quintiles, or four thresholds
+RFM = ("recency", "frequency", "monetary")
+# Customer attributes a profile can match on (columns of marts.fct_customer).
+PROFILE_ATTRIBUTES = ("industry", "occupation", "company_size", "region", "province", "member_level")
+DBT_PROJECT_FILE = Path(__file__).resolve().parent.parent.parent / "dbt_project" / "dbt_project.yml"
+
+
+def gradeable_indicators() -> list[str]:
+    """fct_customer columns a dimension may score, as dbt_project.yml's var `gradeable_indicators` lists them."""
+    project = yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))
+    return list(project["vars"]["gradeable_indicators"])
+
+
+class GradingError(YamlFileError):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Scoring(_Strict):
+    method: Literal["quantile", "thresholds"] = "quantile"
+    thresholds: list[float] | None = Field(
+        default=None, description=f"{SCALE - 1} ascending cut points, for method thresholds."
+    )
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> Scoring:
+        if self.method == "thresholds":
+            t = self.thresholds or []
+            if len(t) != SCALE - 1 or any(b <= a for a, b in zip(t, t[1:], strict=False)):
+                raise ValueError(f"method thresholds needs {SCALE - 1} strictly ascending thresholds, got {t}")
+        elif self.thresholds is not None:
+            raise ValueError("thresholds are only read with method: thresholds")
+        return self
+
+
+class Dimension(_Strict):
+    """An indicator scored 1..5 and weighted into the customer's score."""
+
+    indicator: str | None = Field(default=None, description="fct_customer column (extra dimensions only).")
+    higher_is_better: bool = True
+    scoring: Scoring = Scoring()
+    weight: float = Field(default=1.0, ge=0)
+
+
+class Grade(_Strict):
+    grade: str = Field(min_length=1, max_length=20)
+    label: str = ""
+    min_score: float = Field(ge=0, le=SCALE)
+
+
+class Segments(_Strict):
+    split: Literal["average", "score"] = Field(
+        default="average",
+        description="R/F/M high or low for the 8 segments: against the profile's average value, or score >= min_score.",
+    )
+    min_score: int = Field(default=3, ge=1, le=SCALE)
+
+
+class Overrides(_Strict):
+    """What a profile changes for the customers it applies to."""
+
+    lookback_days: int | None = Field(default=None, ge=1)
+    dimensions: dict[str, Dimension] = {}
+    grades: list[Grade] | None = None
+
+
+class Profile(Overrides):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    match: dict[str, list[str]] = Field(min_length=1, description="attribute -> values; any value matches")
+
+    @field_validator("match")
+    @classmethod
+    def _attributes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for attribute in value:
+            if attribute not in PROFILE_ATTRIBUTES:
+                raise ValueError(f"cannot match on {attribute!r}; one of {', '.join(PROFILE_ATTRIBUTES)}")
+        return value
+
+
+class GradingSpec(_Strict):
+    lookback_days: int = Field(default=730, ge=1, description="Frequency and monetary count this many days.")
+    purchase_statuses: list[Literal["completed", "partially_refunded", "refunded", "cancelled"]] = Field(
+        default=["completed", "partially_refunded"], min_length=1
+    )
+    monetary: Literal["net", "gross"] = Field(default="net", description="Net of refunds, or gross.")
+    dimensions: dict[str, Dimension] = Field(
+        default_factory=lambda: {
+            "recency": Dimension(higher_is_better=False),
+            "frequency": Dimension(),
+            "monetary": Dimension(),
+        }
+    )
+    grades: list[Grade] = Field(min_length=1)
+    segments: Segments = Segments()
+    profiles: list[Profile] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> GradingSpec:
+        _check_dimensions(self.dimensions, "dimensions", require_rfm=True)
+        _check_grades(self.grades, "grades")
+        names = [p.name for p in self.profiles]
+        if "default" in names or len(set(names)) != len(names):
+            raise ValueError("profile names must be unique and not 'default'")
+        for p in self.profiles:
+            unknown = set(p.dimensions) - set(self.dimensions)
+            if unknown:
+                raise ValueError(f"profile {p.name}: dimensions {sorted(unknown)} are not in the top-level dimensions")
+            if p.grades is not None:
+                _check_grades(p.grades, f"profile {p.name}: grades")
+        return self
+
+    def resolved(self) -> dict[str, tuple[int, dict[str, Dimension], list[Grade]]]:
+        """Per profile ('default' first): lookback, full dimension set, grades."""
+        out = {"default": (self.lookback_days, self.dimensions, self.grades)}
+        for p in self.profiles:
+            dims = {name: p.dimensions.get(name, d) for name, d in self.dimensions.items()}
+            out[p.name] = (p.lookback_days or self.lookback_days, dims, p.grades or self.grades)
+        return out
+
+
+def _check_dimensions(dimensions: dict[str, Dimension], where: str, require_rfm: bool) -> None:
+    missing = [d for d in RFM if d not in dimensions]
+    if require_rfm and missing:
+        raise ValueError(f"{where}: {', '.join(missing)} missing; recency, frequency and monetary are required")
+    allowed = gradeable_indicators()
+    for name, d in dimensions.items():
+        if name in RFM:
+            if d.indicator is not None:
+                raise ValueError(f"{where}.{name}: recency, frequency and monetary take no indicator")
+        elif d.indicator not in allowed:
+            raise ValueError(
+                f"{where}.{name}: indicator {d.indicator!r} is not a gradeable fct_customer column "
+                f"(one of {', '.join(allowed)})"
+            )
+    if sum(d.weight for d in dimensions.values()) <= 0:
+        raise ValueError(f"{where}: the weights add up to 0")
+
+
+def _check_grades(grades: list[Grade], where: str) -> None:
+    cuts = [g.min_score for g in grades]
+    if cuts != sorted(cuts, reverse=True) or len(set(cuts)) != len(cuts):
+        raise ValueError(f"{where}: list grades from the best, with strictly decreasing min_score")
+    if cuts[-1] != 0:
+        raise ValueError(f"{where}: the last grade needs min_score 0, so every customer gets a grade")
+    if len({g.grade for g in grades}) != len(grades):
+        raise ValueError(f"{where}: a grade is listed twice")
+
+
+def load_grading_spec(file: Path) -> GradingSpec:
+    return load_yaml_model(file, GradingSpec, GradingError, not_found="grading spec not found")
+
+
+def spec_tables(spec: GradingSpec) -> dict[str, pa.Table]:
+    """The spec as the four tables dbt reads (schema grading_spec)."""
+    profiles, matches, dims, thresholds, grades = [], [], [], [], []
+    for priority, (name, (lookback, dimensions, grade_list)) in enumerate(spec.resolved().items()):
+        profiles.append({"profile": name, "priority": priority, "lookback_days": lookback})
+        for dim, d in dimensions.items():
+            dims.append(
+                {
+                    "profile": name,
+                    "dimension": dim,
+                    "indicator": d.indicator or dim,
+                    "method": d.scoring.method,
+                    "higher_is_better": d.higher_is_better,
+                    "weight": d.weight,
+                }
+            )
+            for position, t in enumerate(d.scoring.thresholds or [], start=1):
+                thresholds.append({"profile": name, "dimension": dim, "position": position, "threshold": t})
+        for rank, g in enumerate(grade_list, start=1):
+            grades.append(
+                {"profile": name, "grade": g.grade, "label": g.label, "min_score": g.min_score, "grade_rank": rank}
+            )
+    for p in spec.profiles:
+        for attribute, values in p.match.items():
+            matches += [{"profile": p.name, "attribute": attribute, "value": v} for v in values]
+    settings = [
+        {"setting": "purchase_statuses", "value": ",".join(spec.purchase_statuses)},
+        {"setting": "monetary", "value": spec.monetary},
+        {"setting": "segment_split", "value": spec.segments.split},
+        {"setting": "segment_min_score", "value": str(spec.segments.min_score)},
+    ]
+    schemas = {
+        "profiles": pa.schema([("profile", pa.string()), ("priority", pa.int32()), ("lookback_days", pa.int32())]),
+        "profile_matches": pa.schema([("profile", pa.string()), ("attribute", pa.string()), ("value", pa.string())]),
+        "dimensions": pa.schema(
+            [
+                ("profile", pa.string()),
+                ("dimension", pa.string()),
+                ("indicator", pa.string()),
+                ("method", pa.string()),
+                ("higher_is_better", pa.bool_()),
+                ("weight", pa.float64()),
+            ]
+        ),
+        "thresholds": pa.schema(
+            [
+                ("profile", pa.string()),
+                ("dimension", pa.string()),
+                ("position", pa.int32()),
+                ("threshold", pa.float64()),
+            ]
+        ),
+        "grades": pa.schema(
+            [
+                ("profile", pa.string()),
+                ("grade", pa.string()),
+                ("label", pa.string()),
+                ("min_score", pa.float64()),
+                ("grade_rank", pa.int32()),
+            ]
+        ),
+        "settings": pa.schema([("setting", pa.string()), ("value", pa.string())]),
+    }
+    rows = {
+        "profiles": profiles,
+        "profile_matches": matches,
+        "dimensions": dims,
+        "thresholds": thresholds,
+        "grades": grades,
+        "settings": settings,
+    }
+    return {name: pa.Table.from_pylist(rows[name], schema=schema) for name, schema in schemas.items()}
+
+
+def write_spec(con: duckdb.DuckDBPyConnection, spec: GradingSpec, text: str) -> None:
+    """Replace the grading_spec schema's tables in one transaction; keep the spec's text beside them."""
+    tables = spec_tables(spec)
+    con.execute("create schema if not exists grading_spec")
+    con.execute("begin transaction")
+    try:
+        for name, table in tables.items():
+            con.register("spec_rows", table)
+            con.execute(f"create or replace table grading_spec.{name} as select * from spec_rows")
+            con.unregister("spec_rows")
+        con.execute("create or replace table grading_spec.source (spec_text varchar)")
+        con.execute("insert into grading_spec.source values (?)", [text])
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise

@@ -1,0 +1,64 @@
+"""grading.yml: validated with errors that name the file and what is wrong; written as tables for dbt."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.grading.spec import GradingError, load_grading_spec, spec_tables
+from tests.conftest import REPO
+
+BASE = (REPO / "grading.yml").read_text(encoding="utf-8")
+
+
+def write(tmp_path: Path, change) -> Path:
+    data = yaml.safe_load(BASE)
+    change(data)
+    path = tmp_path / "grading.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_the_repository_spec_is_valid_and_becomes_tables():
+    spec = load_grading_spec(REPO / "grading.yml")
+    tables = spec_tables(spec)
+    assert tables["profiles"].column("profile").to_pylist() == ["default", "b2b_low_frequency"]
+    dims = tables["dimensions"].to_pylist()
+    assert {(d["profile"], d["dimension"]) for d in dims} >= {("default", "recency"), ("b2b_low_frequency", "monetary")}
+    b2b_recency = [d for d in dims if d["profile"] == "b2b_low_frequency" and d["dimension"] == "recency"][0]
+    assert b2b_recency["method"] == "thresholds" and b2b_recency["higher_is_better"] is False
+    assert tables["thresholds"].column("threshold").to_pylist() == [90, 180, 365, 730]
+    assert tables["grades"].num_rows == 8  # four grades, for each profile
+
+
+def _extra(data, indicator):
+    data["dimensions"]["engagement"] = {"indicator": indicator, "weight": 0.5}
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (lambda d: _extra(d, "favourite_colour"), "dimensions.engagement: indicator 'favourite_colour' is not a"),
+        (lambda d: d["dimensions"].pop("monetary"), "monetary missing"),
+        (
+            lambda d: d["dimensions"]["frequency"].update(scoring={"method": "thresholds", "thresholds": [1, 2, 3]}),
+            "needs 4 strictly ascending thresholds",
+        ),
+        (lambda d: d["grades"].reverse(), "strictly decreasing min_score"),
+        (lambda d: d["grades"].pop(), "the last grade needs min_score 0"),
+        (lambda d: d["profiles"][0]["match"].update(favourite_colour=["red"]), "cannot match on 'favourite_colour'"),
+        (lambda d: d["profiles"][0]["dimensions"].update(engagement={"weight": 1}), "not in the top-level dimensions"),
+        (lambda d: d.update(lookback_dayz=10), "lookback_dayz: unknown key (did you mean 'lookback_days'?)"),
+    ],
+)
+def test_a_bad_spec_is_an_error_naming_the_file_and_the_fault(tmp_path, change, fragment):
+    path = write(tmp_path, change)
+    with pytest.raises(GradingError) as err:
+        load_grading_spec(path)
+    assert str(path) in str(err.value) and fragment in str(err.value)
+
+
+def test_an_extra_dimension_from_the_fact_table_is_accepted(tmp_path):
+    spec = load_grading_spec(write(tmp_path, lambda d: _extra(d, "interactions_90d")))
+    dims = spec_tables(spec)["dimensions"].to_pylist()
+    assert {d["profile"] for d in dims if d["indicator"] == "interactions_90d"} == {"default", "b2b_low_frequency"}
