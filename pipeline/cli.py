@@ -39,6 +39,7 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
     """Materialize every asset for a config, in this process. Returns the exit code."""
     from pipeline.config import AS_OF_ENV, ConfigError, export_environment
     from pipeline.contracts import ContractError, load_contracts
+    from pipeline.grading.rules import RulesError, load_rules
     from pipeline.grading.spec import GradingError, load_grading_spec
 
     if as_of is not None:
@@ -58,7 +59,8 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
             )
         load_contracts(settings.sources.contracts)  # fail before any work on a broken contract or spec
         load_grading_spec(settings.grading)
-    except (ConfigError, ContractError, GradingError) as exc:
+        load_rules(settings.rules)  # the conditions are type-checked against the fact table when it exists
+    except (ConfigError, ContractError, GradingError, RulesError) as exc:
         return _fail(str(exc))
 
     from dagster_dbt.errors import DagsterDbtCliRuntimeError

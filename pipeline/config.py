@@ -113,6 +113,9 @@ class Settings(_Strict):
     grading: Path | None = Field(
         default=None, description="The grading spec (default: grading.yml beside the repository's crmgrade.yml)."
     )
+    rules: Path | None = Field(
+        default=None, description="Tag rules (default: rules.yml beside the repository's crmgrade.yml)."
+    )
     _file: Path = PrivateAttr(default=DEFAULT_CONFIG)
 
     @property
@@ -150,6 +153,7 @@ def load_settings(file: Path | str | None = None) -> Settings:
     settings.sources.root = (base / settings.sources.root).resolve()
     settings.sources.contracts = (base / settings.sources.contracts).resolve()
     settings.grading = (base / settings.grading).resolve() if settings.grading else REPO_ROOT / "grading.yml"
+    settings.rules = (base / settings.rules).resolve() if settings.rules else REPO_ROOT / "rules.yml"
     if not settings.sources.contracts.is_dir():
         raise ConfigError(file, "sources.contracts", f"folder {settings.sources.contracts} does not exist")
     if not settings.sources.root.is_dir() and settings.demo is None:

@@ -44,7 +44,7 @@ def masked_phone_edges(con: duckdb.DuckDBPyConnection, splink_edges: pa.Table) -
                        and phone_pattern is not null) = 0
             ),
             holders as (
-                select group_id, phone_pattern, min(source_name) as source_name, mode(name) as name,
+                select group_id, phone_pattern, min(source_name) as source_name, min(name) as name,
                        bool_or(phone is not null) as has_full_number
                 from grouped
                 where phone_pattern is not null

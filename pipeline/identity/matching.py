@@ -27,14 +27,34 @@ EVIDENCE_FLOOR = 0.5
 
 
 def build_profiles(con: duckdb.DuckDBPyConnection, records: str = "identity_records") -> pa.Table:
-    """One profile per identifier group and source, from the records that carry a name."""
-    modes = ", ".join(f"mode({c}) as {c}" for c in PROFILE_COLUMNS if c != "name")
+    """One profile per identifier group and source, from the records that carry a name.
+
+    Each value is the group's most frequent one in that source, ties to the smallest: DuckDB's mode() breaks
+    ties by whatever order parallel threads deliver, and a profile must not change between two runs.
+    """
+    unpivoted = " union all ".join(
+        f"select group_id, source_name, '{c}' as col, {c} as value from named where {c} is not null"
+        for c in PROFILE_COLUMNS
+    )
+    pivoted = ", ".join(f"max(value) filter (where col = '{c}') as {c}" for c in PROFILE_COLUMNS)
     return con.sql(
-        f"""select row_number() over (order by g.group_id, r.source_name) as unique_id,
-                   g.group_id, r.source_name, mode(r.name) as name, {modes}
-            from {records} r join identity_groups g using (record_id)
-            where r.name is not null
-            group by g.group_id, r.source_name"""
+        f"""with named as (
+                select g.group_id, r.* exclude (record_id)
+                from {records} r join identity_groups g using (record_id)
+                where r.name is not null
+            ),
+            counted as (
+                select group_id, source_name, col, value, count(*) as n
+                from ({unpivoted}) group by all
+            ),
+            modes as (
+                select group_id, source_name, col, first(value order by n desc, value) as value
+                from counted group by all
+            )
+            select row_number() over (order by group_id, source_name) as unique_id,
+                   group_id, source_name, {pivoted}
+            from modes
+            group by group_id, source_name"""
     ).to_arrow_table()
 
 

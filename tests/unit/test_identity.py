@@ -160,3 +160,26 @@ def test_a_nameless_full_number_joins_the_only_customer_with_its_masked_form(ena
     edges = con.sql("select rule, phone_pattern, accepted from identity.match_edges").fetchall()
     assert edges == ([("masked_phone", "139****2222", True)] if enabled else [])
     con.close()
+
+
+def test_a_profile_takes_the_most_frequent_value_and_ties_go_to_the_smallest():
+    from pipeline.identity.matching import build_profiles
+
+    con = duckdb.connect()
+    con.execute(
+        """create table identity_records as select * from (values
+            (1, 'tmall', '王芳', '139****2222', null, '深圳', null),
+            (2, 'tmall', '王芳', '139****2222', null, '广州', null),
+            (3, 'tmall', '王小芳', '139****2222', null, null, null),
+            (4, 'jd', '李雷', null, null, '上海', null)
+        ) t(record_id, source_name, name, phone_pattern, phone, city, address)"""
+    )
+    con.execute(
+        "create table identity_groups as select record_id, case when record_id < 4 then 1 else 2 end as group_id"
+        " from identity_records"
+    )
+    rows = build_profiles(con).select(["group_id", "source_name", "name", "phone_pattern", "city"]).to_pylist()
+    assert rows == [
+        {"group_id": 1, "source_name": "tmall", "name": "王芳", "phone_pattern": "139****2222", "city": "广州"},
+        {"group_id": 2, "source_name": "jd", "name": "李雷", "phone_pattern": None, "city": "上海"},
+    ]

@@ -1,0 +1,112 @@
+"""`rules.yml`: tags from conditions over the customer fact table, e.g. `monetary > 10000 -> high_value`.
+
+A condition is parsed by Polars' SQL expression parser (pipeline/contracts/expressions.py) and evaluated by
+Polars on the fact table: it never becomes SQL text run against the warehouse, statements and subqueries are
+rejected, and every column it names must exist. It is type-checked against the table's schema before any
+rule runs, so a wrong rule stops the run with its name, not halfway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pipeline.contracts.expressions import ExpressionError, parse_expression
+from pipeline.validated_yaml import YamlFileError, load_yaml_model
+
+
+class RulesError(YamlFileError):
+    pass
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    when: str = Field(min_length=1, description="A condition over marts.fct_customer and customer_grades columns.")
+    tag: str = Field(min_length=1, max_length=100)
+    group: str | None = Field(default=None, max_length=100)
+    description: str = ""
+
+
+class RulesSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[Rule] = []
+
+    @field_validator("rules")
+    @classmethod
+    def _unique(cls, rules: list[Rule]) -> list[Rule]:
+        names = [r.name for r in rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"rule names must be unique: {', '.join(dupes)}")
+        return rules
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    expr: pl.Expr
+
+
+def load_rules(file: Path) -> RulesSpec:
+    return load_yaml_model(file, RulesSpec, RulesError, not_found="rules file not found")
+
+
+def compile_rules(file: Path, spec: RulesSpec, schema: pl.Schema) -> list[CompiledRule]:
+    """Parse and type-check every rule against `schema`; the first bad rule raises RulesError naming it."""
+    empty = pl.DataFrame(schema=schema)
+    compiled = []
+    for i, rule in enumerate(spec.rules):
+        where = f"rules.{i}.when (rule {rule.name!r})"
+        try:
+            expr = parse_expression(rule.when, set(schema.names()))
+        except ExpressionError as exc:
+            raise RulesError(file, where, str(exc)) from None
+        try:
+            dtype = empty.select(expr.alias("matches")).schema["matches"]
+        except Exception as exc:  # Polars raises one of several errors for a type mismatch
+            first_line = str(exc).strip().splitlines()[0]
+            raise RulesError(file, where, f"{rule.when!r} does not type-check: {first_line}") from None
+        if dtype != pl.Boolean:
+            raise RulesError(file, where, f"{rule.when!r} is {dtype}, not a true/false condition")
+        compiled.append(CompiledRule(rule, expr))
+    return compiled
+
+
+def apply_rules(file: Path, customers: pl.DataFrame, compiled: list[CompiledRule]) -> pl.DataFrame:
+    """(customer_key, tag, tag_group, rule, as_of_date): one row per customer a rule's condition holds for.
+
+    A condition that is null for a customer (a missing value) does not hold.
+    """
+    parts = []
+    for c in compiled:
+        try:
+            hits = customers.filter(c.expr.fill_null(False))
+        except Exception as exc:
+            first_line = str(exc).strip().splitlines()[0]
+            raise RulesError(file, f"rule {c.rule.name!r}", f"failed on the data: {first_line}") from None
+        parts.append(
+            hits.select(
+                "customer_key",
+                pl.lit(c.rule.tag).alias("tag"),
+                pl.lit(c.rule.group, dtype=pl.String).alias("tag_group"),
+                pl.lit(c.rule.name).alias("rule"),
+                "as_of_date",
+            )
+        )
+    if not parts:
+        return pl.DataFrame(
+            schema={
+                "customer_key": pl.String,
+                "tag": pl.String,
+                "tag_group": pl.String,
+                "rule": pl.String,
+                "as_of_date": pl.Date,
+            }
+        )
+    return pl.concat(parts)
