@@ -161,6 +161,13 @@ def test_grades_cover_every_purchasing_customer(first_run, run_env):
         "select count(distinct segment_cn), count(*) filter (where segment_en is null) from marts.customer_grades",
     )[0]
     assert segments[1] == 0 and segments[0] >= 6
+    # KPIs: the 'all' row and the per-grade rows count the same customers and revenue
+    kpis = query(
+        warehouse,
+        """select breakdown, sum(customers), sum(revenue) from marts.grade_summary
+        where breakdown in ('all', 'grade') group by 1 order by 1""",
+    )
+    assert kpis[0][1:] == kpis[1][1:] and kpis[0][1] == purchasing
     # Grades are as of the configured date.
     assert query(warehouse, "select distinct as_of_date::varchar from marts.customer_grades") == [(DEMO_AS_OF,)]
 

@@ -1,0 +1,78 @@
+-- KPIs at the as-of date, for all graded customers and per grade and segment: customers, revenue (net spend in
+-- the look-back window), repeat rate (two or more purchases in the window), churn rate (no purchase in the
+-- window), and for all customers the lead conversion rate.
+with
+
+grades as (
+
+    select * from {{ ref('customer_grades') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('fct_customer') }}
+
+),
+
+breakdowns as (
+
+    select as_of_date, 'all' as breakdown, 'all' as breakdown_value, frequency, monetary from grades
+    union all
+    select as_of_date, 'grade', grade, frequency, monetary from grades
+    union all
+    select as_of_date, 'segment_cn', segment_cn, frequency, monetary from grades
+    union all
+    select as_of_date, 'segment_en', segment_en, frequency, monetary from grades
+
+),
+
+leads as (
+
+    select
+        sum(lead_count) as leads,
+        sum(converted_lead_count) as converted_leads
+    from customers
+
+),
+
+aggregated as (
+
+    select
+        as_of_date,
+        breakdown,
+        breakdown_value,
+        count(*) as customers,
+        sum(monetary) as revenue,
+        avg(case when frequency >= 2 then 1.0 else 0.0 end) as repeat_rate,
+        avg(case when frequency = 0 then 1.0 else 0.0 end) as churn_rate
+    from breakdowns
+    group by as_of_date, breakdown, breakdown_value
+
+),
+
+final as (
+
+    select
+        aggregated.as_of_date,
+        aggregated.breakdown,
+        aggregated.breakdown_value,
+        aggregated.customers,
+        aggregated.customers / sum(aggregated.customers) over (partition by aggregated.breakdown)
+            as share_of_customers,
+        aggregated.revenue,
+        case when sum(aggregated.revenue) over (partition by aggregated.breakdown) > 0
+            then aggregated.revenue / sum(aggregated.revenue) over (partition by aggregated.breakdown)
+        end as share_of_revenue,
+        aggregated.revenue / aggregated.customers as revenue_per_customer,
+        aggregated.repeat_rate,
+        aggregated.churn_rate,
+        case when aggregated.breakdown = 'all' and leads.leads > 0
+            then leads.converted_leads / leads.leads
+        end as lead_conversion_rate
+    from aggregated
+    cross join leads
+
+)
+
+select * from final
