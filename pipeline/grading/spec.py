@@ -18,15 +18,23 @@ from pipeline.validated_yaml import YamlFileError, load_yaml_model
 
 SCALE = 5  # every dimension scores 1..5: quintiles, or four thresholds
 RFM = ("recency", "frequency", "monetary")
-# Customer attributes a profile can match on (columns of marts.fct_customer).
-PROFILE_ATTRIBUTES = ("industry", "occupation", "company_size", "region", "province", "member_level")
 DBT_PROJECT_FILE = Path(__file__).resolve().parent.parent.parent / "dbt_project" / "dbt_project.yml"
 
 
-def gradeable_indicators() -> list[str]:
-    """fct_customer columns a dimension may score, as dbt_project.yml's var `gradeable_indicators` lists them."""
+def _dbt_var(name: str) -> list[str]:
+    """A list var of dbt_project.yml: the models and this validator read the same list."""
     project = yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))
-    return list(project["vars"]["gradeable_indicators"])
+    return list(project["vars"][name])
+
+
+def gradeable_indicators() -> list[str]:
+    """fct_customer columns a dimension may score (var `gradeable_indicators`)."""
+    return _dbt_var("gradeable_indicators")
+
+
+def profile_attributes() -> list[str]:
+    """fct_customer columns a profile can match on (var `profile_attributes`)."""
+    return _dbt_var("profile_attributes")
 
 
 class GradingError(YamlFileError):
@@ -92,9 +100,10 @@ class Profile(Overrides):
     @field_validator("match")
     @classmethod
     def _attributes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        allowed = profile_attributes()
         for attribute in value:
-            if attribute not in PROFILE_ATTRIBUTES:
-                raise ValueError(f"cannot match on {attribute!r}; one of {', '.join(PROFILE_ATTRIBUTES)}")
+            if attribute not in allowed:
+                raise ValueError(f"cannot match on {attribute!r}; one of {', '.join(allowed)}")
         return value
 
 
@@ -196,11 +205,14 @@ def spec_tables(spec: GradingSpec) -> dict[str, pa.Table]:
     for p in spec.profiles:
         for attribute, values in p.match.items():
             matches += [{"profile": p.name, "attribute": attribute, "value": v} for v in values]
+    # the scalar settings as one typed row: the models cross join it, nothing to pivot or cast
     settings = [
-        {"setting": "purchase_statuses", "value": ",".join(spec.purchase_statuses)},
-        {"setting": "monetary", "value": spec.monetary},
-        {"setting": "segment_split", "value": spec.segments.split},
-        {"setting": "segment_min_score", "value": str(spec.segments.min_score)},
+        {
+            "purchase_statuses": list(spec.purchase_statuses),
+            "monetary_basis": spec.monetary,
+            "segment_split": spec.segments.split,
+            "segment_min_score": spec.segments.min_score,
+        }
     ]
     schemas = {
         "profiles": pa.schema([("profile", pa.string()), ("priority", pa.int32()), ("lookback_days", pa.int32())]),
@@ -232,7 +244,14 @@ def spec_tables(spec: GradingSpec) -> dict[str, pa.Table]:
                 ("grade_rank", pa.int32()),
             ]
         ),
-        "settings": pa.schema([("setting", pa.string()), ("value", pa.string())]),
+        "settings": pa.schema(
+            [
+                ("purchase_statuses", pa.list_(pa.string())),
+                ("monetary_basis", pa.string()),
+                ("segment_split", pa.string()),
+                ("segment_min_score", pa.int32()),
+            ]
+        ),
     }
     rows = {
         "profiles": profiles,

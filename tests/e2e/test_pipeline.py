@@ -73,6 +73,26 @@ def query(warehouse: Path, sql: str):
         con.close()
 
 
+def warehouse_copy(warehouse: Path, tmp_path: Path) -> Path:
+    """A copy of the run's warehouse, to rebuild models on without touching what later tests read."""
+    import shutil
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    return copy
+
+
+def dbt_on(copy: Path, tmp_path: Path, *commands: list[str]) -> None:
+    """Run dbt commands against `copy` (the profile reads CRMGRADE_WAREHOUSE)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CRMGRADE_WAREHOUSE", str(copy))
+    try:
+        for command in commands:
+            dbt_resource().cli(command, target_path=tmp_path / "target").wait()
+    finally:
+        mp.undo()
+
+
 def test_every_source_row_is_loaded_quarantined_or_a_counted_duplicate(first_run, run_env, small_demo):
     _, warehouse = run_env
     truth = pl.read_parquet(small_demo / "truth/records.parquet")
@@ -280,25 +300,20 @@ def test_every_column_of_every_model_is_described(first_run, run_env, dbt_manife
 
 def test_facts_use_only_data_before_the_as_of_date(first_run, run_env, tmp_path):
     """Rebuild the models as of an earlier date on a copy: every family counts only what came before it."""
-    import shutil
-
     _, warehouse = run_env
-    copy = tmp_path / "w.duckdb"
-    shutil.copy(warehouse, copy)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CRMGRADE_WAREHOUSE", str(copy))
-    try:
-        dbt = dbt_resource()
-        args = ["--vars", '{"as_of_date": "2026-01-01"}']
-        # only what depends on the as-of date; staging and identity are as the first run left them
-        as_of_models = "int_customer__purchases+ int_customer__interactions+ int_customer__satisfaction+ " + (
-            "int_customer__service+ int_customer__engagement+"
-        )
-        dbt.cli(["run", *args, "--select", as_of_models], target_path=tmp_path / "target").wait()
-        marts = "dim_customer fct_customer fct_orders fct_interactions fct_service"
-        dbt.cli(["docs", "generate", *args, "--select", marts], target_path=tmp_path / "target").wait()
-    finally:
-        mp.undo()
+    copy = warehouse_copy(warehouse, tmp_path)
+    args = ["--vars", '{"as_of_date": "2026-01-01"}']
+    # only what depends on the as-of date; staging and identity are as the first run left them
+    as_of_models = "int_customer__purchases+ int_customer__interactions+ int_customer__satisfaction+ " + (
+        "int_customer__service+ int_customer__engagement+"
+    )
+    marts = "dim_customer fct_customer fct_orders fct_interactions fct_service"
+    dbt_on(
+        copy,
+        tmp_path,
+        ["run", *args, "--select", as_of_models],
+        ["docs", "generate", *args, "--select", marts],
+    )
     as_of = "timestamp '2026-01-01'"
     mismatched = query(
         copy,
@@ -333,8 +348,6 @@ def test_facts_use_only_data_before_the_as_of_date(first_run, run_env, tmp_path)
 
 def test_a_changed_weight_or_cut_off_in_grading_yml_changes_the_grades(first_run, run_env, tmp_path):
     """Re-grade a copy of the warehouse under an edited spec: the grades follow the new weights and cut-offs."""
-    import shutil
-
     import yaml
 
     from pipeline.grading.spec import load_grading_spec, write_spec
@@ -350,24 +363,12 @@ def test_a_changed_weight_or_cut_off_in_grading_yml_changes_the_grades(first_run
     data["profiles"] = []
     edited = tmp_path / "grading.yml"
     edited.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    copy = tmp_path / "w.duckdb"
-    shutil.copy(warehouse, copy)
+    copy = warehouse_copy(warehouse, tmp_path)
     con = duckdb.connect(str(copy))
     write_spec(con, load_grading_spec(edited), edited.read_text(encoding="utf-8"))
     con.close()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CRMGRADE_WAREHOUSE", str(copy))
-    try:
-        args = [
-            "build",
-            "--vars",
-            json.dumps({"as_of_date": DEMO_AS_OF}),
-            "--select",
-            "int_grading__customer_profiles+",
-        ]
-        dbt_resource().cli(args, target_path=tmp_path / "target").wait()
-    finally:
-        mp.undo()
+    vars_ = json.dumps({"as_of_date": DEMO_AS_OF})
+    dbt_on(copy, tmp_path, ["build", "--vars", vars_, "--select", "int_grading__customer_profiles+"])
     after = query(
         copy, "select customer_key, grade, weighted_score, r_score, f_score, m_score from marts.customer_grades"
     )

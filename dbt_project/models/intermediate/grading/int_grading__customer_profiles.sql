@@ -23,8 +23,7 @@ matches as (
 
 attributes as (
 
-    {%- set attributes = ['industry', 'occupation', 'company_size', 'region', 'province', 'member_level'] %}
-    {%- for attribute in attributes %}
+    {%- for attribute in var('profile_attributes') %}
     select customer_key, '{{ attribute }}' as attribute, {{ attribute }} as value from customers
     {%- if not loop.last %}
     union all

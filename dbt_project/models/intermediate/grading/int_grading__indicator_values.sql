@@ -17,10 +17,7 @@ dimensions as (
 
 settings as (
 
-    select
-        max(value) filter (where setting = 'purchase_statuses') as purchase_statuses,
-        max(value) filter (where setting = 'monetary') as monetary_basis
-    from {{ ref('stg_grading_spec__settings') }}
+    select * from {{ ref('stg_grading_spec__settings') }}
 
 ),
 
@@ -33,7 +30,7 @@ purchases as (
     from {{ ref('fct_orders') }} as orders
     cross join settings
     where orders.ordered_at < {{ as_of_timestamp() }}
-        and list_contains(string_split(settings.purchase_statuses, ','), orders.order_status)
+        and list_contains(settings.purchase_statuses, orders.order_status)
 
 ),
 

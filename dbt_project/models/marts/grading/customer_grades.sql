@@ -17,10 +17,7 @@ grades as (
 
 settings as (
 
-    select
-        max(value) filter (where setting = 'segment_split') as segment_split,
-        cast(max(value) filter (where setting = 'segment_min_score') as integer) as segment_min_score
-    from {{ ref('stg_grading_spec__settings') }}
+    select * from {{ ref('stg_grading_spec__settings') }}
 
 ),
 

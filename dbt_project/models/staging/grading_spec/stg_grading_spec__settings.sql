@@ -9,8 +9,10 @@ source as (
 renamed as (
 
     select
-        setting,
-        value
+        purchase_statuses,
+        monetary_basis,
+        segment_split,
+        segment_min_score
     from source
 
 )
