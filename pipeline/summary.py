@@ -38,7 +38,8 @@ def collect(warehouse: Path) -> dict:
         ).fetchall()
         files = con.execute("select status, count(*) from raw._ingest_manifest group by 1 order by 1").fetchall()
         grades = con.execute(
-            "select grade, count(*), round(sum(monetary), 2) from marts.customer_grades group by 1 order by 1"
+            """select breakdown_value, customers, revenue, average_clv, high_churn_risk_rate
+            from marts.grade_summary where breakdown = 'grade' order by breakdown_value"""
         ).fetchall()
         as_of = con.execute("select max(as_of_date) from marts.customer_grades").fetchall()[0][0]
         customers = con.execute("select count(*) from marts.fct_customer").fetchall()[0][0]
@@ -88,11 +89,14 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
         "",
         f"## Customers per grade (as of {summary['as_of']})",
         "",
-        "| grade | customers | net spend (CNY) |",
-        "|---|---:|---:|",
+        "| grade | customers | net spend (CNY) | average CLV (CNY) | high churn risk |",
+        "|---|---:|---:|---:|---:|",
     ]
-    lines += [f"| {g} | {n:,} | {m:,.2f} |" for g, n, m in summary["grades"]]
-    graded = sum(n for _, n, _ in summary["grades"])
+    lines += [
+        f"| {g} | {n:,} | {m or 0:,.2f} | {clv or 0:,.2f} | {risk or 0:.1%} |"
+        for g, n, m, clv, risk in summary["grades"]
+    ]
+    graded = sum(row[1] for row in summary["grades"])
     records, keys, matched, masked = summary["identity"]
     stages = ", ".join(f"{n:,} {stage}" for stage, n in summary["stages"])
     lines += [

@@ -4,6 +4,7 @@ import hashlib
 
 import dagster as dg
 
+from pipeline.grading.customer_value import predict_customer_value
 from pipeline.grading.rules import apply_rules, compile_rules, load_rules
 from pipeline.grading.spec import load_grading_spec, spec_tables, write_spec
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
@@ -87,4 +88,70 @@ def customer_tags(context: dg.AssetExecutionContext, settings: CrmgradeSettings,
                 "\n".join(["| rule | customers |", "|---|---:|", *(f"| {r} | {n:,} |" for r, n in counts)])
             ),
         }
+    )
+
+
+_CLV_TABLES = {
+    "model_params": "BG/NBD and Gamma-Gamma maximum-likelihood parameters per profile ('all' = every customer).",
+    "customer_predictions": "Per customer with a purchase: P(alive), expected purchases, churn risk, CLV.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["clv", table],
+            description=description,
+            group_name="grading",
+            kinds={"duckdb", "scipy"},
+            deps=[dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "customer_grades"])],
+        )
+        for table, description in _CLV_TABLES.items()
+    ],
+)
+def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
+    """Fit BG/NBD + Gamma-Gamma on purchases before the as-of date of the grades (pipeline/grading/clv.py)."""
+    cfg = settings.load()
+    spec = load_grading_spec(cfg.grading)
+    with warehouse.connect() as con:
+        # the grades' as-of date, so the predictions describe the same day as the grades of this run
+        [(as_of_date,)] = con.sql("select max(as_of_date) from marts.customer_grades").fetchall()
+        if as_of_date is None:
+            raise dg.Failure("marts.customer_grades is empty: nothing to predict")
+        orders = con.sql(
+            """select customer_key, order_date as purchase_date, gross_amount, net_amount
+            from marts.fct_orders
+            where customer_key is not null and order_date < ? and list_contains(?, order_status)
+                and gross_amount > 0""",
+            params=[as_of_date, list(spec.purchase_statuses)],
+        ).pl()
+        profiles = con.sql("select customer_key, profile from marts.customer_grades").pl()
+        result = predict_customer_value(orders, profiles, as_of_date, spec.clv, spec.monetary, log=context.log.info)
+        con.execute("create schema if not exists clv")
+        con.execute("begin transaction")
+        for table, frame in (("model_params", result.params), ("customer_predictions", result.predictions)):
+            con.register("clv_rows", frame.to_arrow())
+            con.execute(f"create or replace table clv.{table} as select * from clv_rows")
+            con.unregister("clv_rows")
+        con.execute("commit")
+    params_md = ["| model | profile | parameter | value | customers | log-likelihood |", "|---|---|---|---:|---:|---:|"]
+    params_md += [
+        f"| {r['model']} | {r['profile']} | {r['parameter']} | {r['value']:.4g} | {r['n_customers']:,} "
+        f"| {r['log_likelihood']:.1f} |"
+        for r in result.params.iter_rows(named=True)
+    ]
+    yield dg.MaterializeResult(
+        asset_key=["clv", "model_params"],
+        metadata={"as_of_date": str(as_of_date), "parameters": dg.MetadataValue.md("\n".join(params_md))},
+    )
+    risk = result.predictions.group_by("churn_risk").len().sort("churn_risk").rows()
+    yield dg.MaterializeResult(
+        asset_key=["clv", "customer_predictions"],
+        metadata={
+            "rows": result.predictions.height,
+            "total_clv": float(result.predictions["clv"].sum()),
+            "churn_risk": dg.MetadataValue.md(
+                "\n".join(["| churn risk | customers |", "|---|---:|", *(f"| {k} | {n:,} |" for k, n in risk)])
+            ),
+        },
     )

@@ -107,6 +107,32 @@ class Profile(Overrides):
         return value
 
 
+class ChurnRisk(_Strict):
+    """Bands of P(no purchase within window_days), from the BG/NBD fit."""
+
+    window_days: int = Field(default=365, ge=1, le=3650)
+    high_from: float = Field(default=0.8, gt=0, lt=1, description="P(no purchase) from which the risk is high.")
+    medium_from: float = Field(default=0.5, gt=0, lt=1, description="P(no purchase) from which the risk is medium.")
+
+    @model_validator(mode="after")
+    def _order(self) -> ChurnRisk:
+        if self.medium_from >= self.high_from:
+            raise ValueError("churn_risk: medium_from must be below high_from")
+        return self
+
+
+class ClvSettings(_Strict):
+    """Predicted value: BG/NBD + Gamma-Gamma fitted per profile (pipeline/grading/clv.py)."""
+
+    time_unit: Literal["day", "week", "month"] = Field(default="week", description="Unit of t_x, T and the fit.")
+    horizon_months: int = Field(default=12, ge=1, le=120, description="CLV and expected purchases over this horizon.")
+    annual_discount_rate: float = Field(default=0.10, ge=0, le=1)
+    min_repeat_customers: int = Field(
+        default=100, ge=10, description="A profile with fewer repeat customers uses the fit over all customers."
+    )
+    churn_risk: ChurnRisk = ChurnRisk()
+
+
 class GradingSpec(_Strict):
     lookback_days: int = Field(default=730, ge=1, description="Frequency and monetary count this many days.")
     purchase_statuses: list[Literal["completed", "partially_refunded", "refunded", "cancelled"]] = Field(
@@ -123,6 +149,7 @@ class GradingSpec(_Strict):
     grades: list[Grade] = Field(min_length=1)
     segments: Segments = Segments()
     profiles: list[Profile] = []
+    clv: ClvSettings = ClvSettings()
 
     @model_validator(mode="after")
     def _check(self) -> GradingSpec:

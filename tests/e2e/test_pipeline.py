@@ -398,3 +398,48 @@ def test_rules_tag_customers_and_a_bad_rule_stops_naming_it(first_run, run_env, 
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
     assert "rule 'big_spender'" in failure.to_string() and "monetry" in failure.to_string()
     assert query(warehouse, "select count(*) from marts.customer_tags where rule = 'high_value'")[0][0] == tagged
+
+
+def test_clv_predictions_cover_every_buyer_and_agree_with_the_orders(first_run, run_env):
+    _, warehouse = run_env
+    # x, t_x and T recomputed from fct_orders in SQL, in weeks, for every customer with a purchase day
+    mismatched = query(
+        warehouse,
+        f"""with days as (
+            select customer_key, order_date from marts.fct_orders
+            where customer_key is not null and order_date < date '{DEMO_AS_OF}' and gross_amount > 0
+                and order_status in ('completed', 'partially_refunded')
+            group by all
+        ), expected as (
+            select customer_key, count(*) - 1 as x, (max(order_date) - min(order_date)) / 7 as t_x,
+                (date '{DEMO_AS_OF}' - 1 - min(order_date)) / 7 as t
+            from days group by 1
+        )
+        select count(*) filter (where c.customer_key is null or e.customer_key is null
+            or c.repeat_purchase_days != e.x or abs(c.recency_t - e.t_x) > 1e-9 or abs(c.age_t - e.t) > 1e-9),
+            count(*)
+        from expected e full join marts.customer_clv c using (customer_key)""",
+    )[0]
+    assert mismatched[0] == 0 and mismatched[1] > 1000
+    params = query(
+        warehouse, "select model, parameter, value, converged from marts.clv_model_params where fitted_on = 'all'"
+    )
+    assert {(m, p) for m, p, _, _ in params} == {
+        ("bg_nbd", "r"), ("bg_nbd", "alpha"), ("bg_nbd", "a"), ("bg_nbd", "b"),
+        ("gamma_gamma", "p"), ("gamma_gamma", "q"), ("gamma_gamma", "gamma"),
+    }  # fmt: skip
+    assert all(v > 0 and ok for _, _, v, ok in params)
+    # The KPI table's average CLV is the mean over the grade's predicted customers, and grades order value
+    rows = query(
+        warehouse,
+        """select s.breakdown_value, s.average_clv, avg(c.clv)
+        from marts.grade_summary s
+        join marts.customer_grades g on s.breakdown = 'grade' and g.grade = s.breakdown_value
+        join marts.customer_clv c using (customer_key)
+        group by all order by 1""",
+    )
+    assert all(abs(a - b) < 1e-6 for _, a, b in rows)
+    average = {grade: a for grade, a, _ in rows}
+    assert average["A"] > average["B"] > average["D"]
+    risks = dict(query(warehouse, "select churn_risk, count(*) from marts.customer_clv group by 1"))
+    assert set(risks) == {"high", "medium", "low"}

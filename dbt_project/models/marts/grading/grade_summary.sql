@@ -1,6 +1,6 @@
 -- KPIs at the as-of date, for all graded customers and per grade and segment: customers, revenue (net spend in
 -- the look-back window), repeat rate (two or more purchases in the window), churn rate (no purchase in the
--- window), and for all customers the lead conversion rate.
+-- window), predicted value (BG/NBD + Gamma-Gamma, customer_clv), and for all customers the lead conversion rate.
 with
 
 grades as (
@@ -15,15 +15,38 @@ customers as (
 
 ),
 
+predictions as (
+
+    select * from {{ ref('customer_clv') }}
+
+),
+
+graded as (
+
+    select
+        grades.as_of_date,
+        grades.grade,
+        grades.segment_cn,
+        grades.segment_en,
+        grades.frequency,
+        grades.monetary,
+        predictions.clv,
+        predictions.churn_risk
+    from grades
+    left join predictions
+        on grades.customer_key = predictions.customer_key
+
+),
+
 breakdowns as (
 
-    select as_of_date, 'all' as breakdown, 'all' as breakdown_value, frequency, monetary from grades
+    select as_of_date, 'all' as breakdown, 'all' as breakdown_value, frequency, monetary, clv, churn_risk from graded
     union all
-    select as_of_date, 'grade', grade, frequency, monetary from grades
+    select as_of_date, 'grade', grade, frequency, monetary, clv, churn_risk from graded
     union all
-    select as_of_date, 'segment_cn', segment_cn, frequency, monetary from grades
+    select as_of_date, 'segment_cn', segment_cn, frequency, monetary, clv, churn_risk from graded
     union all
-    select as_of_date, 'segment_en', segment_en, frequency, monetary from grades
+    select as_of_date, 'segment_en', segment_en, frequency, monetary, clv, churn_risk from graded
 
 ),
 
@@ -45,7 +68,11 @@ aggregated as (
         count(*) as customers,
         sum(monetary) as revenue,
         avg(case when frequency >= 2 then 1.0 else 0.0 end) as repeat_rate,
-        avg(case when frequency = 0 then 1.0 else 0.0 end) as churn_rate
+        avg(case when frequency = 0 then 1.0 else 0.0 end) as churn_rate,
+        count(clv) as predicted_customers,
+        sum(clv) as predicted_value,
+        avg(clv) as average_clv,
+        avg(case when churn_risk = 'high' then 1.0 when churn_risk is not null then 0.0 end) as high_churn_risk_rate
     from breakdowns
     group by as_of_date, breakdown, breakdown_value
 
@@ -67,6 +94,10 @@ final as (
         aggregated.revenue / aggregated.customers as revenue_per_customer,
         aggregated.repeat_rate,
         aggregated.churn_rate,
+        aggregated.predicted_customers,
+        aggregated.predicted_value,
+        aggregated.average_clv,
+        aggregated.high_churn_risk_rate,
         case when aggregated.breakdown = 'all' and leads.leads > 0
             then leads.converted_leads / leads.leads
         end as lead_conversion_rate

@@ -1,0 +1,143 @@
+"""Per-customer predicted value at an as-of date: fits per grading profile, then predictions.
+
+Input: purchase orders (customer_key, purchase_date, gross_amount, net_amount) before the as-of date and each
+customer's grading profile. The spend model fits on gross (positive) transaction values; with `monetary: net`
+the profile's refund share is applied afterwards, so a refund never becomes a negative spend in the fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from pipeline.grading import clv
+from pipeline.grading.spec import ClvSettings
+
+ALL = "all"  # the fit over every customer, used by profiles too small for their own
+
+
+@dataclass(frozen=True)
+class CustomerValue:
+    params: pl.DataFrame  # model, profile, parameter, value, time_unit, n_customers, log_likelihood
+    predictions: pl.DataFrame  # one row per customer with a purchase
+
+
+def _fits(summary: clv.CustomerSummary) -> tuple[clv.FitResult, clv.FitResult]:
+    return clv.fit_bgnbd(summary.x, summary.t_x, summary.T), clv.fit_gamma_gamma(summary.x, summary.m_x)
+
+
+def _subset(summary: clv.CustomerSummary, mask: np.ndarray) -> clv.CustomerSummary:
+    return clv.CustomerSummary(summary.x[mask], summary.t_x[mask], summary.T[mask], summary.m_x[mask])
+
+
+def predict_customer_value(
+    orders: pl.DataFrame,
+    profiles: pl.DataFrame,
+    as_of_date: date,
+    settings: ClvSettings,
+    monetary: str,
+    log=print,
+) -> CustomerValue:
+    days_per_unit = clv.DAYS_PER_UNIT[settings.time_unit]
+    # the observation period ends on the last day of data, the day before the as-of date
+    observation_end = as_of_date - timedelta(days=1)
+    transactions = orders.select("customer_key", "purchase_date", value=pl.col("gross_amount"))
+    summary, arrays = clv.summarize_transactions(transactions, observation_end, days_per_unit)
+    summary = summary.join(profiles, on="customer_key", how="left").with_columns(pl.col("profile").fill_null("default"))
+    refunds = (
+        orders.join(profiles, on="customer_key", how="left")
+        .with_columns(pl.col("profile").fill_null("default"))
+        .group_by("profile")
+        .agg(gross=pl.col("gross_amount").sum(), net=pl.col("net_amount").sum())
+    )
+    refund_share = {
+        row["profile"]: (1 - row["net"] / row["gross"]) if monetary == "net" and row["gross"] > 0 else 0.0
+        for row in refunds.iter_rows(named=True)
+    }
+    total_gross, total_net = refunds["gross"].sum(), refunds["net"].sum()
+    refund_share[ALL] = (1 - total_net / total_gross) if monetary == "net" and total_gross > 0 else 0.0
+
+    fits = {ALL: _fits(arrays)}
+    profile_of = summary["profile"].to_numpy()
+    model_of = np.full(len(profile_of), ALL, dtype=object)
+    for name in sorted(set(profile_of.tolist())):
+        mask = profile_of == name
+        repeaters = int((arrays.x[mask] > 0).sum())
+        if repeaters >= settings.min_repeat_customers:
+            fits[name] = _fits(_subset(arrays, mask))
+            model_of[mask] = name
+        else:
+            log(f"profile {name}: {repeaters} repeat customers < {settings.min_repeat_customers}, uses the '{ALL}' fit")
+
+    n = len(arrays.x)
+    p_alive, purchases, spend, value, p_none = (np.empty(n) for _ in range(5))
+    share = np.empty(n)
+    window = settings.churn_risk.window_days / days_per_unit
+    for name, (bgnbd, gamma_gamma) in fits.items():
+        mask = model_of == name
+        if not mask.any():
+            continue
+        part = _subset(arrays, mask)
+        p_alive[mask] = clv.bgnbd_p_alive(bgnbd.params, part.x, part.t_x, part.T)
+        p_none[mask] = clv.bgnbd_p_no_purchase(bgnbd.params, window, part.x, part.t_x, part.T)
+        spend[mask] = clv.gamma_gamma_expected_spend(gamma_gamma.params, part.x, part.m_x)
+        value[mask], purchases[mask] = clv.customer_lifetime_value(
+            bgnbd.params,
+            spend[mask],
+            part,
+            days_per_unit=days_per_unit,
+            horizon_months=settings.horizon_months,
+            annual_discount_rate=settings.annual_discount_rate,
+        )
+        share[mask] = refund_share.get(name, refund_share[ALL])
+
+    risk = settings.churn_risk
+    predictions = summary.select(
+        "customer_key",
+        pl.lit(as_of_date).alias("as_of_date"),
+        "profile",
+        pl.Series("clv_model", model_of.tolist(), dtype=pl.String),
+        pl.col("transactions").cast(pl.Int64),
+        pl.col("x").cast(pl.Int64).alias("repeat_transactions"),
+        pl.col("t_x").alias("recency_t"),
+        pl.col("T").alias("age_t"),
+        pl.lit(settings.time_unit).alias("time_unit"),
+        pl.col("m_x").alias("mean_repeat_value"),
+        pl.Series("p_alive", p_alive),
+        pl.Series("expected_purchases", purchases),
+        pl.Series("p_no_purchase", p_none),
+        pl.Series("expected_spend_gross", spend),
+        pl.Series("refund_share", share),
+        pl.Series("clv", value * (1 - share)),
+    ).with_columns(
+        pl.when(pl.col("p_no_purchase") >= risk.high_from)
+        .then(pl.lit("high"))
+        .when(pl.col("p_no_purchase") >= risk.medium_from)
+        .then(pl.lit("medium"))
+        .otherwise(pl.lit("low"))
+        .alias("churn_risk"),
+        pl.lit(settings.horizon_months).alias("horizon_months"),
+        pl.lit(settings.annual_discount_rate).alias("annual_discount_rate"),
+    )
+
+    rows = []
+    for name, (bgnbd, gamma_gamma) in fits.items():
+        for model, fit in (("bg_nbd", bgnbd), ("gamma_gamma", gamma_gamma)):
+            for parameter, v in fit.params.items():
+                rows.append(
+                    {
+                        "as_of_date": as_of_date,
+                        "model": model,
+                        "profile": name,
+                        "parameter": parameter,
+                        "value": v,
+                        "time_unit": settings.time_unit,
+                        "n_customers": fit.n_customers,
+                        "log_likelihood": fit.log_likelihood,
+                        "converged": fit.converged,
+                    }
+                )
+    return CustomerValue(pl.DataFrame(rows), predictions)

@@ -1,0 +1,81 @@
+"""Per-profile CLV fits and predictions (pipeline/grading/customer_value.py) on simulated purchases."""
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from pipeline.grading.customer_value import ALL, predict_customer_value
+from pipeline.grading.spec import ClvSettings
+
+AS_OF = date(2026, 7, 1)
+
+
+def _orders(rng: np.random.Generator, prefix: str, customers: int, rate_per_week: float, refund: float) -> list[dict]:
+    rows = []
+    for i in range(customers):
+        first = AS_OF - timedelta(days=int(rng.integers(60, 700)))
+        day, lifetime_end = first, first + timedelta(days=int(rng.exponential(400)))
+        while day < AS_OF and day <= lifetime_end:
+            gross = float(rng.gamma(4.0, 50.0))
+            rows.append(
+                {
+                    "customer_key": f"{prefix}{i:05d}",
+                    "purchase_date": day,
+                    "gross_amount": gross,
+                    "net_amount": gross * (1 - refund),
+                }
+            )
+            day += timedelta(days=max(1, int(rng.exponential(7 / rate_per_week))))
+    return rows
+
+
+def _run(min_repeat: int, monetary: str = "net"):
+    rng = np.random.default_rng(3)
+    orders = pl.DataFrame(_orders(rng, "R", 600, 0.5, 0.1) + _orders(rng, "B", 150, 0.05, 0.0))
+    profiles = pl.DataFrame(
+        {
+            "customer_key": orders["customer_key"].unique().to_list(),
+        }
+    ).with_columns(
+        profile=pl.when(pl.col("customer_key").str.starts_with("B")).then(pl.lit("b2b")).otherwise(pl.lit("default"))
+    )
+    settings = ClvSettings(min_repeat_customers=min_repeat)
+    return orders, predict_customer_value(orders, profiles, AS_OF, settings, monetary, log=lambda _: None)
+
+
+def test_a_profile_with_enough_repeat_buyers_gets_its_own_fit_else_the_pooled_one():
+    _, result = _run(min_repeat=20)
+    fitted = set(result.params["profile"].unique().to_list())
+    assert fitted == {ALL, "default", "b2b"}
+    by_profile = dict(result.predictions.group_by("profile").agg(pl.col("clv_model").unique().first()).iter_rows())
+    assert by_profile == {"default": "default", "b2b": "b2b"}
+    # the slow buyers' own fit has a lower purchase rate than the fast buyers' (r / alpha per week)
+    p = {(r["profile"], r["parameter"]): r["value"] for r in result.params.iter_rows(named=True)}
+    assert p[("b2b", "r")] / p[("b2b", "alpha")] < p[("default", "r")] / p[("default", "alpha")]
+
+    _, pooled = _run(min_repeat=10_000)
+    assert set(pooled.params["profile"].unique().to_list()) == {ALL}
+    assert pooled.predictions["clv_model"].unique().to_list() == [ALL]
+
+
+def test_refunds_are_applied_after_the_fit_and_only_for_net():
+    orders, net = _run(min_repeat=20, monetary="net")
+    _, gross = _run(min_repeat=20, monetary="gross")
+    # the spend model saw the same (gross, positive) values either way
+    assert net.params.equals(gross.params)
+    share = dict(net.predictions.group_by("profile").agg(pl.col("refund_share").first()).iter_rows())
+    assert abs(share["default"] - 0.1) < 1e-9 and share["b2b"] == 0
+    assert gross.predictions["refund_share"].max() == 0
+    joined = net.predictions.join(gross.predictions, on="customer_key", suffix="_gross")
+    np.testing.assert_allclose(joined["clv"], joined["clv_gross"] * (1 - joined["refund_share"]))
+    assert (net.predictions["expected_spend_gross"] > 0).all()
+
+
+def test_every_buyer_has_one_prediction_with_probabilities_in_range():
+    orders, result = _run(min_repeat=20)
+    p = result.predictions
+    assert p.height == orders["customer_key"].n_unique() == p["customer_key"].n_unique()
+    assert p["p_alive"].is_between(0, 1).all() and p["p_no_purchase"].is_between(0, 1).all()
+    assert set(p["churn_risk"].unique().to_list()) <= {"high", "medium", "low"}
+    assert (p["clv"] >= 0).all()
