@@ -65,12 +65,25 @@ def bgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: 
     return log_a1 + np.logaddexp(log_a2, log_a3)
 
 
+LOG_BOUND = 12.0  # parameters are searched within e^-12 .. e^12
+
+
 def _fit(neg_ll, start: np.ndarray) -> tuple[np.ndarray, float, bool]:
-    """Minimise over log-parameters (all parameters are positive); Nelder-Mead polishes L-BFGS-B."""
-    first = optimize.minimize(neg_ll, np.log(start), method="L-BFGS-B")
-    best = optimize.minimize(neg_ll, first.x, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
+    """Minimise over bounded log-parameters; Nelder-Mead polishes L-BFGS-B.
+
+    Converged means an optimiser succeeded and no parameter sits on a bound: data without the signal a
+    parameter needs (no customer ever drops out, say) drive it to 0 or infinity, the Poisson-like limit, and
+    the closed forms are not usable there.
+    """
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
+    x0 = np.clip(np.log(start), -LOG_BOUND + 1, LOG_BOUND - 1)
+    first = optimize.minimize(neg_ll, x0, method="L-BFGS-B", bounds=bounds)
+    best = optimize.minimize(
+        neg_ll, first.x, method="Nelder-Mead", bounds=bounds, options={"xatol": 1e-8, "fatol": 1e-10}
+    )
     result = best if best.fun <= first.fun else first
-    return np.exp(result.x), -float(result.fun), bool(first.success or best.success)
+    inside = bool(np.all(np.abs(result.x) < LOG_BOUND - 0.5))
+    return np.exp(result.x), -float(result.fun), bool(first.success or best.success) and inside
 
 
 def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> FitResult:

@@ -60,39 +60,59 @@ def predict_customer_value(
     total_gross, total_net = refunds["gross"].sum(), refunds["net"].sum()
     refund_share[ALL] = (1 - total_net / total_gross) if monetary == "net" and total_gross > 0 else 0.0
 
-    fits = {ALL: _fits(arrays)}
-    profile_of = summary["profile"].to_numpy()
-    model_of = np.full(len(profile_of), ALL, dtype=object)
-    for name in sorted(set(profile_of.tolist())):
-        mask = profile_of == name
-        repeaters = int((arrays.x[mask] > 0).sum())
-        if repeaters >= settings.min_repeat_customers:
-            fits[name] = _fits(_subset(arrays, mask))
-            model_of[mask] = name
-        else:
-            log(f"profile {name}: {repeaters} repeat customers < {settings.min_repeat_customers}, uses the '{ALL}' fit")
-
-    n = len(arrays.x)
-    p_alive, purchases, spend, value, p_none = (np.empty(n) for _ in range(5))
-    share = np.empty(n)
     window = settings.churn_risk.window_days / days_per_unit
-    for name, (bgnbd, gamma_gamma) in fits.items():
-        mask = model_of == name
-        if not mask.any():
-            continue
-        part = _subset(arrays, mask)
-        p_alive[mask] = clv.bgnbd_p_alive(bgnbd.params, part.x, part.t_x, part.T)
-        p_none[mask] = clv.bgnbd_p_no_purchase(bgnbd.params, window, part.x, part.t_x, part.T)
-        spend[mask] = clv.gamma_gamma_expected_spend(gamma_gamma.params, part.x, part.m_x)
-        value[mask], purchases[mask] = clv.customer_lifetime_value(
-            bgnbd.params,
-            spend[mask],
+
+    def predict(fit: tuple[clv.FitResult, clv.FitResult], part: clv.CustomerSummary) -> dict[str, np.ndarray]:
+        bgnbd, gamma_gamma = fit[0].params, fit[1].params
+        out = {
+            "p_alive": clv.bgnbd_p_alive(bgnbd, part.x, part.t_x, part.T),
+            "p_no_purchase": clv.bgnbd_p_no_purchase(bgnbd, window, part.x, part.t_x, part.T),
+            "spend": clv.gamma_gamma_expected_spend(gamma_gamma, part.x, part.m_x),
+        }
+        out["value"], out["purchases"] = clv.customer_lifetime_value(
+            bgnbd,
+            out["spend"],
             part,
             days_per_unit=days_per_unit,
             horizon_months=settings.horizon_months,
             annual_discount_rate=settings.annual_discount_rate,
         )
-        share[mask] = refund_share.get(name, refund_share[ALL])
+        return out
+
+    def usable(out: dict[str, np.ndarray]) -> bool:
+        # a fit on a bound (e.g. nobody ever drops out: a -> 0) can make the closed forms cancel into noise
+        finite = all(np.isfinite(v).all() for v in out.values())
+        in_range = all(((v >= 0) & (v <= 1)).all() for v in (out["p_alive"], out["p_no_purchase"]))
+        return finite and in_range and (out["value"] >= 0).all() and (out["purchases"] >= 0).all()
+
+    fits = {ALL: _fits(arrays)}
+    columns = predict(fits[ALL], arrays)
+    if not usable(columns):
+        raise ValueError(
+            f"the CLV fit over all {len(arrays.x):,} customers gives unusable predictions "
+            f"(BG/NBD {fits[ALL][0].params}, Gamma-Gamma {fits[ALL][1].params}): the purchases show no dropout "
+            "or spend heterogeneity to fit"
+        )
+    profile_of = summary["profile"].to_numpy()
+    model_of = np.full(len(profile_of), ALL, dtype=object)
+    for name in sorted(set(profile_of.tolist())):
+        mask = profile_of == name
+        repeaters = int((arrays.x[mask] > 0).sum())
+        if repeaters < settings.min_repeat_customers:
+            log(f"profile {name}: {repeaters} repeat customers < {settings.min_repeat_customers}, uses the '{ALL}' fit")
+            continue
+        own = _fits(_subset(arrays, mask))
+        own_columns = predict(own, _subset(arrays, mask))
+        if not usable(own_columns):
+            log(f"profile {name}: its fit ({own[0].params}) gives unusable predictions, uses the '{ALL}' fit")
+            continue
+        fits[name] = own
+        model_of[mask] = name
+        for column, values in own_columns.items():
+            columns[column][mask] = values
+    share = np.array([refund_share.get(name, refund_share[ALL]) for name in model_of], dtype=float)
+    p_alive, purchases, p_none = columns["p_alive"], columns["purchases"], columns["p_no_purchase"]
+    spend, value = columns["spend"], columns["value"]
 
     risk = settings.churn_risk
     predictions = summary.select(

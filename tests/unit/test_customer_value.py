@@ -16,8 +16,9 @@ def _orders(rng: np.random.Generator, prefix: str, customers: int, rate_per_week
     for i in range(customers):
         first = AS_OF - timedelta(days=int(rng.integers(60, 700)))
         day, lifetime_end = first, first + timedelta(days=int(rng.exponential(400)))
+        scale = 50.0 * rng.gamma(3.0, 1 / 3)  # customers differ in spend, as Gamma-Gamma assumes
         while day < AS_OF and day <= lifetime_end:
-            gross = float(rng.gamma(4.0, 50.0))
+            gross = float(rng.gamma(4.0, scale))
             rows.append(
                 {
                     "customer_key": f"{prefix}{i:05d}",
@@ -32,7 +33,7 @@ def _orders(rng: np.random.Generator, prefix: str, customers: int, rate_per_week
 
 def _run(min_repeat: int, monetary: str = "net"):
     rng = np.random.default_rng(3)
-    orders = pl.DataFrame(_orders(rng, "R", 600, 0.5, 0.1) + _orders(rng, "B", 150, 0.05, 0.0))
+    orders = pl.DataFrame(_orders(rng, "R", 600, 0.5, 0.1) + _orders(rng, "B", 400, 0.15, 0.0))
     profiles = pl.DataFrame(
         {
             "customer_key": orders["customer_key"].unique().to_list(),
@@ -79,3 +80,33 @@ def test_every_buyer_has_one_prediction_with_probabilities_in_range():
     assert p["p_alive"].is_between(0, 1).all() and p["p_no_purchase"].is_between(0, 1).all()
     assert set(p["churn_risk"].unique().to_list()) <= {"high", "medium", "low"}
     assert (p["clv"] >= 0).all()
+
+
+def test_a_profile_nobody_leaves_fits_on_a_bound_and_still_predicts_its_rate():
+    # Poisson buyers every ~30 days who never drop out: the MLE is the limit a -> 0 (no dropout) and
+    # r, alpha -> infinity (one rate for all). The fit says it did not converge inside the bounds; its
+    # predictions are still the plain rate, so the profile keeps its own fit.
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(300):
+        day = AS_OF - timedelta(days=int(rng.integers(100, 700)))
+        while day < AS_OF:
+            gross = float(rng.gamma(4, 50 * rng.gamma(3, 1 / 3)))
+            rows.append({"customer_key": f"F{i:04d}", "purchase_date": day, "gross_amount": gross, "net_amount": gross})
+            day += timedelta(days=max(1, int(rng.exponential(30))))
+    orders = pl.concat([pl.DataFrame(_orders(np.random.default_rng(3), "R", 600, 0.5, 0.1)), pl.DataFrame(rows)])
+    profiles = (
+        orders.select("customer_key")
+        .unique()
+        .with_columns(
+            profile=pl.when(pl.col("customer_key").str.starts_with("F"))
+            .then(pl.lit("flat"))
+            .otherwise(pl.lit("default"))
+        )
+    )
+    result = predict_customer_value(orders, profiles, AS_OF, ClvSettings(min_repeat_customers=20), "net", log=print)
+    flat = result.predictions.filter(pl.col("profile") == "flat")
+    assert flat["clv_model"].unique().to_list() == ["flat"]
+    assert not result.params.filter(pl.col("profile") == "flat", pl.col("model") == "bg_nbd")["converged"].any()
+    # about 365 / 30 purchase days a year, alive for sure
+    assert 10 < flat["expected_purchases"].mean() < 14 and flat["p_alive"].min() > 0.99
