@@ -34,21 +34,49 @@ import xlsxwriter
 
 from pipeline.demo import vocab
 
-PERSONAS = ["champion", "loyal", "potential_loyalist", "new", "at_risk", "hibernating", "lost", "b2b_account"]
-PERSONA_SHARE = [0.08, 0.12, 0.15, 0.10, 0.15, 0.20, 0.15, 0.05]
-# Per persona: relative order weight, mean order value (yuan), days since last activity (lo, hi),
-# length of the active span before that (lo, hi), share registered as members.
+PERSONAS = [
+    "champion",
+    "loyal",
+    "potential_loyalist",
+    "new",
+    "at_risk",
+    "hibernating",
+    "lost",
+    "b2b_account",
+    "prospect",
+]
+PERSONA_SHARE = [0.08, 0.10, 0.12, 0.10, 0.12, 0.15, 0.13, 0.05, 0.15]
+# Per persona: relative weight of further orders, mean order value (yuan), days since the last purchase
+# (lo, hi), length of the active span before that (lo, hi), share registered as members. Every person but a
+# prospect has one purchase exactly `last_days` ago (so recency is planted, not left to chance) and draws
+# further orders by weight over the span. The shapes are set against the demo grading.yml's cut-offs (recency
+# 30/90/180/365 days, frequency 2/4/8/16 orders, spend 300/1,000/3,000/8,000 yuan in the 730-day window) so
+# that each persona's R score and F/M scores fall in the cell of the segment map it is named after.
 PERSONA_SHAPE = {
-    "champion": (12.0, 520.0, (0, 20), (400, 1000), 0.95),
-    "loyal": (8.0, 380.0, (0, 60), (300, 900), 0.90),
-    "potential_loyalist": (3.0, 300.0, (0, 45), (60, 240), 0.75),
-    "new": (1.2, 260.0, (0, 30), (0, 45), 0.60),
-    "at_risk": (6.0, 420.0, (120, 300), (300, 800), 0.85),
-    "hibernating": (1.8, 220.0, (200, 500), (60, 400), 0.65),
-    "lost": (1.0, 180.0, (400, 900), (0, 200), 0.55),
+    "champion": (16.0, 560.0, (0, 25), (450, 700), 0.95),
+    "loyal": (4.5, 330.0, (35, 85), (450, 640), 0.90),
+    "potential_loyalist": (1.2, 380.0, (0, 25), (20, 150), 0.75),
+    "new": (0.0, 120.0, (0, 25), (0, 0), 0.60),
+    "at_risk": (3.5, 420.0, (200, 340), (200, 360), 0.85),
+    "hibernating": (0.0, 120.0, (200, 340), (0, 0), 0.65),
+    "lost": (0.0, 120.0, (400, 700), (0, 0), 0.55),
     "b2b_account": (0.6, 6800.0, (0, 365), (300, 1000), 0.80),
+    "prospect": (0.0, 0.0, (0, 120), (0, 0), 0.40),
+}
+# The segment_en (dbt seed rfm_segments_en) each persona is planted to land in; b2b accounts are graded by
+# their own profile and prospects never buy, so neither has an intended segment.
+INTENDED_SEGMENT = {
+    "champion": "Champions",
+    "loyal": "Loyal",
+    "potential_loyalist": "Potential Loyalist",
+    "new": "New",
+    "at_risk": "At Risk",
+    "hibernating": "Hibernating",
+    "lost": "Lost",
 }
 CHANNELS = ["tmall", "jd", "pdd", "pos", "dealer"]
+PRODUCT_GROUP_SIZE = 4  # vocab.PRODUCTS in groups of 4 consecutive products
+PRODUCT_GROUPS = len(vocab.PRODUCTS) // PRODUCT_GROUP_SIZE
 HEADER = {"dealer": 3}  # dealer sheets carry two title rows above the header
 
 
@@ -139,7 +167,7 @@ def make_persons(spec: DemoSpec, rng: np.random.Generator) -> pl.DataFrame:
             "company_size": _pick(rng, vocab.COMPANY_SIZES, n),
             "is_member": is_member,
             "has_unionid": rng.random(n) < 0.5,
-            "order_weight": weight * rng.gamma(2.0, 0.5, n),
+            "order_weight": weight * rng.gamma(12.0, 1 / 12, n),
             "aov": aov * rng.uniform(0.6, 1.4, n),
             "last_days": last_days,
             "span_days": span_days,
@@ -185,17 +213,28 @@ def make_persons(spec: DemoSpec, rng: np.random.Generator) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------------------------
 def make_orders(spec: DemoSpec, persons: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     m = spec.n_orders
+    # One completed purchase exactly last_days ago per buying person, then the rest drawn by weight over the
+    # person's active span before it: the planted recency is the last purchase's.
+    anchors = np.flatnonzero(persons["persona"].to_numpy() != "prospect")
     w = persons["order_weight"].to_numpy()
-    who = _draw(rng, w, m)
+    further = _draw(rng, w, max(m - len(anchors), 0))
+    who = np.concatenate([anchors, further])
+    is_anchor = np.arange(len(who)) < len(anchors)
+    m = len(who)
     last = persons["last_days"].to_numpy()[who]
     span = persons["span_days"].to_numpy()[who]
-    days_ago = last + rng.random(m) * span
-    amount = np.round(persons["aov"].to_numpy()[who] * rng.lognormal(-0.18, 0.6, m), 2)
+    days_ago = last + np.where(is_anchor, 0.0, rng.random(m) * span)
+    amount = np.round(persons["aov"].to_numpy()[who] * rng.lognormal(-0.08, 0.4, m), 2)
     home = persons["home_channel"].to_numpy()[who]
     channel = np.where(rng.random(m) < 0.7, home, rng.integers(0, 4, m))
     status = rng.choice(4, size=m, p=[0.88, 0.05, 0.05, 0.02])  # completed, cancelled, refunded, partially_refunded
+    status = np.where(is_anchor, 0, status)
     refund = np.where(status == 2, amount, np.where(status == 3, np.round(amount * 0.3, 2), 0))
-    product = rng.integers(0, len(vocab.PRODUCTS), m)
+    # Each person favours one product group (person_id % groups): 80% of their orders come from it, so
+    # customers of a taste buy the group's products together (what the co-purchase recommendations find).
+    taste = who % PRODUCT_GROUPS
+    in_group = PRODUCT_GROUP_SIZE * taste + rng.integers(0, PRODUCT_GROUP_SIZE, m)
+    product = np.where(rng.random(m) < 0.8, in_group, rng.integers(0, len(vocab.PRODUCTS), m))
     return (
         pl.DataFrame(
             {
@@ -243,6 +282,26 @@ def _write_per_file(df: pl.DataFrame, root: Path, **kw) -> None:
     """Write each value of column `file` as its own file, with every other column."""
     for (file,), part in df.partition_by("file", as_dict=True, maintain_order=True).items():
         _write_csv(part.drop("file"), root / file, **kw)
+
+
+def _line_amount() -> pl.Expr:
+    """An order's amount split over its lines; the last line takes the rounding remainder."""
+    base = (pl.col("amount") / pl.col("n_lines")).round(2)
+    last = pl.col("line") == pl.col("n_lines") - 1
+    return (
+        pl.when(last)
+        .then(pl.col("amount") - base * (pl.col("n_lines") - 1))
+        .otherwise(base)
+        .round(2)
+        .alias("line_amount")
+    )
+
+
+def _line_product() -> pl.Expr:
+    """The product of an order's further lines: the next products of the first line's group."""
+    size = PRODUCT_GROUP_SIZE
+    group_start = pl.col("product") // size * size
+    return (group_start + (pl.col("product") - group_start + pl.col("line")) % size).alias("line_product")
 
 
 def _product_name(col: str = "product") -> pl.Expr:
@@ -446,15 +505,7 @@ def write_jd(out, orders, persons, rng, truth):
     )
     # One row per order line; the last line takes the rounding remainder so lines add up to the order.
     df = df.with_columns(pl.int_ranges(0, pl.col("n_lines")).alias("line")).explode("line")
-    base = (pl.col("amount") / pl.col("n_lines")).round(2)
-    df = df.with_columns(
-        pl.when(pl.col("line") == pl.col("n_lines") - 1)
-        .then(pl.col("amount") - base * (pl.col("n_lines") - 1))
-        .otherwise(base)
-        .round(2)
-        .alias("line_amount"),
-        ((pl.col("product") + pl.col("line")) % len(vocab.PRODUCTS)).alias("line_product"),
-    )
+    df = df.with_columns(_line_amount(), _line_product())
     df = _plant_defects(df, rng, 0.003, {**ORDER_DEFECTS, "negative_amount": {"line_amount": -pl.col("line_amount")}})
     df = _add_row_numbers(df)
     truth.add("jd", df, "order_id")
@@ -547,20 +598,9 @@ def write_pos(out, orders, persons, rng, truth):
     )
     df = df.with_columns(pl.int_ranges(0, pl.col("n_lines")).alias("line")).explode("line")
     n = df.height
-    df = df.with_columns(
-        pl.Series("qty", rng.choice([1, 1, 1, 2, 3], size=n)),
-        pl.Series("discount", np.round(rng.uniform(0.7, 1.0, n), 2)),
-        ((pl.col("product") + pl.col("line")) % len(vocab.PRODUCTS)).alias("line_product"),
-    ).with_columns(
-        (
-            pl.col("line_product").replace_strict(
-                dict(enumerate(p[2] for p in vocab.PRODUCTS)), return_dtype=pl.Float64
-            )
-            * pl.col("discount")
-        )
-        .round(2)
-        .alias("unit_price")
-    )
+    # The receipt's lines share the order's amount (the person's spending), as quantity x unit price.
+    df = df.with_columns(pl.Series("qty", rng.choice([1, 1, 1, 2, 3], size=n)), _line_amount(), _line_product())
+    df = df.with_columns((pl.col("line_amount") / pl.col("qty")).round(2).alias("unit_price"))
     # Some receipts lose their number in the export: the loader derives an id from file and row.
     df = df.with_columns(pl.when(pl.col("mask") < 0.03).then(None).otherwise(pl.col("receipt_no")).alias("receipt_no"))
     df = _plant_defects(
@@ -660,6 +700,7 @@ def write_interactions(out, spec, persons, rng, truth):
         "at_risk": 1.0,
         "hibernating": 0.5,
         "lost": 0.3,
+        "prospect": 1.5,
         "b2b_account": 3.0,
     }
     w = persons["persona"].replace_strict(persona_boost, return_dtype=pl.Float64).to_numpy()
@@ -748,6 +789,7 @@ def write_service(out, spec, persons, rng, truth):
             "at_risk": 3,
             "hibernating": 1,
             "lost": 1.5,
+            "prospect": 0.2,
             "b2b_account": 2,
         },
     )
@@ -806,6 +848,7 @@ def write_surveys(out, spec, persons, rng, truth):
             "at_risk": 1.5,
             "hibernating": 0.5,
             "lost": 0.3,
+            "prospect": 0.3,
             "b2b_account": 1,
         },
     )
@@ -820,6 +863,7 @@ def write_surveys(out, spec, persons, rng, truth):
                 "at_risk": 0.35,
                 "hibernating": 0.5,
                 "lost": 0.3,
+                "prospect": 0.3,
                 "b2b_account": 0.7,
             },
             return_dtype=pl.Float64,
@@ -930,9 +974,7 @@ def write_marketing(out, spec, persons, rng, truth):
 
 def write_b2b(out, spec, persons, rng, truth):
     b2b = persons.filter(pl.col("is_b2b"))
-    prospects = persons.filter(pl.col("persona") == "potential_loyalist").sample(
-        fraction=0.1, seed=int(rng.integers(1 << 31))
-    )
+    prospects = persons.filter(pl.col("persona") == "prospect").sample(fraction=0.15, seed=int(rng.integers(1 << 31)))
     leads = pl.concat([b2b, prospects])
     n = leads.height
     status = np.where(

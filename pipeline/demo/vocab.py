@@ -127,6 +127,7 @@ MOBILE_PREFIXES = [
     "199",
 ]
 EMAIL_DOMAINS = ["qq.com", "163.com", "126.com", "sina.com", "outlook.com", "gmail.com", "foxmail.com"]
+# In groups of four consecutive products (the demo generator plants a taste per group).
 PRODUCTS = [
     ("SKU1001", "保温杯 500ml", 89.0),
     ("SKU1002", "空气炸锅", 399.0),

@@ -133,6 +133,16 @@ class ClvSettings(_Strict):
     churn_risk: ChurnRisk = ChurnRisk()
 
 
+class Recommendations(_Strict):
+    """Products to offer: co-purchase lift within the customer's segment (marts.customer_recommendations)."""
+
+    per_customer: int = Field(default=3, ge=1, le=20, description="Products recommended per customer.")
+    min_pair_customers: int = Field(
+        default=5, ge=1, description="A pair counts when at least this many customers of the segment bought both."
+    )
+    min_lift: float = Field(default=1.0, ge=0, description="A co-purchase recommendation needs a lift above this.")
+
+
 class GradingSpec(_Strict):
     lookback_days: int = Field(default=730, ge=1, description="Frequency and monetary count this many days.")
     purchase_statuses: list[Literal["completed", "partially_refunded", "refunded", "cancelled"]] = Field(
@@ -150,6 +160,7 @@ class GradingSpec(_Strict):
     segments: Segments = Segments()
     profiles: list[Profile] = []
     clv: ClvSettings = ClvSettings()
+    recommendations: Recommendations = Recommendations()
 
     @model_validator(mode="after")
     def _check(self) -> GradingSpec:
@@ -239,6 +250,9 @@ def spec_tables(spec: GradingSpec) -> dict[str, pa.Table]:
             "monetary_basis": spec.monetary,
             "segment_split": spec.segments.split,
             "segment_min_score": spec.segments.min_score,
+            "recommendations_per_customer": spec.recommendations.per_customer,
+            "recommendation_min_pair_customers": spec.recommendations.min_pair_customers,
+            "recommendation_min_lift": spec.recommendations.min_lift,
         }
     ]
     schemas = {
@@ -277,6 +291,9 @@ def spec_tables(spec: GradingSpec) -> dict[str, pa.Table]:
                 ("monetary_basis", pa.string()),
                 ("segment_split", pa.string()),
                 ("segment_min_score", pa.int32()),
+                ("recommendations_per_customer", pa.int32()),
+                ("recommendation_min_pair_customers", pa.int32()),
+                ("recommendation_min_lift", pa.float64()),
             ]
         ),
     }

@@ -266,7 +266,11 @@ def test_a_customer_is_explained_record_by_record_in_one_query(first_run, run_en
 def test_fct_customer_holds_one_row_per_planted_person(first_run, run_env, small_demo):
     _, warehouse = run_env
     customers = query(warehouse, "select count(*), count(distinct customer_key) from marts.fct_customer")[0]
-    planted = query(warehouse, f"select count(*) from read_parquet('{small_demo / 'truth/persons.parquet'}')")[0][0]
+    # persons the data shows at all (a prospect who never got in touch has no record anywhere)
+    planted = query(
+        warehouse,
+        f"select count(distinct person_id) from read_parquet('{small_demo / 'truth/records.parquet'}')",
+    )[0][0]
     assert customers[0] == customers[1]
     # Within the recall tolerance of the identity criterion (5%): fragments inflate the count, merges shrink it.
     assert abs(customers[0] - planted) <= 0.05 * planted, (customers[0], planted)
@@ -359,6 +363,7 @@ def test_a_changed_weight_or_cut_off_in_grading_yml_changes_the_grades(first_run
     }
     data = yaml.safe_load((REPO / "grading.yml").read_text(encoding="utf-8"))
     data["dimensions"]["monetary"]["weight"] = 3
+    data["dimensions"]["recency"]["scoring"] = {"method": "quantile"}
     data["grades"][0]["min_score"] = 4.5
     data["profiles"] = []
     edited = tmp_path / "grading.yml"
@@ -370,14 +375,64 @@ def test_a_changed_weight_or_cut_off_in_grading_yml_changes_the_grades(first_run
     vars_ = json.dumps({"as_of_date": DEMO_AS_OF})
     dbt_on(copy, tmp_path, ["build", "--vars", vars_, "--select", "int_grading__customer_profiles+"])
     after = query(
-        copy, "select customer_key, grade, weighted_score, r_score, f_score, m_score from marts.customer_grades"
+        copy,
+        """select customer_key, grade, weighted_score, r_score, f_score, m_score, recency_days
+        from marts.customer_grades""",
     )
     assert len(after) == len(before)
+    # quantile recency: the quintile of the first holder of the value, worst (longest ago) first
+    days = [row[6] for row in after]
+    for *_, r, _, _, d in after:
+        assert r == 1 + (5 * sum(other > d for other in days)) // len(days)
+    after = [row[:6] for row in after]
     # weighted score = (R + F + 3M) / 5; A now needs 4.5, the other cut-offs are unchanged
     assert all(abs(s - round((r + f + 3 * m) / 5, 4)) < 1e-9 for _, _, s, r, f, m in after)
     expected = {k: "A" if s >= 4.5 else "B" if s >= 3 else "C" if s >= 2 else "D" for k, _, s, *_ in after}
     assert {k: g for k, g, *_ in after} == expected
     assert sum(g == "A" for g, _ in before.values()) != sum(g == "A" for _, g, *_ in after)
+
+
+def test_planted_personas_land_in_their_intended_segments(first_run, run_env, small_demo):
+    from pipeline.demo.truth import confusion_markdown, persona_accuracy, persona_segments
+
+    _, warehouse = run_env
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        confusion = persona_segments(con, small_demo)
+    finally:
+        con.close()
+    judged = confusion.filter(pl.col("intended").is_not_null())["customers"].sum()
+    assert judged > 250
+    assert persona_accuracy(confusion) >= 0.9, confusion_markdown(confusion)
+
+
+def test_recommendations_follow_the_customers_planted_taste(first_run, run_env):
+    """The generator plants a taste per person (a group of 4 of the 12 products); lift finds it."""
+    from pipeline.demo import vocab
+    from pipeline.demo.generator import PRODUCT_GROUP_SIZE
+
+    _, warehouse = run_env
+    group = {name: i // PRODUCT_GROUP_SIZE for i, (_, name, _) in enumerate(vocab.PRODUCTS)}
+    rows = query(
+        warehouse,
+        """select customer_key, basis, product_name, because_of_product_key, next_best_action, reason, product_key
+        from marts.customer_recommendations""",
+    )
+    graded = query(warehouse, "select count(*) from marts.customer_grades")[0][0]
+    assert len({r[0] for r in rows}) == graded  # every graded customer has an action, with or without a product
+    assert all(r[4] in ("retain", "upsell", "win_back", "nurture") and r[5] for r in rows)
+    co_purchase = [r for r in rows if r[1] == "co_purchase"]
+    assert len(co_purchase) >= 20
+    names = dict(query(warehouse, "select distinct product_key, product_name from marts.customer_recommendations"))
+    same_group = sum(group[r[2]] == group[names.get(r[3], r[3])] for r in co_purchase)
+    assert same_group / len(co_purchase) >= 0.6, (same_group, len(co_purchase))  # chance: about a third
+    owned = set(
+        query(
+            warehouse,
+            "select customer_key, product_key from intermediate.int_grading__customer_products",
+        )
+    )
+    assert not [r for r in rows if (r[0], r[6]) in owned]  # never offer what the customer has
 
 
 def test_rules_tag_customers_and_a_bad_rule_stops_naming_it(first_run, run_env, tmp_path):
@@ -420,15 +475,20 @@ def test_clv_predictions_cover_every_buyer_and_agree_with_the_orders(first_run, 
             count(*)
         from expected e full join marts.customer_clv c using (customer_key)""",
     )[0]
-    assert mismatched[0] == 0 and mismatched[1] > 1000
+    assert mismatched[0] == 0 and mismatched[1] > 200
     params = query(
-        warehouse, "select model, parameter, value, converged from marts.clv_model_params where fitted_on = 'all'"
+        warehouse,
+        "select fitted_on, model, parameter, value, converged from marts.clv_model_params order by all",
     )
-    assert {(m, p) for m, p, _, _ in params} == {
+    assert {(m, p) for f, m, p, _, _ in params if f == "all"} == {
         ("bg_nbd", "r"), ("bg_nbd", "alpha"), ("bg_nbd", "a"), ("bg_nbd", "b"),
         ("gamma_gamma", "p"), ("gamma_gamma", "q"), ("gamma_gamma", "gamma"),
     }  # fmt: skip
-    assert all(v > 0 and ok for _, _, v, ok in params)
+    assert all(v > 0 for *_, v, _ in params)
+    # The default profile (the B2C buyers) has its own fit, inside the bounds. The pooled fit may sit on one:
+    # with the few big B2B buyers mixed in, Gamma-Gamma's best fit can be the limit of no spend variation
+    # within a customer (p -> infinity), reported as not converged and still a usable prediction.
+    assert [ok for f, *_, ok in params if f == "default"] == [True] * 7
     # The KPI table's average CLV is the mean over the grade's predicted customers, and grades order value
     rows = query(
         warehouse,

@@ -27,7 +27,15 @@ def test_the_repository_spec_is_valid_and_becomes_tables():
     assert {(d["profile"], d["dimension"]) for d in dims} >= {("default", "recency"), ("b2b_low_frequency", "monetary")}
     b2b_recency = [d for d in dims if d["profile"] == "b2b_low_frequency" and d["dimension"] == "recency"][0]
     assert b2b_recency["method"] == "thresholds" and b2b_recency["higher_is_better"] is False
-    assert tables["thresholds"].column("threshold").to_pylist() == [90, 180, 365, 730]
+    thresholds = tables["thresholds"].to_pylist()
+    b2b = [t["threshold"] for t in thresholds if t["profile"] == "b2b_low_frequency" and t["dimension"] == "recency"]
+    assert b2b == [90, 180, 365, 730]  # the profile's own cut-offs replace the default [30, 90, 180, 365]
+    assert [t["threshold"] for t in thresholds if t["profile"] == "default" and t["dimension"] == "recency"] == [
+        30,
+        90,
+        180,
+        365,
+    ]
     assert tables["grades"].num_rows == 8  # four grades, for each profile
 
 

@@ -1,31 +1,9 @@
 -- Orders from every channel at order grain: lines summed, refunds netted, the identity graph's customer key.
--- Rows whose values did not parse or whose amount is negative are held back here; validation (issue 3)
--- turns them into quarantine entries with the reason.
 with
 
-order_rows as (
+order_lines as (
 
-    select * from {{ ref('stg_raw__orders') }}
-    where parse_errors is null and coalesce(amount, 0) >= 0
-
-),
-
-graph as (
-
-    select * from {{ ref('int_identity__graph') }}
-
-),
-
-keyed as (
-
-    select
-        order_rows.*,
-        graph.customer_key
-    from order_rows
-    left join graph
-        on order_rows.source_name = graph.source_name
-        and order_rows.source_file = graph.source_file
-        and order_rows.source_row_number = graph.source_row_number
+    select * from {{ ref('int_order_lines') }}
 
 ),
 
@@ -40,14 +18,14 @@ orders as (
         sum(amount) as gross_amount,
         sum(coalesce(refund_amount, 0)) as refund_amount,
         case
-            when bool_and(status = 'cancelled') then 'cancelled'
-            when bool_and(status = 'refunded') then 'refunded'
-            when bool_or(status in ('refunded', 'partially_refunded')) then 'partially_refunded'
+            when bool_and(line_status = 'cancelled') then 'cancelled'
+            when bool_and(line_status = 'refunded') then 'refunded'
+            when bool_or(line_status in ('refunded', 'partially_refunded')) then 'partially_refunded'
             else 'completed'
         end as order_status,
         min(store_id) as store_id,
         min(source_file) as source_file
-    from keyed
+    from order_lines
     group by source_name, order_id
 
 ),

@@ -1,7 +1,8 @@
--- A 1..5 score per customer and dimension. Quantile: the share of the profile's customers with a value no
--- better than this one (cume_dist), in fifths, so equal values always get equal scores. Thresholds: 1 plus
--- the cut points reached (value >= cut point, or <= for dimensions where lower is better). A customer without
--- a value scores 1: no evidence is not good evidence.
+-- A 1..5 score per customer and dimension. Quantile: the quintile the first customer holding this value falls
+-- in, ordered from worst to best (1 + floor(5 * (rank - 1) / customers)), so equal values always get equal
+-- scores and the worst value always scores 1 (a one-time buyer is F1 even when half the customers are).
+-- Thresholds: 1 plus the cut points reached (value >= cut point, or <= for dimensions where lower is better).
+-- A customer without a value scores 1: no evidence is not good evidence.
 with
 
 indicator_values as (
@@ -23,12 +24,12 @@ quantile_scores as (
         dimension,
         case
             when value is null then 1
-            when higher_is_better then ceil(5 * cume_dist() over (
+            when higher_is_better then 1 + floor(5 * (rank() over (
                 partition by profile, dimension, value is null order by value
-            ))
-            else ceil(5 * cume_dist() over (
+            ) - 1) / count(*) over (partition by profile, dimension, value is null))
+            else 1 + floor(5 * (rank() over (
                 partition by profile, dimension, value is null order by value desc
-            ))
+            ) - 1) / count(*) over (partition by profile, dimension, value is null))
         end as score
     from indicator_values
     where method = 'quantile'

@@ -12,7 +12,10 @@ renamed as (
         purchase_statuses,
         monetary_basis,
         segment_split,
-        segment_min_score
+        segment_min_score,
+        recommendations_per_customer,
+        recommendation_min_pair_customers,
+        recommendation_min_lift
     from source
 
 )
