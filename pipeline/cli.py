@@ -76,11 +76,12 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
     import dagster as dg
 
     from pipeline.definitions import defs
+    from pipeline.jobs import JOB_NAME
     from pipeline.summary import stopped_files, write_summary
 
     print(f"Running every asset into {settings.warehouse}, as of {settings.resolved_as_of_date()} ...")
     instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
-    result = defs.get_job_def("crmgrade_all").execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.get_job_def(JOB_NAME).execute_in_process(instance=instance, raise_on_error=False)
     if not result.success:
         failed = [e for e in result.all_events if e.is_step_failure]
         for event in failed:

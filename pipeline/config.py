@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from pipeline.validated_yaml import YamlFileError, load_yaml_model
 
@@ -97,6 +97,29 @@ class IdentityConfig(_Strict):
         return value
 
 
+class ScheduleConfig(_Strict):
+    """The nightly run (a Dagster schedule; runs when the Dagster daemon runs)."""
+
+    enabled: bool = True
+    cron: str = Field(default="0 2 * * *", description="When, as a cron expression (default 02:00).")
+    timezone: str | None = Field(default=None, description="Time zone of the cron (default: `timezone`).")
+
+
+class NewFilesSensorConfig(_Strict):
+    """A run when files matching a source contract appear or change under sources.root."""
+
+    enabled: bool = True
+    minimum_interval_seconds: int = Field(default=60, ge=10)
+    settle_seconds: int = Field(
+        default=120, ge=0, description="A file changed more recently than this is still being written: wait."
+    )
+
+
+class OperationsConfig(_Strict):
+    schedule: ScheduleConfig = ScheduleConfig()
+    new_files_sensor: NewFilesSensorConfig = NewFilesSensorConfig()
+
+
 class Settings(_Strict):
     warehouse: Path
     timezone: str = "Asia/Shanghai"
@@ -116,6 +139,7 @@ class Settings(_Strict):
     rules: Path | None = Field(
         default=None, description="Tag rules (default: rules.yml beside the repository's crmgrade.yml)."
     )
+    operations: OperationsConfig = OperationsConfig()
     _file: Path = PrivateAttr(default=DEFAULT_CONFIG)
 
     @property
@@ -136,11 +160,25 @@ class Settings(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        return _known_timezone(value)
+
+    @model_validator(mode="after")
+    def _schedule_timezone(self) -> Settings:
+        if self.operations.schedule.timezone is not None:
+            _known_timezone(self.operations.schedule.timezone)
+        return self
+
+    @property
+    def schedule_timezone(self) -> str:
+        return self.operations.schedule.timezone or self.timezone
+
+
+def _known_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
 
 
 def load_settings(file: Path | str | None = None) -> Settings:

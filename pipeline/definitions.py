@@ -1,4 +1,5 @@
-"""The one Dagster code location: ingest -> identity -> dbt (staging, intermediate, marts) -> grading."""
+"""The one Dagster code location: ingest -> identity -> dbt (staging, intermediate, marts) -> grading ->
+monitoring, run by the nightly schedule, the new-files sensor, or by hand (UI, `crmgrade run`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,22 @@ from pipeline.assets.dbt import crmgrade_dbt_assets
 from pipeline.assets.grading import clv_assets, customer_tags, grading_spec_assets
 from pipeline.assets.identity import identity_assets
 from pipeline.assets.ingest import ingest_assets
+from pipeline.config import load_settings
 from pipeline.dbt_project import dbt_resource
+from pipeline.jobs import all_assets_job
 from pipeline.resources import default_resources
+from pipeline.schedules import nightly_schedule
+from pipeline.sensors import new_files_sensor
 
-all_assets_job = dg.define_asset_job("crmgrade_all", selection=dg.AssetSelection.all(), description="Every asset.")
+# The schedule's cron and the sensor's interval are read when the code location loads ($CRMGRADE_CONFIG or
+# crmgrade.yml); everything else is read by the resources when a run starts.
+_settings = load_settings()
 
 defs = dg.Definitions(
     assets=[*ingest_assets, identity_assets, grading_spec_assets, crmgrade_dbt_assets, clv_assets, customer_tags],
     jobs=[all_assets_job],
+    schedules=[nightly_schedule(_settings)],
+    sensors=[new_files_sensor(_settings)],
     resources={**default_resources(), "dbt": dbt_resource()},
     # One process: DuckDB allows a single process per database file.
     executor=dg.in_process_executor,

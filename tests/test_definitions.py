@@ -27,6 +27,10 @@ def test_definitions_load_with_the_expected_graph(dbt_manifest):
     assert graph.get(dg.AssetKey(["marts", "customer_grades"])).group_name == "grading"
     assert dg.AssetKey(["raw", "orders"]) in graph.get(dg.AssetKey(["staging", "stg_raw__orders"])).parent_keys
     assert defs.get_job_def("crmgrade_all") is not None
+    assert defs.get_schedule_def("nightly").job_name == "crmgrade_all"
+    assert defs.get_sensor_def("new_source_files").job_name == "crmgrade_all"
+    for key in ("history/grade_history", "monitoring/grade_migrations", "monitoring/segment_trends"):
+        assert graph.get(dg.AssetKey(key.split("/"))).group_name == "monitoring"
 
 
 def test_code_location_loads_under_dagster_dev_without_an_activated_venv(tmp_path):

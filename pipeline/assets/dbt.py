@@ -33,6 +33,6 @@ def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
     # so a relationships test between a seed of step 1 and a mart of step 3 runs in step 3, not in step 1.
     os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
     # The as-of date is fixed once per run here, so every model of the run sees the same date.
-    dbt_vars = settings.load().dbt_vars()
+    dbt_vars = {**settings.load().dbt_vars(), "run_id": context.run_id}
     context.log.info(f"dbt vars: {dbt_vars}")
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

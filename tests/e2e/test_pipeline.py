@@ -285,7 +285,7 @@ def test_every_column_of_every_model_is_described(first_run, run_env, dbt_manife
     built = query(
         warehouse,
         "select table_schema, table_name, column_name from information_schema.columns "
-        "where table_schema in ('staging', 'intermediate', 'marts', 'reference')",
+        "where table_schema in ('staging', 'intermediate', 'marts', 'reference', 'history', 'monitoring')",
     )
     # tables the Python assets write describe their columns in the asset's column schema
     from pipeline.definitions import defs
@@ -344,6 +344,33 @@ def test_facts_use_only_data_before_the_as_of_date(first_run, run_env, tmp_path)
         query(copy, "select count(*) from marts.fct_customer")[0][0]
         < query(warehouse, "select count(*) from marts.fct_customer")[0][0]
     )
+    # History keeps both days' grades (the rebuild's slice added, the run's kept); grading a day again replaces it.
+    dbt_on(copy, tmp_path, ["run", *args, "--select", "grade_history"])
+    days = query(
+        copy, "select as_of_date::varchar, count(*), min(run_id) from history.grade_history group by all order by 1"
+    )
+    graded_then = query(copy, "select count(*) from marts.customer_grades")[0][0]
+    assert [d[:2] for d in days] == [("2026-01-01", graded_then), (DEMO_AS_OF, days[1][1])] and days[0][2] == "manual"
+    assert days[1][2] != "manual"  # the Dagster run's id
+    # Migrations from 2026-01-01 to the run's date: every customer of either day moves exactly once per horizon.
+    moves = query(
+        copy,
+        f"""select horizon, sum(customers), count(distinct compared_with_date)
+        from monitoring.grade_migrations
+        where as_of_date = date '{DEMO_AS_OF}' and dimension = 'grade' group by 1 order by 1""",
+    )
+    assert [(h, n) for h, n, _ in moves] == [(h, days[1][1]) for h in ("30d", "90d", "previous")]
+    per_grade_then = query(
+        copy,
+        f"""select from_value, sum(customers) from monitoring.grade_migrations
+        where as_of_date = date '{DEMO_AS_OF}' and dimension = 'grade' and horizon = 'previous'
+            and from_value != '(new)' group by 1 order by 1""",
+    )
+    assert per_grade_then == query(
+        copy,
+        "select grade, count(*) from history.grade_history where as_of_date = '2026-01-01' group by 1 order by 1",
+    )
+    assert query(copy, "select count(*) from monitoring.kpi_trends where previous_date is not null") == [(1,)]
     # dbt docs describe every mart.
     catalog = json.loads((tmp_path / "target" / "catalog.json").read_text(encoding="utf-8"))
     marts = {n["metadata"]["name"] for n in catalog["nodes"].values() if n["metadata"]["schema"] == "marts"}

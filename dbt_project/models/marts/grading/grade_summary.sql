@@ -35,6 +35,7 @@ graded as (
     from grades
     left join predictions
         on grades.customer_key = predictions.customer_key
+        and grades.as_of_date = predictions.as_of_date
 
 ),
 

@@ -1,0 +1,20 @@
+"""The job every trigger runs: all assets, one run at a time per warehouse (DuckDB has one writer)."""
+
+import dagster as dg
+
+JOB_NAME = "crmgrade_all"
+
+all_assets_job = dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all(), description="Every asset.")
+
+# Runs of the job that have not finished: a trigger starting another would wait on DuckDB's file lock.
+_ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def active_run_ids(instance: dg.DagsterInstance) -> list[str]:
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=JOB_NAME, statuses=_ACTIVE), limit=5)
+    return [run.run_id for run in runs]

@@ -1,0 +1,30 @@
+"""The nightly run: crmgrade.yml operations.schedule (cron in the business time zone)."""
+
+import dagster as dg
+
+from pipeline.config import Settings
+from pipeline.jobs import active_run_ids, all_assets_job
+
+
+def nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
+    cfg = settings.operations.schedule
+
+    @dg.schedule(
+        name="nightly",
+        job=all_assets_job,
+        cron_schedule=cfg.cron,
+        execution_timezone=settings.schedule_timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING if cfg.enabled else dg.DefaultScheduleStatus.STOPPED,
+        description=f"Every asset at '{cfg.cron}' ({settings.schedule_timezone}); skipped while a run is active.",
+    )
+    def _nightly(context: dg.ScheduleEvaluationContext):
+        active = active_run_ids(context.instance)
+        if active:
+            return dg.SkipReason(f"run {active[0]} is still active; the warehouse has one writer")
+        tick = context.scheduled_execution_time
+        return dg.RunRequest(
+            run_key=f"nightly-{tick:%Y-%m-%d}" if tick else None,
+            tags={"crmgrade/trigger": "schedule"},
+        )
+
+    return _nightly

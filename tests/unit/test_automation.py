@@ -1,0 +1,112 @@
+"""The nightly schedule and the new-files sensor, evaluated with Dagster's test utilities."""
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from pipeline.config import load_settings
+from pipeline.jobs import JOB_NAME
+from pipeline.resources import CrmgradeSettings
+from pipeline.schedules import nightly_schedule
+from pipeline.sensors import new_files_sensor
+from tests.conftest import write_run_config
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    sources = tmp_path / "sources"
+    (sources / "marketplaces" / "jd").mkdir(parents=True)
+    config, _ = write_run_config(tmp_path, sources)
+    return config, sources
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:  # a real (temporary) instance: schedules need its reference
+        yield instance
+
+
+def _old_file(path: Path, text: str = "x") -> Path:
+    """A file written ten minutes ago: past the settle time."""
+    path.write_text(text, encoding="utf-8")
+    past = time.time() - 600
+    os.utime(path, (past, past))
+    return path
+
+
+def _tick(config: Path, instance: dg.DagsterInstance, cursor: str | None):
+    sensor = new_files_sensor(load_settings(config))
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"settings": CrmgradeSettings(config_file=str(config))}
+    )
+    return sensor.evaluate_tick(context)
+
+
+def test_a_new_file_starts_a_run_once_and_a_changed_or_added_file_again(setup, instance):
+    config, sources = setup
+    empty = _tick(config, instance, None)
+    assert not empty.run_requests and "no source files" in empty.skip_message
+    _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
+    new = _tick(config, instance, None)  # no cursor yet: what is there may never have been ingested
+    assert len(new.run_requests) == 1 and new.cursor
+    assert new.run_requests[0].tags["crmgrade/trigger"] == "new_files"
+    again = _tick(config, instance, new.cursor)
+    assert not again.run_requests and "no new or changed files" in again.skip_message
+    _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv", "changed")
+    changed = _tick(config, instance, new.cursor)
+    assert len(changed.run_requests) == 1 and changed.run_requests[0].run_key != new.run_requests[0].run_key
+    # a file no contract matches is not a source file
+    _old_file(sources / "notes.txt")
+    assert not _tick(config, instance, changed.cursor).run_requests
+
+
+def test_a_file_still_being_written_waits_for_the_next_tick(setup, instance):
+    config, sources = setup
+    _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
+    baseline = _tick(config, instance, None).cursor
+    (sources / "marketplaces" / "jd" / "jd_order_lines_202607.csv").write_text("half a file", encoding="utf-8")
+    waiting = _tick(config, instance, baseline)
+    assert not waiting.run_requests and "still being written" in waiting.skip_message
+    assert waiting.cursor in (None, baseline)  # nothing recorded: the next tick sees the file as new
+
+
+def test_no_second_run_while_one_is_active(setup, instance):
+    config, sources = setup
+    instance.add_run(dg.DagsterRun(job_name=JOB_NAME, run_id="r-active", status=dg.DagsterRunStatus.STARTED))
+    _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
+    result = _tick(config, instance, "earlier")
+    assert not result.run_requests and "r-active" in result.skip_message
+    schedule = nightly_schedule(load_settings(config))
+    tick = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    skipped = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
+    assert not skipped.run_requests and "r-active" in skipped.skip_message
+
+
+def test_the_nightly_schedule_runs_at_the_configured_time_and_zone(setup, instance, tmp_path):
+    config, _ = setup
+    schedule = nightly_schedule(load_settings(config))
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Asia/Shanghai")
+    assert schedule.job_name == JOB_NAME
+    tick = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+    requests = schedule.evaluate_tick(context).run_requests
+    assert [(r.run_key, r.tags["crmgrade/trigger"]) for r in requests] == [("nightly-2026-11-24", "schedule")]
+    # configurable: another time and zone
+    other = tmp_path / "other.yml"
+    other.write_text(
+        config.read_text(encoding="utf-8")
+        + "operations:\n  schedule: {cron: '30 3 * * 1-5', timezone: Europe/Berlin}\n"
+        + "  new_files_sensor: {enabled: false, minimum_interval_seconds: 300}\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(other)
+    schedule = nightly_schedule(settings)
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 3 * * 1-5", "Europe/Berlin")
+    sensor = new_files_sensor(settings)
+    assert sensor.minimum_interval_seconds == 300
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
