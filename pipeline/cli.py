@@ -70,7 +70,7 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
     t0 = time.perf_counter()
     print("Parsing the dbt project ...")
     try:
-        prepare_manifest()
+        prepare_manifest(settings.dbt_vars())
     except DagsterDbtCliRuntimeError as exc:
         return _fail(f"the dbt project does not parse: {exc}")
     import dagster as dg

@@ -11,6 +11,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pipeline.dbt_project import dbt_project
 from pipeline.resources import CrmgradeSettings
 
+RUN_ID_ENV = "CRMGRADE_RUN_ID"
+
 
 class CrmgradeDbtTranslator(DagsterDbtTranslator):
     """Asset keys follow the warehouse: [schema, name] for models, meta.dagster.asset_key for sources."""
@@ -33,6 +35,9 @@ def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
     # so a relationships test between a seed of step 1 and a mart of step 3 runs in step 3, not in step 1.
     os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
     # The as-of date is fixed once per run here, so every model of the run sees the same date.
-    dbt_vars = {**settings.load().dbt_vars(), "run_id": context.run_id}
+    dbt_vars = settings.load().dbt_vars()
+    # The history tables record the run; an environment variable, not a var: a var that changes every run
+    # would make every dbt step parse the whole project again.
+    os.environ[RUN_ID_ENV] = context.run_id
     context.log.info(f"dbt vars: {dbt_vars}")
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

@@ -86,6 +86,7 @@ def dbt_on(copy: Path, tmp_path: Path, *commands: list[str]) -> None:
     """Run dbt commands against `copy` (the profile reads CRMGRADE_WAREHOUSE)."""
     mp = pytest.MonkeyPatch()
     mp.setenv("CRMGRADE_WAREHOUSE", str(copy))
+    mp.delenv("CRMGRADE_RUN_ID", raising=False)  # set by the Dagster runs of this process
     try:
         for command in commands:
             dbt_resource().cli(command, target_path=tmp_path / "target").wait()

@@ -36,7 +36,7 @@ final as (
         predictions.clv,
         predictions.p_alive,
         predictions.churn_risk,
-        '{{ var("run_id") }}' as run_id,
+        '{{ env_var("CRMGRADE_RUN_ID", "manual") }}' as run_id,
         {{ dbt.current_timestamp() }} as recorded_at
     from grades
     left join predictions

@@ -12,7 +12,7 @@ final as (
 
     select
         summary.*,
-        '{{ var("run_id") }}' as run_id,
+        '{{ env_var("CRMGRADE_RUN_ID", "manual") }}' as run_id,
         {{ dbt.current_timestamp() }} as recorded_at
     from summary
 
