@@ -55,7 +55,7 @@ def test_a_dbt_project_that_does_not_parse_exits_1_with_dbts_message(tmp_path, c
 
     import pipeline.dbt_project
 
-    def broken():
+    def broken(dbt_vars=None):
         raise DagsterDbtCliRuntimeError("Compilation Error in model fct_customer (models/marts/fct_customer.sql)")
 
     monkeypatch.setattr(pipeline.dbt_project, "prepare_manifest", broken)

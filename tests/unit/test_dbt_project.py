@@ -19,3 +19,18 @@ def test_unit_tests_are_top_level_so_dbt_runs_them(dbt_manifest: Path):
     manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
     tested = {u["model"] for u in manifest["unit_tests"].values()}
     assert {"int_orders", "int_customer__purchases", "int_customer__interactions", "dim_customer"} <= tested
+
+
+def test_the_dbt_version_is_known_without_running_dbt(monkeypatch):
+    # dagster-dbt runs `dbt --version` (seconds) for every step's resource; ours reads the installed package.
+    from importlib.metadata import version
+
+    import dagster_dbt.core.resource
+
+    from pipeline.dbt_project import dbt_resource
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"dbt was run: {args}")
+
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
+    assert str(dbt_resource()._cli_version) == version("dbt-core")
