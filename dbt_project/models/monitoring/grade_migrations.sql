@@ -50,59 +50,41 @@ comparisons as (
 
 ),
 
-later as (
+sides as (
 
+    -- each comparison's customers on both of its dates, the later date flagged
     select
         comparisons.as_of_date,
         comparisons.horizon,
         comparisons.compared_with_date,
         history.customer_key,
+        history.as_of_date = comparisons.as_of_date as is_later,
         history.grade,
         history.segment_en,
         history.segment_cn,
         history.monetary
     from comparisons
     inner join history
-        on comparisons.as_of_date = history.as_of_date
-
-),
-
-earlier as (
-
-    select
-        comparisons.as_of_date,
-        comparisons.horizon,
-        comparisons.compared_with_date,
-        history.customer_key,
-        history.grade,
-        history.segment_en,
-        history.segment_cn,
-        history.monetary
-    from comparisons
-    inner join history
-        on comparisons.compared_with_date = history.as_of_date
+        on history.as_of_date in (comparisons.as_of_date, comparisons.compared_with_date)
 
 ),
 
 moves as (
 
     select
-        coalesce(later.as_of_date, earlier.as_of_date) as as_of_date,
-        coalesce(later.horizon, earlier.horizon) as horizon,
-        coalesce(later.compared_with_date, earlier.compared_with_date) as compared_with_date,
-        coalesce(earlier.grade, '(new)') as from_grade,
-        coalesce(later.grade, '(gone)') as to_grade,
-        coalesce(earlier.segment_en, '(new)') as from_segment_en,
-        coalesce(later.segment_en, '(gone)') as to_segment_en,
-        coalesce(earlier.segment_cn, '(new)') as from_segment_cn,
-        coalesce(later.segment_cn, '(gone)') as to_segment_cn,
-        earlier.monetary as monetary_before,
-        later.monetary as monetary_after
-    from later
-    full outer join earlier
-        on later.as_of_date = earlier.as_of_date
-        and later.horizon = earlier.horizon
-        and later.customer_key = earlier.customer_key
+        as_of_date,
+        horizon,
+        compared_with_date,
+        coalesce(max(case when not is_later then grade end), '(new)') as from_grade,
+        coalesce(max(case when is_later then grade end), '(gone)') as to_grade,
+        coalesce(max(case when not is_later then segment_en end), '(new)') as from_segment_en,
+        coalesce(max(case when is_later then segment_en end), '(gone)') as to_segment_en,
+        coalesce(max(case when not is_later then segment_cn end), '(new)') as from_segment_cn,
+        coalesce(max(case when is_later then segment_cn end), '(gone)') as to_segment_cn,
+        max(case when not is_later then monetary end) as monetary_before,
+        max(case when is_later then monetary end) as monetary_after
+    from sides
+    group by as_of_date, horizon, compared_with_date, customer_key
 
 ),
 
