@@ -120,6 +120,42 @@ class OperationsConfig(_Strict):
     new_files_sensor: NewFilesSensorConfig = NewFilesSensorConfig()
 
 
+class DriftConfig(_Strict):
+    """When monitoring.drift_alerts raises an alert (each alert carries the figures it was raised on)."""
+
+    grade_change_share: float = Field(
+        default=0.25, gt=0, le=1, description="More than this share of customers changed grade since the last run."
+    )
+    segment_share_change: float = Field(
+        default=0.05, gt=0, le=1, description="A segment's share of customers moved more than this since the last run."
+    )
+    baseline_runs: int = Field(
+        default=14, ge=2, description="A source's usual range: its deliveries on this many earlier as-of dates."
+    )
+    min_baseline_runs: int = Field(
+        default=5, ge=2, description="Fewer earlier deliveries than this: no volume or null-share alert yet."
+    )
+    volume_change: float = Field(
+        default=0.5, gt=0, description="Rows delivered differ from the usual median by more than this share..."
+    )
+    volume_mads: float = Field(
+        default=3.0, gt=0, description="... and by more than this many (scaled) median absolute deviations."
+    )
+    null_share_change: float = Field(
+        default=0.2, gt=0, le=1, description="A column's share of empty values moved this far from its usual share."
+    )
+
+    @model_validator(mode="after")
+    def _baseline(self) -> DriftConfig:
+        if self.min_baseline_runs > self.baseline_runs:
+            raise ValueError("min_baseline_runs cannot exceed baseline_runs")
+        return self
+
+
+class MonitoringConfig(_Strict):
+    drift: DriftConfig = DriftConfig()
+
+
 class Settings(_Strict):
     warehouse: Path
     timezone: str = "Asia/Shanghai"
@@ -140,6 +176,7 @@ class Settings(_Strict):
         default=None, description="Tag rules (default: rules.yml beside the repository's crmgrade.yml)."
     )
     operations: OperationsConfig = OperationsConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     _file: Path = PrivateAttr(default=DEFAULT_CONFIG)
 
     @property
@@ -153,9 +190,13 @@ class Settings(_Strict):
             return self.as_of_date
         return (now or datetime.now(ZoneInfo(self.timezone))).astimezone(ZoneInfo(self.timezone)).date()
 
-    def dbt_vars(self) -> dict[str, str]:
-        """The dbt vars of a run: the as-of date and the time zone, as dbt_project.yml declares them."""
-        return {"as_of_date": self.resolved_as_of_date().isoformat(), "timezone": self.timezone}
+    def dbt_vars(self) -> dict[str, object]:
+        """The dbt vars of a run: the as-of date, the time zone and the drift thresholds (dbt_project.yml)."""
+        return {
+            "as_of_date": self.resolved_as_of_date().isoformat(),
+            "timezone": self.timezone,
+            "drift": self.monitoring.drift.model_dump(),
+        }
 
     @field_validator("timezone")
     @classmethod

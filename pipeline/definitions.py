@@ -9,6 +9,7 @@ from pipeline.assets.dbt import crmgrade_dbt_assets
 from pipeline.assets.grading import clv_assets, customer_tags, grading_spec_assets
 from pipeline.assets.identity import identity_assets
 from pipeline.assets.ingest import ingest_assets
+from pipeline.assets.quality import dq_tables
 from pipeline.config import load_settings
 from pipeline.dbt_project import dbt_resource
 from pipeline.jobs import all_assets_job
@@ -21,7 +22,15 @@ from pipeline.sensors import new_files_sensor
 _settings = load_settings()
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, identity_assets, grading_spec_assets, crmgrade_dbt_assets, clv_assets, customer_tags],
+    assets=[
+        *ingest_assets,
+        dq_tables,
+        identity_assets,
+        grading_spec_assets,
+        crmgrade_dbt_assets,
+        clv_assets,
+        customer_tags,
+    ],
     jobs=[all_assets_job],
     schedules=[nightly_schedule(_settings)],
     sensors=[new_files_sensor(_settings)],

@@ -7,6 +7,7 @@ import dagster as dg
 from pipeline.grading.customer_value import predict_customer_value
 from pipeline.grading.rules import apply_rules, compile_rules, load_rules
 from pipeline.grading.spec import load_grading_spec, spec_tables, write_spec
+from pipeline.markdown import md_table
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 
 _TABLES = {
@@ -84,9 +85,7 @@ def customer_tags(context: dg.AssetExecutionContext, settings: CrmgradeSettings,
         metadata={
             "rows": tags.height,
             "rules": len(compiled),
-            "customers_per_rule": dg.MetadataValue.md(
-                "\n".join(["| rule | customers |", "|---|---:|", *(f"| {r} | {n:,} |" for r, n in counts)])
-            ),
+            "customers_per_rule": dg.MetadataValue.md(md_table(["rule", "customers"], counts)),
         }
     )
 
@@ -134,15 +133,13 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
             con.execute(f"create or replace table clv.{table} as select * from clv_rows")
             con.unregister("clv_rows")
         con.execute("commit")
-    params_md = ["| model | profile | parameter | value | customers | log-likelihood |", "|---|---|---|---:|---:|---:|"]
-    params_md += [
-        f"| {r['model']} | {r['profile']} | {r['parameter']} | {r['value']:.4g} | {r['n_customers']:,} "
-        f"| {r['log_likelihood']:.1f} |"
-        for r in result.params.iter_rows(named=True)
-    ]
+    params_md = md_table(
+        ["model", "profile", "parameter", "value", "customers", "log-likelihood"],
+        result.params.select("model", "profile", "parameter", "value", "n_customers", "log_likelihood").rows(),
+    )
     yield dg.MaterializeResult(
         asset_key=["clv", "model_params"],
-        metadata={"as_of_date": str(as_of_date), "parameters": dg.MetadataValue.md("\n".join(params_md))},
+        metadata={"as_of_date": str(as_of_date), "parameters": dg.MetadataValue.md(params_md)},
     )
     risk = result.predictions.group_by("churn_risk").len().sort("churn_risk").rows()
     yield dg.MaterializeResult(
@@ -150,8 +147,6 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
         metadata={
             "rows": result.predictions.height,
             "total_clv": float(result.predictions["clv"].sum()),
-            "churn_risk": dg.MetadataValue.md(
-                "\n".join(["| churn risk | customers |", "|---|---:|", *(f"| {k} | {n:,} |" for k, n in risk)])
-            ),
+            "churn_risk": dg.MetadataValue.md(md_table(["churn risk", "customers"], risk)),
         },
     )

@@ -119,6 +119,7 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
             now=datetime.now(ZoneInfo(cfg.timezone)).replace(tzinfo=None),
             max_volume_drop=cfg.quality.max_volume_drop,
             docs_dir=cfg.reports_dir / "validation" / context.run_id,
+            as_of_date=cfg.resolved_as_of_date(),
         )
         results: list[FileResult] = []
         errors: list[str] = []

@@ -87,6 +87,11 @@ class SourceContract(BaseModel):
     def canonical(self) -> dict[str, ColumnType]:
         return ENTITIES[self.entity]
 
+    def filled_columns(self) -> list[str]:
+        """The canonical columns this contract fills (mapped or derived), in schema order."""
+        filled = {t for t in self.columns.values() if isinstance(t, str)} | set(self.derived)
+        return [c for c in self.canonical if c in filled]
+
     def target_types(self) -> dict[str, ColumnType]:
         """Every column a mapped or helper column produces, with its type."""
         out: dict[str, ColumnType] = {}

@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -54,6 +54,7 @@ class IngestOptions:
     now: datetime  # naive, in the warehouse time zone: "dates not in the future" are judged against it
     max_volume_drop: float = 0.5
     docs_dir: Path | None = None  # where GE's validation pages go (None: not written)
+    as_of_date: date | None = None  # the run's as-of date, stamped on dq.reconciliation and dq.column_profiles
 
 
 @dataclass
@@ -208,7 +209,7 @@ class _FileJob:
     def reconcile(self, r: FileResult) -> None:
         balanced = r.rows_read is None or r.rows_read == r.rows_loaded + r.rows_quarantined + r.rows_duplicate
         self.con.execute(
-            "insert into dq.reconciliation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into dq.reconciliation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 *self.base(),
                 r.status,
@@ -220,8 +221,27 @@ class _FileJob:
                 r.message,
                 self.at,
                 r.seconds,
+                self.options.as_of_date,
             ],
         )
+
+    def profile_columns(self, frame: pl.DataFrame) -> None:
+        """Rows and nulls of each column the contract fills: a column going empty is a broken export."""
+        columns = self.contract.filled_columns()
+        if not columns:
+            return
+        nulls = frame.select(pl.col(c).null_count() for c in columns).row(0)
+        profile = pl.DataFrame(
+            {"column_name": columns, "null_rows": list(nulls)}, schema={"column_name": pl.String, "null_rows": pl.Int64}
+        ).select(
+            *self.keys(),
+            pl.lit(self.options.as_of_date, dtype=pl.Date).alias("as_of_date"),
+            "column_name",
+            pl.lit(frame.height, dtype=pl.Int64).alias("rows_profiled"),
+            "null_rows",
+            pl.lit(self.at).alias("profiled_at"),
+        )
+        _insert(self.con, "dq.column_profiles", profile)
 
     def keys(self) -> list[pl.Expr]:
         """run_id, source, entity, file, file_sha256: the columns every dq table starts with."""
@@ -506,6 +526,7 @@ def _load(p: _Prepared, validation: Validation) -> FileResult:
             con.execute(f"delete from {table} where _source = ? and _source_file = ?", [contract.source, job.rel])
             forget_file_version(con, contract.source, job.rel, keep_sha=None)
         _insert(con, table, load)
+        job.profile_columns(canonical)
         job.quarantine(pl.concat([quarantined, malformed]))
         job.duplicates(dups)
         _record_manifest(

@@ -3,7 +3,8 @@
 - dq.quarantine: one row per rejected row and failed rule, with the record exactly as read;
 - dq.duplicate_rows: exact duplicates removed, each pointing at the row it repeats;
 - dq.reconciliation: per file and run, rows read = rows loaded + rows quarantined + duplicates removed;
-- dq.validation_results: per file, run and rule: success, unexpected count, sample values.
+- dq.validation_results: per file, run and rule: success, unexpected count, sample values;
+- dq.column_profiles: per file and run, rows and nulls of every column the contract fills (drift alerts).
 
 Rows belong to a version of a file (its SHA-256): judging the same content again replaces its rows here,
 and a file replaced by new content takes the old version's rows with it, like the raw rows.
@@ -64,6 +65,16 @@ DDL = [
         message varchar,
         validated_at timestamp not null
     )""",
+    f"""create table if not exists dq.column_profiles (
+        {KEYS}
+        as_of_date date,
+        column_name varchar not null,
+        rows_profiled bigint not null,
+        null_rows bigint not null,
+        profiled_at timestamp not null
+    )""",
+    # The as-of date of the run that judged the file: monitoring's time axis (runs happen at any wall time).
+    "alter table dq.reconciliation add column if not exists as_of_date date",
 ]
 
 

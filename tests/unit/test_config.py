@@ -65,7 +65,26 @@ def test_as_of_date_defaults_to_today_in_the_business_time_zone(tmp_path, monkey
     # 17:30 UTC on 1 March is already 2 March in Shanghai
     assert settings.resolved_as_of_date(datetime(2026, 3, 1, 17, 30, tzinfo=UTC)) == date(2026, 3, 2)
     dated = load_settings(write(tmp_path, GOOD + "as_of_date: 2025-12-31\n"))
-    assert dated.dbt_vars() == {"as_of_date": "2025-12-31", "timezone": "Asia/Shanghai"}
+    assert dated.dbt_vars() == {
+        "as_of_date": "2025-12-31",
+        "timezone": "Asia/Shanghai",
+        "drift": dated.monitoring.drift.model_dump(),
+    }
+
+
+def test_drift_thresholds_default_like_the_dbt_project_and_are_checked(tmp_path):
+    import yaml
+
+    from pipeline.config import REPO_ROOT, DriftConfig
+
+    dbt_defaults = yaml.safe_load((REPO_ROOT / "dbt_project/dbt_project.yml").read_text())["vars"]["drift"]
+    assert dbt_defaults == DriftConfig().model_dump()
+    tuned = load_settings(write(tmp_path, GOOD + "monitoring:\n  drift: {grade_change_share: 0.1}\n"))
+    assert tuned.dbt_vars()["drift"]["grade_change_share"] == 0.1
+    with pytest.raises(ConfigError, match="min_baseline_runs"):
+        load_settings(write(tmp_path, GOOD + "monitoring:\n  drift: {baseline_runs: 3, min_baseline_runs: 5}\n"))
+    with pytest.raises(ConfigError, match="null_share_change"):
+        load_settings(write(tmp_path, GOOD + "monitoring:\n  drift: {null_share_change: 2}\n"))
 
 
 def test_the_as_of_environment_variable_overrides_the_file_and_is_checked(tmp_path, monkeypatch):

@@ -1,0 +1,164 @@
+{%- set drift = var('drift') -%}
+-- Alerts, each with the figures it was raised on (crmgrade.yml monitoring.drift sets the thresholds):
+--   grade_change     more customers changed grade since the previous graded date than grade_change_share;
+--   segment_shift    a segment's share of customers moved more than segment_share_change since then;
+--   source_volume    a source delivered far more or fewer rows than its usual (median of its last deliveries);
+--   source_nulls     a column a source fills went empty (or filled) far more often than usual.
+-- A source needs min_baseline_runs earlier deliveries before its volume or nulls can raise an alert.
+with
+
+migrations as (
+
+    select * from {{ ref('grade_migrations') }}
+    where horizon = 'previous' and dimension = 'grade'
+
+),
+
+segments as (
+
+    select * from {{ ref('segment_trends') }}
+    where dimension = 'segment_en' and previous_date is not null
+
+),
+
+source_metrics as (
+
+    select * from {{ ref('int_monitoring__source_metrics') }}
+    where baseline_runs >= {{ drift['min_baseline_runs'] }}
+
+),
+
+grade_changes as (
+
+    select
+        as_of_date,
+        max(compared_with_date) as compared_with_date,
+        sum(customers) filter (where from_value not in ('(new)') and to_value not in ('(gone)')) as graded_both,
+        sum(customers) filter (
+            where is_change and from_value not in ('(new)') and to_value not in ('(gone)')
+        ) as changed
+    from migrations
+    group by as_of_date
+
+),
+
+grade_alerts as (
+
+    select
+        as_of_date,
+        'grade_change' as alert_type,
+        'grade' as subject,
+        changed * 1.0 / graded_both as observed,
+        cast(0 as double) as expected,
+        {{ drift['grade_change_share'] }} as threshold,
+        cast(1 as bigint) as baseline_runs,
+        compared_with_date as baseline_from,
+        compared_with_date as baseline_to,
+        cast(changed as varchar) || ' of ' || cast(graded_both as varchar)
+        || ' customers graded on both dates changed grade since ' || cast(compared_with_date as varchar)
+        || ' (' || cast(round(100.0 * changed / graded_both, 1) as varchar) || '%, threshold '
+        || cast(round(100.0 * {{ drift['grade_change_share'] }}, 1) as varchar) || '%)' as evidence
+    from grade_changes
+    where graded_both > 0
+        and changed * 1.0 / graded_both > {{ drift['grade_change_share'] }}
+
+),
+
+segment_alerts as (
+
+    select
+        as_of_date,
+        'segment_shift' as alert_type,
+        value as subject,
+        share_of_customers as observed,
+        share_of_customers - share_change as expected,
+        {{ drift['segment_share_change'] }} as threshold,
+        cast(1 as bigint) as baseline_runs,
+        previous_date as baseline_from,
+        previous_date as baseline_to,
+        value || ' went from ' || cast(round(100.0 * (share_of_customers - share_change), 1) as varchar)
+        || '% of customers on ' || cast(previous_date as varchar) || ' to '
+        || cast(round(100.0 * share_of_customers, 1) as varchar) || '% (' || cast(customers_change as varchar)
+        || ' customers; threshold ' || cast(round(100.0 * {{ drift['segment_share_change'] }}, 1) as varchar)
+        || ' points)' as evidence
+    from segments
+    where abs(share_change) > {{ drift['segment_share_change'] }}
+
+),
+
+volume_alerts as (
+
+    select
+        as_of_date,
+        'source_volume' as alert_type,
+        source_name as subject,
+        metric_value as observed,
+        baseline_median as expected,
+        {{ drift['volume_change'] }} as threshold,
+        baseline_runs,
+        baseline_from,
+        baseline_to,
+        source_name || ' delivered ' || cast(cast(metric_value as bigint) as varchar) || ' rows; usually '
+        || cast(round(baseline_median, 1) as varchar) || ' (median of ' || cast(baseline_runs as varchar)
+        || ' deliveries ' || cast(baseline_from as varchar) || ' to ' || cast(baseline_to as varchar)
+        || ', median absolute deviation ' || cast(round(baseline_mad, 1) as varchar) || ')' as evidence
+    from source_metrics
+    where metric = 'rows_read'
+        and abs(metric_value - baseline_median) > {{ drift['volume_change'] }} * baseline_median
+        -- 1.4826 x MAD estimates the standard deviation of normally distributed volumes
+        and abs(metric_value - baseline_median) > {{ drift['volume_mads'] }} * 1.4826 * baseline_mad
+
+),
+
+null_alerts as (
+
+    select
+        as_of_date,
+        'source_nulls' as alert_type,
+        source_name || '.' || column_name as subject,
+        metric_value as observed,
+        baseline_median as expected,
+        {{ drift['null_share_change'] }} as threshold,
+        baseline_runs,
+        baseline_from,
+        baseline_to,
+        source_name || '.' || column_name || ' was empty in ' || cast(round(100.0 * metric_value, 1) as varchar)
+        || '% of rows; usually ' || cast(round(100.0 * baseline_median, 1) as varchar) || '% (median of '
+        || cast(baseline_runs as varchar) || ' deliveries ' || cast(baseline_from as varchar) || ' to '
+        || cast(baseline_to as varchar) || ')' as evidence
+    from source_metrics
+    where metric = 'null_share'
+        and abs(metric_value - baseline_median) > {{ drift['null_share_change'] }}
+
+),
+
+alerts as (
+
+    select * from grade_alerts
+    union all
+    select * from segment_alerts
+    union all
+    select * from volume_alerts
+    union all
+    select * from null_alerts
+
+),
+
+final as (
+
+    select
+        as_of_date,
+        alert_type,
+        subject,
+        cast(observed as double) as observed,
+        cast(expected as double) as expected,
+        cast(threshold as double) as threshold,
+        baseline_runs,
+        baseline_from,
+        baseline_to,
+        evidence
+    from alerts
+
+)
+
+select * from final
