@@ -12,7 +12,7 @@ export CRMGRADE_CONFIG ?= $(CURDIR)/crmgrade.yml
 export CRMGRADE_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test lint format dev docs bench demo clean
+.PHONY: run test lint format dev docs bench demo simulate clean
 
 # uv itself is pinned and installed into a private folder, then builds .venv exactly from uv.lock.
 $(UV):
@@ -43,6 +43,10 @@ dev: $(BIN)/crmgrade  ## the Dagster UI on http://127.0.0.1:3000
 
 docs: $(BIN)/crmgrade  ## dbt docs generate on the warehouse, with the run's dbt vars (as-of date, time zone)
 	cd dbt_project && ../$(BIN)/dbt docs generate --vars "$$(../$(BIN)/python -c 'import json; from pipeline.config import load_settings; print(json.dumps(load_settings().dbt_vars()))')"
+
+SIM_DIR ?= data/simulation
+simulate: $(BIN)/crmgrade  ## 30 nights of the demo, one day's files delivered per night; checks snapshots, migrations, the planted drift alert
+	$(BIN)/crmgrade simulate --out $(SIM_DIR) --nights 30
 
 BENCH_DATA ?= /tmp/crmgrade-bench-10m
 bench: $(BIN)/crmgrade  ## at 10M orders: the demo generator, then ingest + validation per stage; identity at ~1M records

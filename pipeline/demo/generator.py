@@ -15,11 +15,18 @@ Layout written under `out`:
     service/tickets.csv, surveys/responses.csv, marketing/campaigns.csv, marketing/campaign_responses.csv,
     b2b/leads.csv, b2b/opportunities.csv
     truth/persons.parquet, truth/records.parquet, truth/dirty_rows.parquet
+
+With `daily_from`, the dated channels (Tmall, JD, PDD, POS, interactions) put each day from that date on in a
+file of its own (..._YYYYMMDD.csv) under increments/<YYYY-MM-DD>/, the path it takes once delivered: the
+nightly simulation (pipeline/demo/simulate.py) delivers one day at a time. The registry, service, surveys,
+marketing, B2B and dealer files are whole exports written once. With `drift_from`, the Tmall export carries no
+buyer phone from that day on: a planted drift for monitoring.drift_alerts.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -86,6 +93,8 @@ class DemoSpec:
     seed: int = 42
     orders: int | None = None  # default: 6 per customer
     end_date: date = date(2026, 6, 30)
+    daily_from: date | None = None  # the dated channels' days from here on: one file per day, in increments/
+    drift_from: date | None = None  # from this day, the Tmall export loses the buyer's phone (a planted drift)
 
     @property
     def n_orders(self) -> int:
@@ -357,8 +366,32 @@ class Truth:
         return pl.concat([self._records[s] for s in sorted(self._records)], rechunk=False)
 
 
-def _month_file(prefix: str, ts: str = "ordered_at", ext: str = "csv") -> pl.Expr:
-    return pl.format("{}{}.{}", pl.lit(prefix), pl.col(ts).dt.strftime("%Y%m"), pl.lit(ext))
+def _month_file(prefix: str, ts: str = "ordered_at", ext: str = "csv", daily_from: date | None = None) -> pl.Expr:
+    """One file per month; from `daily_from` on, one per day (named _YYYYMMDD, moved to increments/)."""
+    monthly = pl.format("{}{}.{}", pl.lit(prefix), pl.col(ts).dt.strftime("%Y%m"), pl.lit(ext))
+    if daily_from is None:
+        return monthly
+    daily = pl.format("{}{}.{}", pl.lit(prefix), pl.col(ts).dt.strftime("%Y%m%d"), pl.lit(ext))
+    return pl.when(pl.col(ts).dt.date() >= daily_from).then(daily).otherwise(monthly)
+
+
+_DAILY_FILE = re.compile(r"_(\d{8})\.[a-z]+$")
+
+
+def _move_daily_files(out: Path, daily_from: date) -> int:
+    """Move the per-day files to increments/<YYYY-MM-DD>/<their path>; returns how many."""
+    moved = 0
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and "increments" not in p.parts):
+        match = _DAILY_FILE.search(path.name)
+        if not match:
+            continue
+        day = datetime.strptime(match.group(1), "%Y%m%d").date()
+        if day >= daily_from:
+            target = out / "increments" / day.isoformat() / path.relative_to(out)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(target)
+            moved += 1
+    return moved
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -455,17 +488,20 @@ def _orders_for(orders: pl.DataFrame, persons: pl.DataFrame, channel: str) -> pl
     )
 
 
-def write_tmall(out, orders, persons, rng, truth):
+def write_tmall(out, orders, persons, rng, truth, daily_from=None, drift_from=None):
+    phone = pl.when(pl.col("mask") < 0.7).then(_mask_phone(pl.col("phone"))).otherwise(pl.col("phone"))
+    if drift_from is not None:  # the planted drift: the export stops carrying the buyer's phone
+        phone = pl.when(pl.col("ordered_at").dt.date() >= drift_from).then(pl.lit(None, pl.String)).otherwise(phone)
     df = _orders_for(orders, persons, "tmall").with_columns(
         (pl.lit("3") + (pl.col("order_seq") + 10**17).cast(pl.String).str.slice(1)).alias("order_id"),
-        pl.when(pl.col("mask") < 0.7).then(_mask_phone(pl.col("phone"))).otherwise(pl.col("phone")).alias("phone_out"),
+        phone.alias("phone_out"),
         pl.col("ordered_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("ordered_at_text"),
         pl.col("status")
         .replace_strict(
             {"completed": "交易成功", "cancelled": "交易关闭", "refunded": "退款成功", "partially_refunded": "部分退款"}
         )
         .alias("status_cn"),
-        _month_file("marketplaces/tmall/tmall_orders_").alias("file"),
+        _month_file("marketplaces/tmall/tmall_orders_", daily_from=daily_from).alias("file"),
     )
     df = _plant_defects(df, rng, 0.003, ORDER_DEFECTS)
     df = _duplicate_rows(df, rng, 0.001, ["file", "ordered_at", "order_seq"])
@@ -491,7 +527,7 @@ def write_tmall(out, orders, persons, rng, truth):
     )
 
 
-def write_jd(out, orders, persons, rng, truth):
+def write_jd(out, orders, persons, rng, truth, daily_from=None):
     df = _orders_for(orders, persons, "jd").with_columns(
         (pl.col("order_seq") + 2 * 10**11).cast(pl.String).alias("order_id"),
         pl.when(pl.col("mask") < 0.5).then(_mask_phone(pl.col("phone"))).otherwise(pl.col("phone")).alias("phone_out"),
@@ -501,7 +537,7 @@ def write_jd(out, orders, persons, rng, truth):
             {"completed": "完成", "cancelled": "已取消", "refunded": "退款完成", "partially_refunded": "完成"}
         )
         .alias("status_cn"),
-        _month_file("marketplaces/jd/jd_order_lines_").alias("file"),
+        _month_file("marketplaces/jd/jd_order_lines_", daily_from=daily_from).alias("file"),
     )
     # One row per order line; the last line takes the rounding remainder so lines add up to the order.
     df = df.with_columns(pl.int_ranges(0, pl.col("n_lines")).alias("line")).explode("line")
@@ -532,7 +568,7 @@ def write_jd(out, orders, persons, rng, truth):
     )
 
 
-def write_pdd(out, orders, persons, rng, truth, end: date):
+def write_pdd(out, orders, persons, rng, truth, end: date, daily_from=None):
     recent = pl.col("ordered_at") > pl.lit(datetime.combine(end, datetime.min.time())) - pl.duration(days=15)
     df = _orders_for(orders, persons, "pdd").with_columns(
         pl.format("{}-{}", pl.col("ordered_at").dt.strftime("%y%m%d"), pl.col("order_seq")).alias("order_id"),
@@ -546,7 +582,7 @@ def write_pdd(out, orders, persons, rng, truth, end: date):
         .then(pl.lit(5))
         .otherwise(pl.lit(6))
         .alias("status_code"),
-        _month_file("marketplaces/pdd/pdd_export_").alias("file"),
+        _month_file("marketplaces/pdd/pdd_export_", daily_from=daily_from).alias("file"),
     )
     df = _plant_defects(
         df,
@@ -579,13 +615,13 @@ def write_pdd(out, orders, persons, rng, truth, end: date):
     )
 
 
-def write_pos(out, orders, persons, rng, truth):
+def write_pos(out, orders, persons, rng, truth, daily_from=None):
     df = _orders_for(orders, persons, "pos")
     store = rng.integers(0, len(vocab.STORES), df.height)
     df = df.with_columns(
         pl.Series("store", store),
         pl.format("R{}", pl.col("order_seq")).alias("receipt_no"),
-        _month_file("stores/pos_").alias("file"),
+        _month_file("stores/pos_", daily_from=daily_from).alias("file"),
         pl.col("ordered_at").dt.strftime("%d/%m/%Y %H:%M").alias("ordered_at_text"),
     ).with_columns(
         pl.when(pl.col("is_member") & (pl.col("show_card") < 0.6)).then(pl.col("member_id")).alias("card"),
@@ -724,7 +760,7 @@ def write_interactions(out, spec, persons, rng, truth):
         .with_row_index("seq")
         .with_columns(
             pl.format("E{}", pl.col("seq") + 1).alias("event_id"),
-            _month_file("interactions/events_", "at", "jsonl").alias("file"),
+            _month_file("interactions/events_", "at", "jsonl", spec.daily_from).alias("file"),
             (pl.col("at") - pl.duration(hours=8)).dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("ts"),
         )
     )
@@ -1092,13 +1128,13 @@ def generate(
     orders = step("orders", lambda: make_orders(spec, persons, rng("orders")))
     end = spec.end_date
     writers: dict[str, Callable[[np.random.Generator], None]] = {
-        "tmall": lambda r: write_tmall(out, orders, persons, r, truth),
-        "jd": lambda r: write_jd(out, orders, persons, r, truth),
+        "tmall": lambda r: write_tmall(out, orders, persons, r, truth, spec.daily_from, spec.drift_from),
+        "jd": lambda r: write_jd(out, orders, persons, r, truth, spec.daily_from),
         "interactions": lambda r: write_interactions(out, spec, persons, r, truth),
-        "pos": lambda r: write_pos(out, orders, persons, r, truth),
+        "pos": lambda r: write_pos(out, orders, persons, r, truth, spec.daily_from),
         "dealers": lambda r: write_dealers(out, orders, persons, r, truth),
         "registry": lambda r: write_registry(out, persons, r, truth, end),
-        "pdd": lambda r: write_pdd(out, orders, persons, r, truth, end),
+        "pdd": lambda r: write_pdd(out, orders, persons, r, truth, end, spec.daily_from),
         "marketing": lambda r: write_marketing(out, spec, persons, r, truth),
         "surveys": lambda r: write_surveys(out, spec, persons, r, truth),
         "service": lambda r: write_service(out, spec, persons, r, truth),
@@ -1132,6 +1168,8 @@ def generate(
         (out / "truth/README.md").write_text(TRUTH_README, encoding="utf-8")
 
     step("truth", write_truth)
+    if spec.daily_from is not None:
+        step("increments", lambda: _move_daily_files(out, spec.daily_from))
     return timings
 
 
