@@ -12,7 +12,7 @@ export CRMGRADE_CONFIG ?= $(CURDIR)/crmgrade.yml
 export CRMGRADE_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test lint format dev docs bench demo simulate clean
+.PHONY: run test chromium lint format dev docs bench demo simulate clean
 
 # uv itself is pinned and installed into a private folder, then builds .venv exactly from uv.lock.
 $(UV):
@@ -26,7 +26,14 @@ $(BIN)/crmgrade: $(UV) uv.lock pyproject.toml
 run: $(BIN)/crmgrade  ## install, generate the demo data if absent, run every asset, print the summary
 	$(BIN)/crmgrade run --config crmgrade.yml
 
-test: $(BIN)/crmgrade  ## install and run the whole test suite
+# The report test opens the HTML report in Debian's Chromium (headless); installed here when missing.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "Chromium is missing and this user cannot install it: apt-get install chromium" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+test: $(BIN)/crmgrade chromium  ## install and run the whole test suite
 	$(BIN)/pytest
 
 lint: $(BIN)/crmgrade

@@ -40,7 +40,9 @@ def run_env(small_demo, tmp_path_factory, dbt_manifest):
     mp.undo()
 
 
-def materialize(config: Path, warehouse: Path, selection=None, raise_on_error=True) -> dg.ExecuteInProcessResult:
+def materialize(
+    config: Path, warehouse: Path, selection=None, raise_on_error=True, instance=None
+) -> dg.ExecuteInProcessResult:
     from pipeline.definitions import defs
 
     assets = list(defs.assets)
@@ -52,15 +54,20 @@ def materialize(config: Path, warehouse: Path, selection=None, raise_on_error=Tr
             "warehouse": DuckDBWarehouse(path=str(warehouse)),
             "dbt": dbt_resource(),
         },
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=raise_on_error,
     )
 
 
 @pytest.fixture(scope="module")
-def first_run(run_env):
+def first_instance():
+    return dg.DagsterInstance.ephemeral()
+
+
+@pytest.fixture(scope="module")
+def first_run(run_env, first_instance):
     config, warehouse = run_env
-    result = materialize(config, warehouse)
+    result = materialize(config, warehouse, instance=first_instance)
     assert result.success
     return result
 
@@ -229,6 +236,44 @@ def test_validation_pages_are_written_and_linked_from_the_asset(first_run, run_e
     assert pages, "GE Data Docs pages for the orders batches"
     text = pages[0].read_text(encoding="utf-8")
     assert "ordered_at" in text and "<table" in text
+
+
+def test_deliveries_profiles_and_the_report_are_recorded_for_the_run(first_run, first_instance, run_env):
+    _, warehouse = run_env
+    run_id = first_run.run_id
+    # dq.deliveries totals this run's per-file accounts per source, under the run's as-of date
+    deliveries = query(
+        warehouse,
+        f"select source, as_of_date::varchar, rows_read, rows_quarantined from dq.deliveries where run_id = '{run_id}'",
+    )
+    accounts = query(
+        warehouse,
+        f"""select source, as_of_date::varchar, sum(rows_read)::bigint, sum(rows_quarantined)::bigint
+        from dq.reconciliation where run_id = '{run_id}' group by all""",
+    )
+    assert sorted(deliveries) == sorted(accounts) and len(deliveries) == 11
+    assert {d[1] for d in deliveries} == {DEMO_AS_OF}
+    # every column a contract fills is profiled: the masked Tmall phones are there, the unmapped e-mail is not
+    tmall = dict(
+        query(
+            warehouse,
+            f"""select column_name, sum(null_rows) * 1.0 / sum(rows_profiled) from dq.column_profiles
+            where run_id = '{run_id}' and source = 'tmall' group by 1""",
+        )
+    )
+    assert tmall["phone"] < 0.05 and "email" not in tmall
+    trends = query(warehouse, "select count(*) from monitoring.dq_trends where rule = '(all rules)'")
+    assert trends == [(11,)]
+    # the HTML report: written, linked from the asset and tagged on the run
+    mat = first_run.asset_materializations_for_node("monitoring__report")[0]
+    report = Path(mat.metadata["report"].value)
+    assert report.exists() and report.parent.name == "monitoring" and DEMO_AS_OF in report.name
+    newest = max(report.parent.glob("report_*.html"), key=lambda p: p.stat().st_mtime)  # later tests run again
+    assert (report.parent / "latest.html").read_bytes() == newest.read_bytes()
+    assert set(mat.metadata["charts"].value) >= {"chart-grades", "chart-segments", "chart-dq"}
+    assert "| A |" in mat.metadata["summary"].value
+    tags = first_instance.get_run_by_id(first_run.run_id).tags
+    assert tags["crmgrade/report"] == str(report)
 
 
 def test_identity_resolution_finds_the_planted_persons(first_run, run_env, small_demo):

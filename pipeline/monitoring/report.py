@@ -1,0 +1,198 @@
+"""The run's monitoring report: one self-contained HTML file (Plotly's JavaScript inlined once, no network),
+and a short Markdown summary for the Dagster asset page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+import plotly
+import plotly.graph_objects as go
+import polars as pl
+from plotly.offline import get_plotlyjs
+
+from pipeline.markdown import md_table
+from pipeline.monitoring.report_data import ReportData
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+)
+_LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 40, "b": 60}, "height": 380}
+
+
+@dataclass
+class Chart:
+    chart_id: str
+    title: str
+    caption: str
+    figure: go.Figure
+
+    def html(self) -> str:
+        self.figure.update_layout(title=self.title, **_LAYOUT)
+        return self.figure.to_html(
+            include_plotlyjs=False,
+            full_html=False,
+            div_id=self.chart_id,
+            config={"responsive": True, "displaylogo": False},  # fit the grid cell, not the window
+        )
+
+
+def _grade_chart(data: ReportData) -> Chart | None:
+    grades = data["grades"]
+    if grades is None:
+        return None
+    fig = go.Figure(
+        [
+            go.Bar(name="share of customers", x=grades["grade"], y=grades["share_of_customers"]),
+            go.Bar(name="share of revenue", x=grades["grade"], y=grades["share_of_revenue"]),
+        ]
+    )
+    fig.update_layout(barmode="group", yaxis_tickformat=".0%")
+    return Chart("chart-grades", "Grades", "Customers and revenue per grade on the report's date.", fig)
+
+
+def _segment_chart(data: ReportData) -> Chart | None:
+    segments = data["segments"]
+    if segments is None:
+        return None
+    segments = segments.sort("customers")
+    fig = go.Figure(go.Bar(x=segments["customers"], y=segments["segment_en"], orientation="h"))
+    return Chart("chart-segments", "Segments", "Customers per RFM segment.", fig)
+
+
+def _migration_chart(data: ReportData) -> Chart | None:
+    moves = data["migrations"]
+    if moves is None:
+        return None
+    horizon = next(h for h in ("previous", "30d", "90d") if h in moves["horizon"].to_list())
+    moves = moves.filter(pl.col("horizon") == horizon)
+    since = moves["compared_with_date"][0]
+    grid = moves.pivot(on="to_value", index="from_value", values="customers", aggregate_function="sum").fill_null(0)
+    grid = grid.sort("from_value")
+    columns = sorted(c for c in grid.columns if c != "from_value")
+    z = grid.select(columns).to_numpy()
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=columns, y=grid["from_value"], colorscale="Blues", text=z, texttemplate="%{text}", hoverongaps=False
+        )
+    )
+    fig.update_layout(
+        xaxis_title=f"grade on {data.as_of_date}", yaxis_title=f"grade on {since}", yaxis_autorange="reversed"
+    )
+    return Chart(
+        "chart-migrations", f"Grade migrations since {since}", "Customers by grade then (rows) and now (columns).", fig
+    )
+
+
+def _trend_chart(data: ReportData) -> Chart | None:
+    trends = data["segment_trends"]
+    if trends is None:
+        return None
+    fig = go.Figure(
+        [
+            go.Scatter(x=part["as_of_date"], y=part["share_of_customers"], mode="lines+markers", name=segment)
+            for (segment,), part in trends.partition_by("segment_en", as_dict=True, maintain_order=True).items()
+        ]
+    )
+    fig.update_layout(yaxis_tickformat=".0%")
+    return Chart("chart-segment-trends", "Segment shares over time", "Share of graded customers per segment.", fig)
+
+
+def _kpi_chart(data: ReportData) -> Chart | None:
+    kpis = data["kpi_trends"]
+    if kpis is None:
+        return None
+    fig = go.Figure(
+        [
+            go.Scatter(x=kpis["as_of_date"], y=kpis[c], mode="lines+markers", name=c.replace("_", " "))
+            for c in ("repeat_rate", "churn_rate", "high_churn_risk_rate")
+        ]
+    )
+    fig.update_layout(yaxis_tickformat=".0%")
+    return Chart("chart-kpi-trends", "KPIs over time", "Repeat rate, churn rate and high churn risk share.", fig)
+
+
+def _dq_chart(data: ReportData) -> Chart | None:
+    dq = data["dq"]
+    if dq is None:
+        return None
+    fig = go.Figure(
+        [
+            go.Scatter(x=part["as_of_date"], y=part["quarantine_rate"], mode="lines+markers", name=source)
+            for (source,), part in dq.partition_by("source_name", as_dict=True, maintain_order=True).items()
+        ]
+    )
+    fig.update_layout(yaxis_tickformat=".1%")
+    return Chart(
+        "chart-dq", "Quarantine rate per source", "Rows quarantined / rows read, per delivery date and source.", fig
+    )
+
+
+def _alert_chart(data: ReportData) -> Chart | None:
+    alerts = data["alerts"]
+    if alerts is None:
+        return None
+    counts = alerts.group_by("as_of_date", "alert_type").len().sort("as_of_date")
+    fig = go.Figure(
+        [
+            go.Bar(x=part["as_of_date"], y=part["len"], name=kind)
+            for (kind,), part in counts.partition_by("alert_type", as_dict=True, maintain_order=True).items()
+        ]
+    )
+    fig.update_layout(barmode="stack")
+    return Chart("chart-alerts", "Drift alerts per date", "Alerts raised on each graded date, by kind.", fig)
+
+
+CHARTS = [_grade_chart, _segment_chart, _migration_chart, _trend_chart, _kpi_chart, _dq_chart, _alert_chart]
+
+
+def build_charts(data: ReportData) -> list[Chart]:
+    return [chart for build in CHARTS if (chart := build(data)) is not None]
+
+
+def render_report(data: ReportData, path: Path) -> list[str]:
+    """Write the HTML report to `path`; returns the ids of the charts it holds."""
+    charts = build_charts(data)
+    alerts = data["alerts"]
+    latest_alerts = alerts.filter(pl.col("as_of_date") == data.as_of_date) if alerts is not None else None
+    html = _TEMPLATES.get_template("report.html.j2").render(
+        as_of_date=data.as_of_date,
+        run_id=data.run_id,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        plotly_js=get_plotlyjs(),
+        plotly_version=plotly.__version__,
+        kpis=data["kpis"].row(0, named=True) if data["kpis"] is not None else None,
+        charts=[(c, c.html()) for c in charts],
+        alerts=latest_alerts.rows(named=True) if latest_alerts is not None else [],
+        earlier_alerts=alerts.height - latest_alerts.height if alerts is not None else 0,
+        dq_rules=data["dq_rules"].head(15).rows(named=True) if data["dq_rules"] is not None else [],
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)  # a reader never sees half a report
+    return [c.chart_id for c in charts]
+
+
+def summary_markdown(data: ReportData) -> str:
+    """The asset page's summary: grades, alerts of the day, where the rows went."""
+    parts = [f"**As of {data.as_of_date}**"]
+    if (grades := data["grades"]) is not None:
+        parts.append(
+            md_table(
+                ["grade", "customers", "share", "avg CLV"],
+                grades.select(
+                    "grade", "customers", pl.col("share_of_customers").round(3), pl.col("average_clv").round(0)
+                ).rows(),
+            )
+        )
+    alerts = data["alerts"]
+    today = alerts.filter(pl.col("as_of_date") == data.as_of_date) if alerts is not None else None
+    if today is not None and today.height:
+        parts.append(f"**{today.height} drift alert(s)**\n\n" + "\n".join(f"- {e}" for e in today["evidence"][:10]))
+    else:
+        parts.append("No drift alert on this date.")
+    return "\n\n".join(parts)

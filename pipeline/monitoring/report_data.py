@@ -1,0 +1,55 @@
+"""Read what the report shows from the warehouse: one query per section, each None when its table is missing
+(a first run has no migrations yet; a run stopped before dbt has no grades)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+# Section -> query; every query takes the report's as-of date as its only parameter.
+_QUERIES = {
+    "kpis": """select * from history.kpi_history where as_of_date = ? and breakdown = 'all'""",
+    "grades": """select breakdown_value as grade, customers, share_of_customers, share_of_revenue, average_clv
+        from history.kpi_history where as_of_date = ? and breakdown = 'grade' order by grade""",
+    "segments": """select en.breakdown_value as segment_en, en.customers, en.share_of_customers, en.revenue
+        from history.kpi_history as en where en.as_of_date = ? and en.breakdown = 'segment_en'
+        order by en.customers desc""",
+    "migrations": """select horizon, compared_with_date, from_value, to_value, customers
+        from monitoring.grade_migrations where as_of_date = ? and dimension = 'grade'""",
+    "segment_trends": """select as_of_date, value as segment_en, share_of_customers, customers
+        from monitoring.segment_trends where dimension = 'segment_en' and as_of_date <= ? order by 1, 2""",
+    "kpi_trends": """select as_of_date, customers, revenue, repeat_rate, churn_rate, average_clv, high_churn_risk_rate
+        from monitoring.kpi_trends where as_of_date <= ? order by 1""",
+    "dq": """select as_of_date, source_name, rows_checked as rows_read, rows_failing as rows_quarantined,
+            rows_duplicate, failure_rate as quarantine_rate
+        from monitoring.dq_trends where rule = '(all rules)' and as_of_date <= ? order by 1, 2""",
+    "dq_rules": """select source_name, rule, on_failure, rows_checked, rows_failing, failure_rate
+        from monitoring.dq_trends where as_of_date = ? and rule != '(all rules)' and rows_failing > 0
+        order by rows_failing desc, source_name, rule""",
+    "alerts": """select as_of_date, alert_type, subject, observed, expected, threshold, evidence
+        from monitoring.drift_alerts where as_of_date <= ? order by as_of_date desc, alert_type, subject""",
+}
+
+
+@dataclass
+class ReportData:
+    as_of_date: date
+    run_id: str
+    sections: dict[str, pl.DataFrame | None]
+
+    def __getitem__(self, name: str) -> pl.DataFrame | None:
+        frame = self.sections.get(name)
+        return frame if frame is not None and frame.height else None
+
+
+def read_report_data(con: duckdb.DuckDBPyConnection, as_of_date: date, run_id: str) -> ReportData:
+    sections: dict[str, pl.DataFrame | None] = {}
+    for name, sql in _QUERIES.items():
+        try:
+            sections[name] = con.sql(sql, params=[as_of_date]).pl()
+        except duckdb.CatalogException:  # the model has not been built in this warehouse yet
+            sections[name] = None
+    return ReportData(as_of_date, run_id, sections)

@@ -1,0 +1,187 @@
+"""The monitoring report: every chart it holds is drawn by Plotly in headless Chromium, offline."""
+
+import re
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.monitoring.report import render_report, summary_markdown
+from pipeline.monitoring.report_data import ReportData
+
+DAYS = [date(2026, 7, 1), date(2026, 7, 2), date(2026, 7, 3)]
+
+
+def full_report_data() -> ReportData:
+    as_of = DAYS[-1]
+    grades = ["A", "B", "C", "D"]
+    segments = ["Champions", "Loyal", "Lost"]
+    return ReportData(
+        as_of,
+        "run-1",
+        {
+            "kpis": pl.DataFrame(
+                {
+                    "customers": [100],
+                    "revenue": [12345.0],
+                    "repeat_rate": [0.4],
+                    "churn_rate": [0.1],
+                    "average_clv": [800.0],
+                }
+            ),
+            "grades": pl.DataFrame(
+                {
+                    "grade": grades,
+                    "customers": [10, 20, 30, 40],
+                    "share_of_customers": [0.1, 0.2, 0.3, 0.4],
+                    "share_of_revenue": [0.5, 0.3, 0.15, 0.05],
+                    "average_clv": [3000.0, 900.0, 300.0, 20.0],
+                }
+            ),
+            "segments": pl.DataFrame(
+                {
+                    "segment_en": segments,
+                    "customers": [30, 50, 20],
+                    "share_of_customers": [0.3, 0.5, 0.2],
+                    "revenue": [1.0, 2.0, 3.0],
+                }
+            ),
+            "migrations": pl.DataFrame(
+                {
+                    "horizon": ["previous"] * 4,
+                    "compared_with_date": [DAYS[1]] * 4,
+                    "from_value": ["A", "A", "B", "(new)"],
+                    "to_value": ["A", "B", "B", "C"],
+                    "customers": [9, 1, 20, 3],
+                }
+            ),
+            "segment_trends": pl.DataFrame(
+                {
+                    "as_of_date": [d for d in DAYS for _ in segments],
+                    "segment_en": segments * 3,
+                    "share_of_customers": [0.3, 0.5, 0.2] * 3,
+                    "customers": [30, 50, 20] * 3,
+                }
+            ),
+            "kpi_trends": pl.DataFrame(
+                {
+                    "as_of_date": DAYS,
+                    "customers": [98, 99, 100],
+                    "revenue": [1.0, 2.0, 3.0],
+                    "repeat_rate": [0.4] * 3,
+                    "churn_rate": [0.1] * 3,
+                    "average_clv": [800.0] * 3,
+                    "high_churn_risk_rate": [0.2] * 3,
+                }
+            ),
+            "dq": pl.DataFrame(
+                {
+                    "as_of_date": DAYS,
+                    "source_name": ["tmall"] * 3,
+                    "rows_read": [100, 90, 110],
+                    "rows_quarantined": [1, 0, 2],
+                    "rows_duplicate": [0, 0, 0],
+                    "quarantine_rate": [0.01, 0.0, 0.018],
+                }
+            ),
+            "dq_rules": pl.DataFrame(
+                {
+                    "source_name": ["tmall"],
+                    "rule": ["amount__to_be_between"],
+                    "on_failure": ["quarantine"],
+                    "rows_checked": [110],
+                    "rows_failing": [2],
+                    "failure_rate": [0.018],
+                }
+            ),
+            "alerts": pl.DataFrame(
+                {
+                    "as_of_date": [as_of, DAYS[1]],
+                    "alert_type": ["source_nulls", "grade_change"],
+                    "subject": ["tmall.phone", "grade"],
+                    "observed": [1.0, 0.3],
+                    "expected": [0.0, 0.0],
+                    "threshold": [0.2, 0.25],
+                    "evidence": ["tmall.phone was empty in 100.0% of rows <b>", "30 of 90"],
+                }
+            ),
+        },
+    )
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Chromium is not installed: `make test` installs Debian's chromium package (apt-get)")
+    return path
+
+
+def rendered_dom(html: Path) -> str:
+    """The page's DOM after its scripts ran, from headless Chromium with the network off."""
+    out = subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--proxy-server=127.0.0.1:9",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            html.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return out.stdout
+
+
+def test_every_chart_of_the_report_is_drawn_in_headless_chromium(tmp_path):
+    path = tmp_path / "report.html"
+    charts = render_report(full_report_data(), path)
+    assert charts == [
+        "chart-grades",
+        "chart-segments",
+        "chart-migrations",
+        "chart-segment-trends",
+        "chart-kpi-trends",
+        "chart-dq",
+        "chart-alerts",
+    ]
+    source = path.read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]+src=", source)  # self-contained: no script fetched from anywhere
+    dom = rendered_dom(path)
+    for chart in charts:
+        # Plotly marks a div it has drawn with js-plotly-plot and puts its SVG layers inside.
+        match = re.search(rf'<div id="{chart}" class="[^"]*js-plotly-plot[^"]*"', dom)
+        assert match, f"{chart} was not drawn"
+        drawn = dom[match.end() : match.end() + 200_000]
+        assert 'class="main-svg"' in drawn, f"{chart} has no SVG"
+    assert dom.count('class="main-svg"') >= len(charts)
+    heatmap = dom[dom.index('id="chart-migrations"') :]
+    assert "heatmaplayer" in heatmap[:200_000]
+    # Evidence is text, never markup.
+    assert "100.0% of rows &lt;b&gt;" in dom
+
+
+def test_a_first_run_reports_what_it_has_and_says_what_is_missing(tmp_path):
+    data = full_report_data()
+    for name in ("migrations", "alerts", "segment_trends"):
+        data.sections[name] = None
+    charts = render_report(data, tmp_path / "r.html")
+    assert "chart-migrations" not in charts and "chart-alerts" not in charts
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "No drift alert on this date." in html
+    summary = summary_markdown(data)
+    assert "| A | 10 | 0.1 | 3,000 |" in summary and "No drift alert" in summary
+
+
+def test_the_summary_lists_the_days_alerts():
+    summary = summary_markdown(full_report_data())
+    assert "**1 drift alert(s)**" in summary and "tmall.phone was empty" in summary
+    assert "30 of 90" not in summary  # an earlier day's alert
