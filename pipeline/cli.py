@@ -97,6 +97,22 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
     return 0
 
 
+def backfill(config_file: Path | str | None, first: date, last: date) -> int:
+    """One run per as-of date from `first` to `last`, in date order; stops at the first failed run."""
+    from datetime import timedelta
+
+    if last < first:
+        return _fail(f"--to {last} is before --from {first}")
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    for i, day in enumerate(days, 1):
+        print(f"[{i}/{len(days)}] as of {day}")
+        code = run_job(config_file, as_of=day)
+        if code != 0:
+            return _fail(f"the run as of {day} failed; {len(days) - i} later date(s) not run")
+    print(f"Backfilled {len(days)} date(s), {first} to {last}.")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.demo.simulate import simulate
 
@@ -153,6 +169,14 @@ def main(argv: list[str] | None = None) -> int:
         "--as-of", type=date.fromisoformat, default=None, help="As-of date YYYY-MM-DD (default: crmgrade.yml)."
     )
     run.set_defaults(func=lambda a: run_job(a.config, a.as_of))
+
+    fill = sub.add_parser("backfill", help="Run every asset as of each date of a range, oldest first.")
+    fill.add_argument(
+        "--config", type=Path, default=None, help="Config file (default: $CRMGRADE_CONFIG or crmgrade.yml)."
+    )
+    fill.add_argument("--from", dest="first", type=date.fromisoformat, required=True, help="First as-of date.")
+    fill.add_argument("--to", dest="last", type=date.fromisoformat, required=True, help="Last as-of date.")
+    fill.set_defaults(func=lambda a: backfill(a.config, a.first, a.last))
 
     sim = sub.add_parser("simulate", help="Run the demo night after night, one day's files delivered per night.")
     sim.add_argument("--out", type=Path, required=True, help="Work folder (replaced): sources, warehouse, reports.")

@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 
 from pipeline.config import CONFIG_ENV, WAREHOUSE_ENV, Settings, load_settings
+from pipeline.retries import retry_if_transient
 
 
 class CrmgradeSettings(dg.ConfigurableResource):
@@ -26,7 +27,11 @@ class DuckDBWarehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self):
-        con = duckdb.connect(self.path)
+        try:
+            con = duckdb.connect(self.path)
+        except duckdb.IOException as exc:
+            retry_if_transient(exc)  # another process holds the file: this step runs again in a minute
+            raise
         try:
             yield con
         finally:

@@ -22,11 +22,17 @@ def small_demo(tmp_path_factory) -> Path:
 def dbt_manifest() -> Path:
     """The dbt manifest must exist before pipeline.definitions is imported. Parsed with the vars the end-to-end
     runs use, so their dbt steps parse partially (as `crmgrade run` does)."""
-    from pipeline.config import MonitoringConfig
     from pipeline.dbt_project import prepare_manifest
 
+    return prepare_manifest(dbt_test_vars())
+
+
+def dbt_test_vars() -> dict:
+    """The dbt vars of the end-to-end runs (crmgrade.yml defaults, as of DEMO_AS_OF)."""
+    from pipeline.config import MonitoringConfig
+
     drift = MonitoringConfig().drift.model_dump()
-    return prepare_manifest({"as_of_date": DEMO_AS_OF, "timezone": "Asia/Shanghai", "drift": drift})
+    return {"as_of_date": DEMO_AS_OF, "timezone": "Asia/Shanghai", "drift": drift}
 
 
 # The demo history ends on DemoSpec.end_date (2026-06-30): the tests grade as of the day after.

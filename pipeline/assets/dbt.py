@@ -7,9 +7,11 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from pipeline.dbt_project import dbt_project
 from pipeline.resources import CrmgradeSettings
+from pipeline.retries import retry_if_transient
 
 RUN_ID_ENV = "CRMGRADE_RUN_ID"
 
@@ -40,4 +42,8 @@ def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
     # would make every dbt step parse the whole project again.
     os.environ[RUN_ID_ENV] = context.run_id
     context.log.info(f"dbt vars: {dbt_vars}")
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    try:
+        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    except DagsterDbtCliRuntimeError as exc:
+        retry_if_transient(exc)  # dbt could not open the warehouse: another process holds it
+        raise

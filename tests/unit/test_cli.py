@@ -84,3 +84,24 @@ def test_a_bad_grading_spec_stops_the_run_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{spec}: lookback_days:" in err and "greater than or equal to 1" in err
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_backfill_runs_each_date_in_order_and_stops_at_the_first_failure(monkeypatch, capsys):
+    from datetime import date
+
+    import pipeline.cli
+
+    calls = []
+
+    def fake_run(config_file, as_of=None):
+        calls.append(as_of)
+        return 1 if as_of == date(2026, 7, 3) else 0
+
+    monkeypatch.setattr(pipeline.cli, "run_job", fake_run)
+    assert main(["backfill", "--config", "c.yml", "--from", "2026-07-01", "--to", "2026-07-02"]) == 0
+    assert calls == [date(2026, 7, 1), date(2026, 7, 2)]
+    calls.clear()
+    assert main(["backfill", "--from", "2026-07-02", "--to", "2026-07-05"]) == 1
+    assert calls == [date(2026, 7, 2), date(2026, 7, 3)]
+    assert "the run as of 2026-07-03 failed; 2 later date(s) not run" in capsys.readouterr().err
+    assert main(["backfill", "--from", "2026-07-05", "--to", "2026-07-01"]) == 1
