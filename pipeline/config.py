@@ -144,6 +144,12 @@ class DriftConfig(_Strict):
     null_share_change: float = Field(
         default=0.2, gt=0, le=1, description="A column's share of empty values moved this far from its usual share."
     )
+    sigmas: float = Field(
+        default=3.0,
+        gt=0,
+        description="Volume and null-share differences must also exceed this many standard errors of chance "
+        "(Poisson for rows, binomial for shares): a delivery of 3 rows says little.",
+    )
 
     @model_validator(mode="after")
     def _baseline(self) -> DriftConfig:

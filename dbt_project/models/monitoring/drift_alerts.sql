@@ -4,7 +4,9 @@
 --   segment_shift    a segment's share of customers moved more than segment_share_change since then;
 --   source_volume    a source delivered far more or fewer rows than its usual (median of its last deliveries);
 --   source_nulls     a column a source fills went empty (or filled) far more often than usual.
--- A source needs min_baseline_runs earlier deliveries before its volume or nulls can raise an alert.
+-- A source needs min_baseline_runs earlier deliveries before its volume or nulls can raise an alert, and the
+-- difference must exceed `sigmas` standard errors of chance: sqrt(median) rows for a count of rows (Poisson),
+-- sqrt(p (1 - p) / n) for a share of n rows (binomial) - a day of 3 rows says little about a share.
 with
 
 migrations as (
@@ -107,6 +109,7 @@ volume_alerts as (
         and abs(metric_value - baseline_median) > {{ drift['volume_change'] }} * baseline_median
         -- 1.4826 x MAD estimates the standard deviation of normally distributed volumes
         and abs(metric_value - baseline_median) > {{ drift['volume_mads'] }} * 1.4826 * baseline_mad
+        and abs(metric_value - baseline_median) > {{ drift['sigmas'] }} * sqrt(baseline_median)
 
 ),
 
@@ -129,6 +132,8 @@ null_alerts as (
     from source_metrics
     where metric = 'null_share'
         and abs(metric_value - baseline_median) > {{ drift['null_share_change'] }}
+        and abs(metric_value - baseline_median)
+        > {{ drift['sigmas'] }} * sqrt(baseline_median * (1 - baseline_median) / rows_observed)
 
 ),
 

@@ -23,7 +23,8 @@ metrics as (
         source_name,
         'rows_read' as metric,
         '' as column_name,
-        cast(sum(rows_read) as double) as metric_value
+        cast(sum(rows_read) as double) as metric_value,
+        sum(rows_read) as rows_observed
     from deliveries
     group by as_of_date, source_name
 
@@ -34,7 +35,8 @@ metrics as (
         source_name,
         'null_share',
         column_name,
-        sum(null_rows) * 1.0 / nullif(sum(rows_profiled), 0)
+        sum(null_rows) * 1.0 / nullif(sum(rows_profiled), 0),
+        sum(rows_profiled)
     from profiles
     group by as_of_date, source_name, column_name
 
@@ -107,6 +109,7 @@ final as (
         metrics.metric,
         metrics.column_name,
         metrics.metric_value,
+        metrics.rows_observed,
         coalesce(baseline.baseline_runs, 0) as baseline_runs,
         baseline.baseline_from,
         baseline.baseline_to,
