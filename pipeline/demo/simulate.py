@@ -11,6 +11,7 @@ nights, and the planted drift among monitoring.drift_alerts.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -94,8 +95,6 @@ def simulate(
     config = write_config(workdir, sources)
     schedule = [start + timedelta(days=i) for i in range(nights)]
     seconds: list[float] = []
-    import time
-
     for night in schedule:
         delivered = deliver(increments / (night - timedelta(days=1)).isoformat(), sources)
         progress(f"Night of {night}: {delivered} new file(s), grading as of {night} ...")

@@ -40,6 +40,14 @@ class Chart:
         )
 
 
+def _line_per_group(frame: pl.DataFrame, group: str, y: str) -> list[go.Scatter]:
+    """One line over the as-of dates per value of `group`."""
+    return [
+        go.Scatter(x=part["as_of_date"], y=part[y], mode="lines+markers", name=name)
+        for (name,), part in frame.partition_by(group, as_dict=True, maintain_order=True).items()
+    ]
+
+
 def _grade_chart(data: ReportData) -> Chart | None:
     grades = data["grades"]
     if grades is None:
@@ -91,12 +99,7 @@ def _trend_chart(data: ReportData) -> Chart | None:
     trends = data["segment_trends"]
     if trends is None:
         return None
-    fig = go.Figure(
-        [
-            go.Scatter(x=part["as_of_date"], y=part["share_of_customers"], mode="lines+markers", name=segment)
-            for (segment,), part in trends.partition_by("segment_en", as_dict=True, maintain_order=True).items()
-        ]
-    )
+    fig = go.Figure(_line_per_group(trends, "segment_en", "share_of_customers"))
     fig.update_layout(yaxis_tickformat=".0%")
     return Chart("chart-segment-trends", "Segment shares over time", "Share of graded customers per segment.", fig)
 
@@ -119,12 +122,7 @@ def _dq_chart(data: ReportData) -> Chart | None:
     dq = data["dq"]
     if dq is None:
         return None
-    fig = go.Figure(
-        [
-            go.Scatter(x=part["as_of_date"], y=part["quarantine_rate"], mode="lines+markers", name=source)
-            for (source,), part in dq.partition_by("source_name", as_dict=True, maintain_order=True).items()
-        ]
-    )
+    fig = go.Figure(_line_per_group(dq, "source_name", "quarantine_rate"))
     fig.update_layout(yaxis_tickformat=".1%")
     return Chart(
         "chart-dq", "Quarantine rate per source", "Rows quarantined / rows read, per delivery date and source.", fig

@@ -30,7 +30,8 @@ per_rule as (
         count(*) as files_checked,
         count(*) filter (where not results.success) as files_failing,
         sum(results.rows_checked) as rows_checked,
-        sum(results.unexpected_count) as rows_failing
+        sum(results.unexpected_count) as rows_failing,
+        cast(null as bigint) as rows_duplicate
     from results
     inner join run_dates
         on results.run_id = run_dates.run_id
@@ -55,35 +56,20 @@ per_source as (
 
 ),
 
+rows_per_rule as (
+
+    select * from per_rule
+    union all
+    select * from per_source
+
+),
+
 final as (
 
     select
-        as_of_date,
-        source_name,
-        rule,
-        on_failure,
-        files_checked,
-        files_failing,
-        rows_checked,
-        rows_failing,
-        cast(null as bigint) as rows_duplicate,
+        *,
         rows_failing * 1.0 / nullif(rows_checked, 0) as failure_rate
-    from per_rule
-
-    union all
-
-    select
-        as_of_date,
-        source_name,
-        rule,
-        on_failure,
-        files_checked,
-        files_failing,
-        rows_checked,
-        rows_failing,
-        rows_duplicate,
-        rows_failing * 1.0 / nullif(rows_checked, 0)
-    from per_source
+    from rows_per_rule
 
 )
 

@@ -35,10 +35,8 @@ grade_changes as (
     select
         as_of_date,
         max(compared_with_date) as compared_with_date,
-        sum(customers) filter (where from_value not in ('(new)') and to_value not in ('(gone)')) as graded_both,
-        sum(customers) filter (
-            where is_change and from_value not in ('(new)') and to_value not in ('(gone)')
-        ) as changed
+        sum(customers) filter (where from_value != '(new)' and to_value != '(gone)') as graded_both,
+        sum(customers) filter (where is_change and from_value != '(new)' and to_value != '(gone)') as changed
     from migrations
     group by as_of_date
 
