@@ -158,8 +158,20 @@ class DriftConfig(_Strict):
         return self
 
 
+class BacktestConfig(_Strict):
+    """monitoring.backtest_*: the grades of a past day against what its customers bought in the days after it."""
+
+    horizon_days: int = Field(
+        default=90,
+        ge=1,
+        description="The period after a graded day in which purchases and revenue are counted; a day is "
+        "backtested once this many days have passed before the run's as-of date.",
+    )
+
+
 class MonitoringConfig(_Strict):
     drift: DriftConfig = DriftConfig()
+    backtest: BacktestConfig = BacktestConfig()
 
 
 class Settings(_Strict):

@@ -9,7 +9,7 @@ from pipeline.assets.dbt import crmgrade_dbt_assets
 from pipeline.assets.grading import clv_assets, customer_tags, grading_spec_assets
 from pipeline.assets.identity import identity_assets
 from pipeline.assets.ingest import ingest_assets
-from pipeline.assets.monitoring import monitoring_report
+from pipeline.assets.monitoring import backtest_assets, grades_predict_better_than_chance, monitoring_report
 from pipeline.assets.quality import dq_tables
 from pipeline.config import load_settings
 from pipeline.dbt_project import dbt_resource
@@ -31,8 +31,10 @@ defs = dg.Definitions(
         crmgrade_dbt_assets,
         clv_assets,
         customer_tags,
+        backtest_assets,
         monitoring_report,
     ],
+    asset_checks=[grades_predict_better_than_chance],
     jobs=[all_assets_job],
     schedules=[nightly_schedule(_settings)],
     sensors=[new_files_sensor(_settings)],

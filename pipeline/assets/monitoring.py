@@ -4,7 +4,11 @@ linked from the asset's metadata and tagged on the run."""
 import shutil
 
 import dagster as dg
+import polars as pl
 
+from pipeline.grading.spec import load_grading_spec
+from pipeline.markdown import md_table
+from pipeline.monitoring.backtest import backtest, read_outcomes
 from pipeline.monitoring.report import render_report, summary_markdown
 from pipeline.monitoring.report_data import read_report_data
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
@@ -17,7 +21,101 @@ _READS = [
     ["monitoring", "kpi_trends"],
     ["monitoring", "dq_trends"],
     ["monitoring", "drift_alerts"],
+    ["monitoring", "backtest_groups"],
+    ["monitoring", "backtest_scores"],
 ]
+
+_BACKTEST_TABLES = {
+    "backtest_groups": "Per backtested day, grouping (all, grade, segment_en, churn_risk) and group: customers, "
+    "buyers, repeat and churn rate, revenue, lift and the CLV predicted for the horizon, pro rata.",
+    "backtest_scores": "Per backtested day and score (weighted_score, p_alive, clv): AUC for buying again and the "
+    "normalised Gini of revenue.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["monitoring", table],
+            description=description,
+            group_name="monitoring",
+            kinds={"duckdb", "polars"},
+            deps=[dg.AssetKey(["history", "grade_history"]), dg.AssetKey(["marts", "fct_orders"])],
+        )
+        for table, description in _BACKTEST_TABLES.items()
+    ],
+)
+def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
+    """Every graded day whose horizon has passed, against the purchases of that horizon
+    (pipeline/monitoring/backtest.py). Recomputed whole each run: a late order or an identity merge since
+    changes the realised value, never the grades of that day."""
+    cfg = settings.load()
+    spec = load_grading_spec(cfg.grading)
+    horizon = cfg.monitoring.backtest.horizon_days
+    as_of = cfg.resolved_as_of_date()
+    with warehouse.connect() as con:
+        outcomes = read_outcomes(con, as_of, horizon, list(spec.purchase_statuses), spec.monetary)
+        result = backtest(outcomes, horizon, spec.clv.horizon_months)
+        con.execute("create schema if not exists monitoring")
+        con.execute("begin transaction")
+        for table, frame in (("backtest_groups", result.groups), ("backtest_scores", result.scores)):
+            con.register("backtest_rows", frame.to_arrow())
+            con.execute(f"create or replace table monitoring.{table} as select * from backtest_rows")
+            con.unregister("backtest_rows")
+        con.execute("commit")
+    days = result.scores["as_of_date"].unique().sort()
+    latest = days.max() if days.len() else None
+    context.log.info(f"backtested {days.len()} graded day(s) with a {horizon}-day horizon before {as_of}")
+    grades = result.groups.filter((pl.col("as_of_date") == latest) & (pl.col("grouped_by") == "grade"))
+    scores = result.scores.filter(pl.col("as_of_date") == latest)
+    common = {"horizon_days": horizon, "days_backtested": days.len(), "latest_day": str(latest) if latest else None}
+    yield dg.MaterializeResult(
+        asset_key=["monitoring", "backtest_groups"],
+        metadata={
+            **common,
+            "rows": result.groups.height,
+            "lift_per_grade": dg.MetadataValue.md(
+                md_table(
+                    ["grade", "customers", "repeat rate", "revenue per customer", "lift"],
+                    grades.select("group_value", "customers", "repeat_rate", "revenue_per_customer", "lift").rows(),
+                )
+            ),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=["monitoring", "backtest_scores"],
+        metadata={
+            **common,
+            "rows": result.scores.height,
+            "scores": dg.MetadataValue.md(
+                md_table(
+                    ["score", "customers", "AUC (bought again)", "Gini (revenue)"],
+                    scores.select("score", "customers", "auc_repeat", "gini_revenue").rows(),
+                )
+            ),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=["monitoring", "backtest_scores"],
+    description="The grades' weighted score ranks next-period buyers above non-buyers better than chance "
+    "(AUC > 0.5) on the latest backtested day. A warning: tune grading.yml, the run is not stopped.",
+)
+def grades_predict_better_than_chance(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
+    with warehouse.connect() as con:
+        rows = con.sql(
+            """select as_of_date, auc_repeat, customers from monitoring.backtest_scores
+            where score = 'weighted_score' order by as_of_date desc limit 1"""
+        ).fetchall()
+    if not rows or rows[0][1] is None:
+        return dg.AssetCheckResult(passed=True, metadata={"backtested_day": None, "note": "no day backtested yet"})
+    day, area, customers = rows[0]
+    return dg.AssetCheckResult(
+        passed=area > 0.5,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"backtested_day": str(day), "auc_repeat": area, "customers": customers},
+    )
 
 
 @dg.asset(

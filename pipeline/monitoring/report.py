@@ -144,7 +144,60 @@ def _alert_chart(data: ReportData) -> Chart | None:
     return Chart("chart-alerts", "Drift alerts per date", "Alerts raised on each graded date, by kind.", fig)
 
 
-CHARTS = [_grade_chart, _segment_chart, _migration_chart, _trend_chart, _kpi_chart, _dq_chart, _alert_chart]
+def _backtest_lift_chart(data: ReportData) -> Chart | None:
+    grades = data["backtest_grades"]
+    if grades is None:
+        return None
+    day, horizon = grades["as_of_date"][0], grades["horizon_days"][0]
+    fig = go.Figure(
+        [
+            go.Bar(
+                name="realised",
+                x=grades["grade"],
+                y=grades["revenue_per_customer"],
+                text=[f"lift {v:.2f}" if v is not None else "" for v in grades["lift"]],
+                textposition="outside",
+            ),
+            go.Bar(name="predicted (CLV pro rata)", x=grades["grade"], y=grades["predicted_per_customer"]),
+        ]
+    )
+    fig.update_layout(barmode="group", yaxis_title=f"revenue per customer, {horizon} days")
+    return Chart(
+        "chart-backtest-lift",
+        f"Backtest: grades of {day}, the {horizon} days after",
+        "Revenue per customer each grade of that day brought in the following days, its lift over the day's "
+        "average, and the CLV predicted that day for the same span.",
+        fig,
+    )
+
+
+def _backtest_score_chart(data: ReportData) -> Chart | None:
+    scores = data["backtest_scores"]
+    if scores is None:
+        return None
+    fig = go.Figure(_line_per_group(scores, "score", "auc_repeat"))
+    fig.add_hline(y=0.5, line_dash="dot", annotation_text="chance")
+    fig.update_layout(yaxis_title="AUC: buyers ranked above non-buyers", xaxis_title="graded day")
+    return Chart(
+        "chart-backtest-auc",
+        "Backtest: does the score predict who buys again?",
+        "Per backtested day and score, the chance a customer who bought in the horizon scored above one who did "
+        "not (0.5 = chance, 1 = perfect). Compare the lines after changing grading.yml.",
+        fig,
+    )
+
+
+CHARTS = [
+    _grade_chart,
+    _segment_chart,
+    _migration_chart,
+    _trend_chart,
+    _kpi_chart,
+    _dq_chart,
+    _alert_chart,
+    _backtest_lift_chart,
+    _backtest_score_chart,
+]
 
 
 def build_charts(data: ReportData) -> list[Chart]:
@@ -167,6 +220,7 @@ def render_report(data: ReportData, path: Path) -> list[str]:
         alerts=latest_alerts.rows(named=True) if latest_alerts is not None else [],
         earlier_alerts=alerts.height - latest_alerts.height if alerts is not None else 0,
         dq_rules=data["dq_rules"].head(15).rows(named=True) if data["dq_rules"] is not None else [],
+        backtest=data["backtest_grades"].rows(named=True) if data["backtest_grades"] is not None else [],
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -193,4 +247,10 @@ def summary_markdown(data: ReportData) -> str:
         parts.append(f"**{today.height} drift alert(s)**\n\n" + "\n".join(f"- {e}" for e in today["evidence"][:10]))
     else:
         parts.append("No drift alert on this date.")
+    if (scores := data["backtest_scores"]) is not None:
+        latest = scores.filter(pl.col("as_of_date") == scores["as_of_date"].max())
+        figures = ", ".join(
+            f"{r['score']} AUC {r['auc_repeat']:.3f}" for r in latest.rows(named=True) if r["auc_repeat"] is not None
+        )
+        parts.append(f"Backtest of {latest['as_of_date'][0]}: {figures or 'no buyer and non-buyer to compare'}.")
     return "\n\n".join(parts)

@@ -31,6 +31,15 @@ _QUERIES = {
         order by rows_failing desc, source_name, rule""",
     "alerts": """select as_of_date, alert_type, subject, observed, expected, threshold, evidence
         from monitoring.drift_alerts where as_of_date <= ? order by as_of_date desc, alert_type, subject""",
+    # the latest graded day whose horizon has passed, per grade
+    "backtest_grades": """select as_of_date, horizon_days, group_value as grade, customers, buyers, repeat_rate,
+            revenue_per_customer, lift, predicted_revenue / customers_predicted as predicted_per_customer
+        from monitoring.backtest_groups
+        where grouped_by = 'grade' and as_of_date = (
+            select max(as_of_date) from monitoring.backtest_groups where as_of_date < ?)
+        order by grade""",
+    "backtest_scores": """select as_of_date, score, customers, buyers, auc_repeat, gini_revenue
+        from monitoring.backtest_scores where as_of_date < ? order by 1, 2""",
 }
 
 

@@ -45,7 +45,7 @@ def materialize(
 ) -> dg.ExecuteInProcessResult:
     from pipeline.definitions import defs
 
-    assets = list(defs.assets)
+    assets = [*defs.assets, *(defs.asset_checks or [])]
     return dg.materialize(
         assets,
         selection=selection,
@@ -348,11 +348,15 @@ def test_every_column_of_every_model_is_described(first_run, run_env, dbt_manife
     assert all(n["description"] for n in models.values())
 
 
-def test_facts_use_only_data_before_the_as_of_date(first_run, run_env, tmp_path):
-    """Rebuild the models as of an earlier date on a copy: every family counts only what came before it."""
+EARLIER_ARGS = ["--vars", '{"as_of_date": "2026-01-01"}']
+
+
+@pytest.fixture(scope="module")
+def earlier_day(first_run, run_env, tmp_path_factory):
+    """A copy of the run's warehouse with the models rebuilt as of 2026-01-01: a second graded day in history."""
     _, warehouse = run_env
+    tmp_path = tmp_path_factory.mktemp("earlier")
     copy = warehouse_copy(warehouse, tmp_path)
-    args = ["--vars", '{"as_of_date": "2026-01-01"}']
     # only what depends on the as-of date; staging and identity are as the first run left them
     as_of_models = "int_customer__purchases+ int_customer__interactions+ int_customer__satisfaction+ " + (
         "int_customer__service+ int_customer__engagement+"
@@ -361,9 +365,17 @@ def test_facts_use_only_data_before_the_as_of_date(first_run, run_env, tmp_path)
     dbt_on(
         copy,
         tmp_path,
-        ["run", *args, "--select", as_of_models],
-        ["docs", "generate", *args, "--select", marts],
+        ["run", *EARLIER_ARGS, "--select", as_of_models],
+        ["docs", "generate", *EARLIER_ARGS, "--select", marts],
     )
+    return copy, tmp_path
+
+
+def test_facts_use_only_data_before_the_as_of_date(earlier_day, run_env):
+    """Rebuild the models as of an earlier date on a copy: every family counts only what came before it."""
+    _, warehouse = run_env
+    copy, tmp_path = earlier_day
+    args = EARLIER_ARGS
     as_of = "timestamp '2026-01-01'"
     mismatched = query(
         copy,
@@ -576,3 +588,41 @@ def test_clv_predictions_cover_every_buyer_and_agree_with_the_orders(first_run, 
     assert average["A"] > average["B"] > average["D"]
     risks = dict(query(warehouse, "select churn_risk, count(*) from marts.customer_clv group by 1"))
     assert set(risks) == {"high", "medium", "low"}
+
+
+def test_the_backtest_compares_a_past_days_grades_with_the_purchases_after_it(earlier_day, run_env):
+    """The real backtest asset on the copy: 2026-01-01's grades against the 90 days after (the run's own day,
+    DEMO_AS_OF, is not backtested: its horizon has not passed)."""
+    config, _ = run_env
+    copy, _ = earlier_day
+    backtest = dg.AssetSelection.keys(["monitoring", "backtest_groups"], ["monitoring", "backtest_scores"])
+    result = materialize(config, copy, selection=backtest)
+    assert result.success
+    graded = query(copy, "select count(*) from history.grade_history where as_of_date = '2026-01-01'")[0][0]
+    day = query(
+        copy,
+        """select as_of_date::varchar, customers, buyers, revenue from monitoring.backtest_groups
+        where grouped_by = 'all'""",
+    )
+    expected = query(
+        copy,
+        """select count(distinct o.customer_key), sum(o.net_amount)::double from history.grade_history g
+        join marts.fct_orders o on o.customer_key = g.customer_key and o.is_purchase
+            and o.order_date >= date '2026-01-01' and o.order_date < date '2026-04-01'
+        where g.as_of_date = '2026-01-01'""",
+    )[0]
+    assert [d[:3] for d in day] == [("2026-01-01", graded, expected[0])]
+    assert day[0][3] == pytest.approx(expected[1])
+    # every grade's customers add up to the day's; lift is revenue per customer over the day's average
+    per_grade = query(
+        copy,
+        """select sum(customers), sum(revenue), max(abs(lift - revenue / customers / (
+            select revenue / customers from monitoring.backtest_groups where grouped_by = 'all')))
+        from monitoring.backtest_groups where grouped_by = 'grade'""",
+    )[0]
+    assert per_grade[0] == graded and per_grade[1] == pytest.approx(day[0][3]) and per_grade[2] < 1e-9
+    # The grading of the demo is worth something: it ranks the next quarter's buyers better than chance.
+    [(area,)] = query(copy, "select auc_repeat from monitoring.backtest_scores where score = 'weighted_score'")
+    assert area > 0.6
+    checks = [c for c in result.get_asset_check_evaluations() if c.check_name == "grades_predict_better_than_chance"]
+    assert [c.passed for c in checks] == [True]

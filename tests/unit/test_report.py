@@ -108,6 +108,29 @@ def full_report_data() -> ReportData:
                     "evidence": ["tmall.phone was empty in 100.0% of rows <b>", "30 of 90"],
                 }
             ),
+            "backtest_grades": pl.DataFrame(
+                {
+                    "as_of_date": [date(2026, 4, 1)] * 4,
+                    "horizon_days": [90] * 4,
+                    "grade": grades,
+                    "customers": [10, 20, 30, 40],
+                    "buyers": [8, 10, 6, 2],
+                    "repeat_rate": [0.8, 0.5, 0.2, 0.05],
+                    "revenue_per_customer": [900.0, 300.0, 80.0, 5.0],
+                    "lift": [3.9, 1.3, 0.35, 0.02],
+                    "predicted_per_customer": [800.0, 350.0, None, 10.0],
+                }
+            ),
+            "backtest_scores": pl.DataFrame(
+                {
+                    "as_of_date": [date(2026, 3, 31)] * 2 + [date(2026, 4, 1)] * 2,
+                    "score": ["p_alive", "weighted_score"] * 2,
+                    "customers": [100] * 4,
+                    "buyers": [26] * 4,
+                    "auc_repeat": [0.71, 0.78, 0.7, 0.8],
+                    "gini_revenue": [0.5, 0.6, 0.5, 0.61],
+                }
+            ),
         },
     )
 
@@ -152,6 +175,8 @@ def test_every_chart_of_the_report_is_drawn_in_headless_chromium(tmp_path):
         "chart-kpi-trends",
         "chart-dq",
         "chart-alerts",
+        "chart-backtest-lift",
+        "chart-backtest-auc",
     ]
     source = path.read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]+src=", source)  # self-contained: no script fetched from anywhere
@@ -165,18 +190,19 @@ def test_every_chart_of_the_report_is_drawn_in_headless_chromium(tmp_path):
     assert dom.count('class="main-svg"') >= len(charts)
     heatmap = dom[dom.index('id="chart-migrations"') :]
     assert "heatmaplayer" in heatmap[:200_000]
+    assert '<td>A</td><td class="num">10</td>' in source and "3.90" in source  # the backtest table
     # Evidence is text, never markup.
     assert "100.0% of rows &lt;b&gt;" in dom
 
 
 def test_a_first_run_reports_what_it_has_and_says_what_is_missing(tmp_path):
     data = full_report_data()
-    for name in ("migrations", "alerts", "segment_trends"):
+    for name in ("migrations", "alerts", "segment_trends", "backtest_grades", "backtest_scores"):
         data.sections[name] = None
     charts = render_report(data, tmp_path / "r.html")
     assert "chart-migrations" not in charts and "chart-alerts" not in charts
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "No drift alert on this date." in html
+    assert "No drift alert on this date." in html and "No graded day is old enough to backtest yet" in html
     summary = summary_markdown(data)
     assert "| A | 10 | 0.1 | 3,000 |" in summary and "No drift alert" in summary
 
@@ -185,3 +211,4 @@ def test_the_summary_lists_the_days_alerts():
     summary = summary_markdown(full_report_data())
     assert "**1 drift alert(s)**" in summary and "tmall.phone was empty" in summary
     assert "30 of 90" not in summary  # an earlier day's alert
+    assert "Backtest of 2026-04-01: p_alive AUC 0.700, weighted_score AUC 0.800." in summary
