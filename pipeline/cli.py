@@ -77,11 +77,21 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
 
     from pipeline.definitions import defs
     from pipeline.jobs import JOB_NAME
+    from pipeline.partitions import AS_OF_PARTITIONS, partition_key
     from pipeline.summary import stopped_files, write_summary
 
-    print(f"Running every asset into {settings.warehouse}, as of {settings.resolved_as_of_date()} ...")
+    as_of_date = settings.resolved_as_of_date()
+    if not AS_OF_PARTITIONS.has_partition_key(partition_key(as_of_date)):
+        first, last = AS_OF_PARTITIONS.get_first_partition_key(), AS_OF_PARTITIONS.get_last_partition_key()
+        return _fail(
+            f"as-of date {as_of_date} is not one of the job's daily partitions ({first} to {last}); "
+            "operations.partitions_start in crmgrade.yml sets the first"
+        )
+    print(f"Running every asset into {settings.warehouse}, as of {as_of_date} ...")
     instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
-    result = defs.get_job_def(JOB_NAME).execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.get_job_def(JOB_NAME).execute_in_process(
+        instance=instance, partition_key=partition_key(as_of_date), raise_on_error=False
+    )
     if not result.success:
         failed = [e for e in result.all_events if e.is_step_failure]
         for event in failed:

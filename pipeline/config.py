@@ -115,9 +115,24 @@ class NewFilesSensorConfig(_Strict):
     )
 
 
+class FreshnessConfig(_Strict):
+    """When the marts of the latest as-of date must exist (Dagster freshness checks, evaluated by a sensor)."""
+
+    enabled: bool = True
+    deadline_cron: str = Field(
+        default="0 6 * * *",
+        description="By this time (cron, in the schedule's time zone) the day's as-of partition must be built.",
+    )
+
+
 class OperationsConfig(_Strict):
     schedule: ScheduleConfig = ScheduleConfig()
     new_files_sensor: NewFilesSensorConfig = NewFilesSensorConfig()
+    partitions_start: date = Field(
+        default=date(2020, 1, 1),
+        description="The first as-of date Dagster offers as a daily partition (runs and backfills start here).",
+    )
+    freshness: FreshnessConfig = FreshnessConfig()
 
 
 class DriftConfig(_Strict):

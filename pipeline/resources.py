@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import date
 
 import dagster as dg
 import duckdb
@@ -18,6 +19,13 @@ class CrmgradeSettings(dg.ConfigurableResource):
 
     def load(self) -> Settings:
         return load_settings(self.config_file)
+
+    def load_for(self, context: dg.AssetExecutionContext) -> Settings:
+        """The settings of this run: its as-of date is the run's partition (pipeline/partitions.py)."""
+        settings = self.load()
+        if context.has_partition_key:
+            settings.as_of_date = date.fromisoformat(context.partition_key)
+        return settings
 
 
 class DuckDBWarehouse(dg.ConfigurableResource):

@@ -20,6 +20,7 @@ from pipeline.config import Settings
 from pipeline.contracts import load_contracts
 from pipeline.ingest.loader import list_source_files
 from pipeline.jobs import active_run_ids, all_assets_job
+from pipeline.partitions import partition_key
 from pipeline.resources import CrmgradeSettings
 
 
@@ -69,6 +70,7 @@ def new_files_sensor(settings: Settings) -> dg.SensorDefinition:
         context.update_cursor(scan.digest)
         return dg.RunRequest(
             run_key=f"source-files-{scan.digest[:16]}",
+            partition_key=partition_key(current.resolved_as_of_date()),
             tags={"crmgrade/trigger": "new_files", "crmgrade/source_files": str(scan.files)},
         )
 

@@ -10,6 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from pipeline.dbt_project import dbt_project
+from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings
 from pipeline.retries import retry_if_transient
 
@@ -27,6 +28,7 @@ class CrmgradeDbtTranslator(DagsterDbtTranslator):
 
 
 @dbt_assets(
+    partitions_def=AS_OF_PARTITIONS,
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=CrmgradeDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
@@ -37,7 +39,7 @@ def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
     # so a relationships test between a seed of step 1 and a mart of step 3 runs in step 3, not in step 1.
     os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
     # The as-of date is fixed once per run here, so every model of the run sees the same date.
-    dbt_vars = settings.load().dbt_vars()
+    dbt_vars = settings.load_for(context).dbt_vars()
     # The history tables record the run; an environment variable, not a var: a var that changes every run
     # would make every dbt step parse the whole project again.
     os.environ[RUN_ID_ENV] = context.run_id

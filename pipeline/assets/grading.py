@@ -8,6 +8,7 @@ from pipeline.grading.customer_value import predict_customer_value
 from pipeline.grading.rules import apply_rules, compile_rules, load_rules
 from pipeline.grading.spec import load_grading_spec, spec_tables, write_spec
 from pipeline.markdown import md_table
+from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 
 _TABLES = {
@@ -21,6 +22,7 @@ _TABLES = {
 
 
 @dg.multi_asset(
+    partitions_def=AS_OF_PARTITIONS,
     specs=[
         dg.AssetSpec(["grading_spec", table], description=description, group_name="grading", kinds={"duckdb"})
         for table, description in _TABLES.items()
@@ -28,7 +30,7 @@ _TABLES = {
 )
 def grading_spec_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
     """grading.yml -> schema grading_spec (pipeline/grading/spec.py): the dbt grading models read it as data."""
-    cfg = settings.load()
+    cfg = settings.load_for(context)
     text = cfg.grading.read_text(encoding="utf-8")
     spec = load_grading_spec(cfg.grading)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
@@ -52,6 +54,7 @@ TAG_COLUMNS = {
 
 
 @dg.asset(
+    partitions_def=AS_OF_PARTITIONS,
     key=["marts", "customer_tags"],
     metadata={
         "dagster/column_schema": dg.TableSchema(
@@ -64,7 +67,7 @@ TAG_COLUMNS = {
     description="Tags from rules.yml: one row per customer and rule whose condition holds (pipeline/grading/rules.py).",
 )
 def customer_tags(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
-    cfg = settings.load()
+    cfg = settings.load_for(context)
     spec = load_rules(cfg.rules)
     with warehouse.connect() as con:
         customers = con.sql(
@@ -97,6 +100,7 @@ _CLV_TABLES = {
 
 
 @dg.multi_asset(
+    partitions_def=AS_OF_PARTITIONS,
     specs=[
         dg.AssetSpec(
             ["clv", table],
@@ -110,7 +114,7 @@ _CLV_TABLES = {
 )
 def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
     """Fit BG/NBD + Gamma-Gamma on purchases before the as-of date of the grades (pipeline/grading/clv.py)."""
-    cfg = settings.load()
+    cfg = settings.load_for(context)
     spec = load_grading_spec(cfg.grading)
     with warehouse.connect() as con:
         # the grades' as-of date, so the predictions describe the same day as the grades of this run

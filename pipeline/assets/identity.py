@@ -7,6 +7,7 @@ import dagster as dg
 
 from pipeline.identity.records import PERSON_ENTITIES
 from pipeline.identity.resolve import resolve_identities
+from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 
 RECORD_LINKS = dg.AssetKey(["identity", "record_links"])
@@ -24,6 +25,7 @@ _TABLES = {
 
 
 @dg.multi_asset(
+    partitions_def=AS_OF_PARTITIONS,
     specs=[
         dg.AssetSpec(
             ["identity", table],
@@ -50,7 +52,7 @@ _TABLES = {
 )
 def identity_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
     """Deterministic identifier links + Splink matching -> stable customer keys (pipeline/identity)."""
-    cfg = settings.load()
+    cfg = settings.load_for(context)
     now = datetime.now(ZoneInfo(cfg.timezone)).replace(tzinfo=None)
     with warehouse.connect() as con:
         summary = resolve_identities(con, cfg.identity, context.run_id, now)

@@ -15,6 +15,7 @@ import dagster as dg
 from pipeline.contracts import load_contracts
 from pipeline.contracts.schema import ENTITIES
 from pipeline.ingest.loader import HAS_COLUMNS, MALFORMED, READABLE, FileResult, IngestOptions, ingest_contract
+from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.quality.docs import write_index
 from pipeline.quality.reconcile import reconciliation_problems
 from pipeline.quality.suites import suite_for
@@ -100,6 +101,7 @@ def _check_results(entity: str, results: list[FileResult], problems: list[str]) 
 
 def _ingest_asset(entity: str) -> dg.AssetsDefinition:
     @dg.asset(
+        partitions_def=AS_OF_PARTITIONS,
         name=entity,
         key_prefix="raw",
         group_name="ingest",
@@ -111,7 +113,7 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
         check_specs=_check_specs(entity),
     )
     def _asset(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
-        cfg = settings.load()
+        cfg = settings.load_for(context)
         contracts = [c for c in load_contracts(cfg.sources.contracts) if c.entity == entity]
         options = IngestOptions(
             warehouse_tz=cfg.timezone,

@@ -11,6 +11,7 @@ from pipeline.markdown import md_table
 from pipeline.monitoring.backtest import backtest, read_outcomes
 from pipeline.monitoring.report import render_report, summary_markdown
 from pipeline.monitoring.report_data import read_report_data
+from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 
 REPORT_TAG = "crmgrade/report"
@@ -34,6 +35,7 @@ _BACKTEST_TABLES = {
 
 
 @dg.multi_asset(
+    partitions_def=AS_OF_PARTITIONS,
     specs=[
         dg.AssetSpec(
             ["monitoring", table],
@@ -49,7 +51,7 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
     """Every graded day whose horizon has passed, against the purchases of that horizon
     (pipeline/monitoring/backtest.py). Recomputed whole each run: a late order or an identity merge since
     changes the realised value, never the grades of that day."""
-    cfg = settings.load()
+    cfg = settings.load_for(context)
     spec = load_grading_spec(cfg.grading)
     horizon = cfg.monitoring.backtest.horizon_days
     as_of = cfg.resolved_as_of_date()
@@ -119,6 +121,7 @@ def grades_predict_better_than_chance(warehouse: DuckDBWarehouse) -> dg.AssetChe
 
 
 @dg.asset(
+    partitions_def=AS_OF_PARTITIONS,
     key=["monitoring", "report"],
     group_name="monitoring",
     deps=[dg.AssetKey(k) for k in _READS],
@@ -127,7 +130,7 @@ def grades_predict_better_than_chance(warehouse: DuckDBWarehouse) -> dg.AssetChe
     "alerts, as a self-contained HTML page (reports_dir/monitoring/report_<as-of>_<run>.html, and latest.html).",
 )
 def monitoring_report(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
-    cfg = settings.load()
+    cfg = settings.load_for(context)
     as_of = cfg.resolved_as_of_date()
     with warehouse.connect() as con:
         data = read_report_data(con, as_of, context.run_id)

@@ -10,6 +10,7 @@ import dagster as dg
 
 from pipeline.contracts.schema import ENTITIES
 from pipeline.markdown import md_table
+from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 
 DELIVERIES = dg.AssetKey(["dq", "deliveries"])
@@ -49,6 +50,7 @@ _TOTALS = """
 
 
 @dg.multi_asset(
+    partitions_def=AS_OF_PARTITIONS,
     specs=[
         dg.AssetSpec(
             DELIVERIES,
@@ -62,10 +64,10 @@ _TOTALS = """
             dg.AssetSpec(["dq", table], group_name="validate", deps=_RAW, kinds={"duckdb"}, description=text)
             for table, text in _PER_FILE.items()
         ),
-    ]
+    ],
 )
 def dq_tables(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
-    as_of = settings.load().resolved_as_of_date()
+    as_of = settings.load_for(context).resolved_as_of_date()
     with warehouse.connect() as con:
         con.execute(_DDL)
         con.execute("begin transaction")

@@ -10,11 +10,14 @@ import dagster as dg
 import pytest
 
 from pipeline.config import load_settings
+from pipeline.definitions import defs
 from pipeline.jobs import JOB_NAME
 from pipeline.resources import CrmgradeSettings
 from pipeline.schedules import nightly_schedule
 from pipeline.sensors import new_files_sensor
 from tests.conftest import write_run_config
+
+REPOSITORY = defs.get_repository_def()
 
 
 @pytest.fixture
@@ -42,7 +45,10 @@ def _old_file(path: Path, text: str = "x") -> Path:
 def _tick(config: Path, instance: dg.DagsterInstance, cursor: str | None):
     sensor = new_files_sensor(load_settings(config))
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"settings": CrmgradeSettings(config_file=str(config))}
+        instance=instance,
+        cursor=cursor,
+        resources={"settings": CrmgradeSettings(config_file=str(config))},
+        definitions=defs,  # the job's partitions, to check the run request's partition key
     )
     return sensor.evaluate_tick(context)
 
@@ -55,6 +61,7 @@ def test_a_new_file_starts_a_run_once_and_a_changed_or_added_file_again(setup, i
     new = _tick(config, instance, None)  # no cursor yet: what is there may never have been ingested
     assert len(new.run_requests) == 1 and new.cursor
     assert new.run_requests[0].tags["crmgrade/trigger"] == "new_files"
+    assert new.run_requests[0].partition_key == "2026-07-01"  # the config's as-of date (today when it has none)
     again = _tick(config, instance, new.cursor)
     assert not again.run_requests and "no new or changed files" in again.skip_message
     _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv", "changed")
@@ -83,7 +90,9 @@ def test_no_second_run_while_one_is_active(setup, instance):
     assert not result.run_requests and "r-active" in result.skip_message
     schedule = nightly_schedule(load_settings(config))
     tick = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-    skipped = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
+    skipped = schedule.evaluate_tick(
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=REPOSITORY)
+    )
     assert not skipped.run_requests and "r-active" in skipped.skip_message
 
 
@@ -93,9 +102,10 @@ def test_the_nightly_schedule_runs_at_the_configured_time_and_zone(setup, instan
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Asia/Shanghai")
     assert schedule.job_name == JOB_NAME
     tick = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=REPOSITORY)
     requests = schedule.evaluate_tick(context).run_requests
     assert [(r.run_key, r.tags["crmgrade/trigger"]) for r in requests] == [("nightly-2026-11-24", "schedule")]
+    assert requests[0].partition_key == "2026-11-24"  # the as-of date the run grades: the tick's day
     # configurable: another time and zone
     other = tmp_path / "other.yml"
     other.write_text(
