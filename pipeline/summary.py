@@ -51,9 +51,21 @@ def collect(warehouse: Path) -> dict:
                       count(*) filter (where link_rule = 'masked_phone')
                from identity.record_links"""
         ).fetchall()[0]
+        alerts = _optional(
+            con,
+            """select alert_type, subject, evidence from monitoring.drift_alerts
+            where as_of_date = (select max(as_of_date) from marts.customer_grades) order by alert_type, subject""",
+        )
+        backtest = _optional(
+            con,
+            """select as_of_date, horizon_days, score, auc_repeat, gini_revenue from monitoring.backtest_scores
+            where as_of_date = (select max(as_of_date) from monitoring.backtest_scores) order by score""",
+        )
     finally:
         con.close()
     return {
+        "alerts": alerts,
+        "backtest": backtest,
         "sources": sources,
         "rules": rules,
         "stopped": stopped,
@@ -64,6 +76,14 @@ def collect(warehouse: Path) -> dict:
         "stages": stages,
         "identity": identity,
     }
+
+
+def _optional(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple] | None:
+    """Rows of a monitoring table, or None when the run has not built it (it stopped before monitoring)."""
+    try:
+        return con.execute(sql).fetchall()
+    except duckdb.CatalogException:
+        return None
 
 
 def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
@@ -104,11 +124,32 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
         f"{summary['customers']:,} customers in marts.fct_customer ({stages}), {graded:,} graded.",
         f"Identity: {records:,} person records -> {keys:,} customers; {matched:,} records reached their "
         f"customer through a Splink match, {masked:,} through the masked-phone rule (identity.record_links).",
+    ]
+    lines += _monitoring_lines(summary)
+    report = reports_dir / "monitoring" / "latest.html"
+    lines += [
         "",
         f"Warehouse: {warehouse}",
         f"Reports:   {reports_dir}",
+        *([f"Monitoring report: {report}"] if report.exists() else []),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _monitoring_lines(summary: dict) -> list[str]:
+    lines = []
+    if summary["alerts"] is not None:
+        lines += ["", f"## Drift alerts on {summary['as_of']} (monitoring.drift_alerts)", ""]
+        lines += [f"- {kind} {subject}: {evidence}" for kind, subject, evidence in summary["alerts"]] or ["None."]
+    if summary["backtest"]:
+        day, horizon = summary["backtest"][0][:2]
+        scores = ", ".join(
+            f"{score} AUC {area:.3f}" for _, _, score, area, _ in summary["backtest"] if area is not None
+        )
+        lines += ["", f"Backtest of the grades of {day} against the {horizon} days after: {scores or 'no AUC'}."]
+    elif summary["backtest"] is not None:
+        lines += ["", "Backtest: no graded day is old enough yet (monitoring.backtest.horizon_days)."]
+    return lines
 
 
 def write_summary(warehouse: Path, reports_dir: Path) -> tuple[str, Path]:

@@ -230,6 +230,13 @@ def test_cli_rerun_adds_no_rows_gives_the_same_grades_and_prints_the_summary(fir
     out = capsys.readouterr().out
     assert "| orders | tmall |" in out and "Customers per grade" in out and f"Warehouse: {warehouse}" in out
     assert (config.parent / "reports" / "run_summary.md").exists()
+    # the day's drift alerts (one line each, or "None."), the backtest's state and the report's path
+    alerts = query(warehouse, f"select count(*) from monitoring.drift_alerts where as_of_date = '{DEMO_AS_OF}'")[0][0]
+    section = out.split(f"## Drift alerts on {DEMO_AS_OF}")[1].split("\n\n")[1]
+    listed = [line for line in section.splitlines() if line.startswith("- ")]
+    assert len(listed) == alerts if alerts else section.strip() == "None."
+    assert "Backtest: no graded day is old enough yet" in out  # the run's own day is its only graded day
+    assert f"Monitoring report: {config.parent / 'reports' / 'monitoring' / 'latest.html'}" in out
     assert query(warehouse, "select count(*) from raw.orders")[0][0] == before
     assert query(warehouse, "select customer_key, grade from marts.customer_grades order by 1") == grades_before
 
