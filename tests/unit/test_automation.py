@@ -10,14 +10,19 @@ import dagster as dg
 import pytest
 
 from pipeline.config import load_settings
-from pipeline.definitions import defs
 from pipeline.jobs import JOB_NAME
 from pipeline.resources import CrmgradeSettings
 from pipeline.schedules import nightly_schedule
 from pipeline.sensors import new_files_sensor
 from tests.conftest import write_run_config
 
-REPOSITORY = defs.get_repository_def()
+
+@pytest.fixture(scope="module")
+def defs(dbt_manifest):
+    """The code location (its job's partitions check a run request's partition key); needs the dbt manifest."""
+    from pipeline.definitions import defs
+
+    return defs
 
 
 @pytest.fixture
@@ -42,7 +47,7 @@ def _old_file(path: Path, text: str = "x") -> Path:
     return path
 
 
-def _tick(config: Path, instance: dg.DagsterInstance, cursor: str | None):
+def _tick(config: Path, instance: dg.DagsterInstance, cursor: str | None, defs: dg.Definitions):
     sensor = new_files_sensor(load_settings(config))
     context = dg.build_sensor_context(
         instance=instance,
@@ -53,56 +58,60 @@ def _tick(config: Path, instance: dg.DagsterInstance, cursor: str | None):
     return sensor.evaluate_tick(context)
 
 
-def test_a_new_file_starts_a_run_once_and_a_changed_or_added_file_again(setup, instance):
+def test_a_new_file_starts_a_run_once_and_a_changed_or_added_file_again(setup, instance, defs):
     config, sources = setup
-    empty = _tick(config, instance, None)
+    empty = _tick(config, instance, None, defs)
     assert not empty.run_requests and "no source files" in empty.skip_message
     _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
-    new = _tick(config, instance, None)  # no cursor yet: what is there may never have been ingested
+    new = _tick(config, instance, None, defs)  # no cursor yet: what is there may never have been ingested
     assert len(new.run_requests) == 1 and new.cursor
     assert new.run_requests[0].tags["crmgrade/trigger"] == "new_files"
     assert new.run_requests[0].partition_key == "2026-07-01"  # the config's as-of date (today when it has none)
-    again = _tick(config, instance, new.cursor)
+    again = _tick(config, instance, new.cursor, defs)
     assert not again.run_requests and "no new or changed files" in again.skip_message
     _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv", "changed")
-    changed = _tick(config, instance, new.cursor)
+    changed = _tick(config, instance, new.cursor, defs)
     assert len(changed.run_requests) == 1 and changed.run_requests[0].run_key != new.run_requests[0].run_key
     # a file no contract matches is not a source file
     _old_file(sources / "notes.txt")
-    assert not _tick(config, instance, changed.cursor).run_requests
+    assert not _tick(config, instance, changed.cursor, defs).run_requests
 
 
-def test_a_file_still_being_written_waits_for_the_next_tick(setup, instance):
+def test_a_file_still_being_written_waits_for_the_next_tick(setup, instance, defs):
     config, sources = setup
     _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
-    baseline = _tick(config, instance, None).cursor
+    baseline = _tick(config, instance, None, defs).cursor
     (sources / "marketplaces" / "jd" / "jd_order_lines_202607.csv").write_text("half a file", encoding="utf-8")
-    waiting = _tick(config, instance, baseline)
+    waiting = _tick(config, instance, baseline, defs)
     assert not waiting.run_requests and "still being written" in waiting.skip_message
     assert waiting.cursor in (None, baseline)  # nothing recorded: the next tick sees the file as new
 
 
-def test_no_second_run_while_one_is_active(setup, instance):
+def test_no_second_run_while_one_is_active(setup, instance, defs):
     config, sources = setup
     instance.add_run(dg.DagsterRun(job_name=JOB_NAME, run_id="r-active", status=dg.DagsterRunStatus.STARTED))
     _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
-    result = _tick(config, instance, "earlier")
+    result = _tick(config, instance, "earlier", defs)
     assert not result.run_requests and "r-active" in result.skip_message
     schedule = nightly_schedule(load_settings(config))
     tick = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     skipped = schedule.evaluate_tick(
-        dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=REPOSITORY)
+        dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+        )
     )
     assert not skipped.run_requests and "r-active" in skipped.skip_message
 
 
-def test_the_nightly_schedule_runs_at_the_configured_time_and_zone(setup, instance, tmp_path):
+def test_the_nightly_schedule_runs_at_the_configured_time_and_zone(setup, instance, defs, tmp_path):
     config, _ = setup
     schedule = nightly_schedule(load_settings(config))
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Asia/Shanghai")
     assert schedule.job_name == JOB_NAME
     tick = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=REPOSITORY)
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+    )
     requests = schedule.evaluate_tick(context).run_requests
     assert [(r.run_key, r.tags["crmgrade/trigger"]) for r in requests] == [("nightly-2026-11-24", "schedule")]
     assert requests[0].partition_key == "2026-11-24"  # the as-of date the run grades: the tick's day

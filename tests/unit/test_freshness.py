@@ -59,8 +59,8 @@ def test_a_missing_night_is_overdue_and_named():
     assert f"expected partition {due}" in evaluations[0].description
 
 
-def test_the_job_leaves_the_freshness_checks_to_their_sensor():
-    from pipeline.definitions import defs
+def test_the_job_leaves_the_freshness_checks_to_their_sensor(dbt_manifest):
+    from pipeline.definitions import defs  # after the manifest exists
 
     assert set(WATCHED) <= set(defs.resolve_all_asset_keys())
     job_checks = defs.get_job_def(all_assets_job.name).asset_layer.asset_graph.asset_check_keys
