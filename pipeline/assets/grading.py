@@ -10,6 +10,7 @@ from pipeline.grading.spec import load_grading_spec, spec_tables, write_spec
 from pipeline.markdown import md_table
 from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
+from pipeline.warehouse_tables import replace_tables
 
 _TABLES = {
     "profiles": "Grading profiles in priority order ('default' first) with their look-back window.",
@@ -130,13 +131,7 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
         ).pl()
         profiles = con.sql("select customer_key, profile from marts.customer_grades").pl()
         result = predict_customer_value(orders, profiles, as_of_date, spec.clv, spec.monetary, log=context.log.info)
-        con.execute("create schema if not exists clv")
-        con.execute("begin transaction")
-        for table, frame in (("model_params", result.params), ("customer_predictions", result.predictions)):
-            con.register("clv_rows", frame.to_arrow())
-            con.execute(f"create or replace table clv.{table} as select * from clv_rows")
-            con.unregister("clv_rows")
-        con.execute("commit")
+        replace_tables(con, "clv", {"model_params": result.params, "customer_predictions": result.predictions})
     params_md = md_table(
         ["model", "profile", "parameter", "value", "customers", "log-likelihood"],
         result.params.select("model", "profile", "parameter", "value", "n_customers", "log_likelihood").rows(),

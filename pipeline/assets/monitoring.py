@@ -13,6 +13,7 @@ from pipeline.monitoring.report import render_report, summary_markdown
 from pipeline.monitoring.report_data import read_report_data
 from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
+from pipeline.warehouse_tables import replace_tables
 
 REPORT_TAG = "crmgrade/report"
 _READS = [
@@ -94,13 +95,7 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
     with warehouse.connect() as con:
         outcomes = read_outcomes(con, as_of, horizon, list(spec.purchase_statuses), spec.monetary)
         result = backtest(outcomes, horizon, spec.clv.horizon_months)
-        con.execute("create schema if not exists monitoring")
-        con.execute("begin transaction")
-        for table, frame in (("backtest_groups", result.groups), ("backtest_scores", result.scores)):
-            con.register("backtest_rows", frame.to_arrow())
-            con.execute(f"create or replace table monitoring.{table} as select * from backtest_rows")
-            con.unregister("backtest_rows")
-        con.execute("commit")
+        replace_tables(con, "monitoring", {"backtest_groups": result.groups, "backtest_scores": result.scores})
     days = result.scores["as_of_date"].unique().sort()
     latest = days.max() if days.len() else None
     context.log.info(f"backtested {days.len()} graded day(s) with a {horizon}-day horizon before {as_of}")

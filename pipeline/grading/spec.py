@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.validated_yaml import YamlFileError, load_yaml_model
+from pipeline.warehouse_tables import replace_tables
 
 SCALE = 5  # every dimension scores 1..5: quintiles, or four thresholds
 RFM = ("recency", "frequency", "monetary")
@@ -310,17 +311,5 @@ def spec_tables(spec: GradingSpec) -> dict[str, pa.Table]:
 
 def write_spec(con: duckdb.DuckDBPyConnection, spec: GradingSpec, text: str) -> None:
     """Replace the grading_spec schema's tables in one transaction; keep the spec's text beside them."""
-    tables = spec_tables(spec)
-    con.execute("create schema if not exists grading_spec")
-    con.execute("begin transaction")
-    try:
-        for name, table in tables.items():
-            con.register("spec_rows", table)
-            con.execute(f"create or replace table grading_spec.{name} as select * from spec_rows")
-            con.unregister("spec_rows")
-        con.execute("create or replace table grading_spec.source (spec_text varchar)")
-        con.execute("insert into grading_spec.source values (?)", [text])
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+    source = pa.table({"spec_text": pa.array([text], pa.string())})
+    replace_tables(con, "grading_spec", {**spec_tables(spec), "source": source})

@@ -1,0 +1,25 @@
+"""Writing whole tables from Python into the warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+
+def replace_tables(con: duckdb.DuckDBPyConnection, schema: str, tables: Mapping[str, pa.Table | pl.DataFrame]) -> None:
+    """Create or replace `schema`.<name> from each frame, all in one transaction: a reader sees every table of
+    the old set or every table of the new one, and a failure part-way leaves the old set."""
+    con.execute(f"create schema if not exists {schema}")
+    con.execute("begin transaction")
+    try:
+        for name, frame in tables.items():
+            con.register("replacement_rows", frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame)
+            con.execute(f"create or replace table {schema}.{name} as select * from replacement_rows")
+            con.unregister("replacement_rows")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
