@@ -217,11 +217,13 @@ class Settings(_Strict):
         """The config file these settings were read from."""
         return self._file
 
+    def business_date(self, now: datetime | None = None) -> date:
+        """Today (or `now`'s day) in the business time zone."""
+        return (now or datetime.now(ZoneInfo(self.timezone))).astimezone(ZoneInfo(self.timezone)).date()
+
     def resolved_as_of_date(self, now: datetime | None = None) -> date:
         """The configured as-of date, else today in the business time zone."""
-        if self.as_of_date is not None:
-            return self.as_of_date
-        return (now or datetime.now(ZoneInfo(self.timezone))).astimezone(ZoneInfo(self.timezone)).date()
+        return self.as_of_date if self.as_of_date is not None else self.business_date(now)
 
     def dbt_vars(self) -> dict[str, object]:
         """The dbt vars of a run: the as-of date, the time zone and the drift thresholds (dbt_project.yml)."""

@@ -1,8 +1,5 @@
 """The nightly run: crmgrade.yml operations.schedule (cron in the business time zone)."""
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
 import dagster as dg
 
 from pipeline.config import Settings
@@ -27,8 +24,7 @@ def nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
             return dg.SkipReason(f"run {active[0]} is still active; the warehouse has one writer")
         # the tick's day in the business time zone: a nightly run grades as of today, from yesterday's data,
         # whatever as_of_date crmgrade.yml fixes for runs by hand
-        tick = context.scheduled_execution_time or datetime.now(UTC)
-        as_of = tick.astimezone(ZoneInfo(settings.timezone)).date()
+        as_of = settings.business_date(context.scheduled_execution_time)
         return dg.RunRequest(
             run_key=f"nightly-{as_of}",
             partition_key=partition_key(as_of),
