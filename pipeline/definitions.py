@@ -13,7 +13,7 @@ from pipeline.assets.monitoring import backtest_assets, grades_predict_better_th
 from pipeline.assets.quality import dq_tables
 from pipeline.config import load_settings
 from pipeline.dbt_project import dbt_resource
-from pipeline.freshness import freshness_checks, freshness_sensor
+from pipeline.freshness import FRESHNESS_CHECKS, freshness_sensor
 from pipeline.jobs import all_assets_job
 from pipeline.resources import default_resources
 from pipeline.schedules import nightly_schedule
@@ -22,7 +22,6 @@ from pipeline.sensors import new_files_sensor
 # The schedule's cron and the sensor's interval are read when the code location loads ($CRMGRADE_CONFIG or
 # crmgrade.yml); everything else is read by the resources when a run starts.
 _settings = load_settings()
-_freshness = freshness_checks(_settings)
 
 defs = dg.Definitions(
     assets=[
@@ -36,10 +35,10 @@ defs = dg.Definitions(
         backtest_assets,
         monitoring_report,
     ],
-    asset_checks=[grades_predict_better_than_chance, *_freshness],
+    asset_checks=[grades_predict_better_than_chance, *FRESHNESS_CHECKS],
     jobs=[all_assets_job],
     schedules=[nightly_schedule(_settings)],
-    sensors=[new_files_sensor(_settings), freshness_sensor(_settings, _freshness)],
+    sensors=[new_files_sensor(_settings), freshness_sensor(_settings, FRESHNESS_CHECKS)],
     resources={**default_resources(), "dbt": dbt_resource()},
     # One process: DuckDB allows a single process per database file.
     executor=dg.in_process_executor,

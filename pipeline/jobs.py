@@ -6,7 +6,7 @@ from pipeline.freshness import CHECK_KEYS
 
 JOB_NAME = "crmgrade_all"
 
-# Every asset with its checks, except the freshness checks: the freshness sensor runs those on the deadline.
+# Every asset with its checks, except the freshness checks (pipeline/freshness.py).
 all_assets_job = dg.define_asset_job(
     JOB_NAME,
     selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*CHECK_KEYS),

@@ -96,12 +96,11 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
         outcomes = read_outcomes(con, as_of, horizon, list(spec.purchase_statuses), spec.monetary)
         result = backtest(outcomes, horizon, spec.clv.horizon_months)
         replace_tables(con, "monitoring", {"backtest_groups": result.groups, "backtest_scores": result.scores})
-    days = result.scores["as_of_date"].unique().sort()
-    latest = days.max() if days.len() else None
-    context.log.info(f"backtested {days.len()} graded day(s) with a {horizon}-day horizon before {as_of}")
+    days, latest = result.scores["as_of_date"].n_unique(), result.scores["as_of_date"].max()
+    context.log.info(f"backtested {days} graded day(s) with a {horizon}-day horizon before {as_of}")
     grades = result.groups.filter((pl.col("as_of_date") == latest) & (pl.col("grouped_by") == "grade"))
     scores = result.scores.filter(pl.col("as_of_date") == latest)
-    common = {"horizon_days": horizon, "days_backtested": days.len(), "latest_day": str(latest) if latest else None}
+    common = {"horizon_days": horizon, "days_backtested": days, "latest_day": str(latest) if latest else None}
     yield dg.MaterializeResult(
         asset_key=["monitoring", "backtest_groups"],
         metadata={

@@ -65,5 +65,6 @@ def test_the_job_leaves_the_freshness_checks_to_their_sensor(dbt_manifest):
     assert set(WATCHED) <= set(defs.resolve_all_asset_keys())
     job_checks = defs.get_job_def(all_assets_job.name).asset_layer.asset_graph.asset_check_keys
     assert not set(CHECK_KEYS) & set(job_checks)
+    assert len(CHECK_KEYS) == len(WATCHED) and set(CHECK_KEYS) <= set(defs.resolve_asset_graph().asset_check_keys)
     sensor = defs.get_sensor_def("marts_freshness")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
