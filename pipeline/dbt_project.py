@@ -17,7 +17,13 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 _venv_dbt = Path(sys.executable).parent / "dbt"
 DBT_EXECUTABLE = str(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") or "dbt")
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# dbt writes its manifest, partial-parse state and each step's artifacts under the target folder. Processes that
+# parse with other vars at the same time (parallel test workers) each need their own: CRMGRADE_DBT_TARGET.
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target_path=os.getenv("CRMGRADE_DBT_TARGET", "target"),
+)
 
 
 class CrmgradeDbtCliResource(DbtCliResource):

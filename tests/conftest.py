@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# pytest-xdist workers run at the same time and parse dbt with different vars: each gets its own dbt target
+# folder, set before pipeline.dbt_project is imported (and inherited by the processes the tests start).
+if worker := os.getenv("PYTEST_XDIST_WORKER"):
+    os.environ["CRMGRADE_DBT_TARGET"] = f"target/pytest-{worker}"
 
 from pipeline.demo.generator import DemoSpec, generate
 
