@@ -123,6 +123,64 @@ def backfill(config_file: Path | str | None, first: date, last: date) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """List the published versions, roll back to one, or publish the working warehouse's bi schema now."""
+    from pipeline.config import ConfigError, export_environment
+    from pipeline.serving.publish import PublishError, current_version, list_versions, rollback
+
+    try:
+        settings = export_environment(args.config)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    folder = settings.serving.dir
+    try:
+        if args.rollback or args.to:
+            version = rollback(folder, args.to)
+            print(f"{folder / 'current'} -> {version}")
+        elif not args.list:
+            version = _publish_now(settings)
+            print(f"published {version} to {folder}")
+    except PublishError as exc:
+        return _fail(str(exc))
+    current = current_version(folder)
+    for version in list_versions(folder):
+        print(f"{'*' if version == current else ' '} {version}")
+    return 0
+
+
+def _publish_now(settings) -> str:
+    """Publish outside a run (after an erasure, or to retry a failed publish): what the bi views show now."""
+    import duckdb
+
+    from pipeline.dbt_project import dbt_project, prepare_manifest
+    from pipeline.serving.catalog import BACKTEST_TO_PUBLISH, bi_tables
+    from pipeline.serving.publish import PublishError, publish
+
+    if not dbt_project.manifest_path.exists():
+        prepare_manifest(settings.dbt_vars())
+    tables = bi_tables(dbt_project.manifest_path, BACKTEST_TO_PUBLISH)
+    try:
+        con = duckdb.connect(str(settings.warehouse))
+    except duckdb.IOException as exc:
+        raise PublishError(f"cannot open {settings.warehouse} (a run holds it?): {exc}") from None
+    try:
+        as_of = con.sql("select max(as_of_date) from bi.customer_grades").fetchall()[0][0]
+        if as_of is None:
+            raise PublishError(f"{settings.warehouse} has no grades to publish: run the job first")
+        result = publish(
+            con,
+            settings.serving.dir,
+            tables,
+            run_id="crmgrade publish",
+            as_of_date=as_of,
+            keep=settings.serving.keep_versions,
+            allowed_in_clear=set(settings.serving.unmasked_columns),
+        )
+    finally:
+        con.close()
+    return result.version
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.demo.simulate import simulate
 
@@ -187,6 +245,19 @@ def main(argv: list[str] | None = None) -> int:
     fill.add_argument("--from", dest="first", type=date.fromisoformat, required=True, help="First as-of date.")
     fill.add_argument("--to", dest="last", type=date.fromisoformat, required=True, help="Last as-of date.")
     fill.set_defaults(func=lambda a: backfill(a.config, a.first, a.last))
+
+    pub = sub.add_parser(
+        "publish",
+        help="The serving copy BI reads: publish the bi schema now, list versions, or roll back (docs/bi.md).",
+    )
+    pub.add_argument(
+        "--config", type=Path, default=None, help="Config file (default: $CRMGRADE_CONFIG or crmgrade.yml)."
+    )
+    action = pub.add_mutually_exclusive_group()
+    action.add_argument("--rollback", action="store_true", help="Serve the version published before the current one.")
+    action.add_argument("--to", default=None, metavar="VERSION", help="Serve this published version.")
+    action.add_argument("--list", action="store_true", help="Only list the published versions (* = current).")
+    pub.set_defaults(func=cmd_publish)
 
     sim = sub.add_parser("simulate", help="Run the demo night after night, one day's files delivered per night.")
     sim.add_argument("--out", type=Path, required=True, help="Work folder (replaced): sources, warehouse, reports.")

@@ -189,6 +189,43 @@ class MonitoringConfig(_Strict):
     backtest: BacktestConfig = BacktestConfig()
 
 
+class ServingConfig(_Strict):
+    """The serving copy BI tools read (pipeline/serving, docs/bi.md)."""
+
+    dir: Path = Field(
+        default=Path("data/serving"),
+        description="Published versions of the bi schema: warehouse.duckdb and Parquet files, switched atomically.",
+    )
+    keep_versions: int = Field(
+        default=5, ge=1, description="Published versions kept for `crmgrade publish --rollback`."
+    )
+    unmasked_columns: list[str] = Field(
+        default_factory=list,
+        description="bi columns BI may see in clear, as table.column (e.g. customers.name); every other personal "
+        "column is masked or hashed (pipeline/serving/masking.py lists them).",
+    )
+
+    @field_validator("unmasked_columns")
+    @classmethod
+    def _known_personal_columns(cls, value: list[str]) -> list[str]:
+        from pipeline.serving.masking import PERSONAL_COLUMNS
+
+        unknown = sorted(set(value) - set(PERSONAL_COLUMNS))
+        if unknown:
+            raise ValueError(f"{unknown} are not masked bi columns; these are: {sorted(PERSONAL_COLUMNS)}")
+        return value
+
+
+class PrivacyConfig(_Strict):
+    """Erasure and suppression (pipeline/privacy). Kept outside the warehouse: a rebuild from the source files
+    must still leave out the people who asked to be erased."""
+
+    dir: Path = Field(
+        default=Path("data/privacy"),
+        description="The salt (unless $CRMGRADE_PRIVACY_SALT is set), the suppression list and the erasure log.",
+    )
+
+
 class Settings(_Strict):
     warehouse: Path
     timezone: str = "Asia/Shanghai"
@@ -210,6 +247,8 @@ class Settings(_Strict):
     )
     operations: OperationsConfig = OperationsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    serving: ServingConfig = ServingConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     _file: Path = PrivateAttr(default=DEFAULT_CONFIG)
 
     @property
@@ -226,11 +265,13 @@ class Settings(_Strict):
         return self.as_of_date if self.as_of_date is not None else self.business_date(now)
 
     def dbt_vars(self) -> dict[str, object]:
-        """The dbt vars of a run: the as-of date, the time zone and the drift thresholds (dbt_project.yml)."""
+        """The dbt vars of a run: the as-of date, the time zone, the drift thresholds and the bi columns shown
+        unmasked (dbt_project.yml)."""
         return {
             "as_of_date": self.resolved_as_of_date().isoformat(),
             "timezone": self.timezone,
             "drift": self.monitoring.drift.model_dump(),
+            "bi_unmasked": list(self.serving.unmasked_columns),
         }
 
     @field_validator("timezone")
@@ -264,6 +305,8 @@ def load_settings(file: Path | str | None = None) -> Settings:
     base = file.parent
     settings.warehouse = (base / settings.warehouse).resolve()
     settings.reports_dir = (base / settings.reports_dir).resolve()
+    settings.serving.dir = (base / settings.serving.dir).resolve()
+    settings.privacy.dir = (base / settings.privacy.dir).resolve()
     settings.sources.root = (base / settings.sources.root).resolve()
     settings.sources.contracts = (base / settings.sources.contracts).resolve()
     settings.grading = (base / settings.grading).resolve() if settings.grading else REPO_ROOT / "grading.yml"

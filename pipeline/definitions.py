@@ -1,5 +1,6 @@
 """The one Dagster code location: ingest -> identity -> dbt (staging, intermediate, marts) -> grading ->
-monitoring, run by the nightly schedule, the new-files sensor, or by hand (UI, `crmgrade run`)."""
+monitoring -> serving (the copy BI reads), run by the nightly schedule, the new-files sensor, or by hand (UI,
+`crmgrade run`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pipeline.assets.identity import identity_assets
 from pipeline.assets.ingest import ingest_assets
 from pipeline.assets.monitoring import backtest_assets, grades_predict_better_than_chance, monitoring_report
 from pipeline.assets.quality import dq_tables
+from pipeline.assets.serving import published, salt
 from pipeline.config import load_settings
 from pipeline.dbt_project import dbt_resource
 from pipeline.freshness import FRESHNESS_CHECKS, freshness_sensor
@@ -34,6 +36,8 @@ defs = dg.Definitions(
         customer_tags,
         backtest_assets,
         monitoring_report,
+        salt,
+        published,
     ],
     asset_checks=[grades_predict_better_than_chance, *FRESHNESS_CHECKS],
     jobs=[all_assets_job],

@@ -38,7 +38,7 @@ def dbt_test_vars() -> dict:
     from pipeline.config import MonitoringConfig
 
     drift = MonitoringConfig().drift.model_dump()
-    return {"as_of_date": DEMO_AS_OF, "timezone": "Asia/Shanghai", "drift": drift}
+    return {"as_of_date": DEMO_AS_OF, "timezone": "Asia/Shanghai", "drift": drift, "bi_unmasked": []}
 
 
 # The demo history ends on DemoSpec.end_date (2026-06-30): the tests grade as of the day after.
@@ -50,7 +50,8 @@ def write_run_config(folder: Path, sources: Path, as_of_date: str = DEMO_AS_OF) 
     config, warehouse = folder / "crmgrade.yml", folder / "w.duckdb"
     config.write_text(
         f"warehouse: {warehouse}\nas_of_date: {as_of_date}\nsources:\n  root: {sources}\n"
-        f"  contracts: {CONTRACTS}\nreports_dir: {folder / 'reports'}\n",
+        f"  contracts: {CONTRACTS}\nreports_dir: {folder / 'reports'}\n"
+        f"serving: {{dir: {folder / 'serving'}}}\nprivacy: {{dir: {folder / 'privacy'}}}\n",
         encoding="utf-8",
     )
     return config, warehouse

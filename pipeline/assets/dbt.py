@@ -18,12 +18,12 @@ RUN_ID_ENV = "CRMGRADE_RUN_ID"
 
 
 class CrmgradeDbtTranslator(DagsterDbtTranslator):
-    """Asset keys follow the warehouse: [schema, name] for models, meta.dagster.asset_key for sources."""
+    """Asset keys follow the warehouse: [schema, alias or name] for models, meta.dagster.asset_key for sources."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
-            schema = dbt_resource_props["config"].get("schema") or "main"
-            return dg.AssetKey([schema, dbt_resource_props["name"]])
+            config = dbt_resource_props["config"]
+            return dg.AssetKey([config.get("schema") or "main", config.get("alias") or dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
 
 

@@ -8,7 +8,7 @@ import polars as pl
 
 from pipeline.grading.spec import load_grading_spec
 from pipeline.markdown import md_table
-from pipeline.monitoring.backtest import backtest, read_outcomes
+from pipeline.monitoring.backtest import BACKTEST_COLUMNS, BACKTEST_TABLES, backtest, read_outcomes
 from pipeline.monitoring.report import render_report, summary_markdown
 from pipeline.monitoring.report_data import read_report_data
 from pipeline.partitions import AS_OF_PARTITIONS
@@ -27,44 +27,6 @@ _READS = [
     ["monitoring", "backtest_scores"],
 ]
 
-_BACKTEST_TABLES = {
-    "backtest_groups": "Per backtested day, grouping (all, grade, segment_en, churn_risk) and group: customers, "
-    "buyers, repeat and churn rate, revenue, lift and the CLV predicted for the horizon, pro rata.",
-    "backtest_scores": "Per backtested day and score (weighted_score, p_alive, clv): AUC for buying again and the "
-    "normalised Gini of revenue.",
-}
-
-
-_DAY = {
-    "as_of_date": "The graded day backtested (history.grade_history).",
-    "horizon_days": "Purchases counted in [as_of_date, as_of_date + horizon_days).",
-}
-_BACKTEST_COLUMNS = {
-    "backtest_groups": {
-        **_DAY,
-        "grouped_by": "all (the whole day), grade, segment_en or churn_risk.",
-        "group_value": "The grade, segment or churn-risk band; '(all)' for the whole day.",
-        "customers": "Customers graded on the day in the group.",
-        "buyers": "Of them, customers who bought in the horizon.",
-        "repeat_rate": "buyers / customers.",
-        "churn_rate": "1 - repeat_rate: graded customers who did not buy in the horizon.",
-        "revenue": "Their spend in the horizon (the grading spec's monetary basis and purchase statuses), CNY.",
-        "revenue_per_customer": "revenue / customers.",
-        "lift": "revenue_per_customer over the whole day's revenue per customer.",
-        "customers_predicted": "Customers of the group with a CLV predicted on the day.",
-        "predicted_revenue": "Their CLV predicted on the day, pro rata to the horizon (undiscounted), CNY.",
-    },
-    "backtest_scores": {
-        **_DAY,
-        "score": "weighted_score, p_alive or clv as recorded on the day.",
-        "customers": "Customers graded on the day who have the score.",
-        "buyers": "Of them, customers who bought in the horizon.",
-        "auc_repeat": "P(a buyer scored above a non-buyer), ties half (Mann-Whitney); 0.5 is chance.",
-        "gini_repeat": "2 * auc_repeat - 1.",
-        "gini_revenue": "Normalised Gini of horizon revenue ranked by the score (1 perfect, 0 random).",
-    },
-}
-
 
 @dg.multi_asset(
     partitions_def=AS_OF_PARTITIONS,
@@ -74,14 +36,14 @@ _BACKTEST_COLUMNS = {
             description=description,
             metadata={
                 "dagster/column_schema": dg.TableSchema(
-                    columns=[dg.TableColumn(c, description=d) for c, d in _BACKTEST_COLUMNS[table].items()]
+                    columns=[dg.TableColumn(c, description=d) for c, d in BACKTEST_COLUMNS[table].items()]
                 )
             },
             group_name="monitoring",
             kinds={"duckdb", "polars"},
             deps=[dg.AssetKey(["history", "grade_history"]), dg.AssetKey(["marts", "fct_orders"])],
         )
-        for table, description in _BACKTEST_TABLES.items()
+        for table, description in BACKTEST_TABLES.items()
     ],
 )
 def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):

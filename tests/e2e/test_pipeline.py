@@ -219,14 +219,41 @@ def test_checks_ran_blocking_ones_passed_and_quarantines_warned(first_run):
     assert all(raw[k].severity == dg.AssetCheckSeverity.WARN for k in failed), failed
 
 
-def test_cli_rerun_adds_no_rows_gives_the_same_grades_and_prints_the_summary(first_run, run_env, capsys, monkeypatch):
+def test_cli_rerun_adds_no_rows_gives_the_same_grades_and_prints_the_summary(
+    first_run, run_env, capsys, monkeypatch, tmp_path
+):
+    """Also the concurrent reader: a second process queries the serving copy while this run publishes."""
+    import subprocess
+    import sys
+
     from pipeline.cli import main
 
     config, warehouse = run_env
+    serving = config.parent / "serving"
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     before = query(warehouse, "select count(*) from raw.orders")[0][0]
     grades_before = query(warehouse, "select customer_key, grade from marts.customer_grades order by 1")
-    assert main(["run", "--config", str(config)]) == 0
+    first_version = query(serving / "warehouse.duckdb", "select version from bi.published_version")[0][0]
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "serving_reader.py"), str(serving), str(stop), "100"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        code = main(["run", "--config", str(config)])
+    finally:
+        stop.touch()
+        lines, errors = reader.communicate(timeout=120)
+    assert code == 0
+    answers = [json.loads(line) for line in lines.splitlines()]
+    assert reader.returncode == 0, errors
+    assert len(answers) >= 100 and [a for a in answers if "error" in a] == []
+    assert all(a["consistent"] and a["version"] == a["parquet_version"] for a in answers)
+    # the reader saw the old version, then the new one: the switch happened while it read, and it never blocked
+    seen = list(dict.fromkeys(a["version"] for a in answers))
+    assert seen[0] == first_version and len(seen) == 2, seen
     out = capsys.readouterr().out
     assert "| orders | tmall |" in out and "Customers per grade" in out and f"Warehouse: {warehouse}" in out
     assert (config.parent / "reports" / "run_summary.md").exists()
@@ -239,6 +266,57 @@ def test_cli_rerun_adds_no_rows_gives_the_same_grades_and_prints_the_summary(fir
     assert f"Monitoring report: {config.parent / 'reports' / 'monitoring' / 'latest.html'}" in out
     assert query(warehouse, "select count(*) from raw.orders")[0][0] == before
     assert query(warehouse, "select customer_key, grade from marts.customer_grades order by 1") == grades_before
+
+
+def test_the_serving_copy_is_published_documented_and_holds_no_personal_data_in_clear(first_run, run_env):
+    import os
+    import re
+
+    import polars as pl
+
+    from pipeline.serving.masking import PATTERNS
+
+    config, warehouse = run_env
+    serving = config.parent / "serving"
+    mat = first_run.asset_materializations_for_node("serving__published")[0]
+    version = mat.metadata["version"].value
+    assert (serving / "versions" / version / "warehouse.duckdb").exists()  # the CLI rerun may have published since
+    newest = sorted(p.name for p in (serving / "versions").iterdir())[-1]
+    assert os.path.realpath(serving / "current") == str((serving / "versions" / newest).resolve())
+    copy = duckdb.connect(str(serving / "warehouse.duckdb"), read_only=True)
+    try:
+        tables = dict(copy.sql("select table_name, comment from duckdb_tables() where schema_name = 'bi'").fetchall())
+        assert {"customers", "customer_grades", "customer_tags", "customer_recommendations", "customer_clv"} <= set(
+            tables
+        )
+        assert {"grade_summary", "kpi_trends", "grade_migrations", "drift_alerts", "backtest_scores"} <= set(tables)
+        assert all(tables.values()), "every bi table is described"
+        assert copy.sql(
+            "select count(*) from duckdb_schemas() where schema_name not in ('bi', 'main', "
+            "'information_schema', 'pg_catalog')"
+        ).fetchall() == [(0,)], "only the bi schema is copied"
+        # every text column of every table: no phone or e-mail in clear (the same scan over the marts finds them)
+        text = copy.sql(
+            "select table_name, column_name from duckdb_columns() where schema_name = 'bi' and data_type = 'VARCHAR'"
+        ).fetchall()
+        values = {
+            (t, c): [v for (v,) in copy.sql(f'select distinct "{c}" from bi."{t}" where "{c}" is not null').fetchall()]
+            for t, c in text
+        }
+        customers = copy.sql("select count(*), count(phone), count(email) from bi.customers").fetchall()[0]
+    finally:
+        copy.close()
+    leaks = [(t, c, v) for (t, c), vs in values.items() for v in vs for p in PATTERNS.values() if re.search(p, v)]
+    assert leaks == []
+    assert customers[1] > 0 and customers[2] > 0  # the masked columns are there, not emptied
+    assert re.fullmatch(r"1[3-9][0-9]\*{4}[0-9]{4}", values[("customers", "phone")][0])
+    for parquet in (serving / "parquet").glob("*.parquet"):
+        frame = pl.read_parquet(parquet)
+        for column in [c for c, t in frame.schema.items() if t == pl.String]:
+            for p in PATTERNS.values():
+                assert not frame[column].str.contains(p).any(), f"{parquet.name}.{column} matches {p}"
+    in_marts = query(warehouse, "select count(*) from marts.dim_customer where phone like '+861%'")[0][0]
+    assert in_marts > 0, "the working warehouse keeps the phones: the scan above could have found them"
 
 
 def test_validation_pages_are_written_and_linked_from_the_asset(first_run, run_env):

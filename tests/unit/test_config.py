@@ -41,6 +41,11 @@ def test_paths_are_relative_to_the_config_file(tmp_path):
         (GOOD.replace("root: src", "root: nowhere"), "sources.root", "does not exist"),
         (GOOD + "demo:\n  customers: -5\n", "demo.customers", "greater than or equal to 10"),
         ("sources: {}\n", "warehouse", "Field required"),
+        (
+            GOOD + "serving:\n  unmasked_columns: [customers.phone, orders.order_id]\n",
+            "serving.unmasked_columns",
+            "['orders.order_id'] are not masked bi columns",
+        ),
     ],
 )
 def test_errors_name_the_file_and_key(tmp_path, text, key, fragment):
@@ -69,6 +74,7 @@ def test_as_of_date_defaults_to_today_in_the_business_time_zone(tmp_path, monkey
         "as_of_date": "2025-12-31",
         "timezone": "Asia/Shanghai",
         "drift": dated.monitoring.drift.model_dump(),
+        "bi_unmasked": [],
     }
 
 

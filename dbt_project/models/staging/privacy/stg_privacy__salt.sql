@@ -1,0 +1,10 @@
+with
+
+source as (
+
+    select * from {{ source('privacy', 'salt') }}
+
+)
+
+select cast(salt as varchar) as salt
+from source

@@ -1,0 +1,88 @@
+"""Serving BI: the salt of the bi schema's hashed columns, and the publishing of the serving copy."""
+
+import dagster as dg
+import polars as pl
+
+from pipeline.dbt_project import dbt_project
+from pipeline.partitions import AS_OF_PARTITIONS
+from pipeline.privacy.salt import privacy_salt
+from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
+from pipeline.serving.catalog import BACKTEST_TO_PUBLISH, bi_tables
+from pipeline.serving.publish import publish
+from pipeline.warehouse_tables import replace_tables
+
+PUBLISHED_TAG = "crmgrade/published_version"
+
+
+@dg.asset(
+    partitions_def=AS_OF_PARTITIONS,
+    key=["privacy", "salt"],
+    group_name="serving",
+    kinds={"duckdb"},
+    description="The secret salt of the bi schema's hashed columns, in the working warehouse only "
+    "($CRMGRADE_PRIVACY_SALT, else the file salt in crmgrade.yml privacy.dir).",
+)
+def salt(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
+    cfg = settings.load_for(context)
+    with warehouse.connect() as con:
+        replace_tables(con, "privacy", {"salt": pl.DataFrame({"salt": [privacy_salt(cfg.privacy.dir)]})})
+
+
+def _published_deps() -> list[dg.AssetKey]:
+    """Everything a version holds, and the report: publishing comes last, after every check of the run."""
+    tables = bi_tables(dbt_project.manifest_path)
+    return [
+        *(dg.AssetKey(["bi", t.name]) for t in tables),
+        *(dg.AssetKey(["monitoring", t.name]) for t in BACKTEST_TO_PUBLISH),
+        dg.AssetKey(["monitoring", "report"]),
+    ]
+
+
+@dg.asset(
+    partitions_def=AS_OF_PARTITIONS,
+    key=["serving", "published"],
+    group_name="serving",
+    deps=_published_deps(),
+    kinds={"duckdb", "parquet"},
+    description="The serving copy BI tools read: the bi schema as a new version under serving.dir "
+    "(warehouse.duckdb and Parquet), switched atomically once every blocking check of the run has passed.",
+)
+def published(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
+    failed = _failed_blocking_checks(context)
+    if failed:  # Dagster skips the steps after a failed blocking check; this also covers checks in other steps
+        raise dg.Failure(f"not published: blocking checks failed in this run: {', '.join(failed)}")
+    cfg = settings.load_for(context)
+    tables = bi_tables(dbt_project.manifest_path, BACKTEST_TO_PUBLISH)
+    with warehouse.connect() as con:
+        result = publish(
+            con,
+            cfg.serving.dir,
+            tables,
+            run_id=context.run_id,
+            as_of_date=cfg.resolved_as_of_date(),
+            keep=cfg.serving.keep_versions,
+            allowed_in_clear=set(cfg.serving.unmasked_columns),
+        )
+    context.instance.add_run_tags(context.run_id, {PUBLISHED_TAG: result.version})
+    context.log.info(f"published {result.version} to {cfg.serving.dir}; removed {result.removed or 'none'}")
+    return dg.MaterializeResult(
+        metadata={
+            "version": result.version,
+            "path": dg.MetadataValue.path(str(cfg.serving.dir / "warehouse.duckdb")),
+            "tables": dg.MetadataValue.json(result.rows),
+            "versions_removed": dg.MetadataValue.json(result.removed),
+        }
+    )
+
+
+def _failed_blocking_checks(context: dg.AssetExecutionContext) -> list[str]:
+    records = context.instance.get_records_for_run(
+        context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    failed = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        blocking = evaluation.blocking or evaluation.severity == dg.AssetCheckSeverity.ERROR
+        if not evaluation.passed and blocking:
+            failed.append(evaluation.asset_check_key.to_user_string())
+    return failed

@@ -1,0 +1,31 @@
+"""What a published version holds: every model of the dbt folder models/bi (documented in its YAML), and the
+backtest tables, which the monitoring assets write from Python (no personal data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipeline.monitoring.backtest import BACKTEST_COLUMNS, BACKTEST_TABLES
+from pipeline.serving.publish import SCHEMA, TableToPublish
+
+# Written from Python by the monitoring assets, published beside the bi models.
+BACKTEST_TO_PUBLISH = [
+    TableToPublish(name, f"monitoring.{name}", description, BACKTEST_COLUMNS[name])
+    for name, description in BACKTEST_TABLES.items()
+]
+
+
+def bi_tables(manifest_path: Path, extra: list[TableToPublish] = ()) -> list[TableToPublish]:
+    """The bi models of the dbt manifest, with their descriptions, then `extra`."""
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    tables = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model" or node["config"].get("schema") != SCHEMA:
+            continue
+        name = node["config"].get("alias") or node["name"]
+        columns = {c: props.get("description", "") for c, props in node.get("columns", {}).items()}
+        tables.append(TableToPublish(name, f'{SCHEMA}."{name}"', node.get("description", ""), columns))
+    if not tables:
+        raise ValueError(f"{manifest_path} has no models in schema {SCHEMA!r} (dbt_project/models/bi)")
+    return sorted(tables, key=lambda t: t.name) + list(extra)
