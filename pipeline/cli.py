@@ -181,6 +181,62 @@ def _publish_now(settings) -> str:
     return result.version
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase a person from the working warehouse and the reports, suppress them, republish the serving copy."""
+    import getpass
+
+    import duckdb
+
+    from pipeline.config import ConfigError, export_environment
+    from pipeline.contracts import load_contracts
+    from pipeline.privacy.erasure import ErasureError, ErasureRequest, erase
+    from pipeline.privacy.salt import privacy_salt
+    from pipeline.serving.publish import PublishError, remove_versions_except_current
+
+    try:
+        settings = export_environment(args.config)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    request = ErasureRequest(
+        customer_keys=args.customer or [],
+        phones=args.phone or [],
+        emails=args.email or [],
+        requested_by=args.by or getpass.getuser(),
+        reason=args.reason,
+    )
+    try:
+        con = duckdb.connect(str(settings.warehouse))
+    except duckdb.IOException as exc:
+        return _fail(f"cannot open {settings.warehouse} (a run holds it? erase after it): {exc}")
+    try:
+        report = erase(
+            con,
+            request,
+            contracts=load_contracts(settings.sources.contracts),
+            salt=privacy_salt(settings.privacy.dir),
+            privacy_dir=settings.privacy.dir,
+            reports_dir=settings.reports_dir,
+        )
+    except ErasureError as exc:
+        return _fail(str(exc))
+    finally:
+        con.close()
+    keys = ", ".join(report.customer_keys) or "-"
+    print(f"Erasure {report.erasure_id}: customer(s) {keys}, {report.records} records")
+    for table, rows in sorted(report.rows_removed.items()):
+        print(f"  {table}: {rows} rows removed")
+    print(f"  {len(report.files_scrubbed)} file(s) under {settings.reports_dir} scrubbed")
+    print(f"  {report.identifiers_suppressed} identifier(s) added to {settings.privacy.dir / 'suppressions.csv'}")
+    if (settings.serving.dir / "current").is_symlink():
+        try:
+            version = _publish_now(settings)
+        except PublishError as exc:
+            return _fail(f"erased, but the serving copy was not republished: {exc}; run `crmgrade publish`")
+        removed = remove_versions_except_current(settings.serving.dir)
+        print(f"  serving copy republished as {version}; {len(removed)} older version(s) holding the person removed")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.demo.simulate import simulate
 
@@ -258,6 +314,20 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--to", default=None, metavar="VERSION", help="Serve this published version.")
     action.add_argument("--list", action="store_true", help="Only list the published versions (* = current).")
     pub.set_defaults(func=cmd_publish)
+
+    era = sub.add_parser(
+        "erase",
+        help="Erase a person from every layer, keep them out of later ingests, republish (docs/privacy.md).",
+    )
+    era.add_argument(
+        "--config", type=Path, default=None, help="Config file (default: $CRMGRADE_CONFIG or crmgrade.yml)."
+    )
+    era.add_argument("--customer", action="append", metavar="KEY", help="A customer key (repeatable).")
+    era.add_argument("--phone", action="append", help="A phone number, as written anywhere (repeatable).")
+    era.add_argument("--email", action="append", help="An e-mail address (repeatable).")
+    era.add_argument("--by", default=None, help="Who asked, for the audit log (default: this user).")
+    era.add_argument("--reason", default=None, help="Why, for the audit log (e.g. the request's ticket number).")
+    era.set_defaults(func=cmd_erase)
 
     sim = sub.add_parser("simulate", help="Run the demo night after night, one day's files delivered per night.")
     sim.add_argument("--out", type=Path, required=True, help="Work folder (replaced): sources, warehouse, reports.")

@@ -16,6 +16,8 @@ from pipeline.contracts import load_contracts
 from pipeline.contracts.schema import ENTITIES
 from pipeline.ingest.loader import HAS_COLUMNS, MALFORMED, READABLE, FileResult, IngestOptions, ingest_contract
 from pipeline.partitions import AS_OF_PARTITIONS
+from pipeline.privacy.salt import privacy_salt
+from pipeline.privacy.suppression import load_suppressions
 from pipeline.quality.docs import write_index
 from pipeline.quality.reconcile import reconciliation_problems
 from pipeline.quality.suites import suite_for
@@ -122,6 +124,7 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
             max_volume_drop=cfg.quality.max_volume_drop,
             docs_dir=cfg.reports_dir / "validation" / context.run_id,
             as_of_date=cfg.resolved_as_of_date(),
+            suppression=_suppression(cfg.privacy.dir),
         )
         results: list[FileResult] = []
         errors: list[str] = []
@@ -195,3 +198,9 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
 
 
 ingest_assets = [_ingest_asset(entity) for entity in ENTITIES]
+
+
+def _suppression(privacy_dir) -> tuple[str, frozenset[str]] | None:
+    """The salt and hashes of erased people's identifiers, when anyone was erased (crmgrade erase)."""
+    hashes = load_suppressions(privacy_dir).hashes
+    return (privacy_salt(privacy_dir), hashes) if hashes else None

@@ -31,6 +31,7 @@ from pipeline.contracts.model import SourceContract
 from pipeline.contracts.schema import DUCKDB_TYPES, ENTITIES, LINEAGE
 from pipeline.ingest.readers import SourceRead, SourceReadError, file_sha256, read_source_file
 from pipeline.ingest.transform import to_canonical
+from pipeline.privacy.suppression import suppressed_rows
 from pipeline.quality.cleaning import fold_full_width
 from pipeline.quality.docs import page_path, render_validation
 from pipeline.quality.store import ensure_dq_tables, forget_file_version, forget_judgement
@@ -55,6 +56,8 @@ class IngestOptions:
     max_volume_drop: float = 0.5
     docs_dir: Path | None = None  # where GE's validation pages go (None: not written)
     as_of_date: date | None = None  # the run's as-of date, stamped on dq.reconciliation and dq.column_profiles
+    # (salt, hashes) of the suppression list: rows of erased people are neither loaded nor quarantined
+    suppression: tuple[str, frozenset[str]] | None = None
 
 
 @dataclass
@@ -67,6 +70,7 @@ class FileResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
+    rows_suppressed: int = 0  # rows of erased people (pipeline/privacy/suppression.py)
     seconds: float = 0.0
     message: str | None = None
     validation: Validation | None = field(default=None, repr=False)
@@ -207,9 +211,10 @@ class _FileJob:
         return FileResult(self.contract.source, self.contract.entity, self.rel, status, seconds=seconds, **counts)
 
     def reconcile(self, r: FileResult) -> None:
-        balanced = r.rows_read is None or r.rows_read == r.rows_loaded + r.rows_quarantined + r.rows_duplicate
+        accounted = r.rows_loaded + r.rows_quarantined + r.rows_duplicate + r.rows_suppressed
+        balanced = r.rows_read is None or r.rows_read == accounted
         self.con.execute(
-            "insert into dq.reconciliation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into dq.reconciliation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 *self.base(),
                 r.status,
@@ -222,6 +227,7 @@ class _FileJob:
                 self.at,
                 r.seconds,
                 self.options.as_of_date,
+                r.rows_suppressed,
             ],
         )
 
@@ -318,6 +324,7 @@ class _Prepared:
     malformed: pl.DataFrame
     previous_rows: int | None  # rows the earlier version of this file had (a replacement), else None
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage, for the benchmark
+    suppressed: pl.Series | None = None  # _row_number of rows of erased people, left out
 
 
 def _malformed_rows(read: SourceRead) -> pl.DataFrame:
@@ -379,7 +386,11 @@ def _prepare(job: _FileJob, workdir: Path, pending_hashes: pl.DataFrame) -> File
         warehouse_tz=options.warehouse_tz,
     ).collect()
     stages = {"read": t_read, "deduplicate": t_dedupe, "clean_and_type": time.perf_counter() - t0 - t_dedupe}
-    return _Prepared(job, read, canonical, dups, malformed, previous, stages)
+    suppressed = None
+    if options.suppression:
+        suppressed = suppressed_rows(canonical, contract.source, *options.suppression)
+        canonical = canonical.filter(~pl.col("_row_number").is_in(suppressed.implode()))
+    return _Prepared(job, read, canonical, dups, malformed, previous, stages, suppressed)
 
 
 def _duplicate_file(job: _FileJob, original: str, original_rows: int | None) -> FileResult:
@@ -501,7 +512,17 @@ def _load(p: _Prepared, validation: Validation) -> FileResult:
     reader_rules = [(MALFORMED, "quarantine", malformed.height == 0, malformed.height, None)]
     if validation.stops:
         message = "; ".join(o.message for o in validation.stops)
-        return _reject(job, read, "rejected", None, message, validation=validation, dups=dups, malformed=malformed)
+        return _reject(
+            job,
+            read,
+            "rejected",
+            None,
+            message,
+            validation=validation,
+            dups=dups,
+            malformed=malformed,
+            suppressed=p.suppressed,
+        )
     failures = validation.row_failures
     bad = failures["_row_number"].unique()
     quarantined = failures.join(_records(read, bad), on="_row_number", how="left").select(
@@ -515,6 +536,7 @@ def _load(p: _Prepared, validation: Validation) -> FileResult:
         rows_loaded=load.height,
         rows_quarantined=bad.len() + malformed.height,
         rows_duplicate=dups.height,
+        rows_suppressed=p.suppressed.len() if p.suppressed is not None else 0,
         validation=validation,
     )
     if validation.warnings:
@@ -552,15 +574,18 @@ def _reject(
     validation: Validation | None = None,
     dups: pl.DataFrame | None = None,
     malformed: pl.DataFrame | None = None,
+    suppressed: pl.Series | None = None,
 ) -> FileResult:
-    """The file does not load: its rows are quarantined under the failing rule(s); an earlier version stays."""
+    """The file does not load: its rows are quarantined under the failing rule(s); an earlier version stays.
+    Rows of erased people (`suppressed`) are left out of the quarantine too."""
     con, contract = job.con, job.contract
     rules = [rule] if rule else [o.rule.name for o in (validation.stops if validation else [])]
     rows_read = read.rows_read if read is not None else None
     dup_rows = dups["_row_number"] if dups is not None and dups.height else pl.Series([], dtype=pl.Int64)
+    left_out = pl.concat([dup_rows, suppressed]) if suppressed is not None else dup_rows
     parts = []
     if read is not None:
-        judged = read.frame.filter(~pl.col("_row_number").is_in(dup_rows.implode()))
+        judged = read.frame.filter(~pl.col("_row_number").is_in(left_out.implode()))
         records = _records(read, judged["_row_number"])
         for r in rules:
             parts.append(
@@ -581,6 +606,7 @@ def _reject(
         rows_read=rows_read,
         rows_quarantined=n_quarantined,
         rows_duplicate=dups.height if dups is not None else 0,
+        rows_suppressed=suppressed.len() if suppressed is not None else 0,
         validation=validation,
     )
     result.message = message

@@ -75,6 +75,9 @@ DDL = [
     )""",
     # The as-of date of the run that judged the file: monitoring's time axis (runs happen at any wall time).
     "alter table dq.reconciliation add column if not exists as_of_date date",
+    # Rows of erased people left out by the suppression list (pipeline/privacy): read = loaded + quarantined
+    # + duplicates + suppressed.
+    "alter table dq.reconciliation add column if not exists rows_suppressed bigint default 0",
 ]
 
 

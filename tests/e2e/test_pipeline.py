@@ -13,7 +13,7 @@ from pipeline.contracts.schema import ENTITIES
 from pipeline.dbt_project import dbt_resource
 from pipeline.freshness import CHECK_KEYS
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
-from tests.conftest import DEMO_AS_OF, write_run_config
+from tests.conftest import CONTRACTS, DEMO_AS_OF, write_run_config
 
 pytestmark = pytest.mark.slow
 
@@ -717,3 +717,114 @@ def test_the_backtest_compares_a_past_days_grades_with_the_purchases_after_it(ea
     assert area > 0.6
     checks = [c for c in result.get_asset_check_evaluations() if c.check_name == "grades_predict_better_than_chance"]
     assert [c.passed for c in checks] == [True]
+
+
+def _planted_person(warehouse: Path) -> dict:
+    """A member whose registry row was quarantined for its e-mail, who is a customer through other records and
+    whose name no one else has: their data is in raw, marts, history, quarantine, validation samples, reports."""
+    rows = query(
+        warehouse,
+        """select q.record ->> 'mobile', q.record ->> 'email', q.record ->> 'full_name', d.customer_key
+        from dq.quarantine q
+        join marts.dim_customer d on d.phone = '+86' || (q.record ->> 'mobile')
+        where q.source = 'members' and q.rule like 'email%'
+          and (select count(distinct customer_key) from marts.dim_customer where name = q.record ->> 'full_name') <= 1
+        order by d.customer_key limit 1""",
+    )
+    assert rows, "the demo plants members quarantined for a malformed e-mail"
+    mobile, email, name, key = rows[0]
+    return {"mobile": mobile, "phone": f"+86{mobile}", "email": email, "name": name, "key": key}
+
+
+def _texts_holding(values: list[str], folder: Path) -> list[str]:
+    found = []
+    for path in folder.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".md", ".json", ".jsonl", ".csv", ".parquet", ".duckdb"):
+            data = path.read_bytes()
+            found += [f"{path.name}: {v}" for v in values if v.encode() in data]
+    return found
+
+
+def test_an_erased_person_is_gone_from_every_layer_file_and_the_serving_copy(first_run, run_env, small_demo, tmp_path):
+    import shutil
+
+    from pipeline.cli import main
+
+    config, warehouse = run_env
+    person = _planted_person(warehouse)
+    cfg, copy = write_run_config(tmp_path, small_demo)
+    shutil.copy(warehouse, copy)
+    shutil.copytree(config.parent / "reports", tmp_path / "reports")
+    shutil.copytree(config.parent / "serving", tmp_path / "serving", symlinks=True)
+    values = [person["phone"], person["mobile"], person["email"], person["name"]]
+    assert _texts_holding([person["email"]], tmp_path / "reports"), "a validation page shows the bad e-mail"
+
+    assert main(["erase", "--config", str(cfg), "--phone", person["mobile"], "--by", "dpo", "--reason", "T-1"]) == 0
+
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        text_columns = con.sql(
+            """select schema_name, table_name, column_name from duckdb_columns()
+            where data_type = 'VARCHAR' and database_name = current_database()"""
+        ).fetchall()
+        left = [
+            (s, t, c, v)
+            for s, t, c in text_columns
+            for v in values
+            if con.execute(f'select count(*) from "{s}"."{t}" where contains("{c}", ?)', [v]).fetchall()[0][0]
+        ]
+        keyed = con.execute("select count(*) from marts.customer_grades where customer_key = ?", [person["key"]])
+        audit = con.sql("select requested_by, reason, requested_with, customer_keys from privacy.erasure_audit")
+        keyed, audit = keyed.fetchall()[0][0], audit.fetchall()
+    finally:
+        con.close()
+    assert left == [] and keyed == 0
+    assert audit == [("dpo", "T-1", "phone", [person["key"]])]
+    assert _texts_holding(values, tmp_path / "reports") == []
+    assert _texts_holding(values, tmp_path / "privacy") == []  # the audit log and suppression list hold no data
+    # the serving copy was published again without the person; older versions, which held them, are gone
+    versions = list((tmp_path / "serving" / "versions").iterdir())
+    assert len(versions) == 1
+    served = query(
+        tmp_path / "serving" / "warehouse.duckdb",
+        f"select count(*) from bi.customers where customer_key = '{person['key']}'",
+    )
+    assert served == [(0,)]
+    assert query(copy, "select count(*) from marts.dim_customer")[0][0] > 0  # nobody else went
+
+    # Ingesting the original files again (into a fresh warehouse: a rebuild) does not bring the person back
+    from datetime import date, datetime
+
+    from pipeline.contracts import load_contracts
+    from pipeline.ingest.loader import IngestOptions, ingest_contract
+    from pipeline.privacy.salt import privacy_salt
+    from pipeline.privacy.suppression import load_suppressions
+
+    privacy = tmp_path / "privacy"
+    options = IngestOptions(
+        warehouse_tz="Asia/Shanghai",
+        run_id="reingest",
+        now=datetime(2026, 7, 1),
+        as_of_date=date(2026, 7, 1),
+        suppression=(privacy_salt(privacy), load_suppressions(privacy).hashes),
+    )
+    fresh = duckdb.connect(str(tmp_path / "fresh.duckdb"))
+    try:
+        for contract in load_contracts(CONTRACTS):
+            ingest_contract(fresh, contract, small_demo, options=options)
+        text_columns = fresh.sql(
+            "select schema_name, table_name, column_name from duckdb_columns() where data_type = 'VARCHAR'"
+        ).fetchall()
+        back = [
+            (s, t, c, v)
+            for s, t, c in text_columns
+            for v in values
+            if fresh.execute(f'select count(*) from "{s}"."{t}" where contains("{c}", ?)', [v]).fetchall()[0][0]
+        ]
+        accounts = fresh.sql("select sum(rows_suppressed), bool_and(balanced) from dq.reconciliation").fetchall()[0]
+        loaded = fresh.sql("select count(*) from raw.orders").fetchall()[0][0]
+    finally:
+        fresh.close()
+    assert back == []
+    assert accounts[0] > 0 and accounts[1]  # counted, and rows read = loaded + quarantined + dups + suppressed
+    assert loaded > 0
