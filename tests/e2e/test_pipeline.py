@@ -736,6 +736,20 @@ def _planted_person(warehouse: Path) -> dict:
     return {"mobile": mobile, "phone": f"+86{mobile}", "email": email, "name": name, "key": key}
 
 
+def _columns_holding(con: duckdb.DuckDBPyConnection, values: list[str]) -> list[tuple]:
+    """(schema, table, column, value) for every text column of every table holding one of `values`."""
+    columns = con.sql(
+        """select schema_name, table_name, column_name from duckdb_columns()
+        where data_type = 'VARCHAR' and database_name = current_database()"""
+    ).fetchall()
+    return [
+        (s, t, c, v)
+        for s, t, c in columns
+        for v in values
+        if con.execute(f'select count(*) from "{s}"."{t}" where contains("{c}", ?)', [v]).fetchall()[0][0]
+    ]
+
+
 def _texts_holding(values: list[str], folder: Path) -> list[str]:
     found = []
     for path in folder.rglob("*"):
@@ -763,16 +777,7 @@ def test_an_erased_person_is_gone_from_every_layer_file_and_the_serving_copy(fir
 
     con = duckdb.connect(str(copy), read_only=True)
     try:
-        text_columns = con.sql(
-            """select schema_name, table_name, column_name from duckdb_columns()
-            where data_type = 'VARCHAR' and database_name = current_database()"""
-        ).fetchall()
-        left = [
-            (s, t, c, v)
-            for s, t, c in text_columns
-            for v in values
-            if con.execute(f'select count(*) from "{s}"."{t}" where contains("{c}", ?)', [v]).fetchall()[0][0]
-        ]
+        left = _columns_holding(con, values)
         keyed = con.execute("select count(*) from marts.customer_grades where customer_key = ?", [person["key"]])
         audit = con.sql("select requested_by, reason, requested_with, customer_keys from privacy.erasure_audit")
         keyed, audit = keyed.fetchall()[0][0], audit.fetchall()
@@ -812,15 +817,7 @@ def test_an_erased_person_is_gone_from_every_layer_file_and_the_serving_copy(fir
     try:
         for contract in load_contracts(CONTRACTS):
             ingest_contract(fresh, contract, small_demo, options=options)
-        text_columns = fresh.sql(
-            "select schema_name, table_name, column_name from duckdb_columns() where data_type = 'VARCHAR'"
-        ).fetchall()
-        back = [
-            (s, t, c, v)
-            for s, t, c in text_columns
-            for v in values
-            if fresh.execute(f'select count(*) from "{s}"."{t}" where contains("{c}", ?)', [v]).fetchall()[0][0]
-        ]
+        back = _columns_holding(fresh, values)
         accounts = fresh.sql("select sum(rows_suppressed), bool_and(balanced) from dq.reconciliation").fetchall()[0]
         loaded = fresh.sql("select count(*) from raw.orders").fetchall()[0][0]
     finally:
