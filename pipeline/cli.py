@@ -153,12 +153,11 @@ def _publish_now(settings) -> str:
     import duckdb
 
     from pipeline.dbt_project import dbt_project, prepare_manifest
-    from pipeline.serving.catalog import BACKTEST_TO_PUBLISH, bi_tables
-    from pipeline.serving.publish import PublishError, publish
+    from pipeline.serving.catalog import publish_bi
+    from pipeline.serving.publish import PublishError
 
     if not dbt_project.manifest_path.exists():
         prepare_manifest(settings.dbt_vars())
-    tables = bi_tables(dbt_project.manifest_path, BACKTEST_TO_PUBLISH)
     try:
         con = duckdb.connect(str(settings.warehouse))
     except duckdb.IOException as exc:
@@ -167,15 +166,7 @@ def _publish_now(settings) -> str:
         as_of = con.sql("select max(as_of_date) from bi.customer_grades").fetchall()[0][0]
         if as_of is None:
             raise PublishError(f"{settings.warehouse} has no grades to publish: run the job first")
-        result = publish(
-            con,
-            settings.serving.dir,
-            tables,
-            run_id="crmgrade publish",
-            as_of_date=as_of,
-            keep=settings.serving.keep_versions,
-            allowed_in_clear=set(settings.serving.unmasked_columns),
-        )
+        result = publish_bi(con, settings, dbt_project.manifest_path, run_id="crmgrade publish", as_of_date=as_of)
     finally:
         con.close()
     return result.version

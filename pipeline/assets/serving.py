@@ -7,8 +7,7 @@ from pipeline.dbt_project import dbt_project
 from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.privacy.salt import privacy_salt
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
-from pipeline.serving.catalog import BACKTEST_TO_PUBLISH, bi_tables
-from pipeline.serving.publish import publish
+from pipeline.serving.catalog import BACKTEST_TO_PUBLISH, bi_tables, publish_bi
 from pipeline.warehouse_tables import replace_tables
 
 PUBLISHED_TAG = "crmgrade/published_version"
@@ -52,16 +51,9 @@ def published(context: dg.AssetExecutionContext, settings: CrmgradeSettings, war
     if failed:  # Dagster skips the steps after a failed blocking check; this also covers checks in other steps
         raise dg.Failure(f"not published: blocking checks failed in this run: {', '.join(failed)}")
     cfg = settings.load_for(context)
-    tables = bi_tables(dbt_project.manifest_path, BACKTEST_TO_PUBLISH)
     with warehouse.connect() as con:
-        result = publish(
-            con,
-            cfg.serving.dir,
-            tables,
-            run_id=context.run_id,
-            as_of_date=cfg.resolved_as_of_date(),
-            keep=cfg.serving.keep_versions,
-            allowed_in_clear=set(cfg.serving.unmasked_columns),
+        result = publish_bi(
+            con, cfg, dbt_project.manifest_path, run_id=context.run_id, as_of_date=cfg.resolved_as_of_date()
         )
     context.instance.add_run_tags(context.run_id, {PUBLISHED_TAG: result.version})
     context.log.info(f"published {result.version} to {cfg.serving.dir}; removed {result.removed or 'none'}")

@@ -112,10 +112,8 @@ def erase(
             k
             for (k,) in con.execute(
                 """select distinct customer_key from erasure_records_keyed
-                where customer_key is not null
-                  and (customer_key in (select unnest(?)) or phone in (select unnest(?))
-                       or email in (select unnest(?)))""",
-                [request.customer_keys, phones, emails],
+                where customer_key is not null and (phone in (select unnest(?)) or email in (select unnest(?)))""",
+                [phones, emails],
             ).fetchall()
         }
         | set(_known_keys(con, request.customer_keys))

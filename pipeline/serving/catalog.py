@@ -4,10 +4,14 @@ backtest tables, which the monitoring assets write from Python (no personal data
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
+import duckdb
+
+from pipeline.config import Settings
 from pipeline.monitoring.backtest import BACKTEST_COLUMNS, BACKTEST_TABLES
-from pipeline.serving.publish import SCHEMA, TableToPublish
+from pipeline.serving.publish import SCHEMA, Published, TableToPublish, publish
 
 # Written from Python by the monitoring assets, published beside the bi models.
 BACKTEST_TO_PUBLISH = [
@@ -29,3 +33,19 @@ def bi_tables(manifest_path: Path, extra: list[TableToPublish] = ()) -> list[Tab
     if not tables:
         raise ValueError(f"{manifest_path} has no models in schema {SCHEMA!r} (dbt_project/models/bi)")
     return sorted(tables, key=lambda t: t.name) + list(extra)
+
+
+def publish_bi(
+    con: duckdb.DuckDBPyConnection, settings: Settings, manifest_path: Path, *, run_id: str, as_of_date: date
+) -> Published:
+    """Publish the working warehouse's bi schema and the backtest tables as crmgrade.yml `serving` says: the
+    run's last asset and `crmgrade publish` both go through here."""
+    return publish(
+        con,
+        settings.serving.dir,
+        bi_tables(manifest_path, BACKTEST_TO_PUBLISH),
+        run_id=run_id,
+        as_of_date=as_of_date,
+        keep=settings.serving.keep_versions,
+        allowed_in_clear=set(settings.serving.unmasked_columns),
+    )
