@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from tests.conftest import write_run_config
-from tests.e2e.test_pipeline import materialize
+from tests.e2e.pipeline_runs import materialize
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,105 @@
+"""Helpers of the end-to-end tests: materialize the real assets, query a warehouse, rebuild models on a copy."""
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipeline.config import load_settings
+from pipeline.dbt_project import dbt_resource
+from pipeline.freshness import CHECK_KEYS
+from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
+from tests.conftest import write_run_config
+
+
+def materialize(
+    config: Path, warehouse: Path, selection=None, raise_on_error=True, instance=None
+) -> dg.ExecuteInProcessResult:
+    from pipeline.definitions import defs
+
+    # the freshness checks judge the schedule against the clock, not the data: their sensor runs them
+    checks = [c for c in defs.asset_checks or [] if not set(c.check_keys) & set(CHECK_KEYS)]
+    assets = [*defs.assets, *checks]
+    as_of = load_settings(config).resolved_as_of_date()
+    return dg.materialize(
+        assets,
+        selection=selection,
+        partition_key=as_of.isoformat(),  # every asset is partitioned by as-of date (pipeline/partitions.py)
+        resources={
+            "settings": CrmgradeSettings(config_file=str(config)),
+            "warehouse": DuckDBWarehouse(path=str(warehouse)),
+            "dbt": dbt_resource(),
+        },
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        raise_on_error=raise_on_error,
+    )
+
+
+def query(warehouse: Path, sql: str):
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def warehouse_copy(warehouse: Path, tmp_path: Path) -> Path:
+    """A copy of the run's warehouse, to rebuild models on without touching what later tests read."""
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    return copy
+
+
+def dbt_on(copy: Path, tmp_path: Path, *commands: list[str]) -> None:
+    """Run dbt commands against `copy` (the profile reads CRMGRADE_WAREHOUSE)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CRMGRADE_WAREHOUSE", str(copy))
+    mp.delenv("CRMGRADE_RUN_ID", raising=False)  # set by the Dagster runs of this process
+    try:
+        for command in commands:
+            dbt_resource().cli(command, target_path=tmp_path / "target").wait()
+    finally:
+        mp.undo()
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """A finished run of every asset, read back from the Dagster instance it was recorded in (a folder another
+    test process may have written): its folder (config, warehouse, reports, serving copy, privacy) is never
+    changed after the run; tests work on copies of it (`copy_to`)."""
+
+    folder: Path
+    sources: Path
+    instance_dir: Path
+    run_id: str
+
+    def instance(self) -> dg.DagsterInstance:
+        return dg.DagsterInstance.from_config(str(self.instance_dir))
+
+    def _events(self, event_type: dg.DagsterEventType):
+        with self.instance() as instance:
+            return instance.all_logs(self.run_id, of_type=event_type)
+
+    def check_evaluations(self) -> list:
+        return [e.asset_check_evaluation for e in self._events(dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
+
+    def materializations(self, step_key: str) -> list[dg.AssetMaterialization]:
+        events = self._events(dg.DagsterEventType.ASSET_MATERIALIZATION)
+        return [e.asset_materialization for e in events if e.step_key == step_key]
+
+    def tags(self) -> dict[str, str]:
+        with self.instance() as instance:
+            return dict(instance.get_run_by_id(self.run_id).tags)
+
+    def copy_to(self, folder: Path) -> tuple[Path, Path]:
+        """The run's warehouse, reports, serving copy and privacy folder copied into `folder`, with a config
+        pointing there: (config, warehouse)."""
+        config, warehouse = write_run_config(folder, self.sources)
+        shutil.copy(self.folder / "w.duckdb", warehouse)
+        for name in ("reports", "serving", "privacy"):
+            if (self.folder / name).exists():
+                shutil.copytree(self.folder / name, folder / name, symlinks=True)  # serving links are relative
+        return config, warehouse
