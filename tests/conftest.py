@@ -13,6 +13,23 @@ if worker := os.getenv("PYTEST_XDIST_WORKER"):
 from pipeline.demo.generator import DemoSpec, generate
 
 REPO = Path(__file__).resolve().parent.parent
+
+# pytest-xdist hands whole files to its two workers in collection order (--dist loadfile --no-loadscope-reorder,
+# pyproject.toml), a next file as soon as a worker has two tests left. First the file that builds the shared first
+# run (tests/e2e/conftest.py) and runs the CLI again, then the other long files, and last the file that waits
+# for that first run: by then it is built, and its rebuilds run beside the CLI rerun.
+SCHEDULE_FIRST, SCHEDULE_LAST = "test_pipeline.py", "test_pipeline_rebuilds.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        if item.path.name == SCHEDULE_FIRST:
+            return 0
+        if item.path.name == SCHEDULE_LAST:
+            return 3
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)  # stable: a file's tests keep their order
 CONTRACTS = REPO / "data" / "contracts"
 
 
