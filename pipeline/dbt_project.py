@@ -18,11 +18,13 @@ _venv_dbt = Path(sys.executable).parent / "dbt"
 DBT_EXECUTABLE = str(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") or "dbt")
 
 # dbt writes its manifest, partial-parse state and each step's artifacts under the target folder. Processes that
-# parse with other vars at the same time (parallel test workers) each need their own: CRMGRADE_DBT_TARGET.
+# parse with other vars at the same time (parallel test workers) each need their own: dbt's own DBT_TARGET_PATH,
+# which dagster-dbt also reads to find the partial-parse state each step starts from (a step without it parses
+# the whole project again, ~10 s).
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
-    target_path=os.getenv("CRMGRADE_DBT_TARGET", "target"),
+    target_path=os.getenv("DBT_TARGET_PATH", "target"),
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 # pytest-xdist workers run at the same time and parse dbt with different vars: each gets its own dbt target
 # folder, set before pipeline.dbt_project is imported (and inherited by the processes the tests start).
 if worker := os.getenv("PYTEST_XDIST_WORKER"):
-    os.environ["CRMGRADE_DBT_TARGET"] = f"target/pytest-{worker}"
+    os.environ["DBT_TARGET_PATH"] = f"target/pytest-{worker}"
 
 from pipeline.demo.generator import DemoSpec, generate
 
@@ -30,6 +30,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 1 if item.get_closest_marker("slow") else 2
 
     items.sort(key=rank)  # stable: a file's tests keep their order
+
+
 CONTRACTS = REPO / "data" / "contracts"
 
 

@@ -41,7 +41,7 @@ def test_code_location_loads_under_dagster_dev_without_an_activated_venv(tmp_pat
 
     env = {**os.environ, "DAGSTER_IS_DEV_CLI": "1", "PATH": "/usr/bin:/bin", "DAGSTER_HOME": str(tmp_path)}
     # its parse has no vars: in its own dbt target, so this worker's runs keep their partial-parse state
-    env["CRMGRADE_DBT_TARGET"] = str(tmp_path / "target")
+    env["DBT_TARGET_PATH"] = str(tmp_path / "target")
     code = "from pipeline.definitions import defs; print(len(defs.resolve_asset_graph().get_all_asset_keys()))"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
