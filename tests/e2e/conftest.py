@@ -6,8 +6,9 @@ import dagster as dg
 import pytest
 from filelock import FileLock
 
+from pipeline.dbt_project import prepare_manifest
 from pipeline.demo.generator import DemoSpec, generate
-from tests.conftest import write_run_config
+from tests.conftest import dbt_test_vars, write_run_config
 from tests.e2e.pipeline_runs import RecordedRun, materialize
 
 
@@ -36,6 +37,8 @@ def _build(folder: Path) -> dict:
         (folder / "dagster").mkdir()
         with pytest.MonkeyPatch.context() as mp, dg.DagsterInstance.local_temp(str(folder / "dagster")) as instance:
             mp.setenv("CRMGRADE_WAREHOUSE", str(warehouse))  # read by the dbt profile
+            # as `crmgrade run` does: parsed with the run's profile and vars, each dbt step parses partially
+            prepare_manifest(dbt_test_vars())
             result = materialize(config, warehouse, instance=instance, raise_on_error=False)
             failures = [e.step_failure_data.error.to_string() for e in result.all_events if e.is_step_failure]
             if not result.success:
