@@ -67,32 +67,40 @@ def dbt_on(copy: Path, tmp_path: Path, *commands: list[str]) -> None:
 
 @dataclass(frozen=True)
 class RecordedRun:
-    """A finished run of every asset, read back from the Dagster instance it was recorded in (a folder another
-    test process may have written): its folder (config, warehouse, reports, serving copy, privacy) is never
-    changed after the run; tests work on copies of it (`copy_to`)."""
+    """A finished run of every asset, as another test process may have made it: its folder (config, warehouse,
+    reports, serving copy, privacy) is never changed after the run, tests work on copies of it (`copy_to`); its
+    Dagster events are kept as Dagster serializes them (`record`, `from_record`)."""
 
     folder: Path
     sources: Path
-    instance_dir: Path
     run_id: str
+    tags: dict[str, str]
+    checks: list[dg.AssetCheckEvaluation]
+    materialized: dict[str, list[dg.AssetMaterialization]]  # per step
 
-    def instance(self) -> dg.DagsterInstance:
-        return dg.DagsterInstance.from_config(str(self.instance_dir))
+    @staticmethod
+    def record(result: dg.ExecuteInProcessResult) -> dict:
+        materialized: dict[str, list] = {}
+        for event in result.get_asset_materialization_events():
+            materialized.setdefault(event.step_key, []).append(event.step_materialization_data.materialization)
+        return {
+            "run_id": result.run_id,
+            "tags": dict(result.dagster_run.tags),
+            "checks": dg.serialize_value(result.get_asset_check_evaluations()),
+            "materialized": {step: dg.serialize_value(m) for step, m in materialized.items()},
+        }
 
-    def _events(self, event_type: dg.DagsterEventType):
-        with self.instance() as instance:
-            return instance.all_logs(self.run_id, of_type=event_type)
+    @classmethod
+    def from_record(cls, folder: Path, record: dict) -> "RecordedRun":
+        materialized = {step: dg.deserialize_value(m) for step, m in record["materialized"].items()}
+        checks = dg.deserialize_value(record["checks"])
+        return cls(folder, folder / "sources", record["run_id"], record["tags"], checks, materialized)
 
-    def check_evaluations(self) -> list:
-        return [e.asset_check_evaluation for e in self._events(dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
+    def check_evaluations(self) -> list[dg.AssetCheckEvaluation]:
+        return self.checks
 
     def materializations(self, step_key: str) -> list[dg.AssetMaterialization]:
-        events = self._events(dg.DagsterEventType.ASSET_MATERIALIZATION)
-        return [e.asset_materialization for e in events if e.step_key == step_key]
-
-    def tags(self) -> dict[str, str]:
-        with self.instance() as instance:
-            return dict(instance.get_run_by_id(self.run_id).tags)
+        return self.materialized.get(step_key, [])
 
     def copy_to(self, folder: Path) -> tuple[Path, Path]:
         """The run's warehouse, reports, serving copy and privacy folder copied into `folder`, with a config

@@ -288,7 +288,7 @@ def test_deliveries_profiles_and_the_report_are_recorded_for_the_run(first_run, 
     assert (report.parent / "latest.html").read_bytes() == newest.read_bytes()
     assert set(mat.metadata["charts"].value) >= {"chart-grades", "chart-segments", "chart-dq"}
     assert "| A |" in mat.metadata["summary"].value
-    tags = first_run.tags()
+    tags = first_run.tags
     assert tags["crmgrade/report"] == str(report)
 
 
