@@ -15,7 +15,7 @@ export CRMGRADE_CONFIG ?= $(CURDIR)/crmgrade.yml
 export CRMGRADE_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test chromium lint format dev docs bench demo simulate clean
+.PHONY: run test chromium lint format dev docs bench bench-stages demo simulate clean
 
 # uv itself is pinned and installed into a private folder, then builds .venv exactly from uv.lock.
 $(UV):
@@ -60,8 +60,11 @@ SIM_DIR ?= data/simulation
 simulate: $(BIN)/crmgrade  ## 30 nights of the demo, one day's files delivered per night; checks snapshots, migrations, the planted drift alert
 	$(BIN)/crmgrade simulate --out $(SIM_DIR) --nights 30
 
+bench: $(BIN)/crmgrade  ## the whole job at 1M and 10M orders: full refresh, nightly increment (bench/pipeline.py)
+	$(BIN)/python -m bench.pipeline --orders 1000000 --orders 10000000
+
 BENCH_DATA ?= /tmp/crmgrade-bench-10m
-bench: $(BIN)/crmgrade  ## at 10M orders: the demo generator, then ingest + validation per stage; identity at ~1M records
+bench-stages: $(BIN)/crmgrade  ## at 10M orders: the demo generator, then ingest + validation per stage; identity at ~1M records
 	$(BIN)/python -m bench.generator --orders 10000000 --keep $(BENCH_DATA)
 	$(BIN)/python -m bench.ingest --orders 10000000 --data $(BENCH_DATA)
 	$(BIN)/python -m bench.identity --customers 80000

@@ -78,6 +78,7 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
     from pipeline.definitions import defs
     from pipeline.jobs import JOB_NAME
     from pipeline.partitions import AS_OF_PARTITIONS, partition_key
+    from pipeline.step_timings import stage_seconds, step_timings, write_timings
     from pipeline.summary import stopped_files, write_summary
 
     as_of_date = settings.resolved_as_of_date()
@@ -92,6 +93,10 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
     result = defs.get_job_def(JOB_NAME).execute_in_process(
         instance=instance, partition_key=partition_key(as_of_date), raise_on_error=False
     )
+    timings = step_timings(instance, result.run_id)
+    timings_file = write_timings(
+        settings.reports_dir / "run_timings.json", result.run_id, time.perf_counter() - t0, timings
+    )
     if not result.success:
         failed = [e for e in result.all_events if e.is_step_failure]
         for event in failed:
@@ -103,6 +108,8 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
     text, path = write_summary(settings.warehouse, settings.reports_dir)
     print()
     print(text)
+    stages = ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in stage_seconds(timings).items())
+    print(f"Time per stage: {stages} (every step: {timings_file}).")
     print(f"Run {result.run_id} succeeded in {time.perf_counter() - t0:.1f}s; summary written to {path}.")
     return 0
 

@@ -182,6 +182,10 @@ def test_cli_rerun_adds_no_rows_gives_the_same_grades_and_prints_the_summary(
     out = capsys.readouterr().out
     assert "| orders | tmall |" in out and "Customers per grade" in out and f"Warehouse: {warehouse}" in out
     assert (config.parent / "reports" / "run_summary.md").exists()
+    # where the time went: every step timed, the dbt steps together as one stage
+    timings = json.loads((config.parent / "reports" / "run_timings.json").read_text(encoding="utf-8"))
+    assert "Time per stage: " in out and {"ingest", "identity", "dbt", "serving"} <= set(timings["stage_seconds"])
+    assert all(t["succeeded"] for t in timings["steps"]) and "other" not in timings["stage_seconds"]
     # the day's drift alerts (one line each, or "None."), the backtest's state and the report's path
     alerts = query(warehouse, f"select count(*) from monitoring.drift_alerts where as_of_date = '{DEMO_AS_OF}'")[0][0]
     section = out.split(f"## Drift alerts on {DEMO_AS_OF}")[1].split("\n\n")[1]

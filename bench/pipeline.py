@@ -1,0 +1,162 @@
+"""Benchmark: the whole nightly job at scale. Prints one table, writes bench/results/pipeline_<orders>.json.
+
+python -m bench.pipeline --orders 1000000 --orders 10000000 [--keep DIR]
+
+For each size: the demo data is generated with its last day (2026-06-30) held back as a delivery of its own; then
+(a) a full refresh, `crmgrade run` as of that day on the history, and (c) the nightly increment: that day's files
+delivered, `crmgrade run` as of the next day on the same warehouse. Each run is a separate process, measured as
+a whole (wall time, peak RSS summed over its process tree: the dbt subprocesses count), its time per stage read
+from the run's Dagster step events (reports/run_timings.json, pipeline/step_timings.py).
+Dagster runs on an ephemeral instance, as `crmgrade run` does without DAGSTER_HOME.
+
+Targets (issue 8, at 10M orders): increment <= 10% of a full refresh; peak RSS <= 4 GiB; full refresh <= 4x a
+hand-written DuckDB baseline (not measured yet: the baseline is still to be written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from bench.process_tree import run_measured
+from pipeline.config import REPO_ROOT
+from pipeline.demo.generator import DemoSpec, generate
+
+LAST_DAY = date(2026, 6, 30)  # the demo's last day: delivered as the increment
+GIB = 2**30
+
+
+def write_config(work: Path, as_of: date) -> Path:
+    config = work / "crmgrade.yml"
+    config.write_text(
+        f"warehouse: {work / 'warehouse.duckdb'}\nas_of_date: {as_of}\n"
+        f"sources: {{root: {work / 'sources'}, contracts: {REPO_ROOT / 'data/contracts'}}}\n"
+        f"reports_dir: {work / 'reports'}\ngrading: {REPO_ROOT / 'grading.yml'}\nrules: {REPO_ROOT / 'rules.yml'}\n"
+        f"serving: {{dir: {work / 'serving'}}}\nprivacy: {{dir: {work / 'privacy'}}}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def deliver(increment: Path, sources: Path) -> int:
+    """Move one day's files into the sources, at the paths the contracts match; returns how many."""
+    files = [p for p in increment.rglob("*") if p.is_file()]
+    for path in files:
+        target = sources / path.relative_to(increment)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+    return len(files)
+
+
+def measure_run(work: Path, as_of: date, name: str) -> dict:
+    config = write_config(work, as_of)
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    crmgrade = str(Path(sys.executable).parent / "crmgrade")
+    measured = run_measured([crmgrade, "run", "--config", str(config)], work / f"{name}.log", env=env)
+    if measured.returncode != 0:
+        raise SystemExit(f"{name}: crmgrade run failed ({measured.returncode}); see {work / f'{name}.log'}")
+    timings = json.loads((work / "reports" / "run_timings.json").read_text(encoding="utf-8"))
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    try:
+        [(rows,)] = con.execute(
+            "select coalesce(sum(rows_read), 0)::bigint from dq.reconciliation where run_id = ?", [timings["run_id"]]
+        ).fetchall()
+    finally:
+        con.close()
+    return {
+        "as_of_date": as_of.isoformat(),
+        "wall_seconds": round(measured.wall_seconds, 1),
+        "rows_read": rows,
+        "rows_per_second": round(rows / measured.wall_seconds),
+        "peak_rss_gib": round(measured.peak_rss_bytes / GIB, 2),
+        "stage_seconds": {k: round(v, 1) for k, v in timings["stage_seconds"].items()},
+        "slowest_steps": sorted(
+            ((s["step"], round(s["seconds"], 1)) for s in timings["steps"]), key=lambda s: -s[1]
+        )[:6],
+    }
+
+
+def bench_size(orders: int, work: Path, seed: int) -> dict:
+    customers = max(orders // 6, 10)
+    print(f"[{orders:,} orders] generating {customers:,} customers into {work / 'sources'}", flush=True)
+    spec = DemoSpec(customers=customers, seed=seed, orders=orders, end_date=LAST_DAY, daily_from=LAST_DAY)
+    generate(work / "sources", spec, progress=lambda _: None)
+    increment = work / "increment"
+    shutil.move(work / "sources" / "increments" / LAST_DAY.isoformat(), increment)
+    shutil.rmtree(work / "sources" / "increments")
+    print(f"[{orders:,} orders] (a) full refresh as of {LAST_DAY}", flush=True)
+    full = measure_run(work, LAST_DAY, "full")
+    print(f"[{orders:,} orders]     {full['wall_seconds']} s, peak {full['peak_rss_gib']} GiB", flush=True)
+    delivered = deliver(increment, work / "sources")
+    print(f"[{orders:,} orders] (c) increment: {delivered} files of {LAST_DAY} delivered", flush=True)
+    incr = measure_run(work, LAST_DAY + timedelta(days=1), "increment")
+    print(f"[{orders:,} orders]     {incr['wall_seconds']} s, peak {incr['peak_rss_gib']} GiB", flush=True)
+    return {
+        "orders": orders,
+        "customers": customers,
+        "full_refresh": full,
+        "increment": incr,
+        "increment_over_full": round(incr["wall_seconds"] / full["wall_seconds"], 3),
+    }
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| orders | run | wall s | rows read | rows/s | peak RSS GiB | slowest stages (s) |",
+        "|---:|---|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        for name in ("full_refresh", "increment"):
+            m = r[name]
+            stages = ", ".join(f"{k} {v:.0f}" for k, v in list(m["stage_seconds"].items())[:4])
+            lines.append(
+                f"| {r['orders']:,} | {name} | {m['wall_seconds']:.0f} | {m['rows_read']:,} | "
+                f"{m['rows_per_second']:,} | {m['peak_rss_gib']:.2f} | {stages} |"
+            )
+    lines.append("")
+    lines += [f"increment / full at {r['orders']:,} orders: {r['increment_over_full']:.1%}" for r in results]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, action="append", help="repeatable (default: 1M and 10M)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--keep", type=Path, default=None, help="work here and keep it (default: a temp folder)")
+    args = parser.parse_args()
+    sizes = args.orders or [1_000_000, 10_000_000]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="crmgrade-bench-") as tmp:
+        root = args.keep or Path(tmp)
+        for orders in sizes:
+            work = root / f"orders_{orders}"
+            if work.exists():
+                shutil.rmtree(work)
+            work.mkdir(parents=True)
+            results.append(bench_size(orders, work, args.seed))
+    text = table(results)
+    print("\n" + text)
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    for r in results:
+        doc = {
+            "benchmark": "pipeline",
+            "at": datetime.now().isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()} {platform.python_version()} {os.cpu_count()} cpus",
+            **r,
+            "targets": {"increment_over_full": "<= 0.10 at 10M", "peak_rss_gib": "<= 4 at 10M"},
+        }
+        (out / f"pipeline_{r['orders']}.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
