@@ -72,6 +72,7 @@ def measure_run(work: Path, as_of: date, name: str) -> dict:
         ).fetchall()
     finally:
         con.close()
+    slowest = sorted(((step["step"], round(step["seconds"], 1)) for step in timings["steps"]), key=lambda s: -s[1])
     return {
         "as_of_date": as_of.isoformat(),
         "wall_seconds": round(measured.wall_seconds, 1),
@@ -79,9 +80,7 @@ def measure_run(work: Path, as_of: date, name: str) -> dict:
         "rows_per_second": round(rows / measured.wall_seconds),
         "peak_rss_gib": round(measured.peak_rss_bytes / GIB, 2),
         "stage_seconds": {k: round(v, 1) for k, v in timings["stage_seconds"].items()},
-        "slowest_steps": sorted(
-            ((s["step"], round(s["seconds"], 1)) for s in timings["steps"]), key=lambda s: -s[1]
-        )[:6],
+        "slowest_steps": slowest[:6],
     }
 
 
