@@ -73,6 +73,11 @@ def measure_run(work: Path, as_of: date, name: str) -> dict:
     finally:
         con.close()
     slowest = sorted(((step["step"], round(step["seconds"], 1)) for step in timings["steps"]), key=lambda s: -s[1])
+    # the tree's RSS while each step ran (the samples and the step events share the clock)
+    step_peaks = {
+        step["step"]: round(measured.peak_between(step["started_at"], step["started_at"] + step["seconds"]) / GIB, 2)
+        for step in timings["steps"]
+    }
     return {
         "as_of_date": as_of.isoformat(),
         "wall_seconds": round(measured.wall_seconds, 1),
@@ -81,6 +86,7 @@ def measure_run(work: Path, as_of: date, name: str) -> dict:
         "peak_rss_gib": round(measured.peak_rss_bytes / GIB, 2),
         "stage_seconds": {k: round(v, 1) for k, v in timings["stage_seconds"].items()},
         "slowest_steps": slowest[:6],
+        "peak_rss_gib_by_step": dict(sorted(step_peaks.items(), key=lambda kv: -kv[1])[:6]),
     }
 
 
@@ -123,6 +129,9 @@ def table(results: list[dict]) -> str:
             )
     lines.append("")
     lines += [f"increment / full at {r['orders']:,} orders: {r['increment_over_full']:.1%}" for r in results]
+    for r in results:
+        peaks = ", ".join(f"{k} {v}" for k, v in r["full_refresh"]["peak_rss_gib_by_step"].items())
+        lines.append(f"peak RSS (GiB) by step, full refresh at {r['orders']:,}: {peaks}")
     return "\n".join(lines)
 
 

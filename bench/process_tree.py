@@ -18,6 +18,10 @@ class Measured:
     returncode: int
     wall_seconds: float
     peak_rss_bytes: int
+    samples: list[tuple[float, int]]  # (epoch seconds, RSS of the tree)
+
+    def peak_between(self, start: float, end: float) -> int:
+        return max((rss for t, rss in self.samples if start <= t <= end), default=0)
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -31,7 +35,7 @@ def _tree_rss(process: psutil.Process) -> int:
 def run_measured(args: list[str], log: Path, env: dict[str, str] | None = None, interval: float = 0.25) -> Measured:
     """Run `args`, its output to `log`; sample the tree's RSS every `interval` seconds."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    peak = 0
+    samples: list[tuple[float, int]] = []
     done = threading.Event()
     with open(log, "w", encoding="utf-8") as out:
         t0 = time.perf_counter()
@@ -39,10 +43,9 @@ def run_measured(args: list[str], log: Path, env: dict[str, str] | None = None, 
         process = psutil.Process(child.pid)
 
         def sample() -> None:
-            nonlocal peak
             while not done.is_set():
                 try:
-                    peak = max(peak, _tree_rss(process))
+                    samples.append((time.time(), _tree_rss(process)))
                 except psutil.NoSuchProcess:
                     return
                 done.wait(interval)
@@ -53,4 +56,4 @@ def run_measured(args: list[str], log: Path, env: dict[str, str] | None = None, 
         wall = time.perf_counter() - t0
         done.set()
         sampler.join()
-    return Measured(code, wall, peak)
+    return Measured(code, wall, max((rss for _, rss in samples), default=0), samples)

@@ -34,6 +34,7 @@ class StepTiming:
     step: str
     stage: str
     started_after_seconds: float  # since the run started
+    started_at: float  # epoch seconds, to line the step up with outside measurements (bench/pipeline.py)
     seconds: float
     succeeded: bool
 
@@ -53,6 +54,7 @@ def step_timings(instance: dg.DagsterInstance, run_id: str) -> list[StepTiming]:
             step=e.step_key,
             stage=stage_of(e.step_key),
             started_after_seconds=round(starts.get(e.step_key, e.timestamp) - origin, 3),
+            started_at=starts.get(e.step_key, e.timestamp),
             seconds=round(e.timestamp - starts.get(e.step_key, e.timestamp), 3),
             succeeded=e.dagster_event_type == dg.DagsterEventType.STEP_SUCCESS,
         )

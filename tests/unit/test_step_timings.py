@@ -2,6 +2,7 @@ import json
 import time
 
 import dagster as dg
+import pytest
 
 from pipeline.step_timings import stage_of, stage_seconds, step_timings, write_timings
 
@@ -26,6 +27,9 @@ def test_each_step_is_timed_from_the_run_events_and_summed_per_stage(tmp_path):
     assert ingest.stage == "ingest" and publish.stage == "serving" and ingest.succeeded
     assert 0.3 <= ingest.seconds < 5 and publish.seconds < ingest.seconds
     assert publish.started_after_seconds >= ingest.started_after_seconds + ingest.seconds  # one after the other
+    assert publish.started_at - ingest.started_at == pytest.approx(
+        publish.started_after_seconds - ingest.started_after_seconds, abs=0.01
+    )
     assert list(stage_seconds(timings)) == ["ingest", "serving"]  # the slowest first
     path = write_timings(tmp_path / "reports" / "run_timings.json", result.run_id, 1.0, timings)
     doc = json.loads(path.read_text(encoding="utf-8"))
