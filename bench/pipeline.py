@@ -4,9 +4,10 @@ python -m bench.pipeline --orders 1000000 --orders 10000000 [--keep DIR]
 
 For each size: the demo data is generated with its last day (2026-06-30) held back as a delivery of its own; then
 (a) a full refresh, `crmgrade run` as of that day on the history, and (c) the nightly increment: that day's files
-delivered, `crmgrade run` as of the next day on the same warehouse. Each run is a separate process, measured as
-a whole (wall time, peak RSS summed over its process tree: the dbt subprocesses count), its time per stage read
-from the run's Dagster step events (reports/run_timings.json, pipeline/step_timings.py).
+delivered (as the nightly simulation delivers them), `crmgrade run --as-of` the next day on the same warehouse.
+Each run is a separate process, measured as a whole (wall time, peak RSS summed over its process tree: the dbt
+subprocesses count), its time per stage read from the run's Dagster step events (reports/run_timings.json,
+pipeline/step_timings.py).
 Dagster runs on an ephemeral instance, as `crmgrade run` does without DAGSTER_HOME.
 
 Targets (issue 8, at 10M orders): increment <= 10% of a full refresh; peak RSS <= 4 GiB; full refresh <= 4x a
@@ -28,40 +29,18 @@ from pathlib import Path
 import duckdb
 
 from bench.process_tree import run_measured
-from pipeline.config import REPO_ROOT
 from pipeline.demo.generator import DemoSpec, generate
+from pipeline.demo.simulate import deliver, write_config
 
 LAST_DAY = date(2026, 6, 30)  # the demo's last day: delivered as the increment
 GIB = 2**30
 
 
-def write_config(work: Path, as_of: date) -> Path:
-    config = work / "crmgrade.yml"
-    config.write_text(
-        f"warehouse: {work / 'warehouse.duckdb'}\nas_of_date: {as_of}\n"
-        f"sources: {{root: {work / 'sources'}, contracts: {REPO_ROOT / 'data/contracts'}}}\n"
-        f"reports_dir: {work / 'reports'}\ngrading: {REPO_ROOT / 'grading.yml'}\nrules: {REPO_ROOT / 'rules.yml'}\n"
-        f"serving: {{dir: {work / 'serving'}}}\nprivacy: {{dir: {work / 'privacy'}}}\n",
-        encoding="utf-8",
-    )
-    return config
-
-
-def deliver(increment: Path, sources: Path) -> int:
-    """Move one day's files into the sources, at the paths the contracts match; returns how many."""
-    files = [p for p in increment.rglob("*") if p.is_file()]
-    for path in files:
-        target = sources / path.relative_to(increment)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(path, target)
-    return len(files)
-
-
-def measure_run(work: Path, as_of: date, name: str) -> dict:
-    config = write_config(work, as_of)
+def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     crmgrade = str(Path(sys.executable).parent / "crmgrade")
-    measured = run_measured([crmgrade, "run", "--config", str(config)], work / f"{name}.log", env=env)
+    args = [crmgrade, "run", "--config", str(config), "--as-of", as_of.isoformat()]
+    measured = run_measured(args, work / f"{name}.log", env=env)
     if measured.returncode != 0:
         raise SystemExit(f"{name}: crmgrade run failed ({measured.returncode}); see {work / f'{name}.log'}")
     timings = json.loads((work / "reports" / "run_timings.json").read_text(encoding="utf-8"))
@@ -98,12 +77,13 @@ def bench_size(orders: int, work: Path, seed: int) -> dict:
     increment = work / "increment"
     shutil.move(work / "sources" / "increments" / LAST_DAY.isoformat(), increment)
     shutil.rmtree(work / "sources" / "increments")
+    config = write_config(work, work / "sources")  # the nightly simulation's: everything under `work`
     print(f"[{orders:,} orders] (a) full refresh as of {LAST_DAY}", flush=True)
-    full = measure_run(work, LAST_DAY, "full")
+    full = measure_run(work, config, LAST_DAY, "full")
     print(f"[{orders:,} orders]     {full['wall_seconds']} s, peak {full['peak_rss_gib']} GiB", flush=True)
     delivered = deliver(increment, work / "sources")
     print(f"[{orders:,} orders] (c) increment: {delivered} files of {LAST_DAY} delivered", flush=True)
-    incr = measure_run(work, LAST_DAY + timedelta(days=1), "increment")
+    incr = measure_run(work, config, LAST_DAY + timedelta(days=1), "increment")
     print(f"[{orders:,} orders]     {incr['wall_seconds']} s, peak {incr['peak_rss_gib']} GiB", flush=True)
     return {
         "orders": orders,
