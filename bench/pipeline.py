@@ -3,15 +3,17 @@
 python -m bench.pipeline --orders 1000000 --orders 10000000 [--keep DIR]
 
 For each size: the demo data is generated with its last day (2026-06-30) held back as a delivery of its own; then
-(a) a full refresh, `crmgrade run` as of that day on the history, and (c) the nightly increment: that day's files
-delivered (as the nightly simulation delivers them), `crmgrade run --as-of` the next day on the same warehouse.
+(a) a full refresh, `crmgrade run` as of that day on the history, (b) the hand-written baseline on the same files
+and day (bench/baseline.sql, run by bench/baseline.py) and the check that both grade alike, and (c) the nightly
+increment: that day's files delivered (as the nightly simulation delivers them), `crmgrade run --as-of` the next
+day on the same warehouse.
 Each run is a separate process, measured as a whole (wall time, peak RSS summed over its process tree: the dbt
 subprocesses count), its time per stage read from the run's Dagster step events (reports/run_timings.json,
 pipeline/step_timings.py).
 Dagster runs on an ephemeral instance, as `crmgrade run` does without DAGSTER_HOME.
 
-Targets (issue 8, at 10M orders): increment <= 10% of a full refresh; peak RSS <= 4 GiB; full refresh <= 4x a
-hand-written DuckDB baseline (not measured yet: the baseline is still to be written).
+Targets (issue 8, at 10M orders): increment <= 10% of a full refresh; peak RSS <= 4 GiB; full refresh <= 4x the
+hand-written DuckDB baseline. Exits 1 when the baseline's grades or orders disagree with the full refresh's.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 
+from bench.baseline import compare
 from bench.process_tree import run_measured
 from pipeline.demo.generator import DemoSpec, generate
 from pipeline.demo.simulate import deliver, write_config
@@ -69,6 +72,25 @@ def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
     }
 
 
+def measure_baseline(work: Path, as_of: date) -> dict:
+    out = work / "baseline" / "baseline.duckdb"
+    out.parent.mkdir(exist_ok=True)
+    args = [sys.executable, "-m", "bench.baseline", "--root", str(work / "sources"), "--as-of", as_of.isoformat()]
+    measured = run_measured([*args, "--out", str(out)], work / "baseline.log")
+    log = (work / "baseline.log").read_text(encoding="utf-8")
+    if measured.returncode != 0:
+        raise SystemExit(f"baseline failed ({measured.returncode}):\n{log[-3000:]}")
+    summary = json.loads(log.strip().splitlines()[-1])
+    rows = summary["order_lines_kept"]
+    return {
+        "wall_seconds": round(measured.wall_seconds, 1),
+        "peak_rss_gib": round(measured.peak_rss_bytes / GIB, 2),
+        **summary,
+        "rows_per_second": round(rows / measured.wall_seconds),
+        "comparison": compare(work / "warehouse.duckdb", out),
+    }
+
+
 def bench_size(orders: int, work: Path, seed: int) -> dict:
     customers = max(orders // 6, 10)
     print(f"[{orders:,} orders] generating {customers:,} customers into {work / 'sources'}", flush=True)
@@ -81,6 +103,14 @@ def bench_size(orders: int, work: Path, seed: int) -> dict:
     print(f"[{orders:,} orders] (a) full refresh as of {LAST_DAY}", flush=True)
     full = measure_run(work, config, LAST_DAY, "full")
     print(f"[{orders:,} orders]     {full['wall_seconds']} s, peak {full['peak_rss_gib']} GiB", flush=True)
+    print(f"[{orders:,} orders] (b) hand-written baseline as of {LAST_DAY}", flush=True)
+    baseline = measure_baseline(work, LAST_DAY)
+    check = baseline["comparison"]
+    print(
+        f"[{orders:,} orders]     {baseline['wall_seconds']} s, peak {baseline['peak_rss_gib']} GiB; "
+        f"same grade for {check['same_grade']:,} of {check['customers_compared']:,} customers compared",
+        flush=True,
+    )
     delivered = deliver(increment, work / "sources")
     print(f"[{orders:,} orders] (c) increment: {delivered} files of {LAST_DAY} delivered", flush=True)
     incr = measure_run(work, config, LAST_DAY + timedelta(days=1), "increment")
@@ -89,7 +119,9 @@ def bench_size(orders: int, work: Path, seed: int) -> dict:
         "orders": orders,
         "customers": customers,
         "full_refresh": full,
+        "baseline": baseline,
         "increment": incr,
+        "full_over_baseline": round(full["wall_seconds"] / baseline["wall_seconds"], 2),
         "increment_over_full": round(incr["wall_seconds"] / full["wall_seconds"], 3),
     }
 
@@ -100,15 +132,30 @@ def table(results: list[dict]) -> str:
         "|---:|---|---:|---:|---:|---:|---|",
     ]
     for r in results:
-        for name in ("full_refresh", "increment"):
+        for name in ("full_refresh", "baseline", "increment"):
             m = r[name]
-            stages = ", ".join(f"{k} {v:.0f}" for k, v in list(m["stage_seconds"].items())[:4])
+            if name == "baseline":
+                stages = f"prepare {m['prepare_seconds']:.0f}, sql {m['sql_seconds']:.0f}"
+                rows = m["order_lines_kept"]
+            else:
+                stages = ", ".join(f"{k} {v:.0f}" for k, v in list(m["stage_seconds"].items())[:4])
+                rows = m["rows_read"]
             lines.append(
-                f"| {r['orders']:,} | {name} | {m['wall_seconds']:.0f} | {m['rows_read']:,} | "
+                f"| {r['orders']:,} | {name} | {m['wall_seconds']:.0f} | {rows:,} | "
                 f"{m['rows_per_second']:,} | {m['peak_rss_gib']:.2f} | {stages} |"
             )
     lines.append("")
-    lines += [f"increment / full at {r['orders']:,} orders: {r['increment_over_full']:.1%}" for r in results]
+    for r in results:
+        check = r["baseline"]["comparison"]
+        lines += [
+            f"{r['orders']:,} orders: full / baseline {r['full_over_baseline']:.2f}x (target <= 4 at 10M), "
+            f"increment / full {r['increment_over_full']:.1%} (target <= 10% at 10M)",
+            f"  grades: {'AGREE' if check['grades_agree'] else 'DISAGREE'} on {check['same_grade']:,} of "
+            f"{check['customers_compared']:,} customers whose records are the same in both "
+            f"({check['compared_share']:.0%} of the {check['customers_graded_pipeline']:,} graded); orders: "
+            f"{'AGREE' if check['orders_agree'] else 'DISAGREE'} ({check['orders_only_in_pipeline']} only in crmgrade, "
+            f"{check['orders_only_in_baseline']} only in the baseline, {check['orders_differing']} differing)",
+        ]
     for r in results:
         peaks = ", ".join(f"{k} {v}" for k, v in r["full_refresh"]["peak_rss_gib_by_step"].items())
         lines.append(f"peak RSS (GiB) by step, full refresh at {r['orders']:,}: {peaks}")
@@ -141,9 +188,17 @@ def main() -> None:
             "at": datetime.now().isoformat(timespec="seconds"),
             "machine": f"{platform.machine()} {platform.python_version()} {os.cpu_count()} cpus",
             **r,
-            "targets": {"increment_over_full": "<= 0.10 at 10M", "peak_rss_gib": "<= 4 at 10M"},
+            "targets": {
+                "full_over_baseline": "<= 4 at 10M",
+                "increment_over_full": "<= 0.10 at 10M",
+                "peak_rss_gib": "<= 4 at 10M",
+            },
         }
-        (out / f"pipeline_{r['orders']}.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n"
+        (out / f"pipeline_{r['orders']}.json").write_text(text, encoding="utf-8")
+    checks = [r["baseline"]["comparison"] for r in results]
+    if not all(c["grades_agree"] and c["orders_agree"] for c in checks):
+        raise SystemExit("the baseline and crmgrade disagree: see the table and bench/results")
 
 
 if __name__ == "__main__":
