@@ -58,7 +58,7 @@
 {% macro pii_hash(column, kind) -%}
     case when {{ column }} is not null then
         translate(
-            sha256((select salt from {{ ref('stg_privacy__salt') }}) || ':{{ kind }}:' || cast({{ column }} as varchar)),
+            sha256((select salt from {{ ref('stg_privacy__salt') }}) || ':{{ kind }}:' || cast({{ column }} as {{ dbt.type_string() }})),
             '0123456789',
             'ghijklmnop'
         )

@@ -21,8 +21,7 @@ aggregated as (
         coalesce(sum(gross_amount) filter (where order_status != 'cancelled'), 0) as monetary_gross,
         coalesce(sum(refund_amount) filter (where order_status != 'cancelled'), 0) as refund_amount,
         sum(net_amount) as monetary_net,
-        string_agg(distinct source_name, ',' order by source_name) filter (where is_purchase)
-            as purchase_channels,
+        {{ sorted_distinct_list('source_name', where='is_purchase') }} as purchase_channels,
         count(distinct source_name) filter (where is_purchase) as purchase_channel_count
     from orders
     group by customer_key

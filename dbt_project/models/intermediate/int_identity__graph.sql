@@ -9,23 +9,36 @@ links as (
 
 ),
 
-final as (
+-- per customer, aggregated apart: a distinct count over a window is not portable (Spark has none)
+per_customer as (
 
     select
         customer_key,
-        source_name,
-        source_file,
-        source_row_number,
-        entity,
-        link_rule,
-        linked_by,
-        match_probability,
-        matched_source,
-        identifier_group,
-        observed_at,
-        count(*) over (partition by customer_key) as customer_record_count,
-        count(distinct identifier_group) over (partition by customer_key) as customer_group_count
+        count(*) as customer_record_count,
+        count(distinct identifier_group) as customer_group_count
     from links
+    group by customer_key
+
+),
+
+final as (
+
+    select
+        links.customer_key,
+        links.source_name,
+        links.source_file,
+        links.source_row_number,
+        links.entity,
+        links.link_rule,
+        links.linked_by,
+        links.match_probability,
+        links.matched_source,
+        links.identifier_group,
+        links.observed_at,
+        per_customer.customer_record_count,
+        per_customer.customer_group_count
+    from links
+    left join per_customer on links.customer_key = per_customer.customer_key
 
 )
 

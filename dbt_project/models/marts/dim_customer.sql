@@ -53,7 +53,7 @@ footprint as (
         max(observed_at) as last_seen_at,
         count(*) as record_count,
         count(distinct identifier_group) as identifier_group_count,
-        string_agg(distinct source_name, ',' order by source_name) as sources,
+        {{ sorted_distinct_list('source_name') }} as sources,
         bool_or(entity = 'customers') as is_member,
         bool_or(link_rule in ('match', 'masked_phone')) as has_probabilistic_link
     from graph

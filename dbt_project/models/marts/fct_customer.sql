@@ -115,7 +115,9 @@ final as (
         coalesce(monetary_net, 0) as monetary,
         coalesce(monetary_gross, 0) as monetary_gross,
         coalesce(refund_amount, 0) as refund_amount,
-        case when frequency > 0 then round(monetary_net / frequency, 2) end as average_order_value,
+        -- in whole fen first: half a fen then rounds up on every engine (in binary floating point 5174.775
+        -- is 5174.7749..., which DuckDB rounded down and Spark's decimals up)
+        case when frequency > 0 then round(monetary_net * 100 / frequency) / 100 end as average_order_value,
         purchase_channels,
         coalesce(purchase_channel_count, 0) as purchase_channel_count,
         coalesce(campaigns_targeted, 0) as campaigns_targeted,

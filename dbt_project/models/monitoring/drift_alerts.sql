@@ -54,10 +54,10 @@ grade_alerts as (
         cast(1 as bigint) as baseline_runs,
         compared_with_date as baseline_from,
         compared_with_date as baseline_to,
-        cast(changed as varchar) || ' of ' || cast(graded_both as varchar)
-        || ' customers graded on both dates changed grade since ' || cast(compared_with_date as varchar)
-        || ' (' || cast(round(100.0 * changed / graded_both, 1) as varchar) || '%, threshold '
-        || cast(round(100.0 * {{ drift['grade_change_share'] }}, 1) as varchar) || '%)' as evidence
+        cast(changed as {{ dbt.type_string() }}) || ' of ' || cast(graded_both as {{ dbt.type_string() }})
+        || ' customers graded on both dates changed grade since ' || cast(compared_with_date as {{ dbt.type_string() }})
+        || ' (' || cast(round(100.0 * changed / graded_both, 1) as {{ dbt.type_string() }}) || '%, threshold '
+        || cast(round(100.0 * {{ drift['grade_change_share'] }}, 1) as {{ dbt.type_string() }}) || '%)' as evidence
     from grade_changes
     where graded_both > 0
         and changed * 1.0 / graded_both > {{ drift['grade_change_share'] }}
@@ -76,10 +76,10 @@ segment_alerts as (
         cast(1 as bigint) as baseline_runs,
         previous_date as baseline_from,
         previous_date as baseline_to,
-        value || ' went from ' || cast(round(100.0 * (share_of_customers - share_change), 1) as varchar)
-        || '% of customers on ' || cast(previous_date as varchar) || ' to '
-        || cast(round(100.0 * share_of_customers, 1) as varchar) || '% (' || cast(customers_change as varchar)
-        || ' customers; threshold ' || cast(round(100.0 * {{ drift['segment_share_change'] }}, 1) as varchar)
+        value || ' went from ' || cast(round(100.0 * (share_of_customers - share_change), 1) as {{ dbt.type_string() }})
+        || '% of customers on ' || cast(previous_date as {{ dbt.type_string() }}) || ' to '
+        || cast(round(100.0 * share_of_customers, 1) as {{ dbt.type_string() }}) || '% (' || cast(customers_change as {{ dbt.type_string() }})
+        || ' customers; threshold ' || cast(round(100.0 * {{ drift['segment_share_change'] }}, 1) as {{ dbt.type_string() }})
         || ' points)' as evidence
     from segments
     where abs(share_change) > {{ drift['segment_share_change'] }}
@@ -98,10 +98,10 @@ volume_alerts as (
         baseline_runs,
         baseline_from,
         baseline_to,
-        source_name || ' delivered ' || cast(cast(metric_value as bigint) as varchar) || ' rows; usually '
-        || cast(round(baseline_median, 1) as varchar) || ' (median of ' || cast(baseline_runs as varchar)
-        || ' deliveries ' || cast(baseline_from as varchar) || ' to ' || cast(baseline_to as varchar)
-        || ', median absolute deviation ' || cast(round(baseline_mad, 1) as varchar) || ')' as evidence
+        source_name || ' delivered ' || cast(cast(metric_value as bigint) as {{ dbt.type_string() }}) || ' rows; usually '
+        || cast(round(baseline_median, 1) as {{ dbt.type_string() }}) || ' (median of ' || cast(baseline_runs as {{ dbt.type_string() }})
+        || ' deliveries ' || cast(baseline_from as {{ dbt.type_string() }}) || ' to ' || cast(baseline_to as {{ dbt.type_string() }})
+        || ', median absolute deviation ' || cast(round(baseline_mad, 1) as {{ dbt.type_string() }}) || ')' as evidence
     from source_metrics
     where metric = 'rows_read'
         and abs(metric_value - baseline_median) > {{ drift['volume_change'] }} * baseline_median
@@ -123,10 +123,10 @@ null_alerts as (
         baseline_runs,
         baseline_from,
         baseline_to,
-        source_name || '.' || column_name || ' was empty in ' || cast(round(100.0 * metric_value, 1) as varchar)
-        || '% of rows; usually ' || cast(round(100.0 * baseline_median, 1) as varchar) || '% (median of '
-        || cast(baseline_runs as varchar) || ' deliveries ' || cast(baseline_from as varchar) || ' to '
-        || cast(baseline_to as varchar) || ')' as evidence
+        source_name || '.' || column_name || ' was empty in ' || cast(round(100.0 * metric_value, 1) as {{ dbt.type_string() }})
+        || '% of rows; usually ' || cast(round(100.0 * baseline_median, 1) as {{ dbt.type_string() }}) || '% (median of '
+        || cast(baseline_runs as {{ dbt.type_string() }}) || ' deliveries ' || cast(baseline_from as {{ dbt.type_string() }}) || ' to '
+        || cast(baseline_to as {{ dbt.type_string() }}) || ')' as evidence
     from source_metrics
     where metric = 'null_share'
         and abs(metric_value - baseline_median) > {{ drift['null_share_change'] }}

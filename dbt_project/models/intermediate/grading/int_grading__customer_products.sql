@@ -34,7 +34,7 @@ purchased as (
         order_lines.customer_key is not null
         and order_lines.product_key is not null
         and order_lines.ordered_at < {{ as_of_timestamp() }}
-        and list_contains(settings.purchase_statuses, order_lines.line_status)
+        and {{ list_has('settings.purchase_statuses', 'order_lines.line_status') }}
 
 ),
 

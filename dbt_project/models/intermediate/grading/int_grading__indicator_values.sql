@@ -30,7 +30,7 @@ purchases as (
     from {{ ref('fct_orders') }} as orders
     cross join settings
     where orders.ordered_at < {{ as_of_timestamp() }}
-        and list_contains(settings.purchase_statuses, orders.order_status)
+        and {{ list_has('settings.purchase_statuses', 'orders.order_status') }}
 
 ),
 

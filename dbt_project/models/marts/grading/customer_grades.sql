@@ -103,7 +103,7 @@ final as (
         splits.r_score,
         splits.f_score,
         splits.m_score,
-        cast(splits.r_score as varchar) || cast(splits.f_score as varchar) || cast(splits.m_score as varchar)
+        cast(splits.r_score as {{ dbt.type_string() }}) || cast(splits.f_score as {{ dbt.type_string() }}) || cast(splits.m_score as {{ dbt.type_string() }})
             as rfm_code,
         splits.r_score + splits.f_score + splits.m_score as rfm_score,
         splits.weighted_score,

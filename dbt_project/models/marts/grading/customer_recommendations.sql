@@ -206,7 +206,7 @@ final as (
         case chosen.basis
             when 'co_purchase' then
                 'Bought ' || because.product_name || '; ' || grades.segment_en || ' customers who bought it buy '
-                || offered.product_name || ' ' || cast(round(chosen.lift, 1) as varchar)
+                || offered.product_name || ' ' || cast(round(chosen.lift, 1) as {{ dbt.type_string() }})
                 || 'x as often as the segment overall (' || cast(round(100 * chosen.confidence) as integer)
                 || '% of them did).'
             when 'segment_popular' then
@@ -217,7 +217,7 @@ final as (
         case chosen.basis
             when 'co_purchase' then
                 '购买过' || because.product_name || '；同分群（' || grades.segment_en || '）购买过该商品的客户购买'
-                || offered.product_name || '的比例是分群整体的' || cast(round(chosen.lift, 1) as varchar)
+                || offered.product_name || '的比例是分群整体的' || cast(round(chosen.lift, 1) as {{ dbt.type_string() }})
                 || '倍（' || cast(round(100 * chosen.confidence) as integer) || '%）。'
             when 'segment_popular' then
                 grades.segment_en || '分群热销：' || cast(round(100 * chosen.buyer_share) as integer)

@@ -6,5 +6,5 @@ source as (
 
 )
 
-select cast(salt as varchar) as salt
+select cast(salt as {{ dbt.type_string() }}) as salt
 from source

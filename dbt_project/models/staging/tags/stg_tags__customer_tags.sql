@@ -7,9 +7,9 @@ source as (
 )
 
 select
-    cast(customer_key as varchar) as customer_key,
-    cast(tag as varchar) as tag,
-    cast(tag_group as varchar) as tag_group,
-    cast(rule as varchar) as rule,
+    cast(customer_key as {{ dbt.type_string() }}) as customer_key,
+    cast(tag as {{ dbt.type_string() }}) as tag,
+    cast(tag_group as {{ dbt.type_string() }}) as tag_group,
+    cast(rule as {{ dbt.type_string() }}) as rule,
     cast(as_of_date as date) as as_of_date
 from source
