@@ -6,6 +6,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
+SPARK_VENV := .venv-spark
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Installs .pyc files: with PYTHONDONTWRITEBYTECODE set (as it is on the machines we build on) Python would otherwise compile
@@ -15,7 +16,7 @@ export CRMGRADE_CONFIG ?= $(CURDIR)/crmgrade.yml
 export CRMGRADE_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test chromium lint format dev docs bench bench-stages demo simulate clean
+.PHONY: run test test-spark chromium lint format dev docs bench bench-stages demo simulate clean
 
 # uv itself is pinned and installed into a private folder, then builds .venv exactly from uv.lock.
 $(UV):
@@ -29,6 +30,14 @@ $(BIN)/crmgrade: $(UV) uv.lock pyproject.toml
 run: $(BIN)/crmgrade  ## install, generate the demo data if absent, run every asset, print the summary
 	$(BIN)/crmgrade run --config crmgrade.yml
 
+# The Spark comparison test's own environment, pinned by the same lock (pyproject.toml's `spark` group: pyspark
+# beside Great Expectations would break GE's import in pytest's workers).
+$(SPARK_VENV)/bin/dbt: $(UV) uv.lock pyproject.toml
+	$(UV) venv --quiet --allow-existing $(SPARK_VENV)
+	$(UV) export --frozen --only-group spark --no-emit-project --quiet -o $(SPARK_VENV)/requirements.txt
+	$(UV) pip sync --quiet --python $(SPARK_VENV)/bin/python $(SPARK_VENV)/requirements.txt
+	@touch $@
+
 # The report test opens the HTML report in Debian's Chromium (headless); installed here when missing.
 chromium:
 	@command -v chromium >/dev/null || { \
@@ -36,8 +45,14 @@ chromium:
 	  else echo "Chromium is missing and this user cannot install it: apt-get install chromium" >&2; exit 1; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
-test: $(BIN)/crmgrade chromium  ## install and run the whole test suite
-	$(BIN)/pytest
+test: $(BIN)/crmgrade $(SPARK_VENV)/bin/dbt chromium  ## install and run the whole test suite, then the Spark comparison
+	$(BIN)/pytest -m "not spark"
+	$(MAKE) --no-print-directory test-spark
+
+# The dbt models on Spark compared with DuckDB (tests/e2e/test_marts_on_spark.py): ~4 min of its own, so it runs
+# after the main suite (which keeps within 10 minutes on 2 cores) instead of inside it.
+test-spark: $(BIN)/crmgrade $(SPARK_VENV)/bin/dbt
+	$(BIN)/pytest -m spark --numprocesses=0
 
 lint: $(BIN)/crmgrade
 	$(BIN)/ruff check pipeline tests bench
