@@ -96,6 +96,11 @@ class RecordedRun:
         checks = dg.deserialize_value(record["checks"])
         return cls(folder, folder / "sources", record["run_id"], record["tags"], checks, materialized)
 
+    @property
+    def warehouse(self) -> Path:
+        """The run's warehouse file (write_run_config names it), to read, never to write."""
+        return self.folder / "w.duckdb"
+
     def check_evaluations(self) -> list[dg.AssetCheckEvaluation]:
         return self.checks
 
@@ -106,7 +111,7 @@ class RecordedRun:
         """The run's warehouse, reports, serving copy and privacy folder copied into `folder`, with a config
         pointing there: (config, warehouse)."""
         config, warehouse = write_run_config(folder, self.sources)
-        shutil.copy(self.folder / "w.duckdb", warehouse)
+        shutil.copy(self.warehouse, warehouse)
         for name in ("reports", "serving", "privacy"):
             if (self.folder / name).exists():
                 shutil.copytree(self.folder / name, folder / name, symlinks=True)  # serving links are relative

@@ -42,7 +42,7 @@ def spark_build(first_run, dbt_manifest, tmp_path_factory) -> tuple[Path, dict]:
     """The marts and everything they are built from, built by dbt on Spark: (work folder, result)."""
     assert SPARK_PYTHON.exists(), "no .venv-spark: `make test` builds it (pyproject.toml's spark group)"
     folder = tmp_path_factory.mktemp("spark")
-    args = [str(SPARK_PYTHON), str(REPO / "tests" / "e2e" / "spark_dbt.py"), str(first_run.folder / "w.duckdb")]
+    args = [str(SPARK_PYTHON), str(REPO / "tests" / "e2e" / "spark_dbt.py"), str(first_run.warehouse)]
     args += [str(dbt_manifest), str(folder), json.dumps(dbt_test_vars())]
     done = subprocess.run(args, cwd=folder, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -58,7 +58,7 @@ def test_every_mart_is_the_same_on_spark_as_on_duckdb(spark_build, first_run):
     folder, result = spark_build
     assert not result["failures"], "dbt build on Spark failed"
     assert {"fct_customer", "dim_customer", "customer_grades", "fct_orders"} <= set(result["marts"])
-    con = duckdb.connect(str(first_run.folder / "w.duckdb"), read_only=True)
+    con = duckdb.connect(str(first_run.warehouse), read_only=True)
     try:
         differing = []
         for mart in result["marts"]:
