@@ -78,8 +78,14 @@ def _fit(neg_ll, start: np.ndarray) -> tuple[np.ndarray, float, bool]:
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
     x0 = np.clip(np.log(start), -LOG_BOUND + 1, LOG_BOUND - 1)
     first = optimize.minimize(neg_ll, x0, method="L-BFGS-B", bounds=bounds)
+    # Stop when the simplex spans < 1e-6 in log-parameters (a relative 1e-6 on each parameter) and the
+    # log-likelihood changes by < 1e-10 of itself: an absolute tolerance would run a large fit to maxiter.
     best = optimize.minimize(
-        neg_ll, first.x, method="Nelder-Mead", bounds=bounds, options={"xatol": 1e-8, "fatol": 1e-10}
+        neg_ll,
+        first.x,
+        method="Nelder-Mead",
+        bounds=bounds,
+        options={"xatol": 1e-6, "fatol": 1e-10 * max(abs(first.fun), 1.0)},
     )
     result = best if best.fun <= first.fun else first
     inside = bool(np.all(np.abs(result.x) < LOG_BOUND - 0.5))

@@ -17,6 +17,7 @@ from pipeline.grading import clv
 from pipeline.grading.spec import ClvSettings
 
 ALL = "all"  # the fit over every customer, used by profiles too small for their own
+SAMPLE_SEED = 20050101  # fixed: a re-run over the same customers draws the same fit sample
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,11 @@ class CustomerValue:
     predictions: pl.DataFrame  # one row per customer with a purchase
 
 
-def _fits(summary: clv.CustomerSummary) -> tuple[clv.FitResult, clv.FitResult]:
+def _fits(summary: clv.CustomerSummary, sample: int | None) -> tuple[clv.FitResult, clv.FitResult]:
+    """Both fits, on at most `sample` customers: a seeded draw, so the same customers give the same fit."""
+    if sample is not None and len(summary.x) > sample:
+        chosen = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(summary.x), size=sample, replace=False))
+        summary = _subset(summary, chosen)
     return clv.fit_bgnbd(summary.x, summary.t_x, summary.T), clv.fit_gamma_gamma(summary.x, summary.m_x)
 
 
@@ -85,7 +90,7 @@ def predict_customer_value(
         in_range = all(((v >= 0) & (v <= 1)).all() for v in (out["p_alive"], out["p_no_purchase"]))
         return finite and in_range and (out["value"] >= 0).all() and (out["purchases"] >= 0).all()
 
-    fits = {ALL: _fits(arrays)}
+    fits = {ALL: _fits(arrays, settings.fit_sample_customers)}
     columns = predict(fits[ALL], arrays)
     if not usable(columns):
         raise ValueError(
@@ -101,7 +106,7 @@ def predict_customer_value(
         if repeaters < settings.min_repeat_customers:
             log(f"profile {name}: {repeaters} repeat customers < {settings.min_repeat_customers}, uses the '{ALL}' fit")
             continue
-        own = _fits(_subset(arrays, mask))
+        own = _fits(_subset(arrays, mask), settings.fit_sample_customers)
         own_columns = predict(own, _subset(arrays, mask))
         if not usable(own_columns):
             log(f"profile {name}: its fit ({own[0].params}) gives unusable predictions, uses the '{ALL}' fit")

@@ -131,6 +131,13 @@ class ClvSettings(_Strict):
     min_repeat_customers: int = Field(
         default=100, ge=10, description="A profile with fewer repeat customers uses the fit over all customers."
     )
+    fit_sample_customers: int | None = Field(
+        default=200_000,
+        ge=100,
+        description="Fit each model on at most this many customers drawn at random (the same draw for the same "
+        "customers); every customer is still predicted. The parameters' error shrinks as 1/sqrt(n), so beyond a "
+        "few hundred thousand customers a bigger fit costs time without changing the predictions. null: all.",
+    )
     churn_risk: ChurnRisk = ChurnRisk()
 
 

@@ -31,7 +31,7 @@ def _orders(rng: np.random.Generator, prefix: str, customers: int, rate_per_week
     return rows
 
 
-def _run(min_repeat: int, monetary: str = "net"):
+def _run(min_repeat: int, monetary: str = "net", sample: int | None = None):
     rng = np.random.default_rng(3)
     orders = pl.DataFrame(_orders(rng, "R", 600, 0.5, 0.1) + _orders(rng, "B", 400, 0.15, 0.0))
     profiles = pl.DataFrame(
@@ -41,7 +41,7 @@ def _run(min_repeat: int, monetary: str = "net"):
     ).with_columns(
         profile=pl.when(pl.col("customer_key").str.starts_with("B")).then(pl.lit("b2b")).otherwise(pl.lit("default"))
     )
-    settings = ClvSettings(min_repeat_customers=min_repeat)
+    settings = ClvSettings(min_repeat_customers=min_repeat, fit_sample_customers=sample)
     return orders, predict_customer_value(orders, profiles, AS_OF, settings, monetary, log=lambda _: None)
 
 
@@ -71,6 +71,20 @@ def test_refunds_are_applied_after_the_fit_and_only_for_net():
     joined = net.predictions.join(gross.predictions, on="customer_key", suffix="_gross")
     np.testing.assert_allclose(joined["clv"], joined["clv_gross"] * (1 - joined["refund_share"]))
     assert (net.predictions["expected_spend_gross"] > 0).all()
+
+
+def test_a_fit_sample_fits_on_that_many_customers_predicts_all_and_draws_the_same_sample_again():
+    orders, whole = _run(min_repeat=10_000)
+    _, sampled = _run(min_repeat=10_000, sample=800)
+    bgnbd = sampled.params.filter(model="bg_nbd")
+    assert bgnbd["n_customers"].unique().to_list() == [800]
+    assert whole.params.filter(model="bg_nbd")["n_customers"].unique().to_list() == [1_000]
+    assert sampled.predictions.height == orders["customer_key"].n_unique()
+    # a different fit (a sample), close to the fit on everyone
+    assert not sampled.params["value"].equals(whole.params["value"])
+    np.testing.assert_allclose(sampled.params["value"], whole.params["value"], rtol=0.5)
+    _, again = _run(min_repeat=10_000, sample=800)
+    assert again.params.equals(sampled.params) and again.predictions.equals(sampled.predictions)
 
 
 def test_every_buyer_has_one_prediction_with_probabilities_in_range():
