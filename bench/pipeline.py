@@ -91,7 +91,7 @@ def measure_baseline(work: Path, as_of: date) -> dict:
     }
 
 
-def bench_size(orders: int, work: Path, seed: int) -> dict:
+def bench_size(orders: int, work: Path, seed: int, memory_limit: str) -> dict:
     customers = max(orders // 6, 10)
     print(f"[{orders:,} orders] generating {customers:,} customers into {work / 'sources'}", flush=True)
     spec = DemoSpec(customers=customers, seed=seed, orders=orders, end_date=LAST_DAY, daily_from=LAST_DAY)
@@ -100,6 +100,8 @@ def bench_size(orders: int, work: Path, seed: int) -> dict:
     shutil.move(work / "sources" / "increments" / LAST_DAY.isoformat(), increment)
     shutil.rmtree(work / "sources" / "increments")
     config = write_config(work, work / "sources")  # the nightly simulation's: everything under `work`
+    with config.open("a", encoding="utf-8") as f:
+        f.write(f"duckdb:\n  memory_limit: {memory_limit}\n")
     print(f"[{orders:,} orders] (a) full refresh as of {LAST_DAY}", flush=True)
     full = measure_run(work, config, LAST_DAY, "full")
     print(f"[{orders:,} orders]     {full['wall_seconds']} s, peak {full['peak_rss_gib']} GiB", flush=True)
@@ -118,6 +120,7 @@ def bench_size(orders: int, work: Path, seed: int) -> dict:
     return {
         "orders": orders,
         "customers": customers,
+        "duckdb_memory_limit": memory_limit,
         "full_refresh": full,
         "baseline": baseline,
         "increment": incr,
@@ -158,7 +161,10 @@ def table(results: list[dict]) -> str:
         ]
     for r in results:
         peaks = ", ".join(f"{k} {v}" for k, v in r["full_refresh"]["peak_rss_gib_by_step"].items())
-        lines.append(f"peak RSS (GiB) by step, full refresh at {r['orders']:,}: {peaks}")
+        lines.append(
+            f"peak RSS (GiB) by step, full refresh at {r['orders']:,} "
+            f"(DuckDB memory_limit {r['duckdb_memory_limit']}): {peaks}"
+        )
     return "\n".join(lines)
 
 
@@ -167,6 +173,11 @@ def main() -> None:
     parser.add_argument("--orders", type=int, action="append", help="repeatable (default: 1M and 10M)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep it (default: a temp folder)")
+    parser.add_argument(
+        "--memory-limit",
+        default="3GB",
+        help="crmgrade.yml duckdb.memory_limit of the runs (default 3GB: the 4 GiB target less Python's share)",
+    )
     args = parser.parse_args()
     sizes = args.orders or [1_000_000, 10_000_000]
     results = []
@@ -177,7 +188,7 @@ def main() -> None:
             if work.exists():
                 shutil.rmtree(work)
             work.mkdir(parents=True)
-            results.append(bench_size(orders, work, args.seed))
+            results.append(bench_size(orders, work, args.seed, args.memory_limit))
     text = table(results)
     print("\n" + text)
     out = Path(__file__).parent / "results"

@@ -166,7 +166,7 @@ def _publish_now(settings) -> str:
     if not dbt_project.manifest_path.exists():
         prepare_manifest(settings.dbt_vars())
     try:
-        con = duckdb.connect(str(settings.warehouse))
+        con = duckdb.connect(str(settings.warehouse), config=settings.duckdb.connection_config(settings.warehouse))
     except duckdb.IOException as exc:
         raise PublishError(f"cannot open {settings.warehouse} (a run holds it?): {exc}") from None
     try:
@@ -203,7 +203,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
         reason=args.reason,
     )
     try:
-        con = duckdb.connect(str(settings.warehouse))
+        con = duckdb.connect(str(settings.warehouse), config=settings.duckdb.connection_config(settings.warehouse))
     except duckdb.IOException as exc:
         return _fail(f"cannot open {settings.warehouse} (a run holds it? erase after it): {exc}")
     try:

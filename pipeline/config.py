@@ -17,6 +17,8 @@ DEFAULT_CONFIG = REPO_ROOT / "crmgrade.yml"
 CONFIG_ENV = "CRMGRADE_CONFIG"
 WAREHOUSE_ENV = "CRMGRADE_WAREHOUSE"
 AS_OF_ENV = "CRMGRADE_AS_OF"
+MEMORY_LIMIT_ENV = "CRMGRADE_DUCKDB_MEMORY_LIMIT"
+TEMP_DIRECTORY_ENV = "CRMGRADE_DUCKDB_TEMP_DIRECTORY"
 
 
 class ConfigError(YamlFileError):
@@ -216,6 +218,28 @@ class ServingConfig(_Strict):
         return value
 
 
+class DuckDBConfig(_Strict):
+    """Limits of every connection the job opens on the warehouse: the Python steps' and dbt's."""
+
+    memory_limit: str = Field(
+        default="80%",
+        pattern=r"(?i)^\s*\d+(\.\d+)?\s*(%|[kmgt]i?b)\s*$",
+        description="DuckDB's memory_limit (e.g. 3GB, 50%): beyond it DuckDB spills to temp_directory. It bounds "
+        "DuckDB's buffers, not the Polars frames of the Python steps.",
+    )
+    temp_directory: Path | None = Field(default=None, description="Where DuckDB spills; default <warehouse>.tmp.")
+
+    def connection_config(self, warehouse: Path) -> dict[str, str]:
+        """duckdb.connect(warehouse, config=...)."""
+        spill = self.temp_directory or warehouse.with_name(warehouse.name + ".tmp")  # DuckDB's own default
+        return {"memory_limit": self.memory_limit.strip(), "temp_directory": str(spill)}
+
+    def environment(self, warehouse: Path) -> dict[str, str]:
+        """The variables the warehouse resource and the dbt profile read."""
+        config = self.connection_config(warehouse)
+        return {MEMORY_LIMIT_ENV: config["memory_limit"], TEMP_DIRECTORY_ENV: config["temp_directory"]}
+
+
 class PrivacyConfig(_Strict):
     """Erasure and suppression (pipeline/privacy). Kept outside the warehouse: a rebuild from the source files
     must still leave out the people who asked to be erased."""
@@ -249,6 +273,7 @@ class Settings(_Strict):
     monitoring: MonitoringConfig = MonitoringConfig()
     serving: ServingConfig = ServingConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    duckdb: DuckDBConfig = DuckDBConfig()
     _file: Path = PrivateAttr(default=DEFAULT_CONFIG)
 
     @property
@@ -307,6 +332,8 @@ def load_settings(file: Path | str | None = None) -> Settings:
     settings.reports_dir = (base / settings.reports_dir).resolve()
     settings.serving.dir = (base / settings.serving.dir).resolve()
     settings.privacy.dir = (base / settings.privacy.dir).resolve()
+    if settings.duckdb.temp_directory is not None:
+        settings.duckdb.temp_directory = (base / settings.duckdb.temp_directory).resolve()
     settings.sources.root = (base / settings.sources.root).resolve()
     settings.sources.contracts = (base / settings.sources.contracts).resolve()
     settings.grading = (base / settings.grading).resolve() if settings.grading else REPO_ROOT / "grading.yml"
@@ -333,4 +360,5 @@ def export_environment(config_file: Path | str | None = None) -> Settings:
     settings = load_settings(config_file)
     os.environ[CONFIG_ENV] = str(settings.file)
     os.environ[WAREHOUSE_ENV] = str(settings.warehouse)
+    os.environ.update(settings.duckdb.environment(settings.warehouse))
     return settings

@@ -4,6 +4,8 @@ monitoring -> serving (the copy BI reads), run by the nightly schedule, the new-
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from pipeline.assets.dbt import crmgrade_dbt_assets
@@ -24,6 +26,9 @@ from pipeline.sensors import new_files_sensor
 # The schedule's cron and the sensor's interval are read when the code location loads ($CRMGRADE_CONFIG or
 # crmgrade.yml); everything else is read by the resources when a run starts.
 _settings = load_settings()
+# The DuckDB limits the warehouse resource and dbt read, unless `crmgrade run` exported them already.
+for _name, _value in _settings.duckdb.environment(_settings.warehouse).items():
+    os.environ.setdefault(_name, _value)
 
 defs = dg.Definitions(
     assets=[

@@ -8,7 +8,14 @@ from datetime import date
 import dagster as dg
 import duckdb
 
-from pipeline.config import CONFIG_ENV, WAREHOUSE_ENV, Settings, load_settings
+from pipeline.config import (
+    CONFIG_ENV,
+    MEMORY_LIMIT_ENV,
+    TEMP_DIRECTORY_ENV,
+    WAREHOUSE_ENV,
+    Settings,
+    load_settings,
+)
 from pipeline.retries import retry_if_transient
 
 
@@ -32,11 +39,17 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     """The warehouse file. Connections are short-lived: DuckDB lets one process hold the file at a time."""
 
     path: str
+    memory_limit: str = "80%"  # crmgrade.yml duckdb.memory_limit: beyond it DuckDB spills to temp_directory
+    temp_directory: str = ""  # empty: DuckDB's default, <path>.tmp
 
     @contextmanager
     def connect(self):
+        limits = {
+            "memory_limit": self.memory_limit,
+            **({"temp_directory": self.temp_directory} if self.temp_directory else {}),
+        }
         try:
-            con = duckdb.connect(self.path)
+            con = duckdb.connect(self.path, config=limits)
         except duckdb.IOException as exc:
             retry_if_transient(exc)  # another process holds the file: this step runs again in a minute
             raise
@@ -49,5 +62,9 @@ class DuckDBWarehouse(dg.ConfigurableResource):
 def default_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "settings": CrmgradeSettings(config_file=dg.EnvVar(CONFIG_ENV)),
-        "warehouse": DuckDBWarehouse(path=dg.EnvVar(WAREHOUSE_ENV)),
+        "warehouse": DuckDBWarehouse(
+            path=dg.EnvVar(WAREHOUSE_ENV),
+            memory_limit=dg.EnvVar(MEMORY_LIMIT_ENV),
+            temp_directory=dg.EnvVar(TEMP_DIRECTORY_ENV),
+        ),
     }

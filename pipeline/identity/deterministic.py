@@ -11,6 +11,7 @@ import pyarrow as pa
 from splink import DuckDBAPI
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
+from pipeline.identity.private_db import private_connection
 from pipeline.identity.records import JOIN_ONLY
 
 
@@ -52,7 +53,7 @@ def identifier_groups(con: duckdb.DuckDBPyConnection, records: str = "identity_r
     nodes = con.sql(
         f"select record_id from identity_ids union select record_id from {records} where name is not null"
     ).to_arrow_table()
-    clusters = connected_components(nodes, edges, "record_id")
+    clusters = connected_components(con, nodes, edges, "record_id")
     con.register("identity_cc", clusters)
     # An order id ties an order's lines together but names nobody: a group needs a personal identifier or a
     # name (a named buyer with no usable identifier is still somebody, and Splink may place them).
@@ -71,11 +72,11 @@ def identifier_groups(con: duckdb.DuckDBPyConnection, records: str = "identity_r
     con.unregister("identity_cc")
 
 
-def connected_components(nodes: pa.Table, edges: pa.Table, node_id: str) -> pa.Table:
-    """(node_id, cluster_id) with Splink's connected components on a private in-memory DuckDB."""
+def connected_components(con: duckdb.DuckDBPyConnection, nodes: pa.Table, edges: pa.Table, node_id: str) -> pa.Table:
+    """(node_id, cluster_id) with Splink's connected components on a private in-memory DuckDB (`con`'s limits)."""
     if nodes.num_rows == 0:
         return pa.table({node_id: pa.array([], pa.int64()), "cluster_id": pa.array([], pa.int64())})
-    private = duckdb.connect()
+    private = private_connection(con)
     try:
         db_api = DuckDBAPI(private)
         result = cluster_pairwise_predictions_at_threshold(nodes, edges, db_api=db_api, node_id_column_name=node_id)

@@ -27,7 +27,7 @@ def masked_phone_edges(con: duckdb.DuckDBPyConnection, splink_edges: pa.Table) -
     that pattern (then the masked number is that number, not ours).
     """
     nodes = con.sql("select distinct group_id from identity_groups").to_arrow_table()
-    clusters = connected_components(nodes, splink_edges, "group_id")
+    clusters = connected_components(con, nodes, splink_edges, "group_id")
     con.register("identity_splink_cc", clusters)
     try:
         return con.sql(

@@ -19,6 +19,8 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
+from pipeline.identity.private_db import private_connection
+
 log = logging.getLogger(__name__)
 
 PROFILE_COLUMNS = ["name", "phone_pattern", "phone", "city", "address"]
@@ -137,14 +139,14 @@ class MatchResult:
     skipped: str | None = None
 
 
-def match_profiles(profiles: pa.Table, seed: int) -> MatchResult:
+def match_profiles(con: duckdb.DuckDBPyConnection, profiles: pa.Table, seed: int) -> MatchResult:
     """Score profile pairs from different groups; keep those with probability >= EVIDENCE_FLOOR."""
     empty = empty_edges()
     labelled = profiles.num_rows - pc.count_distinct(profiles["group_id"]).as_py()
     if labelled < 10:
         # Too few groups seen by two sources to learn from; say so rather than guess.
         return MatchResult(empty, profiles.num_rows, f"only {labelled} profiles share a group: nothing to learn from")
-    private = duckdb.connect()
+    private = private_connection(con)
     try:
         db_api = DuckDBAPI(private)
         registered = db_api.register(profiles, table_name="profiles")

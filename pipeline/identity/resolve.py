@@ -98,7 +98,7 @@ def resolve_identities(
     edges = empty_edges()
     if config.matching.enabled:
         profiles = build_profiles(con)
-        result = match_profiles(profiles, config.matching.seed)
+        result = match_profiles(con, profiles, config.matching.seed)
         summary.profiles, summary.matching_skipped = result.profiles, result.skipped
         edges = result.edges
     else:
@@ -126,7 +126,7 @@ def resolve_identities(
     group_edges = con.sql(
         "select distinct group_id_l as group_id_l, group_id_r as group_id_r from identity_edges where accepted"
     ).to_arrow_table()
-    customers = connected_components(group_nodes, group_edges, "group_id")
+    customers = connected_components(con, group_nodes, group_edges, "group_id")
     con.register("identity_group_cc", customers)
     con.execute(
         """create or replace temp table identity_clusters as

@@ -41,6 +41,7 @@ def test_paths_are_relative_to_the_config_file(tmp_path):
         (GOOD.replace("root: src", "root: nowhere"), "sources.root", "does not exist"),
         (GOOD + "demo:\n  customers: -5\n", "demo.customers", "greater than or equal to 10"),
         ("sources: {}\n", "warehouse", "Field required"),
+        (GOOD + "duckdb:\n  memory_limit: lots\n", "duckdb.memory_limit", "should match pattern"),
         (
             GOOD + "serving:\n  unmasked_columns: [customers.phone, orders.order_id]\n",
             "serving.unmasked_columns",
@@ -55,6 +56,25 @@ def test_errors_name_the_file_and_key(tmp_path, text, key, fragment):
     assert str(info.value).startswith(str(path))
     assert info.value.key == key
     assert fragment in str(info.value)
+
+
+def test_duckdb_limits_default_to_duckdb_own_and_reach_every_connection(tmp_path):
+    import duckdb
+
+    settings = load_settings(write(tmp_path, GOOD))
+    assert settings.duckdb.connection_config(settings.warehouse) == {
+        "memory_limit": "80%",
+        "temp_directory": str(tmp_path / "w.duckdb.tmp"),
+    }
+    settings = load_settings(write(tmp_path, GOOD + "duckdb:\n  memory_limit: 1.5GB\n  temp_directory: spill\n"))
+    config = settings.duckdb.connection_config(settings.warehouse)
+    assert config["temp_directory"] == str(tmp_path / "spill")
+    con = duckdb.connect(str(settings.warehouse), config=config)
+    try:
+        limit, spill = con.sql("select current_setting('memory_limit'), current_setting('temp_directory')").fetchall()[0]
+    finally:
+        con.close()
+    assert limit.endswith("GiB") and 1.2 < float(limit.split()[0]) < 1.5 and spill == str(tmp_path / "spill")
 
 
 def test_missing_config_file(tmp_path):
