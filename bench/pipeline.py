@@ -32,11 +32,29 @@ import duckdb
 
 from bench.baseline import compare
 from bench.process_tree import run_measured
+from pipeline.dbt_project import DBT_PROJECT_DIR
 from pipeline.demo.generator import DemoSpec, generate
 from pipeline.demo.simulate import deliver, write_config
 
 LAST_DAY = date(2026, 6, 30)  # the demo's last day: delivered as the increment
 GIB = 2**30
+
+
+def dbt_profile(run_id: str) -> dict:
+    """Where the run's dbt steps spent their time: seconds by node type and the slowest nodes, from each step's
+    run_results.json (dagster-dbt names a step's target folder <step>-<first 7 of the run id>-<hash>)."""
+    by_type: dict[str, float] = {}
+    nodes = []
+    for results in sorted(DBT_PROJECT_DIR.glob(f"target/*-{run_id[:7]}-*/run_results.json")):
+        for node in json.loads(results.read_text(encoding="utf-8"))["results"]:
+            kind, _, name = node["unique_id"].split(".")[:3]
+            by_type[kind] = by_type.get(kind, 0.0) + node["execution_time"]
+            nodes.append((f"{kind} {name}", round(node["execution_time"], 1)))
+    return {
+        "seconds_by_type": {k: round(v, 1) for k, v in sorted(by_type.items(), key=lambda kv: -kv[1])},
+        "nodes": len(nodes),
+        "slowest": sorted(nodes, key=lambda n: -n[1])[:10],
+    }
 
 
 def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
@@ -52,6 +70,8 @@ def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
         [(rows,)] = con.execute(
             "select coalesce(sum(rows_read), 0)::bigint from dq.reconciliation where run_id = ?", [timings["run_id"]]
         ).fetchall()
+        identity_stages = con.execute("select stage_seconds from identity.runs where run_id = ?", [timings["run_id"]])
+        identity_stages = json.loads(identity_stages.fetchall()[0][0])
     finally:
         con.close()
     slowest = sorted(((step["step"], round(step["seconds"], 1)) for step in timings["steps"]), key=lambda s: -s[1])
@@ -69,6 +89,8 @@ def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
         "stage_seconds": {k: round(v, 1) for k, v in timings["stage_seconds"].items()},
         "slowest_steps": slowest[:6],
         "peak_rss_gib_by_step": dict(sorted(step_peaks.items(), key=lambda kv: -kv[1])[:6]),
+        "identity_stage_seconds": identity_stages,
+        "dbt": dbt_profile(timings["run_id"]),
     }
 
 
@@ -165,6 +187,15 @@ def table(results: list[dict]) -> str:
             f"peak RSS (GiB) by step, full refresh at {r['orders']:,} "
             f"(DuckDB memory_limit {r['duckdb_memory_limit']}): {peaks}"
         )
+    for r in results:
+        for name in ("full_refresh", "increment"):
+            m = r[name]
+            dbt = ", ".join(f"{k} {v:.0f}" for k, v in m["dbt"]["seconds_by_type"].items())
+            identity = ", ".join(f"{k} {v:.0f}" for k, v in m["identity_stage_seconds"].items())
+            lines.append(
+                f"{name} at {r['orders']:,}: dbt node seconds {dbt} ({m['dbt']['nodes']} nodes); "
+                f"identity stages {identity}"
+            )
     return "\n".join(lines)
 
 
