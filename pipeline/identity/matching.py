@@ -26,13 +26,16 @@ log = logging.getLogger(__name__)
 PROFILE_COLUMNS = ["name", "phone_pattern", "phone", "city", "address"]
 # Pairs scoring at least this are kept as evidence in identity.match_edges even when below the threshold.
 EVIDENCE_FLOOR = 0.5
+SOURCES_PER_GROUP = 64  # a profile's unique_id is group_id * 64 + the source's ordinal
 
 
 def build_profiles(con: duckdb.DuckDBPyConnection, records: str = "identity_records") -> pa.Table:
     """One profile per identifier group and source, from the records that carry a name.
 
     Each value is the group's most frequent one in that source, ties to the smallest: DuckDB's mode() breaks
-    ties by whatever order parallel threads deliver, and a profile must not change between two runs.
+    ties by whatever order parallel threads deliver, and a profile must not change between two runs. Written
+    with grouping and joins only (no ordered aggregate, no window over all records): DuckDB can spill those
+    to disk within its memory_limit.
     """
     unpivoted = " union all ".join(
         f"select group_id, source_name, '{c}' as col, {c} as value from named where {c} is not null"
@@ -49,14 +52,26 @@ def build_profiles(con: duckdb.DuckDBPyConnection, records: str = "identity_reco
                 select group_id, source_name, col, value, count(*) as n
                 from ({unpivoted}) group by all
             ),
+            most as (
+                select group_id, source_name, col, max(n) as n from counted group by all
+            ),
             modes as (
-                select group_id, source_name, col, first(value order by n desc, value) as value
-                from counted group by all
+                select group_id, source_name, col, min(value) as value
+                from counted join most using (group_id, source_name, col, n)
+                group by all
+            ),
+            profiles as (
+                select group_id, source_name, {pivoted} from modes group by group_id, source_name
+            ),
+            sources as (
+                select source_name, row_number() over (order by source_name) as source_ordinal
+                from (select distinct source_name from profiles)
             )
-            select row_number() over (order by group_id, source_name) as unique_id,
-                   group_id, source_name, {pivoted}
-            from modes
-            group by group_id, source_name"""
+            select case when s.source_ordinal < {SOURCES_PER_GROUP} then p.group_id * {SOURCES_PER_GROUP} +
+                        s.source_ordinal else error('more than {SOURCES_PER_GROUP - 1} sources') end as unique_id,
+                   p.*
+            from profiles p join sources s using (source_name)
+            order by unique_id"""
     ).to_arrow_table()
 
 

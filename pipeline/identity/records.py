@@ -29,6 +29,7 @@ SOURCE_SCOPED = {"buyer_id", "lead_id", "order_id"}
 JOIN_ONLY = {"order_id"}
 IDENTIFIERS = ["member_id", "phone", "email", "wechat_unionid", "buyer_id", "lead_id", "order_id"]
 ATTRIBUTES = ["city", "address"]
+ROWS_PER_FILE = 2**32  # record ids leave this many numbers to each file's rows
 
 # Cleaning wrote phones as E.164; a masked mainland mobile is +86 + 3 digits + **** + 4 digits.
 _FULL_PHONE = r"^\+[0-9]{6,15}$"
@@ -75,15 +76,31 @@ def existing_entities(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def build_records(con: duckdb.DuckDBPyConnection, table: str = "identity_records") -> int:
-    """Create temp table `table`: one row per raw person record, numbered `record_id` in lineage order."""
+    """Create temp table `table`: one row per raw person record, its `record_id` increasing in lineage order.
+
+    record_id = the file's ordinal (files in source, name order) * 2^32 + the row's number in the file: the
+    lineage order without sorting every record (a window over all records holds them all in memory at once).
+    """
     entities = existing_entities(con)
     if not entities:
         con.execute(f"create or replace temp table {table} as select 0::bigint as record_id where false")
         return 0
     union = "\nunion all\n".join(_select(e) for e in entities)
     con.execute(
-        f"""create or replace temp table {table} as
-        select row_number() over (order by source_name, source_file, source_row_number) - 1 as record_id, *
-        from ({union})"""
+        f"""create or replace temp table identity_files as
+        select source_name, source_file, row_number() over (order by source_name, source_file) as file_ordinal
+        from (select distinct _source as source_name, _source_file as source_file from ({
+            " union all ".join(f"select _source, _source_file from raw.{e}" for e in entities)
+        }))"""
     )
+    con.execute(
+        f"""create or replace temp table {table} as
+        select case when r.source_row_number between 0 and {ROWS_PER_FILE - 1}
+                    then f.file_ordinal * {ROWS_PER_FILE} + r.source_row_number
+                    else error('row number ' || r.source_row_number || ' of ' || r.source_file || ' out of range')
+               end as record_id,
+               r.*
+        from ({union}) r join identity_files f using (source_name, source_file)"""
+    )
+    con.execute("drop table identity_files")
     return con.sql(f"select count(*) from {table}").fetchall()[0][0]
