@@ -44,11 +44,14 @@ def identifier_groups(con: duckdb.DuckDBPyConnection, records: str = "identity_r
     phone and no name belongs to nobody we can name.
     """
     # A star per value (every record to the value's first record) carries the same components as all pairs.
+    # Grouping and a join rather than a window over every identifier: DuckDB spills these within memory_limit.
     edges = con.sql(
-        """select distinct first_record as record_id_l, record_id as record_id_r
-        from (select record_id, min(record_id) over (partition by id_type, id_value) as first_record
-              from identity_ids)
-        where record_id != first_record"""
+        """with firsts as (
+            select id_type, id_value, min(record_id) as first_record from identity_ids group by all
+        )
+        select distinct f.first_record as record_id_l, i.record_id as record_id_r
+        from identity_ids i join firsts f using (id_type, id_value)
+        where i.record_id != f.first_record"""
     ).to_arrow_table()
     nodes = con.sql(
         f"select record_id from identity_ids union select record_id from {records} where name is not null"

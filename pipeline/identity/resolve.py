@@ -175,7 +175,8 @@ def _write(con, config, run_id, now, mapping, new_keys, retired, summary) -> Non
                 select id_type, id_value from identity_ids group by id_type, id_value having count(*) > 1
             ),
             linked_by as (
-                select i.record_id, string_agg(distinct i.id_type, ',' order by i.id_type) as linked_by
+                -- a list sorted per record, not an ordered aggregate: that one cannot spill within memory_limit
+                select i.record_id, array_to_string(list_sort(list_distinct(list(i.id_type))), ',') as linked_by
                 from identity_ids i semi join shared_values s using (id_type, id_value)
                 group by i.record_id
             ),
@@ -201,8 +202,7 @@ def _write(con, config, run_id, now, mapping, new_keys, retired, summary) -> Non
             join identity_records r using (record_id)
             join identity_key_map k using (cluster_id)
             left join linked_by l using (record_id)
-            left join best_match m using (group_id)
-            order by k.customer_key, r.observed_at""",
+            left join best_match m using (group_id)""",
             [run_id],
         )
         con.execute(
