@@ -71,7 +71,8 @@ def test_duckdb_limits_default_to_duckdb_own_and_reach_every_connection(tmp_path
     assert config["temp_directory"] == str(tmp_path / "spill")
     con = duckdb.connect(str(settings.warehouse), config=config)
     try:
-        limit, spill = con.sql("select current_setting('memory_limit'), current_setting('temp_directory')").fetchall()[0]
+        query = "select current_setting('memory_limit'), current_setting('temp_directory')"
+        limit, spill = con.sql(query).fetchall()[0]
     finally:
         con.close()
     assert limit.endswith("GiB") and 1.2 < float(limit.split()[0]) < 1.5 and spill == str(tmp_path / "spill")
