@@ -39,15 +39,14 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     """The warehouse file. Connections are short-lived: DuckDB lets one process hold the file at a time."""
 
     path: str
-    memory_limit: str = "80%"  # crmgrade.yml duckdb.memory_limit: beyond it DuckDB spills to temp_directory
-    temp_directory: str = ""  # empty: DuckDB's default, <path>.tmp
+    # crmgrade.yml duckdb: beyond memory_limit DuckDB spills to temp_directory; empty: DuckDB's defaults
+    memory_limit: str = ""
+    temp_directory: str = ""
 
     @contextmanager
     def connect(self):
-        limits = {
-            "memory_limit": self.memory_limit,
-            **({"temp_directory": self.temp_directory} if self.temp_directory else {}),
-        }
+        settings = {"memory_limit": self.memory_limit, "temp_directory": self.temp_directory}
+        limits = {name: value for name, value in settings.items() if value}
         try:
             con = duckdb.connect(self.path, config=limits)
         except duckdb.IOException as exc:

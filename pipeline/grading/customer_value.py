@@ -106,8 +106,9 @@ def predict_customer_value(
         if repeaters < settings.min_repeat_customers:
             log(f"profile {name}: {repeaters} repeat customers < {settings.min_repeat_customers}, uses the '{ALL}' fit")
             continue
-        own = _fits(_subset(arrays, mask), settings.fit_sample_customers)
-        own_columns = predict(own, _subset(arrays, mask))
+        part = _subset(arrays, mask)
+        own = _fits(part, settings.fit_sample_customers)
+        own_columns = predict(own, part)
         if not usable(own_columns):
             log(f"profile {name}: its fit ({own[0].params}) gives unusable predictions, uses the '{ALL}' fit")
             continue
