@@ -1,9 +1,12 @@
+import os
 from datetime import UTC
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from pipeline.config import ConfigError, load_settings
+from pipeline.config import MEMORY_LIMIT_ENV, TEMP_DIRECTORY_ENV, ConfigError, export_environment, load_settings
+from pipeline.resources import DuckDBWarehouse
 from tests.conftest import REPO
 
 
@@ -59,8 +62,6 @@ def test_errors_name_the_file_and_key(tmp_path, text, key, fragment):
 
 
 def test_duckdb_limits_default_to_duckdb_own_and_reach_every_connection(tmp_path):
-    import duckdb
-
     settings = load_settings(write(tmp_path, GOOD))
     assert settings.duckdb.connection_config(settings.warehouse) == {
         "memory_limit": "80%",
@@ -76,6 +77,22 @@ def test_duckdb_limits_default_to_duckdb_own_and_reach_every_connection(tmp_path
     finally:
         con.close()
     assert limit.endswith("GiB") and 1.2 < float(limit.split()[0]) < 1.5 and spill == str(tmp_path / "spill")
+
+
+def test_duckdb_limits_reach_the_environment_and_the_warehouse_resource(tmp_path, monkeypatch):
+    for name in (MEMORY_LIMIT_ENV, TEMP_DIRECTORY_ENV, "CRMGRADE_CONFIG", "CRMGRADE_WAREHOUSE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = export_environment(write(tmp_path, GOOD + "duckdb:\n  memory_limit: 512MB\n"))
+    assert os.environ[MEMORY_LIMIT_ENV] == "512MB"
+    assert os.environ[TEMP_DIRECTORY_ENV] == str(tmp_path / "w.duckdb.tmp")
+    resource = DuckDBWarehouse(
+        path=str(settings.warehouse),
+        memory_limit=os.environ[MEMORY_LIMIT_ENV],
+        temp_directory=os.environ[TEMP_DIRECTORY_ENV],
+    )
+    with resource.connect() as con:
+        query = "select current_setting('memory_limit'), current_setting('temp_directory')"
+        assert con.sql(query).fetchall()[0] == ("488.2 MiB", str(tmp_path / "w.duckdb.tmp"))
 
 
 def test_missing_config_file(tmp_path):
