@@ -13,7 +13,8 @@ pipeline/step_timings.py).
 Dagster runs on an ephemeral instance, as `crmgrade run` does without DAGSTER_HOME.
 
 Targets (issue 8, at 10M orders): increment <= 10% of a full refresh; peak RSS <= 4 GiB; full refresh <= 4x the
-hand-written DuckDB baseline. Exits 1 when the baseline's grades or orders disagree with the full refresh's.
+hand-written DuckDB baseline. Exits 1 when the baseline's grades or orders disagree with the full refresh's, or
+when a run fails (after writing what was measured: a size's later runs are skipped, its JSON says which failed).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ from pipeline.demo.simulate import deliver, write_config
 
 LAST_DAY = date(2026, 6, 30)  # the demo's last day: delivered as the increment
 GIB = 2**30
+RUNS = ("full_refresh", "baseline", "increment")
+
+
+class RunFailed(Exception):
+    """A measured run exited non-zero; the message names it and its log."""
 
 
 def dbt_profile(run_id: str) -> dict:
@@ -63,7 +69,10 @@ def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
     args = [crmgrade, "run", "--config", str(config), "--as-of", as_of.isoformat()]
     measured = run_measured(args, work / f"{name}.log", env=env)
     if measured.returncode != 0:
-        raise SystemExit(f"{name}: crmgrade run failed ({measured.returncode}); see {work / f'{name}.log'}")
+        raise RunFailed(
+            f"{name}: crmgrade run failed ({measured.returncode}) after {measured.wall_seconds:.0f} s, "
+            f"peak {measured.peak_rss_bytes / GIB:.2f} GiB; see {work / f'{name}.log'}"
+        )
     timings = json.loads((work / "reports" / "run_timings.json").read_text(encoding="utf-8"))
     con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
     try:
@@ -101,7 +110,7 @@ def measure_baseline(work: Path, as_of: date) -> dict:
     measured = run_measured([*args, "--out", str(out)], work / "baseline.log")
     log = (work / "baseline.log").read_text(encoding="utf-8")
     if measured.returncode != 0:
-        raise SystemExit(f"baseline failed ({measured.returncode}):\n{log[-3000:]}")
+        raise RunFailed(f"baseline failed ({measured.returncode}):\n{log[-3000:]}")
     summary = json.loads(log.strip().splitlines()[-1])
     rows = summary["order_lines_kept"]
     return {
@@ -124,31 +133,30 @@ def bench_size(orders: int, work: Path, seed: int, memory_limit: str) -> dict:
     config = write_config(work, work / "sources")  # the nightly simulation's: everything under `work`
     with config.open("a", encoding="utf-8") as f:
         f.write(f"duckdb:\n  memory_limit: {memory_limit}\n")
-    print(f"[{orders:,} orders] (a) full refresh as of {LAST_DAY}", flush=True)
-    full = measure_run(work, config, LAST_DAY, "full")
-    print(f"[{orders:,} orders]     {full['wall_seconds']} s, peak {full['peak_rss_gib']} GiB", flush=True)
-    print(f"[{orders:,} orders] (b) hand-written baseline as of {LAST_DAY}", flush=True)
-    baseline = measure_baseline(work, LAST_DAY)
-    check = baseline["comparison"]
-    print(
-        f"[{orders:,} orders]     {baseline['wall_seconds']} s, peak {baseline['peak_rss_gib']} GiB; "
-        f"same grade for {check['same_grade']:,} of {check['customers_compared']:,} customers compared",
-        flush=True,
-    )
-    delivered = deliver(increment, work / "sources")
-    print(f"[{orders:,} orders] (c) increment: {delivered} files of {LAST_DAY} delivered", flush=True)
-    incr = measure_run(work, config, LAST_DAY + timedelta(days=1), "increment")
-    print(f"[{orders:,} orders]     {incr['wall_seconds']} s, peak {incr['peak_rss_gib']} GiB", flush=True)
-    return {
-        "orders": orders,
-        "customers": customers,
-        "duckdb_memory_limit": memory_limit,
-        "full_refresh": full,
-        "baseline": baseline,
-        "increment": incr,
-        "full_over_baseline": round(full["wall_seconds"] / baseline["wall_seconds"], 2),
-        "increment_over_full": round(incr["wall_seconds"] / full["wall_seconds"], 3),
-    }
+    result = {"orders": orders, "customers": customers, "duckdb_memory_limit": memory_limit}
+    try:
+        print(f"[{orders:,} orders] (a) full refresh as of {LAST_DAY}", flush=True)
+        full = result["full_refresh"] = measure_run(work, config, LAST_DAY, "full")
+        print(f"[{orders:,} orders]     {full['wall_seconds']} s, peak {full['peak_rss_gib']} GiB", flush=True)
+        print(f"[{orders:,} orders] (b) hand-written baseline as of {LAST_DAY}", flush=True)
+        baseline = result["baseline"] = measure_baseline(work, LAST_DAY)
+        result["full_over_baseline"] = round(full["wall_seconds"] / baseline["wall_seconds"], 2)
+        check = baseline["comparison"]
+        print(
+            f"[{orders:,} orders]     {baseline['wall_seconds']} s, peak {baseline['peak_rss_gib']} GiB; "
+            f"same grade for {check['same_grade']:,} of {check['customers_compared']:,} customers compared",
+            flush=True,
+        )
+        delivered = deliver(increment, work / "sources")
+        print(f"[{orders:,} orders] (c) increment: {delivered} files of {LAST_DAY} delivered", flush=True)
+        incr = result["increment"] = measure_run(work, config, LAST_DAY + timedelta(days=1), "increment")
+        result["increment_over_full"] = round(incr["wall_seconds"] / full["wall_seconds"], 3)
+        print(f"[{orders:,} orders]     {incr['wall_seconds']} s, peak {incr['peak_rss_gib']} GiB", flush=True)
+    except RunFailed as failed:
+        # What ran is still measured and written; the table says which run failed.
+        print(f"[{orders:,} orders]     FAILED: {failed}", flush=True)
+        result["failed"] = str(failed)
+    return result
 
 
 def table(results: list[dict]) -> str:
@@ -157,7 +165,9 @@ def table(results: list[dict]) -> str:
         "|---:|---|---:|---:|---:|---:|---|",
     ]
     for r in results:
-        for name in ("full_refresh", "baseline", "increment"):
+        for name in RUNS:
+            if name not in r:
+                continue
             m = r[name]
             if name == "baseline":
                 stages = f"prepare {m['prepare_seconds']:.0f}, sql {m['sql_seconds']:.0f}"
@@ -171,10 +181,18 @@ def table(results: list[dict]) -> str:
             )
     lines.append("")
     for r in results:
+        if "failed" in r:
+            lines.append(f"{r['orders']:,} orders: FAILED {r['failed']}")
+        if "full_over_baseline" in r:
+            lines.append(f"{r['orders']:,} orders: full / baseline {r['full_over_baseline']:.2f}x (target <= 4 at 10M)")
+        if "increment_over_full" in r:
+            lines.append(
+                f"{r['orders']:,} orders: increment / full {r['increment_over_full']:.1%} (target <= 10% at 10M)"
+            )
+        if "baseline" not in r:
+            continue
         check = r["baseline"]["comparison"]
         lines += [
-            f"{r['orders']:,} orders: full / baseline {r['full_over_baseline']:.2f}x (target <= 4 at 10M), "
-            f"increment / full {r['increment_over_full']:.1%} (target <= 10% at 10M)",
             f"  grades: {'AGREE' if check['grades_agree'] else 'DISAGREE'} on {check['same_grade']:,} of "
             f"{check['customers_compared']:,} customers whose records are the same in both "
             f"({check['compared_share']:.0%} of the {check['customers_graded_pipeline']:,} graded); orders: "
@@ -182,6 +200,8 @@ def table(results: list[dict]) -> str:
             f"{check['orders_only_in_baseline']} only in the baseline, {check['orders_differing']} differing)",
         ]
     for r in results:
+        if "full_refresh" not in r:
+            continue
         peaks = ", ".join(f"{k} {v}" for k, v in r["full_refresh"]["peak_rss_gib_by_step"].items())
         lines.append(
             f"peak RSS (GiB) by step, full refresh at {r['orders']:,} "
@@ -189,6 +209,8 @@ def table(results: list[dict]) -> str:
         )
     for r in results:
         for name in ("full_refresh", "increment"):
+            if name not in r:
+                continue
             m = r[name]
             dbt = ", ".join(f"{k} {v:.0f}" for k, v in m["dbt"]["seconds_by_type"].items())
             identity = ", ".join(f"{k} {v:.0f}" for k, v in m["identity_stage_seconds"].items())
@@ -238,9 +260,11 @@ def main() -> None:
         }
         text = json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n"
         (out / f"pipeline_{r['orders']}.json").write_text(text, encoding="utf-8")
-    checks = [r["baseline"]["comparison"] for r in results]
+    checks = [r["baseline"]["comparison"] for r in results if "baseline" in r]
     if not all(c["grades_agree"] and c["orders_agree"] for c in checks):
         raise SystemExit("the baseline and crmgrade disagree: see the table and bench/results")
+    if any("failed" in r for r in results):
+        raise SystemExit("a run failed: see the table and bench/results")
 
 
 if __name__ == "__main__":

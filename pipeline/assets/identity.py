@@ -7,6 +7,7 @@ import dagster as dg
 
 from pipeline.identity.records import PERSON_ENTITIES
 from pipeline.identity.resolve import resolve_identities
+from pipeline.identity.work_db import identity_workspace
 from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 
@@ -54,7 +55,7 @@ def identity_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
     """Deterministic identifier links + Splink matching -> stable customer keys (pipeline/identity)."""
     cfg = settings.load_for(context)
     now = datetime.now(ZoneInfo(cfg.timezone)).replace(tzinfo=None)
-    with warehouse.connect() as con:
+    with warehouse.connect() as con, identity_workspace(con):  # identity_records stays readable for the checks
         summary = resolve_identities(con, cfg.identity, context.run_id, now)
         dead_keys = con.sql(
             """select count(*) from identity.record_links l

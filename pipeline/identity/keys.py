@@ -4,11 +4,15 @@ Each customer (a final cluster of records) inherits the key that most of its rec
 earlier customers merge, the one with more records keeps its key and the other's is retired with the
 survivor as successor; when a customer splits, the larger part keeps the key and the rest get new ones.
 New customers get the next numbers, in the order of their first record, so a re-run is repeatable.
+Written in SQL on the warehouse connection: at tens of millions of records DuckDB spills what a data frame
+would hold in memory.
 """
 
 from __future__ import annotations
 
-import polars as pl
+import duckdb
+
+from pipeline.identity.work_db import WORK_DB
 
 KEY_PREFIX = "C"
 KEY_DIGITS = 10
@@ -22,43 +26,51 @@ def key_number(key: str) -> int:
     return int(key[len(KEY_PREFIX) :])
 
 
-def assign_keys(clusters: pl.DataFrame, previous: pl.DataFrame, issued_max: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Map clusters to customer keys.
+def assign_keys(con: duckdb.DuckDBPyConnection, clusters: str, previous: str, issued_max: int) -> None:
+    """Workspace tables `identity_key_map` (cluster_id, customer_key) and `identity_retired` (customer_key,
+    successor_key).
 
-    clusters: record_id, cluster_id (cluster ids are the smallest record_id of the cluster).
-    previous: record_id, customer_key (records of this run that had a key last run).
+    clusters: a table of record_id, cluster_id (cluster ids are the smallest record_id of the cluster).
+    previous: a table of record_id, customer_key (records of this run that had a key last run).
     issued_max: the highest key number ever issued (retired keys are never reused).
-    Returns (cluster_id -> customer_key, retired: customer_key -> successor_key).
     """
-    votes = (
-        clusters.join(previous, on="record_id", how="inner")
-        .group_by("cluster_id", "customer_key")
-        .agg(pl.len().alias("records"))
+    con.execute(
+        f"""create or replace table {WORK_DB}.identity_votes as
+        select c.cluster_id, p.customer_key, count(*) as records
+        from {clusters} c join {previous} p using (record_id)
+        group by all"""
     )
-    # Each cluster's candidate: the earlier key most of its records carry (ties: the older key).
-    best = votes.sort(["cluster_id", "records", "customer_key"], descending=[False, True, False]).unique(
-        "cluster_id", keep="first", maintain_order=True
-    )
-    # A key claimed by several clusters (a split) stays with the cluster holding most of its records.
-    kept = best.sort(["customer_key", "records", "cluster_id"], descending=[False, True, False]).unique(
-        "customer_key", keep="first", maintain_order=True
-    )
-    all_clusters = clusters.select("cluster_id").unique().sort("cluster_id")
-    new = all_clusters.join(kept, on="cluster_id", how="anti")
-    new = new.with_columns(
-        pl.Series(
-            "customer_key",
-            [format_key(issued_max + i + 1) for i in range(new.height)],
-            dtype=pl.String,
+    con.execute(
+        f"""create or replace table {WORK_DB}.identity_key_map as
+        with best as (
+            -- each cluster's candidate: the earlier key most of its records carry (ties: the older key)
+            select cluster_id, customer_key, records from identity_votes
+            qualify row_number() over (partition by cluster_id order by records desc, customer_key) = 1
+        ),
+        kept as (
+            -- a key claimed by several clusters (a split) stays with the cluster holding most of its records
+            select cluster_id, customer_key from best
+            qualify row_number() over (partition by customer_key order by records desc, cluster_id) = 1
+        ),
+        new as (
+            select cluster_id,
+                   printf('{KEY_PREFIX}%0{KEY_DIGITS}d', {int(issued_max)} + row_number() over (order by cluster_id))
+                       as customer_key
+            from (select distinct cluster_id from {clusters}) anti join kept using (cluster_id)
         )
+        select cluster_id, customer_key from kept
+        union all
+        select cluster_id, customer_key from new"""
     )
-    mapping = pl.concat([kept.select("cluster_id", "customer_key"), new]).sort("cluster_id")
     # Earlier keys that no cluster kept were merged into (or split off to) the cluster holding most of their records.
-    retired = (
-        votes.join(mapping.select("customer_key"), on="customer_key", how="anti")
-        .sort(["customer_key", "records", "cluster_id"], descending=[False, True, False])
-        .unique("customer_key", keep="first", maintain_order=True)
-        .join(mapping.rename({"customer_key": "successor_key"}), on="cluster_id")
-        .select("customer_key", "successor_key")
+    con.execute(
+        f"""create or replace table {WORK_DB}.identity_retired as
+        with gone as (
+            select cluster_id, customer_key from identity_votes
+            where customer_key not in (select customer_key from identity_key_map)
+            qualify row_number() over (partition by customer_key order by records desc, cluster_id) = 1
+        )
+        select g.customer_key, m.customer_key as successor_key
+        from gone g join identity_key_map m using (cluster_id)"""
     )
-    return mapping, retired
+    con.execute("drop table identity_votes")

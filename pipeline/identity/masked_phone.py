@@ -11,27 +11,34 @@ customers), and identity.match_edges keeps every link it made.
 from __future__ import annotations
 
 import duckdb
-import pyarrow as pa
 
 from pipeline.identity.deterministic import connected_components
+from pipeline.identity.work_db import WORK_DB
 
 RULE = "masked_phone"
 
 
-def masked_phone_edges(con: duckdb.DuckDBPyConnection, splink_edges: pa.Table) -> pa.Table:
-    """Edges (group_id_l, group_id_r, source_l, source_r, name_r, phone_pattern) for the masked-phone rule.
+def masked_phone_edges(con: duckdb.DuckDBPyConnection, threshold: float) -> None:
+    """Workspace table `identity_rule_edges` (group_id_l, group_id_r, source_l, source_r, name_l, name_r,
+    phone_pattern) of the masked-phone rule, given `identity_match_edges` and the accepting threshold.
 
     A nameless identifier group whose full numbers all mask to one pattern is linked to the groups holding
     that pattern as a masked number, when those groups are one customer after the Splink matches (a Tmall
     and a PDD profile of one buyer count once) and none of them has its own, different full number with
     that pattern (then the masked number is that number, not ours).
     """
-    nodes = con.sql("select distinct group_id from identity_groups").to_arrow_table()
-    clusters = connected_components(con, nodes, splink_edges, "group_id")
-    con.register("identity_splink_cc", clusters)
+    connected_components(
+        con,
+        "select distinct group_id from identity_groups",
+        f"""select group_id_l, group_id_r from identity_match_edges
+        where match_probability >= {float(threshold)}""",
+        "group_id",
+        into="identity_splink_cc",
+    )
     try:
-        return con.sql(
-            """with grouped as (
+        con.execute(
+            f"""create or replace table {WORK_DB}.identity_rule_edges as
+            with grouped as (
                 select g.group_id, r.*
                 from identity_groups g join identity_records r using (record_id)
             ),
@@ -68,8 +75,7 @@ def masked_phone_edges(con: duckdb.DuckDBPyConnection, splink_edges: pa.Table) -
                    case when nameless_group < group_id then null else name end as name_l,
                    case when nameless_group < group_id then name end as name_r,
                    phone_pattern
-            from candidates semi join unique_holder using (nameless_group)
-            order by group_id_l, group_id_r"""
-        ).to_arrow_table()
+            from candidates semi join unique_holder using (nameless_group)"""
+        )
     finally:
-        con.unregister("identity_splink_cc")
+        con.execute("drop table if exists identity_splink_cc")

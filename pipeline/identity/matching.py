@@ -13,13 +13,11 @@ import logging
 from dataclasses import dataclass
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import Linker, SettingsCreator, block_on
 
-from pipeline.identity.private_db import private_connection
+from pipeline.identity.work_db import WORK_DB, splink_db_api
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +27,9 @@ EVIDENCE_FLOOR = 0.5
 SOURCES_PER_GROUP = 64  # a profile's unique_id is group_id * 64 + the source's ordinal
 
 
-def build_profiles(con: duckdb.DuckDBPyConnection, records: str = "identity_records") -> pa.Table:
-    """One profile per identifier group and source, from the records that carry a name.
+def build_profiles(con: duckdb.DuckDBPyConnection, records: str = "identity_records") -> int:
+    """Workspace table `identity_profiles`: one profile per identifier group and source, from the records that carry
+    a name. Returns how many.
 
     Each value is the group's most frequent one in that source, ties to the smallest: DuckDB's mode() breaks
     ties by whatever order parallel threads deliver, and a profile must not change between two runs. Written
@@ -42,8 +41,9 @@ def build_profiles(con: duckdb.DuckDBPyConnection, records: str = "identity_reco
         for c in PROFILE_COLUMNS
     )
     pivoted = ", ".join(f"max(value) filter (where col = '{c}') as {c}" for c in PROFILE_COLUMNS)
-    return con.sql(
-        f"""with named as (
+    con.execute(
+        f"""create or replace table {WORK_DB}.identity_profiles as
+            with named as (
                 select g.group_id, r.* exclude (record_id)
                 from {records} r join identity_groups g using (record_id)
                 where r.name is not null
@@ -72,7 +72,8 @@ def build_profiles(con: duckdb.DuckDBPyConnection, records: str = "identity_reco
                    p.*
             from profiles p join sources s using (source_name)
             order by unique_id"""
-    ).to_arrow_table()
+    )
+    return con.sql("select count(*) from identity_profiles").fetchall()[0][0]
 
 
 def _settings() -> SettingsCreator:
@@ -127,54 +128,58 @@ def _settings() -> SettingsCreator:
     )
 
 
-EDGE_SCHEMA = pa.schema(
-    [
-        ("group_id_l", pa.int64()),
-        ("group_id_r", pa.int64()),
-        ("source_l", pa.string()),
-        ("source_r", pa.string()),
-        ("name_l", pa.string()),
-        ("name_r", pa.string()),
-        ("phone_pattern", pa.string()),
-        ("match_probability", pa.float64()),
-        ("match_weight", pa.float64()),
-        *((f"gamma_{c}", pa.int32()) for c in ("name", "phone", "city", "address")),
-    ]
-)
+# identity_match_edges: one row per scored pair of profiles from different groups
+EDGE_COLUMNS = {
+    "group_id_l": "bigint",
+    "group_id_r": "bigint",
+    "source_l": "varchar",
+    "source_r": "varchar",
+    "name_l": "varchar",
+    "name_r": "varchar",
+    "phone_pattern": "varchar",
+    "match_probability": "double",
+    "match_weight": "double",
+    **{f"gamma_{c}": "integer" for c in ("name", "phone", "city", "address")},
+}
 
 
-def empty_edges() -> pa.Table:
-    return EDGE_SCHEMA.empty_table()
+def _create_edges(con: duckdb.DuckDBPyConnection, query: str | None) -> None:
+    columns = ", ".join(f"cast({c} as {t}) as {c}" for c, t in EDGE_COLUMNS.items())
+    source = f"({query})" if query else "(select " + ", ".join(f"null as {c}" for c in EDGE_COLUMNS) + " limit 0)"
+    con.execute(f"create or replace table {WORK_DB}.identity_match_edges as select {columns} from {source}")
 
 
 @dataclass
 class MatchResult:
-    edges: pa.Table  # group_id_l, group_id_r, match_probability, match_weight, levels
     profiles: int
     skipped: str | None = None
 
 
-def match_profiles(con: duckdb.DuckDBPyConnection, profiles: pa.Table, seed: int) -> MatchResult:
-    """Score profile pairs from different groups; keep those with probability >= EVIDENCE_FLOOR."""
-    empty = empty_edges()
-    labelled = profiles.num_rows - pc.count_distinct(profiles["group_id"]).as_py()
+def match_profiles(con: duckdb.DuckDBPyConnection, seed: int, matching_enabled: bool = True) -> MatchResult:
+    """Workspace table `identity_match_edges`: profile pairs from different groups scoring >= EVIDENCE_FLOOR.
+
+    Reads `identity_profiles` (build_profiles); the table is created empty when matching is off or has
+    nothing to learn from, and the result says why.
+    """
+    if not matching_enabled:
+        _create_edges(con, None)
+        return MatchResult(0, "identity.matching.enabled is false")
+    profiles, labelled = con.sql(
+        "select count(*), count(*) - count(distinct group_id) from identity_profiles"
+    ).fetchall()[0]
     if labelled < 10:
         # Too few groups seen by two sources to learn from; say so rather than guess.
-        return MatchResult(empty, profiles.num_rows, f"only {labelled} profiles share a group: nothing to learn from")
-    private = private_connection(con)
-    try:
-        db_api = DuckDBAPI(private)
-        registered = db_api.register(profiles, table_name="profiles")
+        _create_edges(con, None)
+        return MatchResult(profiles, f"only {labelled} profiles share a group: nothing to learn from")
+    with splink_db_api(con) as db_api:
+        registered = db_api.register("identity_profiles", table_name="profiles")
         linker = Linker(registered, _settings(), log_level=logging.WARNING)
         linker.training.estimate_probability_two_random_records_match([block_on("name", "phone_pattern")], recall=0.9)
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
         linker.training.estimate_m_from_label_column("group_id")
         predictions = linker.inference.predict(threshold_match_probability=EVIDENCE_FLOOR)
-        edges = private.sql(_edges_sql(predictions.physical_name, registered.physical_name)).to_arrow_table()
-        edges = edges.cast(EDGE_SCHEMA)
-        return MatchResult(edges, profiles.num_rows)
-    finally:
-        private.close()
+        _create_edges(con, _edges_sql(predictions.physical_name, "identity_profiles"))
+    return MatchResult(profiles)
 
 
 def _edges_sql(predictions: str, profiles: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from pipeline.contracts.schema import ENTITIES
+from pipeline.identity.work_db import WORK_DB
 
 # Entities whose rows are about a person, with the column holding the person's name and the record's time.
 PERSON_ENTITIES: dict[str, tuple[str | None, str]] = {
@@ -75,15 +76,16 @@ def existing_entities(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [e for e in PERSON_ENTITIES if e in tables]
 
 
-def build_records(con: duckdb.DuckDBPyConnection, table: str = "identity_records") -> int:
-    """Create temp table `table`: one row per raw person record, its `record_id` increasing in lineage order.
+def build_records(con: duckdb.DuckDBPyConnection, table: str = f"{WORK_DB}.identity_records") -> int:
+    """Create table `table` (in the identity workspace, work_db.py): one row per raw person record, its
+    `record_id` increasing in lineage order.
 
     record_id = the file's ordinal (files in source, name order) * 2^32 + the row's number in the file: the
     lineage order without sorting every record (a window over all records holds them all in memory at once).
     """
     entities = existing_entities(con)
     if not entities:
-        con.execute(f"create or replace temp table {table} as select 0::bigint as record_id where false")
+        con.execute(f"create or replace table {table} as select 0::bigint as record_id where false")
         return 0
     union = "\nunion all\n".join(_select(e) for e in entities)
     con.execute(
@@ -94,7 +96,7 @@ def build_records(con: duckdb.DuckDBPyConnection, table: str = "identity_records
         }))"""
     )
     con.execute(
-        f"""create or replace temp table {table} as
+        f"""create or replace table {table} as
         select case when r.source_row_number between 0 and {ROWS_PER_FILE - 1}
                     then f.file_ordinal * {ROWS_PER_FILE} + r.source_row_number
                     else error('row number ' || r.source_row_number || ' of ' || r.source_file || ' out of range')

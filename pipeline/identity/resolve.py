@@ -17,17 +17,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
-import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline.config import IdentityConfig
 from pipeline.identity.deterministic import build_identifiers, connected_components, identifier_groups
 from pipeline.identity.keys import KEY_PREFIX, assign_keys
 from pipeline.identity.masked_phone import RULE as MASKED_PHONE
 from pipeline.identity.masked_phone import masked_phone_edges
-from pipeline.identity.matching import build_profiles, empty_edges, match_profiles
+from pipeline.identity.matching import build_profiles, match_profiles
 from pipeline.identity.records import build_records
+from pipeline.identity.work_db import WORK_DB, identity_workspace, unordered
 
 log = logging.getLogger(__name__)
 
@@ -59,22 +58,34 @@ class IdentitySummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _previous_keys(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def _previous_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Workspace table `identity_previous_keys` (record_id, customer_key): this run's records keyed last run."""
     exists = con.sql(
         "select count(*) from information_schema.tables where table_schema = 'identity' and table_name = 'record_links'"
     ).fetchall()[0][0]
-    if not exists:
-        return pl.DataFrame(schema={"record_id": pl.Int64, "customer_key": pl.String})
-    return con.sql(
+    source = (
         """select r.record_id, l.customer_key
         from identity_records r
         join identity.record_links l using (source_name, source_file, source_row_number)"""
-    ).pl()
+        if exists
+        else "select null::bigint as record_id, null::varchar as customer_key limit 0"
+    )
+    con.execute(f"create or replace table {WORK_DB}.identity_previous_keys as {source}")
 
 
 def resolve_identities(
     con: duckdb.DuckDBPyConnection, config: IdentityConfig, run_id: str, now: datetime
 ) -> IdentitySummary:
+    """Resolve every person record to a customer key and write the identity schema (see the module's doc).
+
+    The working tables live in the identity workspace (work_db.py) while it runs; a caller that wants to read
+    them afterwards (identity_records) holds one open around the call.
+    """
+    with identity_workspace(con):
+        return _resolve(con, config, run_id, now)
+
+
+def _resolve(con: duckdb.DuckDBPyConnection, config: IdentityConfig, run_id: str, now: datetime) -> IdentitySummary:
     summary = IdentitySummary()
     clock = time.perf_counter()
 
@@ -95,71 +106,64 @@ def resolve_identities(
     ).fetchall()[0]
     lap("identifier_groups")
 
-    edges = empty_edges()
     if config.matching.enabled:
-        profiles = build_profiles(con)
-        result = match_profiles(con, profiles, config.matching.seed)
-        summary.profiles, summary.matching_skipped = result.profiles, result.skipped
-        edges = result.edges
-    else:
-        summary.matching_skipped = "identity.matching.enabled is false"
-    rule_edges = empty_edges().select(["group_id_l", "group_id_r"])
+        build_profiles(con)
+    result = match_profiles(con, config.matching.seed, config.matching.enabled)
+    summary.profiles, summary.matching_skipped = result.profiles, result.skipped
+    threshold = float(config.matching.threshold)
+    rule_edges = "select null::bigint as group_id_l, null::bigint as group_id_r limit 0"
     if config.matching.enabled and config.matching.unique_masked_phone:
-        above = pc.greater_equal(edges["match_probability"], config.matching.threshold)
-        rule_edges = masked_phone_edges(con, edges.filter(above).select(["group_id_l", "group_id_r"]))
-    con.register("identity_match_edges", edges)
-    con.register("identity_rule_edges", rule_edges)
+        masked_phone_edges(con, threshold)
+        rule_edges = "select * from identity_rule_edges"
     con.execute(
-        f"""create or replace temp table identity_edges as
-        select *, 'match' as rule, match_probability >= {float(config.matching.threshold)} as accepted
+        f"""create or replace table {WORK_DB}.identity_edges as
+        select *, 'match' as rule, match_probability >= {threshold} as accepted
         from identity_match_edges
         union all by name
-        select *, '{MASKED_PHONE}' as rule, true as accepted from identity_rule_edges"""
+        select *, '{MASKED_PHONE}' as rule, true as accepted from ({rule_edges})"""
     )
-    con.unregister("identity_match_edges")
-    con.unregister("identity_rule_edges")
     summary.accepted_matches = con.sql("select count(*) from identity_edges where accepted").fetchall()[0][0]
     lap("matching")
 
     # Groups joined by accepted matches are one customer.
-    group_nodes = con.sql("select distinct group_id from identity_groups").to_arrow_table()
-    group_edges = con.sql(
-        "select distinct group_id_l as group_id_l, group_id_r as group_id_r from identity_edges where accepted"
-    ).to_arrow_table()
-    customers = connected_components(con, group_nodes, group_edges, "group_id")
-    con.register("identity_group_cc", customers)
+    connected_components(
+        con,
+        "select distinct group_id from identity_groups",
+        "select distinct group_id_l, group_id_r from identity_edges where accepted",
+        "group_id",
+        into="identity_group_cc",
+    )
     con.execute(
-        """create or replace temp table identity_clusters as
+        f"""create or replace table {WORK_DB}.identity_clusters as
         select g.record_id, g.group_id, c.cluster_id
         from identity_groups g join identity_group_cc c using (group_id)"""
     )
-    con.unregister("identity_group_cc")
     lap("customers")
 
     issued_max = con.sql(
         "select coalesce(max(cast(substr(customer_key, ?) as bigint)), 0) from identity.customer_keys",
         params=[len(KEY_PREFIX) + 1],
     ).fetchall()[0][0]
-    previous = _previous_keys(con)
-    mapping, retired = assign_keys(
-        con.sql("select record_id, cluster_id from identity_clusters").pl(), previous, issued_max
-    )
+    _previous_keys(con)
+    assign_keys(con, "identity_clusters", "identity_previous_keys", issued_max)
     # Every key a cluster kept came from last run, so the others are the ones issued now.
-    new_keys = mapping.select("customer_key").join(
-        previous.select("customer_key").unique(), on="customer_key", how="anti"
+    con.execute(
+        f"""create or replace table {WORK_DB}.identity_new_keys as
+        select customer_key from identity_key_map
+        where customer_key not in (select customer_key from identity_previous_keys)"""
     )
-    summary.customers, summary.new_keys, summary.retired_keys = mapping.height, new_keys.height, retired.height
+    [(summary.customers,)] = con.sql("select count(*) from identity_key_map").fetchall()
+    [(summary.new_keys,)] = con.sql("select count(*) from identity_new_keys").fetchall()
+    [(summary.retired_keys,)] = con.sql("select count(*) from identity_retired").fetchall()
     lap("keys")
 
-    _write(con, config, run_id, now, mapping, new_keys, retired, summary)
+    with unordered(con):  # record_links is a set: no order to keep while writing millions of rows
+        _write(con, config, run_id, now, summary)
     lap("write")
     return summary
 
 
-def _write(con, config, run_id, now, mapping, new_keys, retired, summary) -> None:
-    con.register("identity_key_map", mapping.to_arrow())
-    con.register("identity_new_keys", new_keys.to_arrow())
-    con.register("identity_retired", retired.to_arrow())
+def _write(con, config, run_id, now, summary) -> None:
     trust = pa.table(
         {
             "source_name": config.survivorship.source_trust,
@@ -251,5 +255,4 @@ def _write(con, config, run_id, now, mapping, new_keys, retired, summary) -> Non
         con.execute("rollback")
         raise
     finally:
-        for name in ("identity_key_map", "identity_new_keys", "identity_retired", "identity_trust"):
-            con.unregister(name)
+        con.unregister("identity_trust")

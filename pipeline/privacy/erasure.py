@@ -31,6 +31,7 @@ import polars as pl
 
 from pipeline.contracts.model import SourceContract
 from pipeline.identity.records import build_records
+from pipeline.identity.work_db import WORK_DB, identity_workspace
 from pipeline.privacy.suppression import KINDS, SOURCE_SCOPED, add_suppressions
 from pipeline.quality.cleaning import clean_email, clean_phone
 
@@ -101,12 +102,13 @@ def erase(
     emails = [normalise_email(e) for e in request.emails]
     if not (request.customer_keys or phones or emails):
         raise ErasureError("name the person: a customer key, a phone or an e-mail")
-    build_records(con, "erasure_records")
-    con.execute(
-        """create or replace temp table erasure_records_keyed as
-        select r.*, l.customer_key from erasure_records r
-        left join identity.record_links l using (source_name, source_file, source_row_number)"""
-    )
+    with identity_workspace(con):
+        build_records(con, f"{WORK_DB}.erasure_records")
+        con.execute(
+            f"""create or replace temp table erasure_records_keyed as
+            select r.*, l.customer_key from {WORK_DB}.erasure_records r
+            left join identity.record_links l using (source_name, source_file, source_row_number)"""
+        )
     keys = sorted(
         {
             k

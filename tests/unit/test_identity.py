@@ -3,7 +3,6 @@
 from datetime import datetime
 
 import duckdb
-import polars as pl
 import pytest
 
 from pipeline.config import IdentityConfig
@@ -11,6 +10,7 @@ from pipeline.contracts.schema import DUCKDB_TYPES, ENTITIES, LINEAGE
 from pipeline.identity.evaluate import pairwise_scores
 from pipeline.identity.keys import assign_keys, format_key
 from pipeline.identity.resolve import resolve_identities
+from pipeline.identity.work_db import identity_workspace
 
 
 def _raw(con, entity: str, rows: list[dict]) -> None:
@@ -98,14 +98,25 @@ def test_a_rerun_keeps_keys_and_new_people_get_new_numbers(con):
 
 
 def test_keys_survive_merges_and_splits():
-    previous = pl.DataFrame({"record_id": [1, 2, 3, 4, 5, 6], "customer_key": ["C1", "C1", "C1", "C2", "C3", "C3"]})
-    # records 1-4 are now one customer (C1 and C2 merge); C3's records 5 and 6 split apart; 7 is new
-    clusters = pl.DataFrame({"record_id": [1, 2, 3, 4, 5, 6, 7], "cluster_id": [1, 1, 1, 1, 5, 6, 7]})
-    mapping, retired = assign_keys(clusters, previous, issued_max=3)
-    keys = dict(mapping.iter_rows())
+    con = duckdb.connect()
+    con.execute(
+        "create table previous as select * from (values (1, 'C1'), (2, 'C1'), (3, 'C1'), (4, 'C2'), (5, 'C3'),"
+        " (6, 'C3')) t(record_id, customer_key)"
+    )
+    # records 1-4 are now one customer (C1 and C2 merge); C3's records 5 and 6 split apart; 7 and 8 are new
+    con.execute(
+        "create table clusters as select * from (values (1, 1), (2, 1), (3, 1), (4, 1), (5, 5), (6, 6), (7, 7),"
+        " (8, 8), (9, 8)) t(record_id, cluster_id)"
+    )
+    with identity_workspace(con):
+        assign_keys(con, "clusters", "previous", issued_max=3)
+        keys = dict(con.sql("select cluster_id, customer_key from identity_key_map").fetchall())
+        retired = con.sql("select * from identity_retired").fetchall()
     assert keys[1] == "C1"  # the larger side of the merge keeps its key
-    assert retired.rows() == [("C2", "C1")]
-    assert keys[5] == "C3" and keys[6] == format_key(4) and keys[7] == format_key(5)
+    assert retired == [("C2", "C1")]
+    # new numbers in cluster order, after the highest ever issued
+    assert keys[5] == "C3" and keys[6] == format_key(4) and keys[7] == format_key(5) and keys[8] == format_key(6)
+    assert len(keys) == 5
 
 
 def test_pairwise_scores_count_pairs_inside_clusters():
@@ -178,8 +189,12 @@ def test_a_profile_takes_the_most_frequent_value_and_ties_go_to_the_smallest():
         "create table identity_groups as select record_id, case when record_id < 4 then 1 else 2 end as group_id"
         " from identity_records"
     )
-    rows = build_profiles(con).select(["group_id", "source_name", "name", "phone_pattern", "city"]).to_pylist()
+    with identity_workspace(con):
+        assert build_profiles(con) == 2
+        rows = con.sql(
+            "select group_id, source_name, name, phone_pattern, city from identity_profiles order by unique_id"
+        ).fetchall()
     assert rows == [
-        {"group_id": 1, "source_name": "tmall", "name": "王芳", "phone_pattern": "139****2222", "city": "广州"},
-        {"group_id": 2, "source_name": "jd", "name": "李雷", "phone_pattern": None, "city": "上海"},
+        (1, "tmall", "王芳", "139****2222", "广州"),
+        (2, "jd", "李雷", None, "上海"),
     ]

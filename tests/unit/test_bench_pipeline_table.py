@@ -1,0 +1,55 @@
+"""bench.pipeline's table: a size whose later run failed still shows what was measured, and says what failed."""
+
+from bench.pipeline import table
+
+
+def _run(wall: float) -> dict:
+    return {
+        "wall_seconds": wall,
+        "rows_read": 1000,
+        "rows_per_second": int(1000 / wall),
+        "peak_rss_gib": 1.5,
+        "stage_seconds": {"dbt": wall / 2, "ingest": wall / 4},
+        "peak_rss_gib_by_step": {"identity_assets": 1.5},
+        "identity_stage_seconds": {"records": 1.0},
+        "dbt": {"seconds_by_type": {"model": 3.0}, "nodes": 7},
+    }
+
+
+def test_a_failed_increment_leaves_the_full_refresh_and_baseline_in_the_table():
+    comparison = {
+        "grades_agree": True,
+        "same_grade": 90,
+        "customers_compared": 90,
+        "compared_share": 0.9,
+        "customers_graded_pipeline": 100,
+        "orders_agree": True,
+        "orders_only_in_pipeline": 0,
+        "orders_only_in_baseline": 0,
+        "orders_differing": 0,
+    }
+    baseline = {
+        "wall_seconds": 10.0,
+        "peak_rss_gib": 1.0,
+        "prepare_seconds": 4.0,
+        "sql_seconds": 6.0,
+        "order_lines_kept": 900,
+        "rows_per_second": 90,
+        "comparison": comparison,
+    }
+    result = {
+        "orders": 1000,
+        "duckdb_memory_limit": "3GB",
+        "full_refresh": _run(40.0),
+        "baseline": baseline,
+        "full_over_baseline": 4.0,
+        "failed": "increment: crmgrade run failed (1)",
+    }
+    text = table([result])
+    assert "| 1,000 | full_refresh | 40 |" in text
+    assert "| 1,000 | baseline | 10 |" in text
+    assert "| increment |" not in text
+    assert "1,000 orders: FAILED increment: crmgrade run failed (1)" in text
+    assert "full / baseline 4.00x" in text
+    assert "increment / full" not in text
+    assert "grades: AGREE on 90 of 90" in text
