@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
+from pipeline.dbt_fingerprints import FINGERPRINTS_ENV, manifest_fingerprints
 from pipeline.dbt_project import dbt_project
 from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings
@@ -43,6 +44,8 @@ def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
     # The history tables record the run; an environment variable, not a var: a var that changes every run
     # would make every dbt step parse the whole project again.
     os.environ[RUN_ID_ENV] = context.run_id
+    # Models built per customer recompute everyone when the code behind them changed (macros/customer_increment.sql).
+    os.environ[FINGERPRINTS_ENV] = manifest_fingerprints(dbt_project.manifest_path, dbt_vars)
     context.log.info(f"dbt vars: {dbt_vars}")
     try:
         yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

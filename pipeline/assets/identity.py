@@ -22,6 +22,7 @@ _TABLES = {
     "customer_keys": "Every customer key ever issued; a key retired by a merge names its successor.",
     "source_trust": "The survivorship ranking of sources (config identity.survivorship.source_trust).",
     "shared_identifiers": "Identifier values seen with too many names to link anybody.",
+    "customer_changes": "Append-only: the customers each run changed, for the models built incrementally.",
 }
 
 
@@ -71,7 +72,8 @@ def identity_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
     context.log.info(
         f"{summary.records:,} person records, {summary.identified_records:,} identified, "
         f"{summary.identifier_groups:,} identifier groups, {summary.accepted_matches:,} Splink matches, "
-        f"{summary.customers:,} customers ({summary.new_keys:,} new keys, {summary.retired_keys:,} retired)"
+        f"{summary.customers:,} customers ({summary.new_keys:,} new keys, {summary.retired_keys:,} retired), "
+        f"{summary.changed_customers:,} changed since last run"
     )
     metadata = {
         "records": summary.records,
@@ -82,6 +84,7 @@ def identity_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
         "accepted_matches": summary.accepted_matches,
         "customers": summary.customers,
         "new_keys": summary.new_keys,
+        "changed_customers": summary.changed_customers,
         "retired_keys": summary.retired_keys,
         "shared_identifiers": summary.shared_identifiers,
         "matching_skipped": summary.matching_skipped or "no",

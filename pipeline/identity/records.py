@@ -60,6 +60,7 @@ def _select(entity: str) -> str:
         "_source as source_name",
         "_source_file as source_file",
         "_row_number as source_row_number",
+        "_file_sha256 as source_file_sha256",
         f"cast({_column(entity, at)} as timestamp) as observed_at",
         f"nullif(trim({_column(entity, name)}), '') as name",
         f"{pattern} as phone_pattern",
@@ -76,25 +77,43 @@ def existing_entities(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [e for e in PERSON_ENTITIES if e in tables]
 
 
+FILES_DDL = """create table if not exists identity.record_files (
+    source_name varchar not null, source_file varchar not null, file_ordinal bigint not null,
+    primary key (source_name, source_file))"""
+
+
+def register_files(con: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
+    """Give files seen for the first time the next ordinals, in source, name order (identity.record_files).
+
+    Ordinals are kept for good, so a record's id (and so its identifier group's and cluster's) stays the same when
+    other files arrive: numbering files afresh each run would renumber every file sorted after a new one.
+    """
+    con.execute("create schema if not exists identity")
+    con.execute(FILES_DDL)
+    seen = " union ".join(f"select distinct _source, _source_file from raw.{e}" for e in entities)
+    con.execute(
+        f"""insert into identity.record_files
+        select source_name, source_file,
+               (select coalesce(max(file_ordinal), 0) from identity.record_files)
+                   + row_number() over (order by source_name, source_file)
+        from (select _source as source_name, _source_file as source_file from ({seen}))
+        anti join identity.record_files using (source_name, source_file)"""
+    )
+
+
 def build_records(con: duckdb.DuckDBPyConnection, table: str = f"{WORK_DB}.identity_records") -> int:
     """Create table `table` (in the identity workspace, work_db.py): one row per raw person record, its
-    `record_id` increasing in lineage order.
+    `record_id` increasing in lineage order within the files of one arrival.
 
-    record_id = the file's ordinal (files in source, name order) * 2^32 + the row's number in the file: the
-    lineage order without sorting every record (a window over all records holds them all in memory at once).
+    record_id = the file's ordinal (register_files) * 2^32 + the row's number in the file: stable across runs, and
+    the lineage order without sorting every record (a window over all records holds them all in memory at once).
     """
     entities = existing_entities(con)
     if not entities:
         con.execute(f"create or replace table {table} as select 0::bigint as record_id where false")
         return 0
+    register_files(con, entities)
     union = "\nunion all\n".join(_select(e) for e in entities)
-    con.execute(
-        f"""create or replace temp table identity_files as
-        select source_name, source_file, row_number() over (order by source_name, source_file) as file_ordinal
-        from (select distinct _source as source_name, _source_file as source_file from ({
-            " union all ".join(f"select _source, _source_file from raw.{e}" for e in entities)
-        }))"""
-    )
     con.execute(
         f"""create or replace table {table} as
         select case when r.source_row_number between 0 and {ROWS_PER_FILE - 1}
@@ -102,7 +121,6 @@ def build_records(con: duckdb.DuckDBPyConnection, table: str = f"{WORK_DB}.ident
                     else error('row number ' || r.source_row_number || ' of ' || r.source_file || ' out of range')
                end as record_id,
                r.*
-        from ({union}) r join identity_files f using (source_name, source_file)"""
+        from ({union}) r join identity.record_files f using (source_name, source_file)"""
     )
-    con.execute("drop table identity_files")
     return con.sql(f"select count(*) from {table}").fetchall()[0][0]

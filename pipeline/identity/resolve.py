@@ -2,6 +2,7 @@
 
 Writes, in one transaction, the `identity` schema the dbt project reads as a source:
 - identity.record_links: one row per person record (raw lineage) with its customer_key and why it got it;
+- identity.customer_changes: the customers this run changed, appended (changes.py);
 - identity.match_edges: Splink's scored pairs between identifier groups (accepted or not) with the levels;
 - identity.shared_identifiers: values too shared to link (e.g. a shop's phone typed for every walk-in);
 - identity.customer_keys: every key ever issued, with the successor of a key retired by a merge;
@@ -20,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.config import IdentityConfig
+from pipeline.identity.changes import log_customer_changes, trust_changed
 from pipeline.identity.deterministic import build_identifiers, connected_components, identifier_groups
 from pipeline.identity.keys import KEY_PREFIX, assign_keys
 from pipeline.identity.masked_phone import RULE as MASKED_PHONE
@@ -40,6 +42,7 @@ DDL = [
         identifier_groups bigint, profiles bigint, accepted_matches bigint, customers bigint,
         new_keys bigint, retired_keys bigint, shared_identifiers bigint, matching_skipped varchar,
         stage_seconds json)""",
+    "alter table identity.runs add column if not exists changed_customers bigint",
 ]
 
 
@@ -54,6 +57,7 @@ class IdentitySummary:
     new_keys: int = 0
     retired_keys: int = 0
     shared_identifiers: int = 0
+    changed_customers: int = 0
     matching_skipped: str | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -173,8 +177,9 @@ def _write(con, config, run_id, now, summary) -> None:
     con.register("identity_trust", trust)
     con.execute("begin transaction")
     try:
+        # Written beside last run's links first: the customers whose links differ are logged, then it replaces them.
         con.execute(
-            """create or replace table identity.record_links as
+            """create or replace table identity.record_links_next as
             with shared_values as (
                 select id_type, id_value from identity_ids group by id_type, id_value having count(*) > 1
             ),
@@ -196,7 +201,7 @@ def _write(con, config, run_id, now, summary) -> None:
                 )
                 group by group_id
             )
-            select r.source_name, r.source_file, r.source_row_number, r.entity, k.customer_key,
+            select r.source_name, r.source_file, r.source_row_number, r.source_file_sha256, r.entity, k.customer_key,
                    case when m.group_id is not null then m.rule
                         when l.linked_by is not null then 'identifier'
                         else 'single' end as link_rule,
@@ -209,6 +214,11 @@ def _write(con, config, run_id, now, summary) -> None:
             left join best_match m using (group_id)""",
             [run_id],
         )
+        summary.changed_customers = log_customer_changes(
+            con, "identity.record_links_next", run_id, now, trust_changed(con, config.survivorship.source_trust)
+        )
+        con.execute("drop table if exists identity.record_links")
+        con.execute("alter table identity.record_links_next rename to record_links")
         con.execute(
             """create or replace table identity.match_edges as
             select e.*, kl.customer_key as customer_key_l, kr.customer_key as customer_key_r
@@ -233,7 +243,10 @@ def _write(con, config, run_id, now, summary) -> None:
             [run_id],
         )
         con.execute(
-            "insert into identity.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            """insert into identity.runs (run_id, resolved_at, records, identified_records, identifier_groups, profiles,
+                accepted_matches, customers, new_keys, retired_keys, shared_identifiers, matching_skipped,
+                stage_seconds, changed_customers)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 run_id,
                 now,
@@ -248,6 +261,7 @@ def _write(con, config, run_id, now, summary) -> None:
                 summary.shared_identifiers,
                 summary.matching_skipped,
                 summary.stage_seconds,
+                summary.changed_customers,
             ],
         )
         con.execute("commit")

@@ -97,6 +97,51 @@ def test_a_rerun_keeps_keys_and_new_people_get_new_numbers(con):
     assert new == format_key(max(int(k[1:]) for k in first.values()) + 1)
 
 
+def _changes(con, run_id: str) -> dict[str, str]:
+    rows = con.execute("select customer_key, change from identity.customer_changes where run_id = ?", [run_id])
+    return dict(rows.fetchall())
+
+
+def test_each_run_logs_the_customers_it_changed_and_only_those(con):
+    resolve_identities(con, IdentityConfig(), "run1", datetime(2026, 1, 1))
+    keys = _keys(con)
+    assert set(_changes(con, "run1").values()) == {"new"} and set(_changes(con, "run1")) == set(keys.values())
+
+    summary = resolve_identities(con, IdentityConfig(), "run2", datetime(2026, 1, 2))
+    assert summary.changed_customers == 0 and _changes(con, "run2") == {}
+
+    # a new order under 李娜's member number, a new person from a new source whose file sorts before all others
+    # (no renumbering of anybody else's records), and 张伟's Tmall file delivered again with other bytes
+    con.execute(
+        "insert into raw.orders (_source, _source_file, _row_number, order_id, member_id) "
+        "values ('pos', 'pos2.csv', 2, 'R9', 'M3')"
+    )
+    con.execute(
+        "insert into raw.customers (_source, _source_file, _row_number, member_id, name) "
+        "values ('a_crm', 'a_crm.csv', 2, 'M9', '王芳')"
+    )
+    con.execute("update raw.orders set _file_sha256 = 'v2' where _source = 'tmall'")
+    resolve_identities(con, IdentityConfig(), "run3", datetime(2026, 1, 3))
+    after = _keys(con)
+    changed = _changes(con, "run3")
+    assert changed == {keys[("members", 4)]: "links", keys[("tmall", 2)]: "links", after[("a_crm", 2)]: "new"}
+
+    # every record of 李娜 goes (erased upstream): her customer is removed
+    con.execute("delete from raw.customers where member_id = 'M3'")
+    con.execute("delete from raw.orders where _source = 'pos'")
+    resolve_identities(con, IdentityConfig(), "run4", datetime(2026, 1, 4))
+    assert _changes(con, "run4") == {keys[("members", 4)]: "removed"}
+
+    # a new survivorship ranking changes every customer's golden record
+    trust = IdentityConfig().survivorship.model_copy(update={"source_trust": ["tmall", "members"]})
+    config = IdentityConfig().model_copy(update={"survivorship": trust})
+    resolve_identities(con, config, "run5", datetime(2026, 1, 5))
+    assert set(_changes(con, "run5")) == set(_keys(con).values())
+    assert set(_changes(con, "run5").values()) == {"survivorship"}
+    seqs = con.sql("select run_id, min(run_seq), max(run_seq) from identity.customer_changes group by 1 order by 2")
+    assert [(r, a) for r, a, b in seqs.fetchall() if a == b] == [("run1", 1), ("run3", 2), ("run4", 3), ("run5", 4)]
+
+
 def test_keys_survive_merges_and_splits():
     con = duckdb.connect()
     con.execute(

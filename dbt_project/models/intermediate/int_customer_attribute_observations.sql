@@ -1,10 +1,13 @@
 -- Every value a source states about a customer's attributes, with the source's trust rank and the time it
--- was stated: the candidates the golden record chooses from.
+-- was stated: the candidates the golden record chooses from. Built per customer (macros/customer_increment.sql).
+{{ config(**customer_increment_config()) }}
+
 with
 
 graph as (
 
     select * from {{ ref('int_identity__graph') }}
+    where {{ changed_customers_only('customer_key') }}
 
 ),
 

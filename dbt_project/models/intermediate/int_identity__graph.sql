@@ -1,11 +1,15 @@
 -- The identity graph: every person record with its customer and the evidence that put it there.
 -- `linked_by` lists the identifiers the record shares with other records; `match_probability` is Splink's
 -- score when the record's identifier group was joined to the customer by a probabilistic match.
+-- Built per customer: a run recomputes the customers identity changed (macros/customer_increment.sql).
+{{ config(**customer_increment_config()) }}
+
 with
 
 links as (
 
     select * from {{ ref('stg_identity__record_links') }}
+    where {{ changed_customers_only('customer_key') }}
 
 ),
 

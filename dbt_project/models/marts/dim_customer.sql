@@ -1,16 +1,21 @@
 -- The golden record: one row per customer, each attribute chosen by the survivorship rules of the config
--- (most trusted source first, then the most recent value).
+-- (most trusted source first, then the most recent value). Built per customer: a run recomputes the customers
+-- identity changed (macros/customer_increment.sql).
+{{ config(**customer_increment_config()) }}
+
 with
 
 observations as (
 
     select * from {{ ref('int_customer_attribute_observations') }}
+    where {{ changed_customers_only('customer_key') }}
 
 ),
 
 graph as (
 
     select * from {{ ref('int_identity__graph') }}
+    where {{ changed_customers_only('customer_key') }}
 
 ),
 

@@ -1,0 +1,94 @@
+{#- Customer-level models built incrementally: each build recomputes only the customers the identity runs since
+    its last build changed (identity.customer_changes), deletes their old rows and appends the new ones, in one
+    transaction. The last identity run applied and the code the rows were computed with are kept in
+    dbt_state.customer_models; when the code changed (the model, anything upstream of it, a macro or a seed:
+    the pipeline's fingerprint, pipeline/dbt_fingerprints.py) or the state is missing, the build recomputes every
+    customer. On adapters other than DuckDB the models are plain tables (docs/scale.md).
+
+    A model opts in with
+        {{ config(**customer_increment_config()) }}
+    and filters the customer-keyed relations it reads with {{ changed_customers_only('customer_key') }}. -#}
+
+{% macro customer_increment_config() -%}
+    {{ return({
+        'materialized': 'incremental' if target.type == 'duckdb' else 'table',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'sync_all_columns',
+        'pre_hook': ["{{ delete_changed_customers() }}"],
+        'post_hook': ["{{ save_customer_increment() }}"],
+    }) }}
+{%- endmacro %}
+
+{#- {'incremental': apply only the changes after `after`, 'after', 'through': the last identity run to apply}. -#}
+{% macro customer_increment() -%}
+    {%- set changes = ref('stg_identity__customer_changes') -%}  {#- at parse time too: the model depends on it -#}
+    {%- set state = {'incremental': false, 'after': 0, 'through': 0} -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(state) }}
+    {%- endif -%}
+    {%- do state.update({'through': last_identity_run(changes)}) -%}
+    {%- set saved = saved_customer_increment() -%}
+    {%- set fingerprint = customer_model_fingerprint() -%}
+    {#- everyone is recomputed when the code changed or is unknown, or when identity's log starts again below what
+        this model applied (identity rebuilt from nothing) -#}
+    {%- if saved is not none and fingerprint != 'unknown' and saved.fingerprint == fingerprint
+          and saved.run_seq <= state.through -%}
+        {%- do state.update({'incremental': true, 'after': saved.run_seq}) -%}
+    {%- endif -%}
+    {{ return(state) }}
+{%- endmacro %}
+
+{% macro last_identity_run(changes) -%}
+    {{ return(run_query('select coalesce(max(identity_run_seq), 0) from ' ~ changes).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- The customers to recompute: a filter on a customer key column (true when recomputing everyone). -#}
+{% macro changed_customers_only(column) -%}
+    {%- set increment = customer_increment() -%}
+    {%- if increment.incremental -%}
+        {{ column }} in (
+            select customer_key from {{ ref('stg_identity__customer_changes') }}
+            where identity_run_seq > {{ increment.after }} and identity_run_seq <= {{ increment.through }}
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre-hook: the rows about to be recomputed go (all of them when the model recomputes everyone). -#}
+{% macro delete_changed_customers() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ changed_customers_only('customer_key') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post-hook: what this build applied, read by the next one. -#}
+{% macro save_customer_increment() -%}
+    {%- if execute and model.config.materialized == 'incremental' -%}
+        create schema if not exists dbt_state;
+        create table if not exists dbt_state.customer_models (
+            model varchar primary key, fingerprint varchar not null, run_seq bigint not null, built_at timestamp
+        );
+        insert or replace into dbt_state.customer_models
+        values ('{{ this.schema }}.{{ this.identifier }}', '{{ customer_model_fingerprint() }}',
+                {{ last_identity_run(ref('stg_identity__customer_changes')) }}, current_localtimestamp())
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro saved_customer_increment() -%}
+    {%- set table = adapter.get_relation(database=this.database, schema='dbt_state', identifier='customer_models') -%}
+    {%- if table is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set rows = run_query(
+        "select fingerprint, run_seq from " ~ table ~ " where model = '" ~ this.schema ~ "." ~ this.identifier ~ "'"
+    ).rows -%}
+    {{ return({'fingerprint': rows[0][0], 'run_seq': rows[0][1]} if rows | length else none) }}
+{%- endmacro %}
+
+{#- Set by the pipeline for every run (pipeline/dbt_fingerprints.py). A bare `dbt build` has none ('unknown'): its
+    incremental models recompute everyone, and so does the pipeline's next run. -#}
+{% macro customer_model_fingerprint() -%}
+    {%- set fingerprints = fromjson(env_var('CRMGRADE_CODE_FINGERPRINTS', '{}')) -%}
+    {{ return(fingerprints.get(model.unique_id, 'unknown')) }}
+{%- endmacro %}
