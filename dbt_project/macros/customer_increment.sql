@@ -7,22 +7,29 @@
 
     A model opts in with
         {{ config(**customer_increment_config()) }}
-    and filters the customer-keyed relations it reads with {{ changed_customers_only('customer_key') }}. -#}
+    and filters the customer-keyed relations it reads with {{ changed_customers_only('customer_key') }}.
 
-{% macro customer_increment_config() -%}
+    Event models also hold rows nobody owns (an anonymous walk-in's receipt, customer_key null). Those follow their
+    file instead: with customer_increment_config(files_from='stg_raw__orders'), a build also redoes the rows
+    nobody owns of the files delivered since its last build ({{ delivered_since_last_build() }} on the staged
+    rows: their ingested_at is later than the last build's), and drops those of files no longer in that relation. -#}
+
+{% macro customer_increment_config(files_from=none, unowned_key=none) -%}
+    {%- set files = ("'" ~ files_from ~ "'") if files_from else 'none' -%}
+    {%- set key = ("'" ~ unowned_key ~ "'") if unowned_key else 'none' -%}
     {{ return({
         'materialized': 'incremental' if target.type == 'duckdb' else 'table',
         'incremental_strategy': 'append',
         'on_schema_change': 'sync_all_columns',
-        'pre_hook': ["{{ delete_changed_customers() }}"],
-        'post_hook': ["{{ save_customer_increment() }}"],
+        'pre_hook': ["{{ delete_changed_customers(" ~ files ~ ", " ~ key ~ ") }}"],
+        'post_hook': ["{{ save_customer_increment(" ~ files ~ ") }}"],
     }) }}
 {%- endmacro %}
 
 {#- {'incremental': apply only the changes after `after`, 'after', 'through': the last identity run to apply}. -#}
 {% macro customer_increment() -%}
     {%- set changes = ref('stg_identity__customer_changes') -%}  {#- at parse time too: the model depends on it -#}
-    {%- set state = {'incremental': false, 'after': 0, 'through': 0} -%}
+    {%- set state = {'incremental': false, 'after': 0, 'through': 0, 'ingested_after': none} -%}
     {%- if not (execute and is_incremental()) -%}
         {{ return(state) }}
     {%- endif -%}
@@ -33,7 +40,7 @@
         this model applied (identity rebuilt from nothing) -#}
     {%- if saved is not none and fingerprint != 'unknown' and saved.fingerprint == fingerprint
           and saved.run_seq <= state.through -%}
-        {%- do state.update({'incremental': true, 'after': saved.run_seq}) -%}
+        {%- do state.update({'incremental': true, 'after': saved.run_seq, 'ingested_after': saved.ingested_through}) -%}
     {%- endif -%}
     {{ return(state) }}
 {%- endmacro %}
@@ -55,23 +62,59 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- pre-hook: the rows about to be recomputed go (all of them when the model recomputes everyone). -#}
-{% macro delete_changed_customers() -%}
+{#- Staged rows delivered since the last build (true when recomputing everyone). -#}
+{% macro delivered_since_last_build() -%}
+    {%- set increment = customer_increment() -%}
+    {%- if increment.incremental and increment.ingested_after is not none -%}
+        ingested_at > cast('{{ increment.ingested_after }}' as timestamp)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre-hook: the rows about to be recomputed go (all of them when the model recomputes everyone). With
+    files_from, also the rows nobody owns of files delivered since, or gone from files_from. unowned_key names the
+    rows' key when it is not a file's lineage (an order: files_from is then its lines, with their customer_key). -#}
+{% macro delete_changed_customers(files_from=none, unowned_key=none) -%}
     {%- if is_incremental() -%}
+        {%- set increment = customer_increment() -%}
         delete from {{ this }} where {{ changed_customers_only('customer_key') }}
+        {%- if files_from and increment.incremental %}
+            or {{ unowned_rows_to_redo(files_from, unowned_key) }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro unowned_rows_to_redo(files_from, unowned_key) -%}
+    {%- set files = ref(files_from) -%}
+    {%- if unowned_key -%}
+        ({{ unowned_key }}) in (
+            select ({{ unowned_key }}) from {{ files }}
+            where customer_key is null and {{ delivered_since_last_build() }}
+        )
+        or (customer_key is null and ({{ unowned_key }}) not in (select ({{ unowned_key }}) from {{ files }}))
+    {%- else -%}
+        (customer_key is null and (
+            (source_name, source_file) in (
+                select (source_name, source_file) from {{ files }} where {{ delivered_since_last_build() }}
+            )
+            or (source_name, source_file) not in (select (source_name, source_file) from {{ files }})
+        ))
     {%- endif -%}
 {%- endmacro %}
 
 {#- post-hook: what this build applied, read by the next one. -#}
-{% macro save_customer_increment() -%}
+{% macro save_customer_increment(files_from=none) -%}
     {%- if execute and model.config.materialized == 'incremental' -%}
         create schema if not exists dbt_state;
         create table if not exists dbt_state.customer_models (
-            model varchar primary key, fingerprint varchar not null, run_seq bigint not null, built_at timestamp
+            model varchar primary key, fingerprint varchar not null, run_seq bigint not null, built_at timestamp,
+            ingested_through timestamp
         );
-        insert or replace into dbt_state.customer_models
+        insert or replace into dbt_state.customer_models (model, fingerprint, run_seq, built_at, ingested_through)
         values ('{{ this.schema }}.{{ this.identifier }}', '{{ customer_model_fingerprint() }}',
-                {{ last_identity_run(ref('stg_identity__customer_changes')) }}, current_localtimestamp())
+                {{ last_identity_run(ref('stg_identity__customer_changes')) }}, current_localtimestamp(),
+                {% if files_from %}(select max(ingested_at) from {{ ref(files_from) }}){% else %}null{% endif %})
     {%- endif -%}
 {%- endmacro %}
 
@@ -81,9 +124,11 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set rows = run_query(
-        "select fingerprint, run_seq from " ~ table ~ " where model = '" ~ this.schema ~ "." ~ this.identifier ~ "'"
+        "select fingerprint, run_seq, ingested_through from " ~ table
+        ~ " where model = '" ~ this.schema ~ "." ~ this.identifier ~ "'"
     ).rows -%}
-    {{ return({'fingerprint': rows[0][0], 'run_seq': rows[0][1]} if rows | length else none) }}
+    {{ return({'fingerprint': rows[0][0], 'run_seq': rows[0][1], 'ingested_through': rows[0][2]}
+              if rows | length else none) }}
 {%- endmacro %}
 
 {#- Set by the pipeline for every run (pipeline/dbt_fingerprints.py). A bare `dbt build` has none ('unknown'): its

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.slow
 PER_CUSTOMER = {
     "intermediate.int_identity__graph": "source_name, source_file, source_row_number",
     "intermediate.int_customer_attribute_observations": "source_name, source_file, source_row_number",
+    "intermediate.int_order_lines": "source_name, source_file, source_row_number",
+    "intermediate.int_orders": "source_name, order_id",
     "marts.dim_customer": "customer_key",
 }
 MARKER = "<not recomputed>"
@@ -37,7 +39,7 @@ def _rows(warehouse: Path, table: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def two_runs(small_demo, tmp_path_factory, dbt_manifest):
-    """The demo without its latest month, then with it: (warehouse, links before, links after, folder)."""
+    """The demo without its latest month, then with it: (warehouse, links before, links after, the month)."""
     folder = tmp_path_factory.mktemp("two_runs")
     sources = folder / "sources"
     shutil.copytree(small_demo, sources, ignore=shutil.ignore_patterns("truth"))
@@ -50,7 +52,8 @@ def two_runs(small_demo, tmp_path_factory, dbt_manifest):
     assert any(held.rglob("*"))
     config, warehouse = write_run_config(folder, sources)
     # identity and the per-customer models with what they read; grading and the rest are not needed here
-    upstream = dg.AssetSelection.assets(["marts", "dim_customer"]).upstream() | dg.AssetSelection.groups("identity")
+    built = dg.AssetSelection.assets(*(table.split(".") for table in PER_CUSTOMER))
+    upstream = built.upstream() | dg.AssetSelection.groups("identity")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CRMGRADE_WAREHOUSE", str(warehouse))
         assert materialize(config, warehouse, upstream).success
@@ -62,7 +65,7 @@ def two_runs(small_demo, tmp_path_factory, dbt_manifest):
         con.close()
         shutil.copytree(held, sources, dirs_exist_ok=True)
         assert materialize(config, warehouse, upstream).success
-    return warehouse, before, _links(warehouse), folder
+    return warehouse, before, _links(warehouse), latest
 
 
 def test_new_files_do_not_renumber_existing_customers(two_runs):
@@ -80,7 +83,7 @@ def test_new_files_do_not_renumber_existing_customers(two_runs):
 
 
 def test_the_second_run_recomputes_the_changed_customers_only_and_equals_a_full_rebuild(two_runs, tmp_path):
-    warehouse, _, after, _ = two_runs
+    warehouse, _, after, latest = two_runs
     changes = query(
         warehouse,
         "select customer_key, change from identity.customer_changes"
@@ -96,6 +99,9 @@ def test_the_second_run_recomputes_the_changed_customers_only_and_equals_a_full_
         )
     }
     assert recomputed == changed
+    # anonymous purchases follow their files: the new month's came in with the second run
+    anonymous = "select count(*) from intermediate.int_order_lines where customer_key is null and source_file like ?"
+    assert query(warehouse, anonymous.replace("?", f"'%{latest}%'"))[0][0] > 0
     # what each model applied, for the next run
     applied = query(warehouse, "select model, run_seq from dbt_state.customer_models order by model")
     assert applied == [(table, 2) for table in sorted(PER_CUSTOMER)]

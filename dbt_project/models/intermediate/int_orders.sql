@@ -1,9 +1,20 @@
 -- Orders from every channel at order grain: lines summed, refunds netted, the identity graph's customer key.
+-- Built per customer: a run redoes the orders of the customers identity changed and the anonymous orders with
+-- lines delivered since (macros/customer_increment.sql).
+{{ config(**customer_increment_config(files_from='int_order_lines', unowned_key='source_name, order_id')) }}
+
 with
 
 order_lines as (
 
     select * from {{ ref('int_order_lines') }}
+    {%- if customer_increment().incremental %}
+    where (source_name, order_id) in (
+        select (source_name, order_id) from {{ ref('int_order_lines') }}
+        where {{ changed_customers_only('customer_key') }}
+            or (customer_key is null and {{ delivered_since_last_build() }})
+    )
+    {%- endif %}
 
 ),
 
