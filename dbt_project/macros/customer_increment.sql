@@ -63,10 +63,10 @@
 {%- endmacro %}
 
 {#- Staged rows delivered since the last build (true when recomputing everyone). -#}
-{% macro delivered_since_last_build() -%}
+{% macro delivered_since_last_build(column='ingested_at') -%}
     {%- set increment = customer_increment() -%}
     {%- if increment.incremental and increment.ingested_after is not none -%}
-        ingested_at > cast('{{ increment.ingested_after }}' as timestamp)
+        {{ column }} > cast('{{ increment.ingested_after }}' as timestamp)
     {%- else -%}
         true
     {%- endif -%}

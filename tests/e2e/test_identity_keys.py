@@ -20,6 +20,12 @@ PER_CUSTOMER = {
     "intermediate.int_customer_attribute_observations": "source_name, source_file, source_row_number",
     "intermediate.int_order_lines": "source_name, source_file, source_row_number",
     "intermediate.int_orders": "source_name, order_id",
+    "intermediate.int_interactions": "source_name, source_file, source_row_number",
+    "intermediate.int_service_tickets": "source_name, source_file, source_row_number",
+    "intermediate.int_survey_responses": "source_name, source_file, source_row_number",
+    "intermediate.int_campaign_responses": "source_name, source_file, source_row_number",
+    "intermediate.int_leads": "source_name, source_file, source_row_number",
+    "intermediate.int_opportunities": "source_name, source_file, source_row_number",
     "marts.dim_customer": "customer_key",
 }
 MARKER = "<not recomputed>"

@@ -1,5 +1,9 @@
 -- Campaign targetings with their customer. A response is a click, a reply or a purchase; an opened
 -- message or an unsubscribe is not.
+-- Built per customer: a run redoes the rows of the customers identity changed and the anonymous rows of the files
+-- delivered since (macros/customer_increment.sql).
+{{ config(**customer_increment_config(files_from='stg_raw__campaign_responses')) }}
+
 with
 
 keyed as (

@@ -1,5 +1,9 @@
 -- Interactions of every channel with their customer. The channel is the interaction type (call, e-mail,
 -- chat, WeChat, web visit, contact form, SMS, visit).
+-- Built per customer: a run redoes the rows of the customers identity changed and the anonymous rows of the files
+-- delivered since (macros/customer_increment.sql).
+{{ config(**customer_increment_config(files_from='stg_raw__interactions')) }}
+
 with
 
 keyed as (

@@ -1,4 +1,8 @@
 -- B2B leads with their customer. Conversion is judged as of a date in int_customer__engagement.
+-- Built per customer: a run redoes the rows of the customers identity changed and the anonymous rows of the files
+-- delivered since (macros/customer_increment.sql).
+{{ config(**customer_increment_config(files_from='stg_raw__leads')) }}
+
 with
 
 keyed as (

@@ -1,4 +1,8 @@
 -- B2B opportunities with their customer, won/closed flags.
+-- Built per customer: a run redoes the rows of the customers identity changed and the anonymous rows of the files
+-- delivered since (macros/customer_increment.sql).
+{{ config(**customer_increment_config(files_from='stg_raw__opportunities')) }}
+
 with
 
 keyed as (

@@ -1,4 +1,8 @@
 -- Service tickets with their customer and resolution time.
+-- Built per customer: a run redoes the rows of the customers identity changed and the anonymous rows of the files
+-- delivered since (macros/customer_increment.sql).
+{{ config(**customer_increment_config(files_from='stg_raw__service_tickets')) }}
+
 with
 
 keyed as (

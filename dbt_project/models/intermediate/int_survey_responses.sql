@@ -1,5 +1,9 @@
 -- Survey answers (NPS 0-10, CSAT 1-5) with their customer. NPS answers are classed the usual way:
 -- 9-10 promoter, 7-8 passive, 0-6 detractor.
+-- Built per customer: a run redoes the rows of the customers identity changed and the anonymous rows of the files
+-- delivered since (macros/customer_increment.sql).
+{{ config(**customer_increment_config(files_from='stg_raw__surveys')) }}
+
 with
 
 keyed as (
