@@ -79,8 +79,11 @@ def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
         [(rows,)] = con.execute(
             "select coalesce(sum(rows_read), 0)::bigint from dq.reconciliation where run_id = ?", [timings["run_id"]]
         ).fetchall()
-        identity_stages = con.execute("select stage_seconds from identity.runs where run_id = ?", [timings["run_id"]])
-        identity_stages = json.loads(identity_stages.fetchall()[0][0])
+        [(identity_stages, changed, customers)] = con.execute(
+            "select stage_seconds, changed_customers, customers from identity.runs where run_id = ?",
+            [timings["run_id"]],
+        ).fetchall()
+        identity_stages = json.loads(identity_stages)
     finally:
         con.close()
     slowest = sorted(((step["step"], round(step["seconds"], 1)) for step in timings["steps"]), key=lambda s: -s[1])
@@ -99,6 +102,9 @@ def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
         "slowest_steps": slowest[:6],
         "peak_rss_gib_by_step": dict(sorted(step_peaks.items(), key=lambda kv: -kv[1])[:6]),
         "identity_stage_seconds": identity_stages,
+        # what the models built per customer redid (docs/scale.md)
+        "customers_changed": changed,
+        "customers": customers,
         "dbt": dbt_profile(timings["run_id"]),
     }
 
@@ -214,9 +220,12 @@ def table(results: list[dict]) -> str:
             m = r[name]
             dbt = ", ".join(f"{k} {v:.0f}" for k, v in m["dbt"]["seconds_by_type"].items())
             identity = ", ".join(f"{k} {v:.0f}" for k, v in m["identity_stage_seconds"].items())
+            changed = (
+                f"; customers changed {m['customers_changed']:,} of {m['customers']:,}" if "customers" in m else ""
+            )
             lines.append(
                 f"{name} at {r['orders']:,}: dbt node seconds {dbt} ({m['dbt']['nodes']} nodes); "
-                f"identity stages {identity}"
+                f"identity stages {identity}{changed}"
             )
     return "\n".join(lines)
 

@@ -85,21 +85,22 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Rows nobody owns to redo: those of files delivered since the last build or no longer in files_from (a few
+    thousand files, not millions of rows, to look up); with unowned_key, also every key with a row nobody owns
+    delivered since (an anonymous order's row names the order's first file). -#}
 {% macro unowned_rows_to_redo(files_from, unowned_key) -%}
     {%- set files = ref(files_from) -%}
-    {%- if unowned_key -%}
-        ({{ unowned_key }}) in (
-            select ({{ unowned_key }}) from {{ files }}
-            where customer_key is null and {{ delivered_since_last_build() }}
+    (customer_key is null and (
+        (source_name, source_file) in (
+            select distinct (source_name, source_file) from {{ files }} where {{ delivered_since_last_build() }}
         )
-        or (customer_key is null and ({{ unowned_key }}) not in (select ({{ unowned_key }}) from {{ files }}))
-    {%- else -%}
-        (customer_key is null and (
-            (source_name, source_file) in (
-                select (source_name, source_file) from {{ files }} where {{ delivered_since_last_build() }}
-            )
-            or (source_name, source_file) not in (select (source_name, source_file) from {{ files }})
-        ))
+        or (source_name, source_file) not in (select distinct (source_name, source_file) from {{ files }})
+    ))
+    {%- if unowned_key %}
+    or ({{ unowned_key }}) in (
+        select distinct ({{ unowned_key }}) from {{ files }}
+        where customer_key is null and {{ delivered_since_last_build() }}
+    )
     {%- endif -%}
 {%- endmacro %}
 

@@ -13,6 +13,8 @@ def _run(wall: float) -> dict:
         "peak_rss_gib_by_step": {"identity_assets": 1.5},
         "identity_stage_seconds": {"records": 1.0},
         "dbt": {"seconds_by_type": {"model": 3.0}, "nodes": 7},
+        "customers_changed": 12,
+        "customers": 1200,
     }
 
 
@@ -53,3 +55,7 @@ def test_a_failed_increment_leaves_the_full_refresh_and_baseline_in_the_table():
     assert "full / baseline 4.00x" in text
     assert "increment / full" not in text
     assert "grades: AGREE on 90 of 90" in text
+    assert (
+        "full_refresh at 1,000: dbt node seconds model 3 (7 nodes); identity stages records 1; "
+        "customers changed 12 of 1,200" in text
+    )
