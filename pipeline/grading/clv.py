@@ -224,7 +224,7 @@ def summarize_transactions(
     days = (
         transactions.filter(pl.col("purchase_date") <= observation_end)
         .group_by("customer_key", "purchase_date")
-        .agg(pl.col("value").sum())
+        .agg(pl.col("value").sort().sum())  # in a fixed order: a re-run sums a day's orders to the same last bit
         .sort("customer_key", "purchase_date")
     )
     first = pl.col("purchase_date").first()

@@ -56,7 +56,10 @@ def predict_customer_value(
         orders.join(profiles, on="customer_key", how="left")
         .with_columns(pl.col("profile").fill_null("default"))
         .group_by("profile")
-        .agg(gross=pl.col("gross_amount").sum(), net=pl.col("net_amount").sum())
+        # summed in a fixed order, then totalled in profile order: a parallel float sum differs in its last bits
+        # from run to run, and a re-run must give the same CLV
+        .agg(gross=pl.col("gross_amount").sort().sum(), net=pl.col("net_amount").sort().sum())
+        .sort("profile")
     )
     refund_share = {
         row["profile"]: (1 - row["net"] / row["gross"]) if monetary == "net" and row["gross"] > 0 else 0.0

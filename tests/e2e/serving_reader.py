@@ -20,6 +20,7 @@ SQL = """select
 
 
 def one_iteration(serving: Path) -> dict:
+    before = os.path.realpath(serving / "current")
     # DuckDB file: one connection, one snapshot of one version
     con = duckdb.connect(str(serving / "warehouse.duckdb"), read_only=True)
     try:
@@ -36,6 +37,8 @@ def one_iteration(serving: Path) -> dict:
     return {
         "version": version,
         "parquet_version": p_version,
+        # the switch fell between the two reads: each read one whole version, not the same one
+        "switched": before != str(folder.parent),
         "consistent": total == per_grade == graded and p_total == p_per_grade == p_graded,
     }
 
