@@ -87,7 +87,8 @@
 
 {#- Rows nobody owns to redo: those of files delivered since the last build or no longer in files_from (a few
     thousand files, not millions of rows, to look up); with unowned_key, also every key with a row nobody owns
-    delivered since (an anonymous order's row names the order's first file). -#}
+    delivered since (an anonymous order's row names the order's first file: an anonymous order spanning files,
+    dropped from a later file delivered again, keeps its old totals until the next full rebuild). -#}
 {% macro unowned_rows_to_redo(files_from, unowned_key) -%}
     {%- set files = ref(files_from) -%}
     (customer_key is null and (
