@@ -2,7 +2,7 @@
 
 A customer changed when the set of its record links differs from last run's: a record arrived, left (erasure,
 a file replaced with fewer rows) or moved between customers (a merge retires a key, a split issues one), a
-record's evidence changed (link rule, score, identifier group) or its content did (its file was delivered
+record's evidence changed (link rule, identifiers shared, identifier group) or its content did (its file was delivered
 again with other bytes: the file's SHA-256 is part of the link). A changed survivorship ranking changes every
 customer's golden record, so it logs them all.
 
@@ -38,13 +38,13 @@ LINK_STATE = [
 ]
 
 
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
     rows = con.execute(
         "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
         " and table_catalog = current_database()",
         [schema, table],
     ).fetchall()
-    return {r[0] for r in rows}
+    return {r[0] for r in rows}  # empty when the table does not exist
 
 
 def _state(table: str, columns: set[str]) -> str:
@@ -62,8 +62,8 @@ def log_customer_changes(
     number of customers logged."""
     con.execute(DDL)
     [(run_seq,)] = con.execute("select coalesce(max(run_seq), 0) + 1 from identity.customer_changes").fetchall()
-    new = _state(new_links, _columns(con, *new_links.split(".")))
-    old_columns = _columns(con, "identity", "record_links")
+    new = _state(new_links, table_columns(con, *new_links.split(".")))
+    old_columns = table_columns(con, "identity", "record_links")
     old = _state("identity.record_links", old_columns) if old_columns else f"select * from ({new}) limit 0"
     if trust_changed:
         changed = f"""select n.customer_key,
@@ -87,7 +87,7 @@ def log_customer_changes(
 
 def trust_changed(con: duckdb.DuckDBPyConnection, ranking: list[str]) -> bool:
     """Whether the survivorship ranking differs from the one last run wrote (identity.source_trust)."""
-    if not _columns(con, "identity", "source_trust"):
+    if not table_columns(con, "identity", "source_trust"):
         return False  # first run: every customer is new anyway
     previous = [
         r[0] for r in con.execute("select source_name from identity.source_trust order by trust_rank").fetchall()

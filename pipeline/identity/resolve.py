@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.config import IdentityConfig
-from pipeline.identity.changes import log_customer_changes, trust_changed
+from pipeline.identity.changes import log_customer_changes, table_columns, trust_changed
 from pipeline.identity.deterministic import build_identifiers, connected_components, identifier_groups
 from pipeline.identity.keys import KEY_PREFIX, assign_keys
 from pipeline.identity.masked_phone import RULE as MASKED_PHONE
@@ -64,14 +64,11 @@ class IdentitySummary:
 
 def _previous_keys(con: duckdb.DuckDBPyConnection) -> None:
     """Workspace table `identity_previous_keys` (record_id, customer_key): this run's records keyed last run."""
-    exists = con.sql(
-        "select count(*) from information_schema.tables where table_schema = 'identity' and table_name = 'record_links'"
-    ).fetchall()[0][0]
     source = (
         """select r.record_id, l.customer_key
         from identity_records r
         join identity.record_links l using (source_name, source_file, source_row_number)"""
-        if exists
+        if table_columns(con, "identity", "record_links")
         else "select null::bigint as record_id, null::varchar as customer_key limit 0"
     )
     con.execute(f"create or replace table {WORK_DB}.identity_previous_keys as {source}")
