@@ -79,8 +79,9 @@ def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
         [(rows,)] = con.execute(
             "select coalesce(sum(rows_read), 0)::bigint from dq.reconciliation where run_id = ?", [timings["run_id"]]
         ).fetchall()
-        [(identity_stages, changed, customers)] = con.execute(
-            "select stage_seconds, changed_customers, customers from identity.runs where run_id = ?",
+        [(identity_stages, changed, customers, identity_mode, resolved)] = con.execute(
+            "select stage_seconds, changed_customers, customers, mode, resolved_records from identity.runs"
+            " where run_id = ?",
             [timings["run_id"]],
         ).fetchall()
         identity_stages = json.loads(identity_stages)
@@ -102,6 +103,9 @@ def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
         "slowest_steps": slowest[:6],
         "peak_rss_gib_by_step": dict(sorted(step_peaks.items(), key=lambda kv: -kv[1])[:6]),
         "identity_stage_seconds": identity_stages,
+        # a full resolution, or an increment over the records new files can touch (pipeline/identity/increment.py)
+        "identity_mode": identity_mode,
+        "identity_resolved_records": resolved,
         # what the models built per customer redid (docs/scale.md)
         "customers_changed": changed,
         "customers": customers,
@@ -223,9 +227,14 @@ def table(results: list[dict]) -> str:
             changed = (
                 f"; customers changed {m['customers_changed']:,} of {m['customers']:,}" if "customers" in m else ""
             )
+            mode = (
+                f" ({m['identity_mode']}, {m['identity_resolved_records']:,} records resolved)"
+                if "identity_mode" in m
+                else ""
+            )
             lines.append(
                 f"{name} at {r['orders']:,}: dbt node seconds {dbt} ({m['dbt']['nodes']} nodes); "
-                f"identity stages {identity}{changed}"
+                f"identity stages {identity}{mode}{changed}"
             )
     return "\n".join(lines)
 

@@ -90,6 +90,17 @@ class IdentityConfig(_Strict):
     )
     matching: MatchingConfig = MatchingConfig()
     survivorship: SurvivorshipConfig = SurvivorshipConfig()
+    incremental: bool = Field(
+        default=True,
+        description="When the run only adds files, resolve only the new records and the customers they can touch, "
+        "with the Splink model of the last full resolution (pipeline/identity/increment.py).",
+    )
+    full_resolution_every_days: int = Field(
+        default=7,
+        ge=1,
+        description="Resolve every record again, and train Splink again, when the last full resolution is this "
+        "many days old.",
+    )
 
     @field_validator("identifiers")
     @classmethod

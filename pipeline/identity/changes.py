@@ -47,24 +47,34 @@ def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> se
     return {r[0] for r in rows}  # empty when the table does not exist
 
 
-def _state(table: str, columns: set[str]) -> str:
+def _state(table: str, columns: set[str], where: str = "") -> str:
     """Per customer: how many links and an order-free digest of them (XOR of row hashes; a row is unique by lineage)."""
     values = ", ".join(c if c in columns else "null" for c in LINK_STATE)
     return f"""select customer_key, count(*) as links, bit_xor(hash({values})) as digest
-        from {table} group by customer_key"""
+        from {table} {where} group by customer_key"""
 
 
 def log_customer_changes(
-    con: duckdb.DuckDBPyConnection, new_links: str, run_id: str, now: datetime, trust_changed: bool
+    con: duckdb.DuckDBPyConnection,
+    new_links: str,
+    run_id: str,
+    now: datetime,
+    trust_changed: bool,
+    previous_customers: str | None = None,
 ) -> int:
     """Append to identity.customer_changes the customers whose links differ between identity.record_links (last
     run's, if any) and `new_links` (this run's, same columns); every customer when `trust_changed`. Returns the
-    number of customers logged."""
+    number of customers logged.
+
+    previous_customers: a query of the customer keys `new_links` replaces (an increment's), when it holds only
+    some customers' links; the others are unchanged.
+    """
     con.execute(DDL)
     [(run_seq,)] = con.execute("select coalesce(max(run_seq), 0) + 1 from identity.customer_changes").fetchall()
     new = _state(new_links, table_columns(con, *new_links.split(".")))
     old_columns = table_columns(con, "identity", "record_links")
-    old = _state("identity.record_links", old_columns) if old_columns else f"select * from ({new}) limit 0"
+    scope = f"where customer_key in ({previous_customers})" if previous_customers else ""
+    old = _state("identity.record_links", old_columns, scope) if old_columns else f"select * from ({new}) limit 0"
     if trust_changed:
         changed = f"""select n.customer_key,
                    case when o.customer_key is null then 'new' else 'survivorship' end as change

@@ -14,18 +14,28 @@ from pipeline.identity.work_db import WORK_DB, splink_db_api, unordered
 
 
 def build_identifiers(
-    con: duckdb.DuckDBPyConnection, identifiers: list[str], max_names: int, records: str = "identity_records"
+    con: duckdb.DuckDBPyConnection,
+    identifiers: list[str],
+    max_names: int,
+    records: str = "identity_records",
+    known_shared: str | None = None,
 ) -> None:
-    """Workspace tables `identity_ids` (record_id, id_type, id_value) of usable values and `identity_shared`."""
+    """Workspace tables `identity_ids` (record_id, id_type, id_value) of usable values and `identity_shared`.
+
+    known_shared: a table of (id_type, id_value) found shared among records not all of which are in `records`
+    (an increment's): they stay shared, whatever the names seen here.
+    """
     union = "\nunion all\n".join(
         f"select record_id, '{i}' as id_type, {i} as id_value, name from {records} where {i} is not null"
         for i in identifiers
     )
     con.execute(f"create or replace table {WORK_DB}.identity_all_ids as {union}")
+    known = f"or (id_type, id_value) in (select (id_type, id_value) from {known_shared})" if known_shared else ""
     con.execute(
         f"""create or replace table {WORK_DB}.identity_shared as
         select id_type, id_value, count(*) as records, count(distinct name) as names
-        from identity_all_ids group by id_type, id_value having count(distinct name) > {int(max_names)}"""
+        from identity_all_ids group by id_type, id_value
+        having count(distinct name) > {int(max_names)} {known}"""
     )
     con.execute(
         f"""create or replace table {WORK_DB}.identity_ids as

@@ -153,13 +153,16 @@ def _create_edges(con: duckdb.DuckDBPyConnection, query: str | None) -> None:
 class MatchResult:
     profiles: int
     skipped: str | None = None
+    model: dict | None = None  # the trained Splink model (settings with its m and u), for increments to reuse
 
 
-def match_profiles(con: duckdb.DuckDBPyConnection, seed: int, matching_enabled: bool = True) -> MatchResult:
+def match_profiles(
+    con: duckdb.DuckDBPyConnection, seed: int, matching_enabled: bool = True, model: dict | None = None
+) -> MatchResult:
     """Workspace table `identity_match_edges`: profile pairs from different groups scoring >= EVIDENCE_FLOOR.
 
     Reads `identity_profiles` (build_profiles); the table is created empty when matching is off or has
-    nothing to learn from, and the result says why.
+    nothing to learn from, and the result says why. With `model` (a trained one), scores without training.
     """
     if not matching_enabled:
         _create_edges(con, None)
@@ -167,28 +170,112 @@ def match_profiles(con: duckdb.DuckDBPyConnection, seed: int, matching_enabled: 
     profiles, labelled = con.sql(
         "select count(*), count(*) - count(distinct group_id) from identity_profiles"
     ).fetchall()[0]
-    if labelled < 10:
+    if labelled < 10 and model is None:
         # Too few groups seen by two sources to learn from; say so rather than guess.
         _create_edges(con, None)
         return MatchResult(profiles, f"only {labelled} profiles share a group: nothing to learn from")
     with splink_db_api(con) as db_api:
         registered = db_api.register("identity_profiles", table_name="profiles")
-        linker = Linker(registered, _settings(), log_level=logging.WARNING)
-        linker.training.estimate_probability_two_random_records_match([block_on("name", "phone_pattern")], recall=0.9)
-        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-        linker.training.estimate_m_from_label_column("group_id")
+        linker = Linker(registered, model or _settings(), log_level=logging.WARNING)
+        if model is None:
+            linker.training.estimate_probability_two_random_records_match(
+                [block_on("name", "phone_pattern")], recall=0.9
+            )
+            linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+            linker.training.estimate_m_from_label_column("group_id")
         predictions = linker.inference.predict(threshold_match_probability=EVIDENCE_FLOOR)
         _create_edges(con, _edges_sql(predictions.physical_name, "identity_profiles"))
-    return MatchResult(profiles)
+        model = linker.misc.save_model_to_json()
+    return MatchResult(profiles, model=model)
+
+
+def match_new_profiles(con: duckdb.DuckDBPyConnection, model: dict, known_profiles: str) -> None:
+    """Workspace table `identity_match_edges`: the pairs of `identity_profiles` (the profiles an increment built)
+    among themselves and with `known_profiles` (every other profile, as last written), scored by `model` (the
+    model the last full resolution trained), >= EVIDENCE_FLOOR.
+
+    The same pairs and scores a full prediction with that model would give for these profiles: the blocking
+    rules are the model's, and the name frequencies are counted over all profiles, old and new, as there.
+    """
+    con.execute(
+        f"""create or replace table {WORK_DB}.identity_all_profiles as
+        with profiles as (
+            select *, true as is_new from identity_profiles
+            union all by name
+            select *, false as is_new from {known_profiles}
+        ),
+        sources as (
+            select source_name, row_number() over (order by source_name) as source_ordinal
+            from (select distinct source_name from profiles)
+        )
+        -- unique ids again over all profiles: an increment's new source would shift the ordinals
+        select p.group_id * {SOURCES_PER_GROUP} + s.source_ordinal as unique_id, p.* exclude (unique_id)
+        from profiles p join sources s using (source_name)"""
+    )
+    [(sources,)] = con.sql("select count(distinct source_name) from identity_all_profiles").fetchall()
+    if sources >= SOURCES_PER_GROUP:
+        raise ValueError(f"more than {SOURCES_PER_GROUP - 1} sources")
+    for table, where in (("identity_new_profiles", "is_new"), ("identity_old_profiles", "not is_new")):
+        con.execute(f"create or replace table {WORK_DB}.{table} as from identity_all_profiles where {where}")
+    with splink_db_api(con) as db_api:
+        everyone = db_api.register("identity_all_profiles", table_name="profiles")
+        linker = Linker(everyone, model, log_level=logging.WARNING)
+        new = db_api.register("identity_new_profiles", table_name="new_profiles")
+        old = db_api.register("identity_old_profiles", table_name="old_profiles")
+        for column in _tf_columns(model):
+            linker.table_management.compute_tf_table(column)
+        within = linker.inference.predict_within(new, threshold_match_probability=EVIDENCE_FLOOR, warning_mode="never")
+        between = linker.inference.predict_between(
+            old, new, threshold_match_probability=EVIDENCE_FLOOR, warning_mode="never"
+        )
+        pairs = f"""select {", ".join(PAIR_COLUMNS)} from {within.physical_name}
+            union all
+            select {", ".join(PAIR_COLUMNS)} from {between.physical_name}"""
+        _create_edges(con, _edges_sql(f"({pairs})", "identity_all_profiles"))
+    for table in ("identity_all_profiles", "identity_new_profiles", "identity_old_profiles"):
+        con.execute(f"drop table {table}")
+
+
+def _tf_columns(model: dict) -> list[str]:
+    return sorted(
+        {
+            level["tf_adjustment_column"]
+            for comparison in model["comparisons"]
+            for level in comparison["comparison_levels"]
+            if level.get("tf_adjustment_column")
+        }
+    )
+
+
+# The columns of a scored pair that make an edge (with unique_id_l, unique_id_r).
+PAIR_COLUMNS = [
+    "unique_id_l",
+    "unique_id_r",
+    "name_l",
+    "name_r",
+    "phone_pattern_l",
+    "phone_pattern_r",
+    "match_probability",
+    "match_weight",
+    *(f"gamma_{c}" for c in ("name", "phone", "city", "address")),
+]
 
 
 def _edges_sql(predictions: str, profiles: str) -> str:
-    return f"""select least(l.group_id, r.group_id) as group_id_l, greatest(l.group_id, r.group_id) as group_id_r,
+    # Oriented by unique id, as a full prediction returns its pairs (an increment's old-new pairs come either way).
+    return f"""with oriented as (
+                   select {", ".join(PAIR_COLUMNS)} from {predictions} where unique_id_l < unique_id_r
+                   union all
+                   select unique_id_r, unique_id_l, name_r, name_l, phone_pattern_r, phone_pattern_l,
+                          match_probability, match_weight, gamma_name, gamma_phone, gamma_city, gamma_address
+                   from {predictions} where unique_id_l > unique_id_r
+               )
+               select least(l.group_id, r.group_id) as group_id_l, greatest(l.group_id, r.group_id) as group_id_r,
                       l.source_name as source_l, r.source_name as source_r,
                       p.name_l, p.name_r, p.phone_pattern_l as phone_pattern,
                       p.match_probability, p.match_weight,
                       p.gamma_name, p.gamma_phone, p.gamma_city, p.gamma_address
-               from {predictions} p
+               from oriented p
                join {profiles} l on l.unique_id = p.unique_id_l
                join {profiles} r on r.unique_id = p.unique_id_r
                where l.group_id != r.group_id"""

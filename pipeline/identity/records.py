@@ -101,9 +101,12 @@ def register_files(con: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
     )
 
 
-def build_records(con: duckdb.DuckDBPyConnection, table: str = f"{WORK_DB}.identity_records") -> int:
+def build_records(
+    con: duckdb.DuckDBPyConnection, table: str = f"{WORK_DB}.identity_records", files: str | None = None
+) -> int:
     """Create table `table` (in the identity workspace, work_db.py): one row per raw person record, its
-    `record_id` increasing in lineage order within the files of one arrival.
+    `record_id` increasing in lineage order within the files of one arrival. `files`: a table of (source_name,
+    source_file) to take the records of, instead of every file's.
 
     record_id = the file's ordinal (register_files) * 2^32 + the row's number in the file: stable across runs, and
     the lineage order without sorting every record (a window over all records holds them all in memory at once).
@@ -121,6 +124,7 @@ def build_records(con: duckdb.DuckDBPyConnection, table: str = f"{WORK_DB}.ident
                     else error('row number ' || r.source_row_number || ' of ' || r.source_file || ' out of range')
                end as record_id,
                r.*
-        from ({union}) r join identity.record_files f using (source_name, source_file)"""
+        from ({union}) r join identity.record_files f using (source_name, source_file)
+        {f"semi join {files} using (source_name, source_file)" if files else ""}"""
     )
     return con.sql(f"select count(*) from {table}").fetchall()[0][0]

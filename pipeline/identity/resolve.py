@@ -7,11 +7,15 @@ Writes, in one transaction, the `identity` schema the dbt project reads as a sou
 - identity.shared_identifiers: values too shared to link (e.g. a shop's phone typed for every walk-in);
 - identity.customer_keys: every key ever issued, with the successor of a key retired by a merge;
 - identity.source_trust: the survivorship ranking from the config, for the golden record;
-- identity.runs: one row per run with its counts and timings.
+- identity.runs: one row per run with its counts and timings, full or increment and why;
+- what the next run's increment builds on (increment.py): identity.records (every person record with its
+  identifiers, erased with the raw rows), identity.profiles (Splink's input), identity.match_model (the model the
+  last full resolution trained), identity.resolved_files (each file's SHA-256 and record count).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -23,10 +27,18 @@ import pyarrow as pa
 from pipeline.config import IdentityConfig
 from pipeline.identity.changes import log_customer_changes, table_columns, trust_changed
 from pipeline.identity.deterministic import build_identifiers, connected_components, identifier_groups
+from pipeline.identity.increment import (
+    MODEL_DDL,
+    RESOLVED_FILES_DDL,
+    add_linked_customers,
+    neighbourhood_records,
+    plan_resolution,
+    state_fingerprint,
+)
 from pipeline.identity.keys import KEY_PREFIX, assign_keys
 from pipeline.identity.masked_phone import RULE as MASKED_PHONE
 from pipeline.identity.masked_phone import masked_phone_edges
-from pipeline.identity.matching import build_profiles, match_profiles
+from pipeline.identity.matching import build_profiles, match_new_profiles, match_profiles
 from pipeline.identity.records import build_records
 from pipeline.identity.work_db import WORK_DB, identity_workspace, unordered
 
@@ -43,6 +55,10 @@ DDL = [
         new_keys bigint, retired_keys bigint, shared_identifiers bigint, matching_skipped varchar,
         stage_seconds json)""",
     "alter table identity.runs add column if not exists changed_customers bigint",
+    "alter table identity.runs add column if not exists mode varchar",
+    "alter table identity.runs add column if not exists mode_reason varchar",
+    "alter table identity.runs add column if not exists resolved_records bigint",
+    "alter table identity.runs add column if not exists state_fingerprint varchar",
 ]
 
 
@@ -59,6 +75,10 @@ class IdentitySummary:
     shared_identifiers: int = 0
     changed_customers: int = 0
     matching_skipped: str | None = None
+    mode: str = "full"  # or "increment" (increment.py)
+    mode_reason: str = ""
+    resolved_records: int = 0  # the records this run resolved: all of them, or an increment's neighbourhood
+    linked_customers: int = 0  # customers an increment's matches reached, brought in unchanged
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -75,18 +95,22 @@ def _previous_keys(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def resolve_identities(
-    con: duckdb.DuckDBPyConnection, config: IdentityConfig, run_id: str, now: datetime
+    con: duckdb.DuckDBPyConnection, config: IdentityConfig, run_id: str, now: datetime, reuse_model: bool = False
 ) -> IdentitySummary:
     """Resolve every person record to a customer key and write the identity schema (see the module's doc).
 
-    The working tables live in the identity workspace (work_db.py) while it runs; a caller that wants to read
-    them afterwards (identity_records) holds one open around the call.
+    A run that only adds files resolves only the records they can touch (increment.py). reuse_model: a full
+    resolution scores with the last trained model instead of training one (what an increment is compared with).
+    The working tables live in the identity workspace (work_db.py) while it runs; a caller that wants to read them
+    afterwards (identity_records: every record this run resolved) holds one open around the call.
     """
     with identity_workspace(con):
-        return _resolve(con, config, run_id, now)
+        return _resolve(con, config, run_id, now, reuse_model)
 
 
-def _resolve(con: duckdb.DuckDBPyConnection, config: IdentityConfig, run_id: str, now: datetime) -> IdentitySummary:
+def _resolve(
+    con: duckdb.DuckDBPyConnection, config: IdentityConfig, run_id: str, now: datetime, reuse_model: bool
+) -> IdentitySummary:
     summary = IdentitySummary()
     clock = time.perf_counter()
 
@@ -97,21 +121,25 @@ def _resolve(con: duckdb.DuckDBPyConnection, config: IdentityConfig, run_id: str
 
     for statement in DDL:
         con.execute(statement)
-    summary.records = build_records(con)
-    build_identifiers(con, list(config.identifiers), config.max_names_per_identifier)
-    summary.shared_identifiers = con.sql("select count(*) from identity_shared").fetchall()[0][0]
+    fingerprint = state_fingerprint(config)
+    plan = plan_resolution(con, config, fingerprint, now, config.matching.enabled)
+    summary.mode = "increment" if plan.incremental else "full"
+    summary.mode_reason = plan.reason
+    log.info("identity: %s resolution (%s)", summary.mode, plan.reason)
+    if plan.incremental:
+        build_records(con, f"{WORK_DB}.identity_new_records", files="identity_new_files")
+        neighbourhood_records(con, list(config.identifiers))
+        known_shared = "identity.shared_identifiers"
+    else:
+        build_records(con)
+        known_shared = None
+    build_identifiers(con, list(config.identifiers), config.max_names_per_identifier, known_shared=known_shared)
     lap("records")
     identifier_groups(con)
-    summary.identified_records, summary.identifier_groups = con.sql(
-        "select count(*), count(distinct group_id) from identity_groups"
-    ).fetchall()[0]
     lap("identifier_groups")
 
-    if config.matching.enabled:
-        build_profiles(con)
-    result = match_profiles(con, config.matching.seed, config.matching.enabled)
-    summary.profiles, summary.matching_skipped = result.profiles, result.skipped
     threshold = float(config.matching.threshold)
+    model = _match(con, config, plan.incremental, reuse_model, summary)
     rule_edges = "select null::bigint as group_id_l, null::bigint as group_id_r limit 0"
     if config.matching.enabled and config.matching.unique_masked_phone:
         masked_phone_edges(con, threshold)
@@ -123,7 +151,6 @@ def _resolve(con: duckdb.DuckDBPyConnection, config: IdentityConfig, run_id: str
         union all by name
         select *, '{MASKED_PHONE}' as rule, true as accepted from ({rule_edges})"""
     )
-    summary.accepted_matches = con.sql("select count(*) from identity_edges where accepted").fetchall()[0][0]
     lap("matching")
 
     # Groups joined by accepted matches are one customer.
@@ -153,31 +180,48 @@ def _resolve(con: duckdb.DuckDBPyConnection, config: IdentityConfig, run_id: str
         select customer_key from identity_key_map
         where customer_key not in (select customer_key from identity_previous_keys)"""
     )
-    [(summary.customers,)] = con.sql("select count(*) from identity_key_map").fetchall()
     [(summary.new_keys,)] = con.sql("select count(*) from identity_new_keys").fetchall()
     [(summary.retired_keys,)] = con.sql("select count(*) from identity_retired").fetchall()
+    [(summary.resolved_records,)] = con.sql("select count(*) from identity_records").fetchall()
     lap("keys")
 
     with unordered(con):  # record_links is a set: no order to keep while writing millions of rows
-        _write(con, config, run_id, now, summary)
+        _write(con, config, run_id, now, summary, plan.incremental, fingerprint, model)
     lap("write")
+    con.execute("update identity.runs set stage_seconds = ? where run_id = ?", [summary.stage_seconds, run_id])
     return summary
 
 
-def _write(con, config, run_id, now, summary) -> None:
-    trust = pa.table(
-        {
-            "source_name": config.survivorship.source_trust,
-            "trust_rank": list(range(1, len(config.survivorship.source_trust) + 1)),
-        }
+def _match(con, config: IdentityConfig, incremental: bool, reuse_model: bool, summary: IdentitySummary) -> dict | None:
+    """Workspace table `identity_match_edges` (Splink's scored pairs); the model trained, when a full resolution
+    trained one. An increment scores its profiles with the saved model and brings in the customers they reach."""
+    if not config.matching.enabled:
+        summary.matching_skipped = match_profiles(con, config.matching.seed, False).skipped
+        return None
+    build_profiles(con)
+    saved = con.sql("select model from identity.match_model").fetchall() if incremental or reuse_model else []
+    model = json.loads(saved[0][0]) if saved else None
+    if not incremental:
+        result = match_profiles(con, config.matching.seed, True, model)
+        summary.matching_skipped = result.skipped
+        return result.model
+    con.execute(
+        f"""create or replace table {WORK_DB}.identity_known_profiles as
+        select * from identity.profiles
+        where group_id not in (select identifier_group from identity_replaced_groups)"""
     )
-    con.register("identity_trust", trust)
-    con.execute("begin transaction")
-    try:
-        # Written beside last run's links first: the customers whose links differ are logged, then it replaces them.
-        con.execute(
-            """create or replace table identity.record_links_next as
-            with shared_values as (
+    match_new_profiles(con, model, "identity_known_profiles")
+    summary.linked_customers = add_linked_customers(con, float(config.matching.threshold))
+    # the linked customers' identifiers, for their links' evidence (linked_by)
+    build_identifiers(
+        con, list(config.identifiers), config.max_names_per_identifier, known_shared="identity.shared_identifiers"
+    )
+    return model
+
+
+def _links_query() -> str:
+    """The record links of this run's clusters (every record in a full run, the neighbourhood's in an increment)."""
+    return """with shared_values as (
                 select id_type, id_value from identity_ids group by id_type, id_value having count(*) > 1
             ),
             linked_by as (
@@ -203,32 +247,28 @@ def _write(con, config, run_id, now, summary) -> None:
                         when l.linked_by is not null then 'identifier'
                         else 'single' end as link_rule,
                    l.linked_by, m.match_probability, m.matched_source,
-                   c.group_id as identifier_group, r.observed_at, ? as run_id
+                   c.group_id as identifier_group, r.observed_at, ? as run_id, r.record_id
             from identity_clusters c
             join identity_records r using (record_id)
             join identity_key_map k using (cluster_id)
             left join linked_by l using (record_id)
-            left join best_match m using (group_id)""",
-            [run_id],
-        )
-        summary.changed_customers = log_customer_changes(
-            con, "identity.record_links_next", run_id, now, trust_changed(con, config.survivorship.source_trust)
-        )
-        con.execute("drop table if exists identity.record_links")
-        con.execute("alter table identity.record_links_next rename to record_links")
-        con.execute(
-            """create or replace table identity.match_edges as
-            select e.*, kl.customer_key as customer_key_l, kr.customer_key as customer_key_r
-            from identity_edges e
-            left join (select distinct identifier_group, customer_key from identity.record_links) kl
-                on kl.identifier_group = e.group_id_l
-            left join (select distinct identifier_group, customer_key from identity.record_links) kr
-                on kr.identifier_group = e.group_id_r"""
-        )
-        con.execute(
-            "create or replace table identity.shared_identifiers as select *, ? as run_id from identity_shared",
-            [run_id],
-        )
+            left join best_match m using (group_id)"""
+
+
+def _write(con, config, run_id, now, summary, incremental, fingerprint, model) -> None:
+    trust = pa.table(
+        {
+            "source_name": config.survivorship.source_trust,
+            "trust_rank": list(range(1, len(config.survivorship.source_trust) + 1)),
+        }
+    )
+    con.register("identity_trust", trust)
+    con.execute("begin transaction")
+    try:
+        if incremental:
+            _write_increment(con, config, run_id, now, summary)
+        else:
+            _write_full(con, config, run_id, now, summary, model)
         con.execute("create or replace table identity.source_trust as select * from identity_trust")
         con.execute(
             "insert into identity.customer_keys select customer_key, ?, ?, null, null from identity_new_keys",
@@ -239,11 +279,12 @@ def _write(con, config, run_id, now, summary) -> None:
             from identity_retired r where k.customer_key = r.customer_key""",
             [run_id],
         )
+        _count_totals(con, summary)
         con.execute(
             """insert into identity.runs (run_id, resolved_at, records, identified_records, identifier_groups, profiles,
                 accepted_matches, customers, new_keys, retired_keys, shared_identifiers, matching_skipped,
-                stage_seconds, changed_customers)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                stage_seconds, changed_customers, mode, mode_reason, resolved_records, state_fingerprint)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 run_id,
                 now,
@@ -259,6 +300,10 @@ def _write(con, config, run_id, now, summary) -> None:
                 summary.matching_skipped,
                 summary.stage_seconds,
                 summary.changed_customers,
+                summary.mode,
+                summary.mode_reason,
+                summary.resolved_records,
+                fingerprint,
             ],
         )
         con.execute("commit")
@@ -267,3 +312,103 @@ def _write(con, config, run_id, now, summary) -> None:
         raise
     finally:
         con.unregister("identity_trust")
+
+
+def _write_full(con, config, run_id, now, summary, model) -> None:
+    # Written beside last run's links first: the customers whose links differ are logged, then it replaces them.
+    con.execute(f"create or replace table identity.record_links_next as {_links_query()}", [run_id])
+    summary.changed_customers = log_customer_changes(
+        con, "identity.record_links_next", run_id, now, trust_changed(con, config.survivorship.source_trust)
+    )
+    con.execute("drop table if exists identity.record_links")
+    con.execute("alter table identity.record_links_next rename to record_links")
+    con.execute(
+        """create or replace table identity.match_edges as
+        select e.*, kl.customer_key as customer_key_l, kr.customer_key as customer_key_r
+        from identity_edges e
+        left join (select distinct identifier_group, customer_key from identity.record_links) kl
+            on kl.identifier_group = e.group_id_l
+        left join (select distinct identifier_group, customer_key from identity.record_links) kr
+            on kr.identifier_group = e.group_id_r"""
+    )
+    con.execute(
+        "create or replace table identity.shared_identifiers as select *, ? as run_id from identity_shared",
+        [run_id],
+    )
+    # What an increment builds on: every record, every profile, the model, the files resolved.
+    con.execute("create or replace table identity.records as select * from identity_records")
+    if config.matching.enabled:
+        con.execute("create or replace table identity.profiles as select * from identity_profiles")
+    else:
+        con.execute("drop table if exists identity.profiles")
+    con.execute(MODEL_DDL)
+    con.execute("delete from identity.match_model")
+    if model is not None:
+        con.execute("insert into identity.match_model values (?, ?, ?)", [run_id, now, json.dumps(model)])
+    con.execute("drop table if exists identity.resolved_files")
+    con.execute(RESOLVED_FILES_DDL)
+    con.execute(
+        """insert into identity.resolved_files
+        select source_name, source_file, any_value(source_file_sha256), count(*) from identity_records group by all"""
+    )
+
+
+LINKED_GROUPS = "select identifier_group from identity_linked_records"
+
+
+def _write_increment(con, config, run_id, now, summary) -> None:
+    """Replace the links, profiles and matches of the neighbourhood's customers; everything else stays."""
+    con.execute(f"create or replace table identity.record_links_increment as {_links_query()}", [run_id])
+    replaced = "select customer_key from identity_touched union select customer_key from identity_linked"
+    summary.changed_customers = log_customer_changes(
+        con, "identity.record_links_increment", run_id, now, False, previous_customers=replaced
+    )
+    con.execute(f"delete from identity.record_links where customer_key in ({replaced})")
+    con.execute("insert into identity.record_links by name select * from identity.record_links_increment")
+    # Matches: the old groups' scores were made again; the linked customers' own matches and every masked-phone
+    # link in the neighbourhood were computed again; the linked customers' unaccepted pairs with others stay.
+    con.execute(
+        f"""delete from identity.match_edges
+        where group_id_l in (select identifier_group from identity_replaced_groups)
+           or group_id_r in (select identifier_group from identity_replaced_groups)
+           or (group_id_l in ({LINKED_GROUPS}) and group_id_r in ({LINKED_GROUPS}))
+           or (rule = '{MASKED_PHONE}' and (group_id_l in ({LINKED_GROUPS}) or group_id_r in ({LINKED_GROUPS})))"""
+    )
+    con.execute("insert into identity.match_edges by name select * from identity_edges")
+    for side in ("l", "r"):
+        con.execute(
+            f"""update identity.match_edges e set customer_key_{side} = k.customer_key
+            from (select distinct identifier_group, customer_key from identity.record_links_increment) k
+            where e.group_id_{side} = k.identifier_group"""
+        )
+    con.execute("drop table identity.record_links_increment")
+    con.execute(
+        """insert into identity.shared_identifiers by name
+        select *, ? as run_id from identity_shared
+        where (id_type, id_value) not in (select (id_type, id_value) from identity.shared_identifiers)""",
+        [run_id],
+    )
+    con.execute("insert into identity.records by name select * from identity_new_records")
+    if config.matching.enabled:
+        con.execute(
+            "delete from identity.profiles where group_id in (select identifier_group from identity_replaced_groups)"
+        )
+    if config.matching.enabled:
+        con.execute("insert into identity.profiles by name select * from identity_profiles")
+    con.execute(
+        """insert into identity.resolved_files
+        select source_name, source_file, source_file_sha256, records
+        from identity_raw_files semi join identity_new_files using (source_name, source_file)"""
+    )
+
+
+def _count_totals(con, summary) -> None:
+    """The whole identity's counts (an increment resolved only part of it)."""
+    [(summary.records,)] = con.sql("select count(*) from identity.records").fetchall()
+    [(summary.identified_records, summary.identifier_groups, summary.customers)] = con.sql(
+        "select count(*), count(distinct identifier_group), count(distinct customer_key) from identity.record_links"
+    ).fetchall()
+    if table_columns(con, "identity", "profiles"):
+        [(summary.profiles,)] = con.sql("select count(*) from identity.profiles").fetchall()
+    [(summary.accepted_matches,)] = con.sql("select count(*) from identity.match_edges where accepted").fetchall()
+    [(summary.shared_identifiers,)] = con.sql("select count(*) from identity.shared_identifiers").fetchall()

@@ -106,7 +106,7 @@ def erase(
         build_records(con, f"{WORK_DB}.erasure_records")
         con.execute(
             f"""create or replace temp table erasure_records_keyed as
-            select r.*, l.customer_key from {WORK_DB}.erasure_records r
+            select r.*, l.customer_key, l.identifier_group from {WORK_DB}.erasure_records r
             left join identity.record_links l using (source_name, source_file, source_row_number)"""
         )
     keys = sorted(
@@ -212,6 +212,9 @@ def _delete_rows(
             "(select (source_name, source_file, source_row_number) from erasure_person where entity = ?)",
             [entity],
         )
+    # The matching profiles of the person's identifier groups hold their name and numbers (identity/matching.py).
+    if "identity.profiles" in _tables(con, ("identity",), "group_id"):
+        delete("identity.profiles", "group_id in (select identifier_group from erasure_person)", [])
     lineage = "(select (source_name, source_file, source_row_number) from erasure_person)"
     for table in _tables(con, _SCHEMAS_BY_KEY, "source_row_number"):
         delete(table, f"(source_name, source_file, source_row_number) in {lineage}", [])
