@@ -17,10 +17,11 @@ select null as column_name, null as value where false
 {%- for column in text_columns %}
 select '{{ column }}' as column_name, "{{ column }}" as value
 from {{ model }}
-where
-    regexp_matches("{{ column }}", '(^|[^0-9])(\+?86)?1[3-9][0-9]{9}([^0-9]|$)')
-    or regexp_matches("{{ column }}", '\+[0-9]{8,15}')
-    or regexp_matches("{{ column }}", '[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.[A-Za-z]')
+{# a mobile number, an E.164 number, an e-mail address: one pattern, so one pass over the column #}
+where regexp_matches(
+    "{{ column }}",
+    '(^|[^0-9])(\+?86)?1[3-9][0-9]{9}([^0-9]|$)|\+[0-9]{8,15}|[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.[A-Za-z]'
+)
 {% if not loop.last %}union all{% endif %}
 {%- endfor -%}
 {%- endif %}
