@@ -70,12 +70,17 @@ def identity_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
             order by names desc limit 20"""
         ).fetchall()
     context.log.info(
+        f"{summary.mode} resolution ({summary.mode_reason}): {summary.resolved_records:,} records resolved, "
+        f"{summary.linked_customers:,} customers reached by their matches brought in; "
         f"{summary.records:,} person records, {summary.identified_records:,} identified, "
         f"{summary.identifier_groups:,} identifier groups, {summary.accepted_matches:,} Splink matches, "
         f"{summary.customers:,} customers ({summary.new_keys:,} new keys, {summary.retired_keys:,} retired), "
         f"{summary.changed_customers:,} changed since last run"
     )
     metadata = {
+        "mode": summary.mode,  # full, or an increment over what new files can touch (pipeline/identity/increment.py)
+        "mode_reason": summary.mode_reason,
+        "resolved_records": summary.resolved_records,
         "records": summary.records,
         "identified_records": summary.identified_records,
         "anonymous_records": summary.records - summary.identified_records,

@@ -60,9 +60,7 @@ class Plan:
     reason: str  # why a full resolution, or what the increment adds
 
 
-def plan_resolution(
-    con: duckdb.DuckDBPyConnection, config: IdentityConfig, fingerprint: str, now: datetime, matching_model: bool
-) -> Plan:
+def plan_resolution(con: duckdb.DuckDBPyConnection, config: IdentityConfig, fingerprint: str, now: datetime) -> Plan:
     """Whether this run can resolve incrementally. Creates workspace table `identity_new_files` (source_name,
     source_file) of the files no run resolved yet."""
     con.execute(f"create or replace table {WORK_DB}.identity_new_files (source_name varchar, source_file varchar)")
@@ -85,7 +83,7 @@ def plan_resolution(
         return Plan(False, "the identity config or code changed since the last resolution")
     if now - last_full >= timedelta(days=config.full_resolution_every_days):
         return Plan(False, f"the last full resolution is {config.full_resolution_every_days}+ days old")
-    if matching_model and not models:
+    if config.matching.enabled and not models:
         return Plan(False, "no trained Splink model to reuse")
     entities = existing_entities(con)
     if not entities:

@@ -122,7 +122,7 @@ def _resolve(
     for statement in DDL:
         con.execute(statement)
     fingerprint = state_fingerprint(config)
-    plan = plan_resolution(con, config, fingerprint, now, config.matching.enabled)
+    plan = plan_resolution(con, config, fingerprint, now)
     summary.mode = "increment" if plan.incremental else "full"
     summary.mode_reason = plan.reason
     log.info("identity: %s resolution (%s)", summary.mode, plan.reason)
