@@ -217,21 +217,30 @@ def match_new_profiles(con: duckdb.DuckDBPyConnection, model: dict, known_profil
         raise ValueError(f"more than {SOURCES_PER_GROUP - 1} sources")
     for table, where in (("identity_new_profiles", "is_new"), ("identity_old_profiles", "not is_new")):
         con.execute(f"create or replace table {WORK_DB}.{table} as from identity_all_profiles where {where}")
-    with splink_db_api(con) as db_api:
-        everyone = db_api.register("identity_all_profiles", table_name="profiles")
-        linker = Linker(everyone, model, log_level=logging.WARNING)
-        new = db_api.register("identity_new_profiles", table_name="new_profiles")
-        old = db_api.register("identity_old_profiles", table_name="old_profiles")
-        for column in _tf_columns(model):
-            linker.table_management.compute_tf_table(column)
-        within = linker.inference.predict_within(new, threshold_match_probability=EVIDENCE_FLOOR, warning_mode="never")
-        between = linker.inference.predict_between(
-            old, new, threshold_match_probability=EVIDENCE_FLOOR, warning_mode="never"
-        )
-        pairs = f"""select {", ".join(PAIR_COLUMNS)} from {within.physical_name}
-            union all
-            select {", ".join(PAIR_COLUMNS)} from {between.physical_name}"""
-        _create_edges(con, _edges_sql(f"({pairs})", "identity_all_profiles"))
+    [(new_count, old_count)] = con.sql(
+        "select count(*) filter (where is_new), count(*) filter (where not is_new) from identity_all_profiles"
+    ).fetchall()
+    if not new_count:  # nothing named among the new records and those they touch: nothing to score
+        _create_edges(con, None)
+    else:
+        with splink_db_api(con) as db_api:
+            everyone = db_api.register("identity_all_profiles", table_name="profiles")
+            linker = Linker(everyone, model, log_level=logging.WARNING)
+            new = db_api.register("identity_new_profiles", table_name="new_profiles")
+            for column in _tf_columns(model):
+                linker.table_management.compute_tf_table(column)
+            scored = [
+                linker.inference.predict_within(new, threshold_match_probability=EVIDENCE_FLOOR, warning_mode="never")
+            ]
+            if old_count:
+                old = db_api.register("identity_old_profiles", table_name="old_profiles")
+                scored.append(
+                    linker.inference.predict_between(
+                        old, new, threshold_match_probability=EVIDENCE_FLOOR, warning_mode="never"
+                    )
+                )
+            pairs = " union all ".join(f"select {', '.join(PAIR_COLUMNS)} from {p.physical_name}" for p in scored)
+            _create_edges(con, _edges_sql(f"({pairs})", "identity_all_profiles"))
     for table in ("identity_all_profiles", "identity_new_profiles", "identity_old_profiles"):
         con.execute(f"drop table {table}")
 

@@ -131,3 +131,118 @@ def test_a_changed_config_or_an_old_model_makes_a_full_resolution(two_warehouses
     assert resolve_identities(con, fewer, "run3", DAY2).mode == "increment"
     week = datetime(2026, 1, 2 + fewer.full_resolution_every_days)
     assert resolve_identities(con, fewer, "run4", week).mode_reason.endswith("days old")
+
+
+SURNAMES, GIVEN = "王李张刘陈杨赵黄周吴", "伟芳娜敏静丽强磊军洋"
+CITIES = ["上海", "北京", "广州", "深圳", "杭州"]
+
+
+def _person(i: int) -> dict:
+    return {
+        "name": SURNAMES[i % 10] + GIVEN[(i // 10) % 10],
+        "phone": f"+86138{i:04d}{(i * 7) % 10000:04d}",
+        "city": CITIES[i % 5],
+    }
+
+
+def _with_splink(con) -> None:
+    """40 members, each also a Tmall buyer under the same full phone (Splink learns from those pairs), and 10 JD
+    buyers with only a name, a masked phone and a city (Splink places them)."""
+    people = [_person(i) for i in range(40)]
+    _raw(con, "customers", [{"_source": "members", "member_id": f"M{i}", **p} for i, p in enumerate(people)])
+    masked = [{**p, "phone": p["phone"][:6] + "****" + p["phone"][-4:]} for p in people[:10]]
+    _raw(
+        con,
+        "orders",
+        [
+            *(
+                {
+                    "_source": "tmall",
+                    "order_id": f"T{i}",
+                    "buyer_id": f"b{i}",
+                    "buyer_name": p["name"],
+                    "phone": p["phone"],
+                    "city": p["city"],
+                }
+                for i, p in enumerate(people)
+            ),
+            *(
+                {
+                    "_source": "jd",
+                    "order_id": f"J{i}",
+                    "buyer_id": f"j{i}",
+                    "buyer_name": p["name"],
+                    "phone": p["phone"],
+                    "city": p["city"],
+                }
+                for i, p in enumerate(masked)
+            ),
+        ],
+    )
+    _raw(con, "interactions", [{"_source": "web", "interaction_id": "W0", "channel": "web"}])
+
+
+def _deliver(con, entity: str, file: str, rows: list[dict]) -> None:
+    for row_number, values in enumerate(rows, start=2):
+        columns = ["_source", "_source_file", "_row_number", "_file_sha256", *values]
+        con.execute(
+            f"insert into raw.{entity} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
+            [file.split("_")[0], file, row_number, f"sha-{file}", *values.values()],
+        )
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_an_increment_scores_new_profiles_with_the_saved_model_as_a_full_resolution_would(named):
+    cons = [duckdb.connect(), duckdb.connect()]
+    for con in cons:
+        _with_splink(con)
+        first = resolve_identities(con, IdentityConfig(), "run1", DAY1)
+        assert first.matching_skipped is None and first.accepted_matches > 0
+        if named:  # a JD buyer seen before, under a new account: only Splink can place the profile
+            _deliver(
+                con,
+                "orders",
+                "jd_b.csv",
+                [
+                    {
+                        "order_id": "J99",
+                        "buyer_id": "j99",
+                        "buyer_name": _person(12)["name"],
+                        "phone": "+86138****" + _person(12)["phone"][-4:],
+                        "city": _person(12)["city"],
+                    }
+                ],
+            )
+        else:  # nothing named arrives: no profile to score
+            _deliver(con, "interactions", "web_b.csv", [{"interaction_id": "W1", "channel": "web"}])
+    incremental, full = cons
+    summary = resolve_identities(incremental, IdentityConfig(), "run2", DAY2)
+    reference = resolve_identities(full, IdentityConfig(incremental=False), "run2", DAY2, reuse_model=True)
+    assert (summary.mode, reference.mode) == ("increment", "full")
+    state, expected = _state(incremental), _state(full)
+    # every score the increment made is the full resolution's with the same model; the others stay as they were
+    edges = "select group_id_l, group_id_r, rule, accepted, match_probability from identity.match_edges"
+    assert set(incremental.sql(edges).fetchall()) >= {
+        e for e in full.sql(edges).fetchall() if e[0] in _new_groups(incremental) or e[1] in _new_groups(incremental)
+    }
+    # record links compared without the score and the source it matched (columns 8 and 9)
+    assert [r[:8] + r[10:] for r in state.pop("record_links")] == [r[:8] + r[10:] for r in expected.pop("record_links")]
+    assert state == expected
+    if named:
+        keys = dict(
+            incremental.sql(
+                "select source_file || source_row_number, customer_key from identity.record_links"
+            ).fetchall()
+        )
+        assert keys["jd_b.csv2"] == keys["members.csv14"]  # placed by Splink with the member it is
+    for con in cons:
+        con.close()
+
+
+def _new_groups(con) -> set[int]:
+    return {
+        g
+        for (g,) in con.sql(
+            "select distinct identifier_group from identity.record_links where run_id = 'run2'"
+        ).fetchall()
+    }
