@@ -1,4 +1,7 @@
 -- Every interaction (call, e-mail, chat, WeChat, web visit, contact form, ...) with its customer.
+-- A projection of a model built per customer: a view, so a nightly run copies nothing.
+{{ config(materialized='view') }}
+
 with
 
 interactions as (

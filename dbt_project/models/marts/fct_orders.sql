@@ -1,4 +1,7 @@
 -- Orders of every channel at order grain, net of refunds and cancellations, with their customer.
+-- A projection of a model built per customer: a view, so a nightly run copies nothing.
+{{ config(materialized='view') }}
+
 with
 
 orders as (

@@ -1,4 +1,7 @@
 -- Service tickets and complaints with their customer and resolution time.
+-- A projection of a model built per customer: a view, so a nightly run copies nothing.
+{{ config(materialized='view') }}
+
 with
 
 tickets as (
