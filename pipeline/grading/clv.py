@@ -45,11 +45,29 @@ class CustomerSummary:
     m_x: np.ndarray  # mean repeat transaction value (nan when x == 0)
 
 
+def _distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of equal-length columns in lexicographic order, and each row's index among them.
+
+    np.unique(axis=0) gives the same, ~6x slower (it sorts rows as structured records): ~3-4 s per call on the
+    1.3M customers of a 10M-order run.
+    """
+    values = [np.asarray(c, dtype=float) for c in columns]
+    order = np.lexsort(values[::-1])  # the last key sorts first: the first column leads
+    changed = np.zeros(len(order), dtype=bool)  # a row starts a group when any column differs from the row before
+    changed[:1] = True
+    for column in values:
+        ordered = column[order]
+        changed[1:] |= ordered[1:] != ordered[:-1]
+    group = np.cumsum(changed) - 1
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = group
+    return [column[order[changed]] for column in values], inverse
+
+
 def _grouped(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Unique rows and their counts: the likelihood is evaluated once per distinct (x, t_x, T)."""
-    stacked = np.column_stack(columns)
-    unique, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float)
+    distinct, inverse = _distinct_rows(*columns)
+    return distinct, np.bincount(inverse, minlength=len(distinct[0])).astype(float)
 
 
 def bgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -201,16 +219,19 @@ def customer_lifetime_value(
     """Discounted expected value over the horizon, in monthly steps; also the undiscounted expected purchases.
 
     Each month's expected purchases (the difference of the cumulative expectation) times the expected spend,
-    discounted to today by (1 + annual rate) ** (months / 12).
+    discounted to today by (1 + annual rate) ** (months / 12). The purchases are computed once per distinct
+    (x, t_x, T): customers with the same history expect the same, and the hypergeometric function of each month
+    is most of the cost (the 1.3M buyers of a 10M-order run have 0.45M distinct histories).
     """
     month = DAYS_PER_UNIT["month"] / days_per_unit
-    previous = np.zeros_like(summary.x, dtype=float)
-    value = np.zeros_like(previous)
+    (x, t_x, T), customer_history = _distinct_rows(summary.x, summary.t_x, summary.T)
+    previous = np.zeros(len(x))
+    discounted = np.zeros_like(previous)  # purchases per month, discounted and summed: value per unit of spend
     for k in range(1, horizon_months + 1):
-        cumulative = bgnbd_expected_purchases(bgnbd, k * month, summary.x, summary.t_x, summary.T)
-        value += (cumulative - previous) * spend / (1.0 + annual_discount_rate) ** (k / 12)
+        cumulative = bgnbd_expected_purchases(bgnbd, k * month, x, t_x, T)
+        discounted += (cumulative - previous) / (1.0 + annual_discount_rate) ** (k / 12)
         previous = cumulative
-    return value, previous
+    return discounted[customer_history] * spend, previous[customer_history]
 
 
 def summarize_transactions(

@@ -137,3 +137,16 @@ def test_p_no_purchase_matches_a_simulation_of_the_model():
     never = x == 0
     predicted = clv.bgnbd_p_no_purchase(params, t, np.zeros(1), np.zeros(1), np.full(1, T))[0]
     assert predicted == pytest.approx(silent_after_T[never].mean(), abs=0.01)
+
+
+def test_distinct_histories_are_numpy_uniques_rows_in_the_same_order():
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 5, 5000).astype(float)
+    T = rng.integers(0, 60, 5000) / 7
+    t_x = np.minimum(T, rng.integers(0, 60, 5000) / 7)
+    (dx, dt, dT), inverse = clv._distinct_rows(x, t_x, T)
+    expected, expected_inverse = np.unique(np.column_stack([x, t_x, T]), axis=0, return_inverse=True)
+    assert len(dx) < len(x)  # there are repeats to fold
+    np.testing.assert_array_equal(np.column_stack([dx, dt, dT]), expected)
+    np.testing.assert_array_equal(inverse, expected_inverse.reshape(-1))
+    np.testing.assert_array_equal(np.column_stack([dx, dt, dT])[inverse], np.column_stack([x, t_x, T]))
