@@ -393,7 +393,6 @@ def _write_increment(con, config, run_id, now, summary) -> None:
         con.execute(
             "delete from identity.profiles where group_id in (select identifier_group from identity_replaced_groups)"
         )
-    if config.matching.enabled:
         con.execute("insert into identity.profiles by name select * from identity_profiles")
     con.execute(
         """insert into identity.resolved_files
