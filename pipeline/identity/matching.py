@@ -212,14 +212,14 @@ def match_new_profiles(con: duckdb.DuckDBPyConnection, model: dict, known_profil
         select p.group_id * {SOURCES_PER_GROUP} + s.source_ordinal as unique_id, p.* exclude (unique_id)
         from profiles p join sources s using (source_name)"""
     )
-    [(sources,)] = con.sql("select count(distinct source_name) from identity_all_profiles").fetchall()
+    [(sources, new_count, old_count)] = con.sql(
+        """select count(distinct source_name), count(*) filter (where is_new), count(*) filter (where not is_new)
+        from identity_all_profiles"""
+    ).fetchall()
     if sources >= SOURCES_PER_GROUP:
         raise ValueError(f"more than {SOURCES_PER_GROUP - 1} sources")
     for table, where in (("identity_new_profiles", "is_new"), ("identity_old_profiles", "not is_new")):
         con.execute(f"create or replace table {WORK_DB}.{table} as from identity_all_profiles where {where}")
-    [(new_count, old_count)] = con.sql(
-        "select count(*) filter (where is_new), count(*) filter (where not is_new) from identity_all_profiles"
-    ).fetchall()
     if not new_count:  # nothing named among the new records and those they touch: nothing to score
         _create_edges(con, None)
     else:
