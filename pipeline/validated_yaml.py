@@ -37,9 +37,16 @@ def _suggest(root: type[BaseModel], loc: tuple) -> str:
 
 def load_yaml_model(file: Path, model: type[M], error: type[YamlFileError], not_found: str = "file not found") -> M:
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(file, "", not_found) from None
+    return parse_yaml_model(text, file, model, error)
+
+
+def parse_yaml_model(text: str, file: Path | str, model: type[M], error: type[YamlFileError]) -> M:
+    """`text` as `model`; errors name `file` (a path, or where the text came from)."""
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise error(file, "", f"invalid YAML: {exc}") from None
     if not isinstance(data, dict):

@@ -1,12 +1,13 @@
 """The grading spec as Dagster assets (group `grading`): grading.yml validated and written for dbt."""
 
-import hashlib
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from pipeline.grading.customer_value import predict_customer_value
 from pipeline.grading.rules import apply_rules, compile_rules, load_rules
-from pipeline.grading.spec import load_grading_spec, spec_tables, write_spec
+from pipeline.grading.spec import load_grading_spec, parse_grading_spec, spec_tables, write_spec
+from pipeline.grading.versions import record_version, spec_files, version_of
 from pipeline.markdown import md_table
 from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
@@ -18,7 +19,8 @@ _TABLES = {
     "dimensions": "Per profile, each scored dimension: indicator, method, direction, weight.",
     "thresholds": "Per profile and dimension scored by thresholds, the four cut points.",
     "grades": "Per profile, the grades from the best with their minimum score.",
-    "settings": "Purchase statuses, monetary basis, the segment split.",
+    "settings": "The spec version, purchase statuses, monetary basis, the segment split.",
+    "versions": "Every grading spec version a run has used, with the text of its files (append-only).",
 }
 
 
@@ -30,19 +32,24 @@ _TABLES = {
     ],
 )
 def grading_spec_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
-    """grading.yml -> schema grading_spec (pipeline/grading/spec.py): the dbt grading models read it as data."""
+    """grading.yml -> schema grading_spec (pipeline/grading/spec.py): the dbt grading models read it as data.
+    The spec's version (grading.yml, rules.yml and the segment maps) is recorded with their text."""
     cfg = settings.load_for(context)
-    text = cfg.grading.read_text(encoding="utf-8")
-    spec = load_grading_spec(cfg.grading)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    version = version_of(spec_files(cfg.grading, cfg.rules))
+    spec = parse_grading_spec(version.text("grading.yml"), str(cfg.grading))
+    load_rules(cfg.rules)  # a broken rules.yml stops the run here, before a version is recorded for it
     with warehouse.connect() as con:
-        write_spec(con, spec, text)
-    for table, rows in spec_tables(spec).items():
+        write_spec(con, spec, version.version)
+        first = record_version(con, version, context.run_id, datetime.now(UTC).replace(tzinfo=None))
+    for table, rows in spec_tables(spec, version.version).items():
         yield dg.MaterializeResult(
             asset_key=["grading_spec", table],
-            metadata={"rows": rows.num_rows, "spec_file": str(cfg.grading), "spec_sha256": digest},
+            metadata={"rows": rows.num_rows, "spec_file": str(cfg.grading), "spec_version": version.version},
         )
-    context.log.info(f"grading spec {cfg.grading} ({digest}) written")
+    yield dg.MaterializeResult(
+        asset_key=["grading_spec", "versions"], metadata={"spec_version": version.version, "new_version": first}
+    )
+    context.log.info(f"grading spec {cfg.grading}: version {version.version}{' (new)' if first else ''}")
 
 
 TAG_COLUMNS = {

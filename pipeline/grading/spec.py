@@ -14,7 +14,7 @@ import pyarrow as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipeline.validated_yaml import YamlFileError, load_yaml_model
+from pipeline.validated_yaml import YamlFileError, load_yaml_model, parse_yaml_model
 from pipeline.warehouse_tables import replace_tables
 
 SCALE = 5  # every dimension scores 1..5: quintiles, or four thresholds
@@ -226,8 +226,13 @@ def load_grading_spec(file: Path) -> GradingSpec:
     return load_yaml_model(file, GradingSpec, GradingError, not_found="grading spec not found")
 
 
-def spec_tables(spec: GradingSpec) -> dict[str, pa.Table]:
-    """The spec as the four tables dbt reads (schema grading_spec)."""
+def parse_grading_spec(text: str, where: str) -> GradingSpec:
+    """A grading.yml's text (a recorded version's, say); errors name `where`."""
+    return parse_yaml_model(text, where, GradingSpec, GradingError)
+
+
+def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
+    """The spec as the tables dbt reads (schema grading_spec); `version` names it (pipeline/grading/versions.py)."""
     profiles, matches, dims, thresholds, grades = [], [], [], [], []
     for priority, (name, (lookback, dimensions, grade_list)) in enumerate(spec.resolved().items()):
         profiles.append({"profile": name, "priority": priority, "lookback_days": lookback})
@@ -254,6 +259,7 @@ def spec_tables(spec: GradingSpec) -> dict[str, pa.Table]:
     # the scalar settings as one typed row: the models cross join it, nothing to pivot or cast
     settings = [
         {
+            "spec_version": version,
             "purchase_statuses": list(spec.purchase_statuses),
             "monetary_basis": spec.monetary,
             "segment_split": spec.segments.split,
@@ -295,6 +301,7 @@ def spec_tables(spec: GradingSpec) -> dict[str, pa.Table]:
         ),
         "settings": pa.schema(
             [
+                ("spec_version", pa.string()),
                 ("purchase_statuses", pa.list_(pa.string())),
                 ("monetary_basis", pa.string()),
                 ("segment_split", pa.string()),
@@ -316,7 +323,8 @@ def spec_tables(spec: GradingSpec) -> dict[str, pa.Table]:
     return {name: pa.Table.from_pylist(rows[name], schema=schema) for name, schema in schemas.items()}
 
 
-def write_spec(con: duckdb.DuckDBPyConnection, spec: GradingSpec, text: str) -> None:
-    """Replace the grading_spec schema's tables in one transaction; keep the spec's text beside them."""
-    source = pa.table({"spec_text": pa.array([text], pa.string())})
-    replace_tables(con, "grading_spec", {**spec_tables(spec), "source": source})
+def write_spec(con: duckdb.DuckDBPyConnection, spec: GradingSpec, version: str) -> None:
+    """Replace the grading_spec schema's tables in one transaction (the version's text is kept in
+    grading_spec.versions, pipeline/grading/versions.py)."""
+    replace_tables(con, "grading_spec", spec_tables(spec, version))
+    con.execute("drop table if exists grading_spec.source")  # the text before versions were kept

@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 from pipeline.contracts.schema import ENTITIES
-from tests.conftest import DEMO_AS_OF
+from pipeline.grading.versions import spec_files, version_of
+from tests.conftest import DEMO_AS_OF, REPO
 from tests.e2e.pipeline_runs import materialize, query
 
 pytestmark = pytest.mark.slow
@@ -129,6 +130,11 @@ def test_grades_cover_every_purchasing_customer(first_run, run_env):
     assert kpis[0][1:] == kpis[1][1:] and kpis[0][1] == purchasing
     # Grades are as of the configured date.
     assert query(warehouse, "select distinct as_of_date::varchar from marts.customer_grades") == [(DEMO_AS_OF,)]
+    # The day's history names the spec version that graded it, kept with its files' text.
+    expected = version_of(spec_files(REPO / "grading.yml", REPO / "rules.yml"))
+    assert query(warehouse, "select distinct spec_version from history.grade_history") == [(expected.version,)]
+    [(files,)] = query(warehouse, f"select files from grading_spec.versions where spec_version = '{expected.version}'")
+    assert json.loads(files) == expected.files
 
 
 def test_checks_ran_blocking_ones_passed_and_quarantines_warned(first_run):

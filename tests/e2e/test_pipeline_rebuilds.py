@@ -121,7 +121,7 @@ def test_a_changed_weight_or_cut_off_in_grading_yml_changes_the_grades(first_run
     edited.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     copy = warehouse_copy(warehouse, tmp_path)
     con = duckdb.connect(str(copy))
-    write_spec(con, load_grading_spec(edited), edited.read_text(encoding="utf-8"))
+    write_spec(con, load_grading_spec(edited), "edited")
     con.close()
     vars_ = json.dumps({"as_of_date": DEMO_AS_OF})
     dbt_on(copy, tmp_path, ["build", "--vars", vars_, "--select", "int_grading__customer_profiles+"])

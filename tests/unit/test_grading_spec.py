@@ -21,7 +21,7 @@ def write(tmp_path: Path, change) -> Path:
 
 def test_the_repository_spec_is_valid_and_becomes_tables():
     spec = load_grading_spec(REPO / "grading.yml")
-    tables = spec_tables(spec)
+    tables = spec_tables(spec, "test")
     assert tables["profiles"].column("profile").to_pylist() == ["default", "b2b_low_frequency"]
     dims = tables["dimensions"].to_pylist()
     assert {(d["profile"], d["dimension"]) for d in dims} >= {("default", "recency"), ("b2b_low_frequency", "monetary")}
@@ -68,5 +68,5 @@ def test_a_bad_spec_is_an_error_naming_the_file_and_the_fault(tmp_path, change, 
 
 def test_an_extra_dimension_from_the_fact_table_is_accepted(tmp_path):
     spec = load_grading_spec(write(tmp_path, lambda d: _extra(d, "interactions_90d")))
-    dims = spec_tables(spec)["dimensions"].to_pylist()
+    dims = spec_tables(spec, "test")["dimensions"].to_pylist()
     assert {d["profile"] for d in dims if d["indicator"] == "interactions_90d"} == {"default", "b2b_low_frequency"}

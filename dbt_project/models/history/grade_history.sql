@@ -33,6 +33,7 @@ final as (
         grades.grade_label,
         grades.segment_cn,
         grades.segment_en,
+        grades.spec_version,
         predictions.clv,
         predictions.p_alive,
         predictions.churn_risk,

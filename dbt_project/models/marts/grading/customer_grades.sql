@@ -66,6 +66,7 @@ splits as (
 
     select
         with_averages.*,
+        settings.spec_version,
         case when settings.segment_split = 'score' then r_score >= settings.segment_min_score
             else recency_days < profile_avg_recency end as r_high,
         case when settings.segment_split = 'score' then f_score >= settings.segment_min_score
@@ -111,7 +112,8 @@ final as (
         graded.grade_label,
         segments_cn.segment_cn,
         segments_cn.segment_cn_en,
-        segments_en.segment_en
+        segments_en.segment_en,
+        splits.spec_version
     from splits
     inner join graded on splits.customer_key = graded.customer_key
     left join segments_cn

@@ -9,6 +9,7 @@ source as (
 renamed as (
 
     select
+        spec_version,
         purchase_statuses,
         monetary_basis,
         segment_split,
