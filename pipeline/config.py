@@ -179,6 +179,13 @@ class DriftConfig(_Strict):
         "(Poisson for rows, binomial for shares): a delivery of 3 rows says little.",
     )
 
+    cut_point_change: float = Field(
+        default=0.25,
+        gt=0,
+        description="A quantile cut point moved more than this share of its value since the previous graded "
+        "date (same spec version).",
+    )
+
     @model_validator(mode="after")
     def _baseline(self) -> DriftConfig:
         if self.min_baseline_runs > self.baseline_runs:

@@ -51,6 +51,14 @@ class Scoring(_Strict):
     thresholds: list[float] | None = Field(
         default=None, description=f"{SCALE - 1} ascending cut points, for method thresholds."
     )
+    exclude_highest_share: float = Field(
+        default=0,
+        ge=0,
+        lt=0.5,
+        description="method quantile: the customers holding the highest values, up to this share of the profile's "
+        "customers (ties all in or all out), are left out when the cut points are computed, and still scored "
+        "against them (e.g. 0.001: the top 0.1% of spend does not stretch the quintiles).",
+    )
 
     @model_validator(mode="after")
     def _thresholds(self) -> Scoring:
@@ -60,6 +68,8 @@ class Scoring(_Strict):
                 raise ValueError(f"method thresholds needs {SCALE - 1} strictly ascending thresholds, got {t}")
         elif self.thresholds is not None:
             raise ValueError("thresholds are only read with method: thresholds")
+        if self.method == "thresholds" and self.exclude_highest_share:
+            raise ValueError("exclude_highest_share is only read with method: quantile")
         return self
 
 
@@ -245,6 +255,7 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
                     "method": d.scoring.method,
                     "higher_is_better": d.higher_is_better,
                     "weight": d.weight,
+                    "exclude_highest_share": d.scoring.exclude_highest_share,
                 }
             )
             for position, t in enumerate(d.scoring.thresholds or [], start=1):
@@ -280,6 +291,7 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
                 ("method", pa.string()),
                 ("higher_is_better", pa.bool_()),
                 ("weight", pa.float64()),
+                ("exclude_highest_share", pa.float64()),
             ]
         ),
         "thresholds": pa.schema(

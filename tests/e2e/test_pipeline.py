@@ -135,6 +135,16 @@ def test_grades_cover_every_purchasing_customer(first_run, run_env):
     assert query(warehouse, "select distinct spec_version from history.grade_history") == [(expected.version,)]
     [(files,)] = query(warehouse, f"select files from grading_spec.versions where spec_version = '{expected.version}'")
     assert json.loads(files) == expected.files
+    # The cut points the day was scored by: four per profile and dimension, kept in history with the version.
+    cut_points = query(
+        warehouse,
+        """select profile, dimension, count(*), count(distinct score), min(spec_version), max(spec_version)
+        from history.grade_cut_points group by all""",
+    )
+    dimensions = query(warehouse, "select count(distinct (profile, dimension)) from grading_spec.dimensions")[0][0]
+    assert len(cut_points) == dimensions and all(
+        n == 4 and scores == 4 and low == high == expected.version for _, _, n, scores, low, high in cut_points
+    )
 
 
 def test_checks_ran_blocking_ones_passed_and_quarantines_warned(first_run):

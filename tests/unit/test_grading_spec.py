@@ -57,6 +57,14 @@ def _extra(data, indicator):
         (lambda d: d["profiles"][0]["match"].update(favourite_colour=["red"]), "cannot match on 'favourite_colour'"),
         (lambda d: d["profiles"][0]["dimensions"].update(engagement={"weight": 1}), "not in the top-level dimensions"),
         (lambda d: d.update(lookback_dayz=10), "lookback_dayz: unknown key (did you mean 'lookback_days'?)"),
+        (
+            lambda d: d["dimensions"]["recency"]["scoring"].update(exclude_highest_share=0.01),
+            "exclude_highest_share is only read with method: quantile",
+        ),
+        (
+            lambda d: d["dimensions"]["monetary"].update(scoring={"method": "quantile", "exclude_highest_share": 0.5}),
+            "less than 0.5",
+        ),
     ],
 )
 def test_a_bad_spec_is_an_error_naming_the_file_and_the_fault(tmp_path, change, fragment):
@@ -70,3 +78,13 @@ def test_an_extra_dimension_from_the_fact_table_is_accepted(tmp_path):
     spec = load_grading_spec(write(tmp_path, lambda d: _extra(d, "interactions_90d")))
     dims = spec_tables(spec, "test")["dimensions"].to_pylist()
     assert {d["profile"] for d in dims if d["indicator"] == "interactions_90d"} == {"default", "b2b_low_frequency"}
+
+
+def test_an_outlier_share_reaches_the_dimensions_table(tmp_path):
+    path = write(
+        tmp_path,
+        lambda d: d["dimensions"]["monetary"].update(scoring={"method": "quantile", "exclude_highest_share": 0.001}),
+    )
+    dims = spec_tables(load_grading_spec(path), "test")["dimensions"].to_pylist()
+    shares = {(d["profile"], d["dimension"]): d["exclude_highest_share"] for d in dims}
+    assert shares[("default", "monetary")] == 0.001 and shares[("default", "frequency")] == 0

@@ -3,7 +3,9 @@
 --   grade_change     more customers changed grade since the previous graded date than grade_change_share;
 --   segment_shift    a segment's share of customers moved more than segment_share_change since then;
 --   source_volume    a source delivered far more or fewer rows than its usual (median of its last deliveries);
---   source_nulls     a column a source fills went empty (or filled) far more often than usual.
+--   source_nulls     a column a source fills went empty (or filled) far more often than usual;
+--   cut_point_shift  a quantile cut point moved more than cut_point_change (a share of its previous value) since
+--                    the previous graded date, under the same spec version (history.grade_cut_points).
 -- A source needs min_baseline_runs earlier deliveries before its volume or nulls can raise an alert, and the
 -- difference must exceed `sigmas` standard errors of chance: sqrt(median) rows for a count of rows (Poisson),
 -- sqrt(p (1 - p) / n) for a share of n rows (binomial) - a day of 3 rows says little about a share.
@@ -20,6 +22,41 @@ segments as (
 
     select * from {{ ref('segment_trends') }}
     where dimension = 'segment_en' and previous_date is not null
+
+),
+
+cut_points as (
+
+    select * from {{ ref('grade_cut_points') }}
+    where method = 'quantile' and cut_point is not null
+
+),
+
+graded_days as (
+
+    select
+        as_of_date,
+        lag(as_of_date) over (order by as_of_date) as previous_date
+    from (select distinct as_of_date from {{ ref('grade_cut_points') }}) as days
+
+),
+
+cut_point_moves as (
+
+    select
+        latest.as_of_date,
+        graded_days.previous_date,
+        latest.profile || '.' || latest.dimension || ' score ' || cast(latest.score as {{ dbt.type_string() }}) as subject,
+        latest.cut_point,
+        previous.cut_point as previous_cut_point
+    from cut_points as latest
+    inner join graded_days on latest.as_of_date = graded_days.as_of_date
+    inner join cut_points as previous
+        on graded_days.previous_date = previous.as_of_date
+        and latest.spec_version = previous.spec_version
+        and latest.profile = previous.profile
+        and latest.dimension = previous.dimension
+        and latest.score = previous.score
 
 ),
 
@@ -135,9 +172,32 @@ null_alerts as (
 
 ),
 
+cut_point_alerts as (
+
+    select
+        as_of_date,
+        'cut_point_shift' as alert_type,
+        subject,
+        cut_point as observed,
+        previous_cut_point as expected,
+        {{ drift['cut_point_change'] }} as threshold,
+        cast(1 as bigint) as baseline_runs,
+        previous_date as baseline_from,
+        previous_date as baseline_to,
+        subject || ': the cut point moved from ' || cast(previous_cut_point as {{ dbt.type_string() }}) || ' on '
+        || cast(previous_date as {{ dbt.type_string() }}) || ' to ' || cast(cut_point as {{ dbt.type_string() }})
+        || ' (threshold ' || cast(round(100.0 * {{ drift['cut_point_change'] }}, 1) as {{ dbt.type_string() }})
+        || '% of the previous value)' as evidence
+    from cut_point_moves
+    where abs(cut_point - previous_cut_point) > {{ drift['cut_point_change'] }} * abs(previous_cut_point)
+
+),
+
 alerts as (
 
     select * from grade_alerts
+    union all
+    select * from cut_point_alerts
     union all
     select * from segment_alerts
     union all

@@ -1,7 +1,6 @@
--- A 1..5 score per customer and dimension. Quantile: the quintile the first customer holding this value falls
--- in, ordered from worst to best (1 + floor(5 * (rank - 1) / customers)), so equal values always get equal
--- scores and the worst value always scores 1 (a one-time buyer is F1 even when half the customers are).
--- Thresholds: 1 plus the cut points reached (value >= cut point, or <= for dimensions where lower is better).
+-- A 1..5 score per customer and dimension: 1 plus the number of the dimension's cut points the value reaches
+-- (value >= cut point, or <= for dimensions where lower is better), by the profile's cut points
+-- (int_grading__cut_points: grading.yml's thresholds, or the quintiles of the profile's customers).
 -- A customer without a value scores 1: no evidence is not good evidence.
 with
 
@@ -11,54 +10,26 @@ indicator_values as (
 
 ),
 
-thresholds as (
+cut_points as (
 
-    select * from {{ ref('stg_grading_spec__thresholds') }}
-
-),
-
-quantile_scores as (
-
-    select
-        customer_key,
-        dimension,
-        case
-            when value is null then 1
-            when higher_is_better then 1 + floor(5 * (rank() over (
-                partition by profile, dimension, value is null order by value
-            ) - 1) / count(*) over (partition by profile, dimension, value is null))
-            else 1 + floor(5 * (rank() over (
-                partition by profile, dimension, value is null order by value desc
-            ) - 1) / count(*) over (partition by profile, dimension, value is null))
-        end as score
-    from indicator_values
-    where method = 'quantile'
-
-),
-
-threshold_scores as (
-
-    select
-        indicator_values.customer_key,
-        indicator_values.dimension,
-        1 + count(thresholds.threshold) filter (
-            where (indicator_values.higher_is_better and indicator_values.value >= thresholds.threshold)
-            or (not indicator_values.higher_is_better and indicator_values.value <= thresholds.threshold)
-        ) as score
-    from indicator_values
-    left join thresholds
-        on indicator_values.profile = thresholds.profile
-        and indicator_values.dimension = thresholds.dimension
-    where indicator_values.method = 'thresholds'
-    group by indicator_values.customer_key, indicator_values.dimension
+    select * from {{ ref('int_grading__cut_points') }}
 
 ),
 
 scores as (
 
-    select * from quantile_scores
-    union all
-    select * from threshold_scores
+    select
+        indicator_values.customer_key,
+        indicator_values.dimension,
+        1 + count(cut_points.cut_point) filter (
+            where (indicator_values.higher_is_better and indicator_values.value >= cut_points.cut_point)
+            or (not indicator_values.higher_is_better and indicator_values.value <= cut_points.cut_point)
+        ) as score
+    from indicator_values
+    left join cut_points
+        on indicator_values.profile = cut_points.profile
+        and indicator_values.dimension = cut_points.dimension
+    group by indicator_values.customer_key, indicator_values.dimension
 
 ),
 

@@ -14,7 +14,8 @@ renamed as (
         indicator,
         method,
         higher_is_better,
-        weight
+        weight,
+        exclude_highest_share
     from source
 
 )
