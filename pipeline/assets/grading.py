@@ -36,11 +36,12 @@ def grading_spec_assets(context: dg.AssetExecutionContext, settings: CrmgradeSet
     The spec's version (grading.yml, rules.yml and the segment maps) is recorded with their text."""
     cfg = settings.load_for(context)
     version = version_of(spec_files(cfg.grading, cfg.rules))
-    spec = parse_grading_spec(version.text("grading.yml"), str(cfg.grading))
+    spec = parse_grading_spec(version.files["grading.yml"], str(cfg.grading))
     load_rules(cfg.rules)  # a broken rules.yml stops the run here, before a version is recorded for it
     with warehouse.connect() as con:
-        write_spec(con, spec, version.version)
+        # recorded first: the spec tables never name a version grading_spec.versions does not hold
         first = record_version(con, version, context.run_id, datetime.now(UTC).replace(tzinfo=None))
+        write_spec(con, spec, version.version)
     for table, rows in spec_tables(spec, version.version).items():
         yield dg.MaterializeResult(
             asset_key=["grading_spec", table],

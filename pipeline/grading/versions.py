@@ -35,9 +35,6 @@ class SpecVersion:
     version: str
     files: dict[str, str]  # file name (grading.yml, rules.yml, a seed's file name) -> its text
 
-    def text(self, name: str) -> str:
-        return self.files[name]
-
 
 def spec_files(grading: Path, rules: Path, seeds_dir: Path = DBT_PROJECT_DIR / "seeds") -> dict[str, str]:
     """The files a version is made of, by the name the version records (not their path on this machine)."""
