@@ -102,7 +102,7 @@ def test_grades_cover_every_purchasing_customer(first_run, run_env):
     assert set(grades) == {"A", "B", "C", "D"}
     purchasing = query(warehouse, "select count(*) from marts.fct_customer where frequency > 0")[0][0]
     assert sum(grades.values()) == purchasing > 0
-    # Quantile scores: every score used, and equal values share a score (ties never split by customer key).
+    # Scores (grading.yml scores R, F, M by thresholds): every score used, and equal values share a score.
     assert [r for (r,) in query(warehouse, "select distinct r_score from marts.customer_grades order by 1")] == [
         1,
         2,
