@@ -41,6 +41,15 @@ def collect(warehouse: Path) -> dict:
             """select breakdown_value, customers, revenue, average_clv, high_churn_risk_rate
             from marts.grade_summary where breakdown = 'grade' order by breakdown_value"""
         ).fetchall()
+        provisional = con.execute(
+            """select summary.revenue, summary.net_revenue_provisional, settings.monetary_basis,
+                      settings.return_window_days
+               from marts.grade_summary as summary cross join grading_spec.settings as settings
+               where summary.breakdown = 'all'"""
+        ).fetchall()
+        recency_methods = con.execute(
+            "select breakdown_value, customers from marts.grade_summary where breakdown = 'recency_method' order by 1"
+        ).fetchall()
         as_of = con.execute("select max(as_of_date) from marts.customer_grades").fetchall()[0][0]
         customers = con.execute("select count(*) from marts.fct_customer").fetchall()[0][0]
         stages = con.execute(
@@ -71,6 +80,8 @@ def collect(warehouse: Path) -> dict:
         "stopped": stopped,
         "files": files,
         "grades": grades,
+        "recency_methods": recency_methods,
+        "provisional": provisional[0] if provisional else None,
         "as_of": as_of,
         "customers": customers,
         "stages": stages,
@@ -117,6 +128,17 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
         for g, n, m, clv, risk in summary["grades"]
     ]
     graded = sum(row[1] for row in summary["grades"])
+    if summary["provisional"] and summary["provisional"][1]:
+        revenue, open_net, basis, window = summary["provisional"]
+        share = f" ({open_net / revenue:.1%} of the net spend above)" if basis == "net" and revenue else ""
+        lines += [
+            "",
+            f"Provisional: {open_net:,.2f} CNY of net spend{share} comes from purchases of the last {window} days, "
+            "whose return window is still open; refunds may yet lower it (customer_grades.monetary_net_provisional).",
+        ]
+    if any(method != "days" for method, _ in summary["recency_methods"]):
+        judged = ", ".join(f"{n:,} by {method.replace('_', ' ')}" for method, n in summary["recency_methods"])
+        lines += ["", f"Recency judged: {judged} (marts.customer_grades.recency_method; docs/grading.md)."]
     records, keys, matched, masked = summary["identity"]
     stages = ", ".join(f"{n:,} {stage}" for stage, n in summary["stages"])
     lines += [

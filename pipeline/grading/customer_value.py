@@ -1,8 +1,9 @@
 """Per-customer predicted value at an as-of date: fits per grading profile, then predictions.
 
 Input: purchase orders (customer_key, purchase_date, gross_amount, net_amount) before the as-of date and each
-customer's grading profile. The spend model fits on gross (positive) transaction values; with `monetary: net`
-the profile's refund share is applied afterwards, so a refund never becomes a negative spend in the fit.
+customer's grading profile. The spend model fits on gross (positive) transaction values, orders of zero or
+negative gross left out; with `monetary: net` the profile's refund share is applied afterwards, so a refund
+never becomes a negative spend in the fit.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def predict_customer_value(
     log=print,
 ) -> CustomerValue:
     days_per_unit = clv.DAYS_PER_UNIT[settings.time_unit]
+    # A return some exports write as an order of negative amount is no purchase: it would make a transaction
+    # (or a day's sum) zero or negative, which the spend model cannot take. Refunds reach the CLV through the
+    # refund share instead (net against gross of the purchases).
+    orders = orders.filter(pl.col("gross_amount") > 0)
     # the observation period ends on the last day of data, the day before the as-of date
     observation_end = as_of_date - timedelta(days=1)
     transactions = orders.select("customer_key", "purchase_date", value=pl.col("gross_amount"))

@@ -73,11 +73,28 @@ class Scoring(_Strict):
         return self
 
 
+class Cadence(_Strict):
+    """Recency judged against the customer's own rhythm: days since the last purchase divided by the customer's
+    typical gap between purchases (0.33: a third of the usual wait has passed; 2: twice the usual wait), so a
+    dealer buying yearly is not lapsed after 90 days."""
+
+    min_gaps: int = Field(
+        default=2,
+        ge=1,
+        description="The customer's own typical gap (the median gap between purchase days in the look-back window) "
+        "counts from this many gaps; a customer with fewer is judged against default_gap_days.",
+    )
+    default_gap_days: float = Field(gt=0, description="Typical gap of a customer with too few gaps of their own.")
+
+
 class Dimension(_Strict):
     """An indicator scored 1..5 and weighted into the customer's score."""
 
     indicator: str | None = Field(default=None, description="fct_customer column (extra dimensions only).")
     higher_is_better: bool = True
+    cadence: Cadence | None = Field(
+        default=None, description="recency only: score days since the last purchase / the typical gap instead of days."
+    )
     scoring: Scoring = Scoring()
     weight: float = Field(default=1.0, ge=0)
 
@@ -167,6 +184,13 @@ class GradingSpec(_Strict):
         default=["completed", "partially_refunded"], min_length=1
     )
     monetary: Literal["net", "gross"] = Field(default="net", description="Net of refunds, or gross.")
+    return_window_days: int = Field(
+        default=0,
+        ge=0,
+        le=366,
+        description="Days after a purchase during which it can still be refunded: the net value of purchases this "
+        "recent is provisional (it can still fall), and is shown apart (customer_grades.monetary_net_provisional).",
+    )
     dimensions: dict[str, Dimension] = Field(
         default_factory=lambda: {
             "recency": Dimension(higher_is_better=False),
@@ -210,6 +234,8 @@ def _check_dimensions(dimensions: dict[str, Dimension], where: str, require_rfm:
         raise ValueError(f"{where}: {', '.join(missing)} missing; recency, frequency and monetary are required")
     allowed = gradeable_indicators()
     for name, d in dimensions.items():
+        if d.cadence is not None and name != "recency":
+            raise ValueError(f"{where}.{name}: only recency can be judged by cadence")
         if name in RFM:
             if d.indicator is not None:
                 raise ValueError(f"{where}.{name}: recency, frequency and monetary take no indicator")
@@ -251,11 +277,14 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
                 {
                     "profile": name,
                     "dimension": dim,
-                    "indicator": d.indicator or dim,
+                    # recency by cadence scores another value of the customer's (int_grading__recency)
+                    "indicator": "recency_cadence" if d.cadence else d.indicator or dim,
                     "method": d.scoring.method,
                     "higher_is_better": d.higher_is_better,
                     "weight": d.weight,
                     "exclude_highest_share": d.scoring.exclude_highest_share,
+                    "cadence_min_gaps": d.cadence.min_gaps if d.cadence else None,
+                    "cadence_default_gap_days": d.cadence.default_gap_days if d.cadence else None,
                 }
             )
             for position, t in enumerate(d.scoring.thresholds or [], start=1):
@@ -273,6 +302,7 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
             "spec_version": version,
             "purchase_statuses": list(spec.purchase_statuses),
             "monetary_basis": spec.monetary,
+            "return_window_days": spec.return_window_days,
             "segment_split": spec.segments.split,
             "segment_min_score": spec.segments.min_score,
             "recommendations_per_customer": spec.recommendations.per_customer,
@@ -292,6 +322,8 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
                 ("higher_is_better", pa.bool_()),
                 ("weight", pa.float64()),
                 ("exclude_highest_share", pa.float64()),
+                ("cadence_min_gaps", pa.int32()),
+                ("cadence_default_gap_days", pa.float64()),
             ]
         ),
         "thresholds": pa.schema(
@@ -316,6 +348,7 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
                 ("spec_version", pa.string()),
                 ("purchase_statuses", pa.list_(pa.string())),
                 ("monetary_basis", pa.string()),
+                ("return_window_days", pa.int32()),
                 ("segment_split", pa.string()),
                 ("segment_min_score", pa.int32()),
                 ("recommendations_per_customer", pa.int32()),
@@ -335,8 +368,8 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
     return {name: pa.Table.from_pylist(rows[name], schema=schema) for name, schema in schemas.items()}
 
 
-def write_spec(con: duckdb.DuckDBPyConnection, spec: GradingSpec, version: str) -> None:
-    """Replace the grading_spec schema's tables in one transaction (the version's text is kept in
-    grading_spec.versions, pipeline/grading/versions.py)."""
-    replace_tables(con, "grading_spec", spec_tables(spec, version))
-    con.execute("drop table if exists grading_spec.source")  # the text before versions were kept
+def write_spec(con: duckdb.DuckDBPyConnection, spec: GradingSpec, version: str, schema: str = "grading_spec") -> None:
+    """Replace the spec tables of `schema` in one transaction (the version's text is kept in
+    grading_spec.versions, pipeline/grading/versions.py; a shadow spec goes to its own schema, shadow.py)."""
+    replace_tables(con, schema, spec_tables(spec, version))
+    con.execute(f"drop table if exists {schema}.source")  # the text before versions were kept

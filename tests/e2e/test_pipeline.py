@@ -112,10 +112,33 @@ def test_grades_cover_every_purchasing_customer(first_run, run_env):
     ]
     split_ties = query(
         warehouse,
-        """select profile, recency_days from marts.customer_grades
+        """select profile, recency_days, typical_gap_days from marts.customer_grades
         group by all having count(distinct r_score) > 1""",
     )
     assert not split_ties
+    # The companies' profile judges recency by cadence (days since the last purchase / typical gap), the rest by
+    # days; customers long after a purchase but within their usual wait keep R5, and every cadence-judged
+    # customer's R score is the count of the profile's thresholds their ratio reaches.
+    methods = dict(
+        query(warehouse, "select recency_method, count(distinct profile) from marts.customer_grades group by 1")
+    )
+    assert set(methods) == {"days", "own_cadence", "default_cadence"}
+    assert query(warehouse, "select distinct profile from marts.customer_grades where recency_method != 'days'") == [
+        ("b2b_low_frequency",)
+    ]
+    [(within_usual_wait, wrongly_scored)] = query(
+        warehouse,
+        """with thresholds as (
+            select threshold from grading_spec.thresholds
+            where profile = 'b2b_low_frequency' and dimension = 'recency'
+        )
+        select count(distinct customer_key) filter (where recency_days >= 120 and r_score = 5),
+            count(distinct customer_key) filter (where r_score != 1 + (
+                select count(*) from thresholds where round(recency_days / typical_gap_days, 4) <= threshold
+            ))
+        from marts.customer_grades where recency_method != 'days'""",
+    )
+    assert within_usual_wait > 0 and wrongly_scored == 0
     segments = query(
         warehouse,
         "select count(distinct segment_cn), count(*) filter (where segment_en is null) from marts.customer_grades",
@@ -198,6 +221,7 @@ def test_cli_rerun_adds_no_rows_gives_the_same_grades_and_prints_the_summary(
     assert seen[0] == first_version and len(seen) == 2, seen
     out = capsys.readouterr().out
     assert "| orders | tmall |" in out and "Customers per grade" in out and f"Warehouse: {warehouse}" in out
+    assert "Recency judged:" in out and "by own cadence" in out
     assert (config.parent / "reports" / "run_summary.md").exists()
     # where the time went: every step timed, the dbt steps together as one stage
     timings = json.loads((config.parent / "reports" / "run_timings.json").read_text(encoding="utf-8"))

@@ -73,6 +73,46 @@ def test_refunds_are_applied_after_the_fit_and_only_for_net():
     assert (net.predictions["expected_spend_gross"] > 0).all()
 
 
+def test_the_spend_fit_on_data_with_refunds_receives_no_negative_value(monkeypatch):
+    """Fully refunded orders (net 0), partial refunds, and returns some exports write as orders of negative
+    amount: the Gamma-Gamma fit sees positive spend only; the refunds reach the CLV through the refund share."""
+    from pipeline.grading import customer_value
+
+    rng = np.random.default_rng(5)
+    orders = _orders(rng, "R", 500, 0.5, 0.0)
+    for i, row in enumerate(orders):
+        if i % 5 == 0:
+            row["net_amount"] = 0.0  # refunded in full
+        elif i % 5 == 1:
+            row["net_amount"] = row["gross_amount"] * 0.4
+    returns = [row for row in orders[:400:7] if row["purchase_date"] + timedelta(days=3) < AS_OF]
+    orders += [
+        {**row, "purchase_date": row["purchase_date"] + timedelta(days=3), "gross_amount": -row["gross_amount"]}
+        | {"net_amount": -row["gross_amount"]}
+        for row in returns
+    ]
+    frame = pl.DataFrame(orders)
+    assert (frame["net_amount"] < 0).any() and (frame["net_amount"] == 0).any()
+    seen = []
+
+    def spy(x, m_x):
+        seen.append(np.asarray(m_x, dtype=float))
+        return fit_gamma_gamma(x, m_x)
+
+    fit_gamma_gamma = customer_value.clv.fit_gamma_gamma
+    monkeypatch.setattr(customer_value.clv, "fit_gamma_gamma", spy)
+    profiles = pl.DataFrame({"customer_key": frame["customer_key"].unique().to_list(), "profile": "default"})
+    settings = ClvSettings(min_repeat_customers=20, fit_sample_customers=None)
+    result = predict_customer_value(frame, profiles, AS_OF, settings, "net", log=lambda _: None)
+
+    assert seen and all(((values > 0) | np.isnan(values)).all() for values in seen)
+    assert all(np.isfinite(values).sum() > 100 for values in seen)
+    positive = frame.filter(pl.col("gross_amount") > 0)
+    expected_share = 1 - positive["net_amount"].sum() / positive["gross_amount"].sum()
+    assert abs(result.predictions["refund_share"][0] - expected_share) < 1e-9
+    assert (result.predictions["clv"] >= 0).all() and (result.predictions["expected_spend_gross"] > 0).all()
+
+
 def test_a_fit_sample_fits_on_that_many_customers_predicts_all_and_draws_the_same_sample_again():
     orders, whole = _run(min_repeat=10_000)
     _, sampled = _run(min_repeat=10_000, sample=800)

@@ -27,9 +27,14 @@ def test_the_repository_spec_is_valid_and_becomes_tables():
     assert {(d["profile"], d["dimension"]) for d in dims} >= {("default", "recency"), ("b2b_low_frequency", "monetary")}
     b2b_recency = [d for d in dims if d["profile"] == "b2b_low_frequency" and d["dimension"] == "recency"][0]
     assert b2b_recency["method"] == "thresholds" and b2b_recency["higher_is_better"] is False
+    # companies are judged by their own rhythm: days since the last purchase over their typical gap
+    assert b2b_recency["indicator"] == "recency_cadence"
+    assert (b2b_recency["cadence_min_gaps"], b2b_recency["cadence_default_gap_days"]) == (2, 180)
+    default_recency = [d for d in dims if d["profile"] == "default" and d["dimension"] == "recency"][0]
+    assert default_recency["indicator"] == "recency" and default_recency["cadence_min_gaps"] is None
     thresholds = tables["thresholds"].to_pylist()
     b2b = [t["threshold"] for t in thresholds if t["profile"] == "b2b_low_frequency" and t["dimension"] == "recency"]
-    assert b2b == [90, 180, 365, 730]  # the profile's own cut-offs replace the default [30, 90, 180, 365]
+    assert b2b == [0.75, 1.25, 2, 4]  # the profile's own cut-offs, in typical gaps, replace the default days
     assert [t["threshold"] for t in thresholds if t["profile"] == "default" and t["dimension"] == "recency"] == [
         30,
         90,
@@ -64,6 +69,15 @@ def _extra(data, indicator):
         (
             lambda d: d["dimensions"]["monetary"].update(scoring={"method": "quantile", "exclude_highest_share": 0.5}),
             "less than 0.5",
+        ),
+        (
+            lambda d: d["dimensions"]["frequency"].update(cadence={"default_gap_days": 30}),
+            "dimensions.frequency: only recency can be judged by cadence",
+        ),
+        (lambda d: d["dimensions"]["recency"].update(cadence={"min_gaps": 2}), "default_gap_days"),
+        (
+            lambda d: d["dimensions"]["recency"].update(cadence={"min_gaps": 0, "default_gap_days": 30}),
+            "greater than or equal to 1",
         ),
     ],
 )

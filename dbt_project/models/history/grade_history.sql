@@ -34,6 +34,8 @@ final as (
         grades.segment_cn,
         grades.segment_en,
         grades.spec_version,
+        grades.recency_method,
+        grades.typical_gap_days,
         predictions.clv,
         predictions.p_alive,
         predictions.churn_risk,

@@ -1,6 +1,6 @@
--- The value of every scored dimension per graded customer, long: recency, frequency and monetary from the
--- orders before the as-of date (frequency and monetary within the profile's look-back window, purchases as
--- grading.yml defines them), further dimensions from fct_customer columns.
+-- The value of every scored dimension per graded customer, long: recency (days, or days over the customer's
+-- typical gap: int_grading__recency), frequency and monetary within the profile's look-back window
+-- (int_grading__purchase_totals), further dimensions from fct_customer columns.
 with
 
 customers as (
@@ -15,49 +15,27 @@ dimensions as (
 
 ),
 
-settings as (
+recency as (
 
-    select * from {{ ref('stg_grading_spec__settings') }}
-
-),
-
-purchases as (
-
-    select
-        orders.customer_key,
-        orders.ordered_at,
-        case when settings.monetary_basis = 'gross' then orders.gross_amount else orders.net_amount end as amount
-    from {{ ref('fct_orders') }} as orders
-    cross join settings
-    where orders.ordered_at < {{ as_of_timestamp() }}
-        and {{ list_has('settings.purchase_statuses', 'orders.order_status') }}
+    select * from {{ ref('int_grading__recency') }}
 
 ),
 
-rfm as (
+purchase_totals as (
 
-    select
-        customers.customer_key,
-        {{ dbt.datediff('cast(max(purchases.ordered_at) as date)', as_of_date(), 'day') }} as recency,
-        count(purchases.ordered_at) filter (
-            where purchases.ordered_at >= {{ dbt.dateadd('day', '-1 * customers.lookback_days', as_of_timestamp()) }}
-        ) as frequency,
-        coalesce(sum(purchases.amount) filter (
-            where purchases.ordered_at >= {{ dbt.dateadd('day', '-1 * customers.lookback_days', as_of_timestamp()) }}
-        ), 0) as monetary
-    from customers
-    left join purchases on customers.customer_key = purchases.customer_key
-    group by customers.customer_key
+    select * from {{ ref('int_grading__purchase_totals') }}
 
 ),
 
 values_long as (
 
-    select customer_key, 'recency' as indicator, cast(recency as double) as value from rfm
+    select customer_key, 'recency' as indicator, cast(recency_days as double) as value from recency
     union all
-    select customer_key, 'frequency', cast(frequency as double) from rfm
+    select customer_key, 'recency_cadence', recency_cadence from recency
     union all
-    select customer_key, 'monetary', cast(monetary as double) from rfm
+    select customer_key, 'frequency', cast(frequency as double) from purchase_totals
+    union all
+    select customer_key, 'monetary', cast(monetary as double) from purchase_totals
     {%- for column in var('gradeable_indicators') %}
     union all
     select customer_key, '{{ column }}', cast({{ column }} as double) from {{ ref('fct_customer') }}

@@ -1,11 +1,24 @@
 -- The grade of every customer with a purchase before the as-of date, by the rules of grading.yml: the 1..5
 -- scores of R, F, M (and any further dimension) weighted into one score, the grade whose cut-off the score
--- reaches, the classic 8 RFM segments and the English segment map (seeds, editable).
+-- reaches, the classic 8 RFM segments and the English segment map (seeds, editable). R is high or low by the
+-- recency the profile scores (days, or days over the customer's typical gap), and the row says which.
 with
 
 dimension_scores as (
 
     select * from {{ ref('int_grading__dimension_scores') }}
+
+),
+
+recency as (
+
+    select * from {{ ref('int_grading__recency') }}
+
+),
+
+purchase_totals as (
+
+    select * from {{ ref('int_grading__purchase_totals') }}
 
 ),
 
@@ -39,7 +52,7 @@ per_customer as (
         customer_key,
         as_of_date,
         profile,
-        cast(max(value) filter (where dimension = 'recency') as integer) as recency_days,
+        max(value) filter (where dimension = 'recency') as recency_value,
         cast(max(value) filter (where dimension = 'frequency') as integer) as frequency,
         max(value) filter (where dimension = 'monetary') as monetary,
         max(score) filter (where dimension = 'recency') as r_score,
@@ -55,7 +68,7 @@ with_averages as (
 
     select
         *,
-        avg(recency_days) over (partition by profile) as profile_avg_recency,
+        avg(recency_value) over (partition by profile) as profile_avg_recency,
         avg(frequency) over (partition by profile) as profile_avg_frequency,
         avg(monetary) over (partition by profile) as profile_avg_monetary
     from per_customer
@@ -68,7 +81,7 @@ splits as (
         with_averages.*,
         settings.spec_version,
         case when settings.segment_split = 'score' then r_score >= settings.segment_min_score
-            else recency_days < profile_avg_recency end as r_high,
+            else recency_value < profile_avg_recency end as r_high,
         case when settings.segment_split = 'score' then f_score >= settings.segment_min_score
             else frequency > profile_avg_frequency end as f_high,
         case when settings.segment_split = 'score' then m_score >= settings.segment_min_score
@@ -98,9 +111,14 @@ final as (
         splits.customer_key,
         splits.as_of_date,
         splits.profile,
-        splits.recency_days,
+        recency.recency_days,
+        recency.recency_method,
+        recency.typical_gap_days,
         splits.frequency,
         cast(splits.monetary as decimal(18, 2)) as monetary,
+        cast(purchase_totals.monetary_gross as decimal(18, 2)) as monetary_gross,
+        cast(purchase_totals.monetary_net as decimal(18, 2)) as monetary_net,
+        cast(purchase_totals.monetary_net_provisional as decimal(18, 2)) as monetary_net_provisional,
         splits.r_score,
         splits.f_score,
         splits.m_score,
@@ -116,6 +134,8 @@ final as (
         splits.spec_version
     from splits
     inner join graded on splits.customer_key = graded.customer_key
+    inner join recency on splits.customer_key = recency.customer_key
+    inner join purchase_totals on splits.customer_key = purchase_totals.customer_key
     left join segments_cn
         on splits.r_high = segments_cn.r_high
         and splits.f_high = segments_cn.f_high

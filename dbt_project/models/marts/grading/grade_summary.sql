@@ -1,6 +1,7 @@
--- KPIs at the as-of date, for all graded customers and per grade and segment: customers, revenue (net spend in
--- the look-back window), repeat rate (two or more purchases in the window), churn rate (no purchase in the
--- window), predicted value (BG/NBD + Gamma-Gamma, customer_clv), and for all customers the lead conversion rate.
+-- KPIs at the as-of date, for all graded customers and per grade, segment and way recency was judged
+-- (recency_method): customers, revenue (net spend in the look-back window), repeat rate (two or more purchases
+-- in the window), churn rate (no purchase in the window), predicted value (BG/NBD + Gamma-Gamma, customer_clv),
+-- and for all customers the lead conversion rate.
 with
 
 grades as (
@@ -28,8 +29,10 @@ graded as (
         grades.grade,
         grades.segment_cn,
         grades.segment_en,
+        grades.recency_method,
         grades.frequency,
         grades.monetary,
+        grades.monetary_net_provisional,
         predictions.clv,
         predictions.churn_risk
     from grades
@@ -41,13 +44,15 @@ graded as (
 
 breakdowns as (
 
-    select as_of_date, 'all' as breakdown, 'all' as breakdown_value, frequency, monetary, clv, churn_risk from graded
+    select as_of_date, 'all' as breakdown, 'all' as breakdown_value, frequency, monetary, monetary_net_provisional, clv, churn_risk from graded
     union all
-    select as_of_date, 'grade', grade, frequency, monetary, clv, churn_risk from graded
+    select as_of_date, 'grade', grade, frequency, monetary, monetary_net_provisional, clv, churn_risk from graded
     union all
-    select as_of_date, 'segment_cn', segment_cn, frequency, monetary, clv, churn_risk from graded
+    select as_of_date, 'segment_cn', segment_cn, frequency, monetary, monetary_net_provisional, clv, churn_risk from graded
     union all
-    select as_of_date, 'segment_en', segment_en, frequency, monetary, clv, churn_risk from graded
+    select as_of_date, 'segment_en', segment_en, frequency, monetary, monetary_net_provisional, clv, churn_risk from graded
+    union all
+    select as_of_date, 'recency_method', recency_method, frequency, monetary, monetary_net_provisional, clv, churn_risk from graded
 
 ),
 
@@ -68,6 +73,7 @@ aggregated as (
         breakdown_value,
         count(*) as customers,
         sum(monetary) as revenue,
+        sum(monetary_net_provisional) as net_revenue_provisional,
         avg(case when frequency >= 2 then 1.0 else 0.0 end) as repeat_rate,
         avg(case when frequency = 0 then 1.0 else 0.0 end) as churn_rate,
         count(clv) as predicted_customers,
@@ -93,6 +99,7 @@ final as (
             then aggregated.revenue / sum(aggregated.revenue) over (partition by aggregated.breakdown)
         end as share_of_revenue,
         aggregated.revenue / aggregated.customers as revenue_per_customer,
+        aggregated.net_revenue_provisional,
         aggregated.repeat_rate,
         aggregated.churn_rate,
         aggregated.predicted_customers,

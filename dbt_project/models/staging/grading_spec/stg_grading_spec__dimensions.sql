@@ -15,7 +15,9 @@ renamed as (
         method,
         higher_is_better,
         weight,
-        exclude_highest_share
+        exclude_highest_share,
+        cadence_min_gaps,
+        cadence_default_gap_days
     from source
 
 )

@@ -12,6 +12,7 @@ renamed as (
         spec_version,
         purchase_statuses,
         monetary_basis,
+        return_window_days,
         segment_split,
         segment_min_score,
         recommendations_per_customer,
