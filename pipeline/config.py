@@ -287,6 +287,11 @@ class Settings(_Strict):
     rules: Path | None = Field(
         default=None, description="Tag rules (default: rules.yml beside the repository's crmgrade.yml)."
     )
+    shadow_grading: Path | None = Field(
+        default=None,
+        description="A candidate grading spec graded beside the live one on every run (schema shadow_marts), "
+        "compared in monitoring.shadow_grade_comparison; what BI sees stays the live grades (docs/grading.md).",
+    )
     operations: OperationsConfig = OperationsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     serving: ServingConfig = ServingConfig()
@@ -356,6 +361,8 @@ def load_settings(file: Path | str | None = None) -> Settings:
     settings.sources.contracts = (base / settings.sources.contracts).resolve()
     settings.grading = (base / settings.grading).resolve() if settings.grading else REPO_ROOT / "grading.yml"
     settings.rules = (base / settings.rules).resolve() if settings.rules else REPO_ROOT / "rules.yml"
+    if settings.shadow_grading is not None:
+        settings.shadow_grading = (base / settings.shadow_grading).resolve()
     if not settings.sources.contracts.is_dir():
         raise ConfigError(file, "sources.contracts", f"folder {settings.sources.contracts} does not exist")
     if not settings.sources.root.is_dir() and settings.demo is None:

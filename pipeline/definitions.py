@@ -9,7 +9,7 @@ import os
 import dagster as dg
 
 from pipeline.assets.dbt import crmgrade_dbt_assets
-from pipeline.assets.grading import clv_assets, customer_tags, grading_spec_assets
+from pipeline.assets.grading import clv_assets, customer_tags, grading_spec_assets, shadow_grade_comparison
 from pipeline.assets.identity import identity_assets
 from pipeline.assets.ingest import ingest_assets
 from pipeline.assets.monitoring import backtest_assets, grades_predict_better_than_chance, monitoring_report
@@ -39,6 +39,7 @@ defs = dg.Definitions(
         crmgrade_dbt_assets,
         clv_assets,
         customer_tags,
+        shadow_grade_comparison,
         backtest_assets,
         monitoring_report,
         salt,

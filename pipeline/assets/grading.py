@@ -1,9 +1,13 @@
 """The grading spec as Dagster assets (group `grading`): grading.yml validated and written for dbt."""
 
+import json
 from datetime import UTC, datetime
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
+from pipeline.dbt_project import dbt_project
+from pipeline.grading import shadow
 from pipeline.grading.customer_value import predict_customer_value
 from pipeline.grading.rules import apply_rules, compile_rules, load_rules
 from pipeline.grading.spec import load_grading_spec, parse_grading_spec, spec_tables, write_spec
@@ -51,6 +55,50 @@ def grading_spec_assets(context: dg.AssetExecutionContext, settings: CrmgradeSet
         asset_key=["grading_spec", "versions"], metadata={"spec_version": version.version, "new_version": first}
     )
     context.log.info(f"grading spec {cfg.grading}: version {version.version}{' (new)' if first else ''}")
+
+
+@dg.asset(
+    partitions_def=AS_OF_PARTITIONS,
+    key=["monitoring", "shadow_grade_comparison"],
+    group_name="grading",
+    deps=[dg.AssetKey(["marts", "customer_grades"])],
+    kinds={"duckdb", "dbt"},
+    description="A candidate grading spec (crmgrade.yml shadow_grading) graded beside the live one into "
+    "shadow_marts.customer_grades, and the day's customers per live grade and shadow grade. Served grades and BI "
+    "are untouched. Without a candidate configured, nothing is graded.",
+)
+def shadow_grade_comparison(
+    context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse, dbt: DbtCliResource
+):
+    cfg = settings.load_for(context)
+    if cfg.shadow_grading is None:
+        context.log.info("no shadow_grading spec configured: nothing graded in the shadow")
+        return dg.MaterializeResult(metadata={"shadow_spec": "none configured"})
+    # the candidate is a whole spec version: its grading.yml with the live rules and segment maps
+    version = version_of(spec_files(cfg.shadow_grading, cfg.rules))
+    spec = parse_grading_spec(version.files["grading.yml"], str(cfg.shadow_grading))
+    with warehouse.connect() as con:
+        record_version(con, version, context.run_id, datetime.now(UTC).replace(tzinfo=None))
+        write_spec(con, spec, version.version, schema=shadow.SPEC_SCHEMA)
+    dbt_vars = {**cfg.dbt_vars(), "grading_variant": shadow.VARIANT}
+    args = ["build", "--select", shadow.DBT_SELECTION, "--exclude", "test_type:unit", "--vars", json.dumps(dbt_vars)]
+    context.log.info(f"shadow grading under spec version {version.version}: dbt {' '.join(args[:5])}")
+    dbt.cli(args, manifest=dbt_project.manifest_path).wait()
+    with warehouse.connect() as con:
+        totals = shadow.record_comparison(con, cfg.resolved_as_of_date())
+        rows = con.execute(
+            """select live_grade, shadow_grade, customers from monitoring.shadow_grade_comparison
+            where as_of_date = ? order by live_grade, shadow_grade""",
+            [cfg.resolved_as_of_date()],
+        ).fetchall()
+    context.log.info(f"shadow grading: {totals['grade_differs']:,} of {totals['customers']:,} customers differ")
+    return dg.MaterializeResult(
+        metadata={
+            **totals,
+            "shadow_spec": str(cfg.shadow_grading),
+            "grades": dg.MetadataValue.md(md_table(["live grade", "shadow grade", "customers"], rows)),
+        }
+    )
 
 
 TAG_COLUMNS = {

@@ -25,6 +25,7 @@ _READS = [
     ["monitoring", "drift_alerts"],
     ["monitoring", "backtest_groups"],
     ["monitoring", "backtest_scores"],
+    ["monitoring", "shadow_grade_comparison"],
 ]
 
 

@@ -40,6 +40,9 @@ _QUERIES = {
         order by grade""",
     "backtest_scores": """select as_of_date, score, customers, buyers, auc_repeat, gini_revenue
         from monitoring.backtest_scores where as_of_date < ? order by 1, 2""",
+    # a candidate spec graded beside the live one (crmgrade.yml shadow_grading), the day's grade pairs
+    "shadow": """select live_spec_version, shadow_spec_version, live_grade, shadow_grade, customers
+        from monitoring.shadow_grade_comparison where as_of_date = ? order by live_grade, shadow_grade""",
 }
 
 

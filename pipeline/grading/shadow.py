@@ -1,0 +1,73 @@
+"""Shadow grading: a candidate grading spec graded beside the live one and compared with it, never served.
+
+The dbt models tagged `spec_graded` are built a second time with the var `grading_variant: shadow`: they read
+the candidate spec from schema grading_spec_shadow and are written to shadow_staging, shadow_intermediate and
+shadow_marts (dbt_project/macros/generate_schema_name.sql); the live marts and what BI reads are untouched.
+The comparison counts customers per (live grade, shadow grade) for the day. docs/grading.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+VARIANT = "shadow"
+SPEC_SCHEMA = f"grading_spec_{VARIANT}"
+GRADES = f"{VARIANT}_marts.customer_grades"
+# the models a variant builds: the live grades' ancestors that read the spec (dbt node selection)
+DBT_SELECTION = "+customer_grades,tag:spec_graded"
+
+COMPARISON_DDL = """
+create table if not exists monitoring.shadow_grade_comparison (
+    as_of_date date not null,
+    live_spec_version varchar,
+    shadow_spec_version varchar,
+    live_grade varchar not null,
+    shadow_grade varchar not null,
+    customers bigint not null,
+    recorded_at timestamp not null
+)"""
+
+
+def record_comparison(con: duckdb.DuckDBPyConnection, as_of_date: date) -> dict[str, object]:
+    """Replace the day's rows of monitoring.shadow_grade_comparison; the day's totals.
+
+    A customer graded by one spec only (a candidate that changes who is graded) shows as '(none)' on the other.
+    """
+    con.execute("create schema if not exists monitoring")
+    con.execute(COMPARISON_DDL)
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from monitoring.shadow_grade_comparison where as_of_date = ?", [as_of_date])
+        con.execute(
+            f"""insert into monitoring.shadow_grade_comparison
+            select
+                ?,
+                any_value(live.spec_version),
+                any_value(shadow.spec_version),
+                coalesce(live.grade, '(none)'),
+                coalesce(shadow.grade, '(none)'),
+                count(*),
+                current_timestamp
+            from marts.customer_grades as live
+            full join {GRADES} as shadow on live.customer_key = shadow.customer_key
+            group by coalesce(live.grade, '(none)'), coalesce(shadow.grade, '(none)')""",
+            [as_of_date],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    [(customers, differing, live_version, shadow_version)] = con.execute(
+        """select sum(customers), coalesce(sum(customers) filter (where live_grade != shadow_grade), 0),
+            max(live_spec_version), max(shadow_spec_version)
+        from monitoring.shadow_grade_comparison where as_of_date = ?""",
+        [as_of_date],
+    ).fetchall()
+    return {
+        "customers": int(customers or 0),
+        "grade_differs": int(differing),
+        "live_spec_version": live_version,
+        "shadow_spec_version": shadow_version,
+    }
