@@ -320,7 +320,8 @@ from orders
 left join account_phones on orders.source = account_phones.source and orders.buyer_id = account_phones.buyer_id
 left join member_keys on orders.member_id = member_keys.member_id;
 
--- RFM per grading.yml: recency in days since the last purchase; frequency and monetary (net) within the
+-- RFM per grading.yml: recency in days since the last purchase (b2b_low_frequency: over the customer's median
+-- gap between purchase days in the window, from 2 gaps, else 180 days); frequency and monetary (net) within the
 -- profile's look-back window; threshold scores 1..5, their mean the score, A >= 4 > B >= 3 > C >= 2 > D.
 create or replace table baseline_grades as
 with industries as (
@@ -367,27 +368,56 @@ rfm as (
     group by all
 ),
 
+gaps as (
+    select
+        customer_key,
+        purchased_on - lag(purchased_on) over (partition by customer_key order by purchased_on) as gap_days
+    from (
+        select distinct customers.customer_key, cast(purchases.ordered_at as date) as purchased_on
+        from customers
+        inner join purchases on customers.customer_key = purchases.customer_key
+        where customers.profile = 'b2b_low_frequency'
+            and purchases.ordered_at >= cast(getvariable('as_of') as timestamp) - to_days(1825)
+    )
+),
+
+typical_gaps as (
+    select customer_key, case when count(gap_days) >= 2 then median(gap_days) else 180 end as typical_gap_days
+    from gaps
+    group by all
+),
+
+recency as (
+    select
+        rfm.*,
+        case when rfm.profile = 'b2b_low_frequency'
+            then round(rfm.recency_days / coalesce(typical_gaps.typical_gap_days, 180), 4)
+            else rfm.recency_days end as recency_value
+    from rfm
+    left join typical_gaps on rfm.customer_key = typical_gaps.customer_key
+),
+
 scored as (
     select
         *,
         case profile
             when 'b2b_low_frequency'
-                then 1 + (recency_days <= 90)::int + (recency_days <= 180)::int + (recency_days <= 365)::int
-                    + (recency_days <= 730)::int
+                then 1 + (recency_value <= 0.75)::int + (recency_value <= 1.25)::int + (recency_value <= 2)::int
+                    + (recency_value <= 4)::int
             else 1 + (recency_days <= 30)::int + (recency_days <= 90)::int + (recency_days <= 180)::int
                 + (recency_days <= 365)::int
         end as r_score,
         1 + (frequency >= 2)::int + (frequency >= 4)::int + (frequency >= 8)::int + (frequency >= 16)::int as f_score,
         1 + (monetary >= 300)::int + (monetary >= 1000)::int + (monetary >= 3000)::int + (monetary >= 8000)::int
             as m_score
-    from rfm
+    from recency
 ),
 
 weighted as (
     select
         *,
         round((r_score + f_score + m_score) / 3, 4) as weighted_score,
-        recency_days < avg(recency_days) over (partition by profile) as r_high,
+        recency_value < avg(recency_value) over (partition by profile) as r_high,
         frequency > avg(frequency) over (partition by profile) as f_high,
         monetary > avg(monetary) over (partition by profile) as m_high
     from scored
