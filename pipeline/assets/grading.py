@@ -85,18 +85,15 @@ def shadow_grade_comparison(
     context.log.info(f"shadow grading under spec version {version.version}: dbt {' '.join(args[:5])}")
     dbt.cli(args, manifest=dbt_project.manifest_path).wait()
     with warehouse.connect() as con:
-        totals = shadow.record_comparison(con, cfg.resolved_as_of_date())
-        rows = con.execute(
-            """select live_grade, shadow_grade, customers from monitoring.shadow_grade_comparison
-            where as_of_date = ? order by live_grade, shadow_grade""",
-            [cfg.resolved_as_of_date()],
-        ).fetchall()
+        rows = shadow.record_comparison(con, cfg.resolved_as_of_date())
+    totals = shadow.comparison_totals(rows)
     context.log.info(f"shadow grading: {totals['grade_differs']:,} of {totals['customers']:,} customers differ")
+    pairs = [(r["live_grade"], r["shadow_grade"], r["customers"]) for r in rows]
     return dg.MaterializeResult(
         metadata={
-            **totals,
+            **{k: v for k, v in totals.items() if k != "moves"},
             "shadow_spec": str(cfg.shadow_grading),
-            "grades": dg.MetadataValue.md(md_table(["live grade", "shadow grade", "customers"], rows)),
+            "grades": dg.MetadataValue.md(md_table(["live grade", "shadow grade", "customers"], pairs)),
         }
     )
 
@@ -164,7 +161,7 @@ _CLV_TABLES = {
             description=description,
             group_name="grading",
             kinds={"duckdb", "scipy"},
-            deps=[dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "customer_grades"])],
+            deps=[dg.AssetKey(["intermediate", "int_grading__purchases"]), dg.AssetKey(["marts", "customer_grades"])],
         )
         for table, description in _CLV_TABLES.items()
     ],
@@ -178,12 +175,10 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
         [(as_of_date,)] = con.sql("select max(as_of_date) from marts.customer_grades").fetchall()
         if as_of_date is None:
             raise dg.Failure("marts.customer_grades is empty: nothing to predict")
+        # the purchases the grades counted (known customer, before the as-of date, a purchase status)
         orders = con.sql(
             """select customer_key, order_date as purchase_date, gross_amount, net_amount
-            from marts.fct_orders
-            where customer_key is not null and order_date < ? and list_contains(?, order_status)
-                and gross_amount > 0""",
-            params=[as_of_date, list(spec.purchase_statuses)],
+            from intermediate.int_grading__purchases"""
         ).pl()
         profiles = con.sql("select customer_key, profile from marts.customer_grades").pl()
         result = predict_customer_value(orders, profiles, as_of_date, spec.clv, spec.monetary, log=context.log.info)

@@ -30,8 +30,8 @@ create table if not exists monitoring.shadow_grade_comparison (
 )"""
 
 
-def record_comparison(con: duckdb.DuckDBPyConnection, as_of_date: date) -> dict[str, object]:
-    """Replace the day's rows of monitoring.shadow_grade_comparison; the day's totals.
+def record_comparison(con: duckdb.DuckDBPyConnection, as_of_date: date) -> list[dict]:
+    """Replace the day's rows of monitoring.shadow_grade_comparison; returns them (as dicts).
 
     A customer graded by one spec only (a candidate that changes who is graded) shows as '(none)' on the other.
     """
@@ -59,15 +59,24 @@ def record_comparison(con: duckdb.DuckDBPyConnection, as_of_date: date) -> dict[
     except BaseException:
         con.execute("rollback")
         raise
-    [(customers, differing, live_version, shadow_version)] = con.execute(
-        """select sum(customers), coalesce(sum(customers) filter (where live_grade != shadow_grade), 0),
-            max(live_spec_version), max(shadow_spec_version)
-        from monitoring.shadow_grade_comparison where as_of_date = ?""",
-        [as_of_date],
-    ).fetchall()
+    return (
+        con.sql(
+            """select live_spec_version, shadow_spec_version, live_grade, shadow_grade, customers
+            from monitoring.shadow_grade_comparison where as_of_date = ? order by live_grade, shadow_grade""",
+            params=[as_of_date],
+        )
+        .pl()
+        .rows(named=True)
+    )
+
+
+def comparison_totals(rows: list[dict]) -> dict[str, object]:
+    """A day's comparison rows summed up: both versions, customers, those graded otherwise and their moves."""
+    moves = [r for r in rows if r["live_grade"] != r["shadow_grade"]]
     return {
-        "customers": int(customers or 0),
-        "grade_differs": int(differing),
-        "live_spec_version": live_version,
-        "shadow_spec_version": shadow_version,
+        "live_spec_version": next((r["live_spec_version"] for r in rows if r["live_spec_version"]), None),
+        "shadow_spec_version": next((r["shadow_spec_version"] for r in rows if r["shadow_spec_version"]), None),
+        "customers": sum(r["customers"] for r in rows),
+        "grade_differs": sum(r["customers"] for r in moves),
+        "moves": moves,
     }

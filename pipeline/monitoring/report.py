@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.offline import get_plotlyjs
 
+from pipeline.grading.shadow import comparison_totals
 from pipeline.markdown import md_table
 from pipeline.monitoring.report_data import ReportData
 
@@ -221,27 +222,13 @@ def render_report(data: ReportData, path: Path) -> list[str]:
         earlier_alerts=alerts.height - latest_alerts.height if alerts is not None else 0,
         dq_rules=data["dq_rules"].head(15).rows(named=True) if data["dq_rules"] is not None else [],
         backtest=data["backtest_grades"].rows(named=True) if data["backtest_grades"] is not None else [],
-        shadow=_shadow_summary(data),
+        shadow=comparison_totals(data["shadow"].rows(named=True)) if data["shadow"] is not None else None,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(path)  # a reader never sees half a report
     return [c.chart_id for c in charts]
-
-
-def _shadow_summary(data: ReportData) -> dict | None:
-    """The candidate spec against the live one on the report's day: versions, customers graded otherwise."""
-    if (pairs := data["shadow"]) is None:
-        return None
-    rows = pairs.rows(named=True)
-    return {
-        "live_version": next((r["live_spec_version"] for r in rows if r["live_spec_version"]), None),
-        "shadow_version": next((r["shadow_spec_version"] for r in rows if r["shadow_spec_version"]), None),
-        "customers": sum(r["customers"] for r in rows),
-        "differ": sum(r["customers"] for r in rows if r["live_grade"] != r["shadow_grade"]),
-        "moves": [r for r in rows if r["live_grade"] != r["shadow_grade"]],
-    }
 
 
 def summary_markdown(data: ReportData) -> str:
