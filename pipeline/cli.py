@@ -235,6 +235,72 @@ def cmd_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_warehouse(args: argparse.Namespace):
+    """(settings, connection) for a command working on the warehouse, or an error message."""
+    import duckdb
+
+    from pipeline.config import ConfigError, export_environment
+
+    try:
+        settings = export_environment(args.config)
+    except ConfigError as exc:
+        return None, str(exc)
+    try:
+        return settings, duckdb.connect(
+            str(settings.warehouse), config=settings.duckdb.connection_config(settings.warehouse)
+        )
+    except duckdb.IOException as exc:
+        return None, f"cannot open {settings.warehouse} (a run holds it? try after it): {exc}"
+
+
+def cmd_identity_unmerge(args: argparse.Namespace) -> int:
+    """Undo the merge that retired a key; the next run splits the customer and gives the key back."""
+    from datetime import datetime
+
+    from pipeline.identity.never_link import NeverLinkError, request_unmerge
+
+    settings, con = _open_warehouse(args)
+    if settings is None:
+        return _fail(con)
+    try:
+        unmerge = request_unmerge(con, args.key, args.reason, datetime.now())
+    except NeverLinkError as exc:
+        return _fail(str(exc))
+    finally:
+        con.close()
+    print(
+        f"{unmerge.key} (merged into {unmerge.successor} by run {unmerge.merged_by_run}) will be split off again by "
+        f"the next run: its {unmerge.records} record(s) never again join the {unmerge.successor_records} record(s) "
+        f"{unmerge.successor} held then. Both customers are graded again on that run."
+    )
+    return 0
+
+
+def cmd_identity_merges(args: argparse.Namespace) -> int:
+    """List the merge ledger (identity.merges), newest first."""
+    settings, con = _open_warehouse(args)
+    if settings is None:
+        return _fail(con)
+    try:
+        from pipeline.identity.never_link import ensure_tables
+
+        ensure_tables(con)
+        where = "where ? in (customer_key, other_key)" if args.customer else ""
+        rows = con.execute(
+            f"""select recorded_at, run_id, event, customer_key, other_key, records, coalesce(reason, '')
+            from identity.merges {where} order by run_seq desc, event, customer_key limit ?""",
+            [*([args.customer] if args.customer else []), args.limit],
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        print("No merges recorded.")
+    for at, run_id, event, key, other, records, reason in rows:
+        verb = "merged into" if event == "merge" else "split from"
+        print(f"{at:%Y-%m-%d %H:%M}  {run_id}  {key} {verb} {other} ({records} records) {reason}".rstrip())
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.demo.simulate import simulate
 
@@ -326,6 +392,23 @@ def main(argv: list[str] | None = None) -> int:
     era.add_argument("--by", default=None, help="Who asked, for the audit log (default: this user).")
     era.add_argument("--reason", default=None, help="Why, for the audit log (e.g. the request's ticket number).")
     era.set_defaults(func=cmd_erase)
+
+    ident = sub.add_parser("identity", help="Undo a wrong merge; list the merge ledger (docs/identity.md).")
+    ident_sub = ident.add_subparsers(dest="identity_command", required=True)
+    unmerge = ident_sub.add_parser(
+        "unmerge", help="Split a retired key off the customer it merged into; the next run gives it back."
+    )
+    unmerge.add_argument("key", help="The customer key a merge retired (see `crmgrade identity merges`).")
+    unmerge.add_argument("--reason", required=True, help="Why, kept in identity.never_link_pairs and the ledger.")
+    unmerge.set_defaults(func=cmd_identity_unmerge)
+    merges = ident_sub.add_parser("merges", help="The merge ledger, newest first.")
+    merges.add_argument("--customer", default=None, metavar="KEY", help="Only merges involving this key.")
+    merges.add_argument("--limit", type=_positive_int, default=50)
+    merges.set_defaults(func=cmd_identity_merges)
+    for command in (unmerge, merges):
+        command.add_argument(
+            "--config", type=Path, default=None, help="Config file (default: $CRMGRADE_CONFIG or crmgrade.yml)."
+        )
 
     sim = sub.add_parser("simulate", help="Run the demo night after night, one day's files delivered per night.")
     sim.add_argument("--out", type=Path, required=True, help="Work folder (replaced): sources, warehouse, reports.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
@@ -76,6 +77,26 @@ class SurvivorshipConfig(_Strict):
     )
 
 
+class NeverLink(_Strict):
+    """Two customers that must never be one (pipeline/identity/never_link.py)."""
+
+    customers: tuple[str, str] = Field(
+        description="Two customer keys. A live key stands for the records it holds when the entry is first applied; "
+        "a key retired by a merge for the records it held before that merge, and it comes back."
+    )
+    reason: str = Field(min_length=1, description="Why: kept with the entry in identity.never_link_pairs.")
+
+    @field_validator("customers")
+    @classmethod
+    def _two_keys(cls, value: tuple[str, str]) -> tuple[str, str]:
+        for key in value:
+            if not re.fullmatch(r"C\d{10}", key):
+                raise ValueError(f"{key!r} is not a customer key (C followed by 10 digits)")
+        if value[0] == value[1]:
+            raise ValueError("the two customers are the same key")
+        return value
+
+
 class IdentityConfig(_Strict):
     identifiers: list[IdentifierName] = Field(
         default=["member_id", "phone", "email", "wechat_unionid", "buyer_id", "lead_id", "order_id"],
@@ -100,6 +121,11 @@ class IdentityConfig(_Strict):
         ge=1,
         description="Resolve every record again, and train Splink again, when the last full resolution is this "
         "many days old.",
+    )
+    never_link: list[NeverLink] = Field(
+        default_factory=list,
+        description="Pairs of customers kept apart whatever links them (a wrong merge undone, a shared household "
+        "phone); `crmgrade identity unmerge` does the same for one merge from the command line.",
     )
 
     @field_validator("identifiers")

@@ -23,6 +23,8 @@ _TABLES = {
     "source_trust": "The survivorship ranking of sources (config identity.survivorship.source_trust).",
     "shared_identifiers": "Identifier values seen with too many names to link anybody.",
     "customer_changes": "Append-only: the customers each run changed, for the models built incrementally.",
+    "merges": "Append-only merge ledger: every merge of earlier customers and every unmerge, by run (with "
+    "identity.merge_records, the records each key held before).",
 }
 
 
@@ -75,7 +77,8 @@ def identity_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
         f"{summary.records:,} person records, {summary.identified_records:,} identified, "
         f"{summary.identifier_groups:,} identifier groups, {summary.accepted_matches:,} Splink matches, "
         f"{summary.customers:,} customers ({summary.new_keys:,} new keys, {summary.retired_keys:,} retired), "
-        f"{summary.changed_customers:,} changed since last run"
+        f"{summary.changed_customers:,} changed since last run; {summary.merges:,} merges, "
+        f"{summary.unmerges:,} unmerges, {summary.kept_apart:,} customers split by never-link pairs"
     )
     metadata = {
         "mode": summary.mode,  # full, or an increment over what new files can touch (pipeline/identity/increment.py)
@@ -91,6 +94,9 @@ def identity_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
         "new_keys": summary.new_keys,
         "changed_customers": summary.changed_customers,
         "retired_keys": summary.retired_keys,
+        "merges": summary.merges,  # earlier customers merged into another (identity.merges)
+        "unmerges": summary.unmerges,  # keys given back by `crmgrade identity unmerge` or identity.never_link
+        "kept_apart": summary.kept_apart,  # customers split to keep a never-link pair apart
         "shared_identifiers": summary.shared_identifiers,
         "matching_skipped": summary.matching_skipped or "no",
         "stage_seconds": dg.MetadataValue.json(summary.stage_seconds),

@@ -18,6 +18,8 @@ _RAW = [dg.AssetKey(["raw", entity]) for entity in ENTITIES]
 _PER_FILE = {
     "validation_results": "Per file, run and rule: whether the file passed, rows checked and failing.",
     "column_profiles": "Per file and run: rows and empty values of every column the contract fills.",
+    "reconciliation": "Per file and run: its status (loaded, replaced, unchanged, ...) and rows read = loaded + "
+    "quarantined + duplicates.",
 }
 
 _DDL = """create table if not exists dq.deliveries (

@@ -18,8 +18,8 @@ with the same model (Splink counts the names' frequencies again over every profi
 
 A run resolves everything again (and trains Splink again) when an increment cannot be exact or is not wanted: the
 first run; a file loaded earlier is gone, replaced, or holds another number of records (an erasure, a released
-quarantine row); the identity config or this package's code changed; identity.incremental is off; or the last
-full resolution is identity.full_resolution_every_days old.
+quarantine row); the identity config or this package's code changed; an unmerge waits to be applied (never_link.py);
+identity.incremental is off; or the last full resolution is identity.full_resolution_every_days old.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import duckdb
 
 from pipeline.config import IdentityConfig
 from pipeline.identity.changes import table_columns
+from pipeline.identity.never_link import pending_pairs
 from pipeline.identity.records import existing_entities
 from pipeline.identity.work_db import WORK_DB
 
@@ -66,6 +67,8 @@ def plan_resolution(con: duckdb.DuckDBPyConnection, config: IdentityConfig, fing
     con.execute(f"create or replace table {WORK_DB}.identity_new_files (source_name varchar, source_file varchar)")
     if not config.incremental:
         return Plan(False, "identity.incremental is off")
+    if waiting := pending_pairs(con):
+        return Plan(False, f"{waiting} unmerge or never-link pair(s) wait to be applied")
     if not table_columns(con, "identity", "resolved_files") or "state_fingerprint" not in table_columns(
         con, "identity", "runs"
     ):

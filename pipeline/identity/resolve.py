@@ -8,6 +8,8 @@ Writes, in one transaction, the `identity` schema the dbt project reads as a sou
 - identity.customer_keys: every key ever issued, with the successor of a key retired by a merge;
 - identity.source_trust: the survivorship ranking from the config, for the golden record;
 - identity.runs: one row per run with its counts and timings, full or increment and why;
+- identity.merges, identity.merge_records: the append-only merge ledger, and the pairs kept apart by an unmerge or
+  the never-link list (never_link.py);
 - what the next run's increment builds on (increment.py): identity.records (every person record with its
   identifiers, erased with the raw rows), identity.profiles (Splink's input), identity.match_model (the model the
   last full resolution trained), identity.resolved_files (each file's SHA-256 and record count).
@@ -39,6 +41,13 @@ from pipeline.identity.keys import KEY_PREFIX, assign_keys
 from pipeline.identity.masked_phone import RULE as MASKED_PHONE
 from pipeline.identity.masked_phone import masked_phone_edges
 from pipeline.identity.matching import build_profiles, match_new_profiles, match_profiles
+from pipeline.identity.never_link import (
+    apply_never_link,
+    ensure_tables,
+    record_merges,
+    restored_previous_keys,
+    take_config_pairs,
+)
 from pipeline.identity.records import build_records
 from pipeline.identity.work_db import WORK_DB, identity_workspace, unordered
 
@@ -59,6 +68,9 @@ DDL = [
     "alter table identity.runs add column if not exists mode_reason varchar",
     "alter table identity.runs add column if not exists resolved_records bigint",
     "alter table identity.runs add column if not exists state_fingerprint varchar",
+    "alter table identity.runs add column if not exists merges bigint",
+    "alter table identity.runs add column if not exists unmerges bigint",
+    "alter table identity.runs add column if not exists kept_apart bigint",
 ]
 
 
@@ -79,11 +91,15 @@ class IdentitySummary:
     mode_reason: str = ""
     resolved_records: int = 0  # the records this run resolved: all of them, or an increment's neighbourhood
     linked_customers: int = 0  # customers an increment's matches reached, brought in unchanged
+    merges: int = 0  # earlier customers merged into another (identity.merges)
+    unmerges: int = 0  # retired keys given back by an unmerge or never-link entry
+    kept_apart: int = 0  # customers split because they held both sides of a never-link pair
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _previous_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """Workspace table `identity_previous_keys` (record_id, customer_key): this run's records keyed last run."""
+def _previous_keys(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
+    """Workspace tables `identity_previous_keys` (record_id, customer_key): this run's records keyed last run, and
+    `identity_voting_keys`: the same but for the records an unmerge gives back to their former key (never_link.py)."""
     source = (
         """select r.record_id, l.customer_key
         from identity_records r
@@ -92,6 +108,10 @@ def _previous_keys(con: duckdb.DuckDBPyConnection) -> None:
         else "select null::bigint as record_id, null::varchar as customer_key limit 0"
     )
     con.execute(f"create or replace table {WORK_DB}.identity_previous_keys as {source}")
+    con.execute(
+        f"""create or replace table {WORK_DB}.identity_voting_keys as
+        {restored_previous_keys("identity_previous_keys", config.never_link)}"""
+    )
 
 
 def resolve_identities(
@@ -121,6 +141,8 @@ def _resolve(
 
     for statement in DDL:
         con.execute(statement)
+    ensure_tables(con)
+    take_config_pairs(con, config.never_link, now)
     fingerprint = state_fingerprint(config)
     plan = plan_resolution(con, config, fingerprint, now)
     summary.mode = "increment" if plan.incremental else "full"
@@ -166,19 +188,23 @@ def _resolve(
         select g.record_id, g.group_id, c.cluster_id
         from identity_groups g join identity_group_cc c using (group_id)"""
     )
+    kept = apply_never_link(con, config.never_link)
+    summary.kept_apart = kept.customers
+    if kept.customers:
+        log.info("identity: %d customer(s) split to keep never-link pairs apart", kept.customers)
     lap("customers")
 
     issued_max = con.sql(
         "select coalesce(max(cast(substr(customer_key, ?) as bigint)), 0) from identity.customer_keys",
         params=[len(KEY_PREFIX) + 1],
     ).fetchall()[0][0]
-    _previous_keys(con)
-    assign_keys(con, "identity_clusters", "identity_previous_keys", issued_max)
-    # Every key a cluster kept came from last run, so the others are the ones issued now.
+    _previous_keys(con, config)
+    assign_keys(con, "identity_clusters", "identity_voting_keys", issued_max)
+    # Every key a cluster kept came from last run (or an unmerge gave it back), so the others are issued now.
     con.execute(
         f"""create or replace table {WORK_DB}.identity_new_keys as
         select customer_key from identity_key_map
-        where customer_key not in (select customer_key from identity_previous_keys)"""
+        where customer_key not in (select customer_key from identity_voting_keys)"""
     )
     [(summary.new_keys,)] = con.sql("select count(*) from identity_new_keys").fetchall()
     [(summary.retired_keys,)] = con.sql("select count(*) from identity_retired").fetchall()
@@ -279,12 +305,19 @@ def _write(con, config, run_id, now, summary, incremental, fingerprint, model) -
             from identity_retired r where k.customer_key = r.customer_key""",
             [run_id],
         )
+        [(run_seq,)] = con.execute(
+            """select coalesce(max(run_seq) filter (where run_id = ?), max(run_seq) + 1, 1)
+            from identity.customer_changes""",
+            [run_id],
+        ).fetchall()
+        summary.merges, summary.unmerges = record_merges(con, config.never_link, run_id, run_seq, now)
         _count_totals(con, summary)
         con.execute(
             """insert into identity.runs (run_id, resolved_at, records, identified_records, identifier_groups, profiles,
                 accepted_matches, customers, new_keys, retired_keys, shared_identifiers, matching_skipped,
-                stage_seconds, changed_customers, mode, mode_reason, resolved_records, state_fingerprint)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                stage_seconds, changed_customers, mode, mode_reason, resolved_records, state_fingerprint, merges,
+                unmerges, kept_apart)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 run_id,
                 now,
@@ -304,6 +337,9 @@ def _write(con, config, run_id, now, summary, incremental, fingerprint, model) -
                 summary.mode_reason,
                 summary.resolved_records,
                 fingerprint,
+                summary.merges,
+                summary.unmerges,
+                summary.kept_apart,
             ],
         )
         con.execute("commit")
@@ -323,13 +359,11 @@ def _write_full(con, config, run_id, now, summary, model) -> None:
     con.execute("drop table if exists identity.record_links")
     con.execute("alter table identity.record_links_next rename to record_links")
     con.execute(
-        """create or replace table identity.match_edges as
+        f"""create or replace table identity.match_edges as
         select e.*, kl.customer_key as customer_key_l, kr.customer_key as customer_key_r
         from identity_edges e
-        left join (select distinct identifier_group, customer_key from identity.record_links) kl
-            on kl.identifier_group = e.group_id_l
-        left join (select distinct identifier_group, customer_key from identity.record_links) kr
-            on kr.identifier_group = e.group_id_r"""
+        left join ({GROUP_KEYS.format(links="identity.record_links")}) kl on kl.identifier_group = e.group_id_l
+        left join ({GROUP_KEYS.format(links="identity.record_links")}) kr on kr.identifier_group = e.group_id_r"""
     )
     con.execute(
         "create or replace table identity.shared_identifiers as select *, ? as run_id from identity_shared",
@@ -354,6 +388,8 @@ def _write_full(con, config, run_id, now, summary, model) -> None:
 
 
 LINKED_GROUPS = "select identifier_group from identity_linked_records"
+# An identifier group's customer; a group a never-link pair split spans two, and its edges name the smaller key.
+GROUP_KEYS = "select identifier_group, min(customer_key) as customer_key from {links} group by identifier_group"
 
 
 def _write_increment(con, config, run_id, now, summary) -> None:
@@ -378,7 +414,7 @@ def _write_increment(con, config, run_id, now, summary) -> None:
     for side in ("l", "r"):
         con.execute(
             f"""update identity.match_edges e set customer_key_{side} = k.customer_key
-            from (select distinct identifier_group, customer_key from identity.record_links_increment) k
+            from ({GROUP_KEYS.format(links="identity.record_links_increment")}) k
             where e.group_id_{side} = k.identifier_group"""
         )
     con.execute("drop table identity.record_links_increment")

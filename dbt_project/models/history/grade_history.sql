@@ -1,6 +1,8 @@
 {{ config(unique_key=['as_of_date']) }}
 -- Every run's grades, kept by as-of date: grading a day again replaces that day's slice (delete+insert on
--- as_of_date), other days stay. With the predicted value of the same day where the CLV asset has run.
+-- as_of_date), other days stay. With the predicted value of the same day where the CLV asset has run, and the
+-- clocks of what the grades were built from (the latest identity run, the latest file judged): a migration
+-- between two days can then tell which merges and file corrections came between them (grade_migrations).
 with
 
 grades as (
@@ -12,6 +14,18 @@ grades as (
 predictions as (
 
     select * from {{ ref('customer_clv') }}
+
+),
+
+identity_clock as (
+
+    select max(identity_run_seq) as identity_run_seq from {{ ref('stg_identity__customer_changes') }}
+
+),
+
+files_clock as (
+
+    select max(checked_at) as files_checked_through from {{ ref('stg_dq__file_checks') }}
 
 ),
 
@@ -39,12 +53,16 @@ final as (
         predictions.clv,
         predictions.p_alive,
         predictions.churn_risk,
+        identity_clock.identity_run_seq,
+        files_clock.files_checked_through,
         '{{ env_var("CRMGRADE_RUN_ID", "manual") }}' as run_id,
         {{ dbt.current_timestamp() }} as recorded_at
     from grades
     left join predictions
         on grades.customer_key = predictions.customer_key
         and grades.as_of_date = predictions.as_of_date
+    cross join identity_clock
+    cross join files_clock
 
 )
 

@@ -1,11 +1,21 @@
 -- Customers moving between grades and segments: for every as-of date in the history, against the previous
 -- graded date and against the latest date at least 30 and 90 days earlier. A customer graded only on the later
 -- date comes from '(new)', one graded only on the earlier date goes to '(gone)'.
+-- Each customer's move is tagged with its cause, the first that holds: identity (an identity run between the two
+-- days merged the customer with another or split it off again), data_correction (a file holding its orders was
+-- delivered again with other content between them), spec_change (the two days were graded under different
+-- grading spec versions), else behaviour (its orders, refunds, or time passing).
 with
 
 history as (
 
     select * from {{ ref('grade_history') }}
+
+),
+
+events as (
+
+    select * from {{ ref('int_monitoring__customer_events') }}
 
 ),
 
@@ -50,6 +60,58 @@ comparisons as (
 
 ),
 
+slices as (
+
+    -- each graded day's clocks (the same on every row of the day)
+    select
+        as_of_date,
+        max(identity_run_seq) as identity_run_seq,
+        max(files_checked_through) as files_checked_through
+    from history
+    group by as_of_date
+
+),
+
+windows as (
+
+    select
+        comparisons.as_of_date,
+        comparisons.horizon,
+        earlier.identity_run_seq as identity_run_seq_from,
+        later.identity_run_seq as identity_run_seq_to,
+        earlier.files_checked_through as files_checked_from,
+        later.files_checked_through as files_checked_to
+    from comparisons
+    inner join slices as later on comparisons.as_of_date = later.as_of_date
+    inner join slices as earlier on comparisons.compared_with_date = earlier.as_of_date
+
+),
+
+events_between as (
+
+    select
+        windows.as_of_date,
+        windows.horizon,
+        events.customer_key,
+        max(case when events.cause = 'identity' then 1 else 0 end) as has_identity_event,
+        max(case when events.cause = 'data_correction' then 1 else 0 end) as has_data_correction
+    from windows
+    inner join events
+        on
+            (
+                events.cause = 'identity'
+                and events.identity_run_seq > windows.identity_run_seq_from
+                and events.identity_run_seq <= windows.identity_run_seq_to
+            )
+            or (
+                events.cause = 'data_correction'
+                and events.checked_at > windows.files_checked_from
+                and events.checked_at <= windows.files_checked_to
+            )
+    group by windows.as_of_date, windows.horizon, events.customer_key
+
+),
+
 sides as (
 
     -- each comparison's customers on both of its dates, the later date flagged
@@ -62,7 +124,8 @@ sides as (
         history.grade,
         history.segment_en,
         history.segment_cn,
-        history.monetary
+        history.monetary,
+        history.spec_version
     from comparisons
     inner join history
         on history.as_of_date in (comparisons.as_of_date, comparisons.compared_with_date)
@@ -75,6 +138,9 @@ moves as (
         as_of_date,
         horizon,
         compared_with_date,
+        customer_key,
+        max(case when not is_later then spec_version end) as spec_version_before,
+        max(case when is_later then spec_version end) as spec_version_after,
         coalesce(max(case when not is_later then grade end), '(new)') as from_grade,
         coalesce(max(case when is_later then grade end), '(gone)') as to_grade,
         coalesce(max(case when not is_later then segment_en end), '(new)') as from_segment_en,
@@ -88,19 +154,38 @@ moves as (
 
 ),
 
+caused as (
+
+    select
+        moves.*,
+        case
+            when events_between.has_identity_event = 1 then 'identity'
+            when events_between.has_data_correction = 1 then 'data_correction'
+            when moves.spec_version_before != moves.spec_version_after then 'spec_change'
+            else 'behaviour'
+        end as cause
+    from moves
+    left join events_between
+        on
+            moves.as_of_date = events_between.as_of_date
+            and moves.horizon = events_between.horizon
+            and moves.customer_key = events_between.customer_key
+
+),
+
 unpivoted as (
 
-    select as_of_date, horizon, compared_with_date, 'grade' as dimension, from_grade as from_value,
+    select as_of_date, horizon, compared_with_date, cause, 'grade' as dimension, from_grade as from_value,
         to_grade as to_value, monetary_before, monetary_after
-    from moves
+    from caused
     union all
-    select as_of_date, horizon, compared_with_date, 'segment_en', from_segment_en, to_segment_en,
+    select as_of_date, horizon, compared_with_date, cause, 'segment_en', from_segment_en, to_segment_en,
         monetary_before, monetary_after
-    from moves
+    from caused
     union all
-    select as_of_date, horizon, compared_with_date, 'segment_cn', from_segment_cn, to_segment_cn,
+    select as_of_date, horizon, compared_with_date, cause, 'segment_cn', from_segment_cn, to_segment_cn,
         monetary_before, monetary_after
-    from moves
+    from caused
 
 ),
 
@@ -113,12 +198,13 @@ final as (
         dimension,
         from_value,
         to_value,
+        cause,
         from_value != to_value as is_change,
         count(*) as customers,
         sum(monetary_before) as revenue_before,
         sum(monetary_after) as revenue_after
     from unpivoted
-    group by as_of_date, horizon, compared_with_date, dimension, from_value, to_value
+    group by as_of_date, horizon, compared_with_date, dimension, from_value, to_value, cause
 
 )
 
