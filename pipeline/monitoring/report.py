@@ -96,6 +96,33 @@ def _migration_chart(data: ReportData) -> Chart | None:
     )
 
 
+MIGRATION_CAUSES = ["behaviour", "identity", "data_correction", "spec_change"]
+
+
+def _migration_cause_chart(data: ReportData) -> Chart | None:
+    """Customers whose grade changed, split by why (grade_migrations.cause): did the customer change, or did our
+    matching, our data or our spec?"""
+    moves = data["migrations"]
+    if moves is None:
+        return None
+    horizon = next(h for h in ("previous", "30d", "90d") if h in moves["horizon"].to_list())
+    changed = moves.filter((pl.col("horizon") == horizon) & (pl.col("from_value") != pl.col("to_value")))
+    if changed.is_empty():
+        return None
+    since = changed["compared_with_date"][0]
+    per_cause = dict(changed.group_by("cause").agg(pl.col("customers").sum()).iter_rows())
+    causes = [c for c in MIGRATION_CAUSES if c in per_cause] + sorted(set(per_cause) - set(MIGRATION_CAUSES))
+    fig = go.Figure(go.Bar(x=causes, y=[per_cause[c] for c in causes], text=[per_cause[c] for c in causes]))
+    fig.update_layout(xaxis_title="cause", yaxis_title="customers changing grade")
+    return Chart(
+        "chart-migration-causes",
+        f"Why grades changed since {since}",
+        "Customers whose grade changed, by cause: behaviour (orders, refunds, time), identity (merged or split by "
+        "identity resolution), data_correction (a file of their orders replaced), spec_change (another grading spec).",
+        fig,
+    )
+
+
 def _trend_chart(data: ReportData) -> Chart | None:
     trends = data["segment_trends"]
     if trends is None:
@@ -192,6 +219,7 @@ CHARTS = [
     _grade_chart,
     _segment_chart,
     _migration_chart,
+    _migration_cause_chart,
     _trend_chart,
     _kpi_chart,
     _dq_chart,

@@ -17,7 +17,7 @@ _QUERIES = {
     "segments": """select en.breakdown_value as segment_en, en.customers, en.share_of_customers, en.revenue
         from history.kpi_history as en where en.as_of_date = ? and en.breakdown = 'segment_en'
         order by en.customers desc""",
-    "migrations": """select horizon, compared_with_date, from_value, to_value, customers
+    "migrations": """select horizon, compared_with_date, from_value, to_value, cause, customers
         from monitoring.grade_migrations where as_of_date = ? and dimension = 'grade'""",
     "segment_trends": """select as_of_date, value as segment_en, share_of_customers, customers
         from monitoring.segment_trends where dimension = 'segment_en' and as_of_date <= ? order by 1, 2""",

@@ -1,5 +1,6 @@
 """The monitoring report: every chart it holds is drawn by Plotly in headless Chromium, offline."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -51,11 +52,12 @@ def full_report_data() -> ReportData:
             ),
             "migrations": pl.DataFrame(
                 {
-                    "horizon": ["previous"] * 4,
-                    "compared_with_date": [DAYS[1]] * 4,
-                    "from_value": ["A", "A", "B", "(new)"],
-                    "to_value": ["A", "B", "B", "C"],
-                    "customers": [9, 1, 20, 3],
+                    "horizon": ["previous"] * 5,
+                    "compared_with_date": [DAYS[1]] * 5,
+                    "from_value": ["A", "A", "A", "B", "(new)"],
+                    "to_value": ["A", "B", "B", "B", "C"],
+                    "cause": ["behaviour", "behaviour", "identity", "behaviour", "behaviour"],
+                    "customers": [9, 1, 2, 20, 3],
                 }
             ),
             "segment_trends": pl.DataFrame(
@@ -171,6 +173,7 @@ def test_every_chart_of_the_report_is_drawn_in_headless_chromium(tmp_path):
         "chart-grades",
         "chart-segments",
         "chart-migrations",
+        "chart-migration-causes",
         "chart-segment-trends",
         "chart-kpi-trends",
         "chart-dq",
@@ -190,6 +193,9 @@ def test_every_chart_of_the_report_is_drawn_in_headless_chromium(tmp_path):
     assert dom.count('class="main-svg"') >= len(charts)
     heatmap = dom[dom.index('id="chart-migrations"') :]
     assert "heatmaplayer" in heatmap[:200_000]
+    # the changes split by cause: A->B by behaviour (1) and the new C (3), A->B by identity (2)
+    causes = json.loads(re.search(r'"chart-migration-causes",\s*(\[.*?\]),\s*\{', source, flags=re.S).group(1))
+    assert dict(zip(causes[0]["x"], causes[0]["y"], strict=True)) == {"behaviour": 4, "identity": 2}
     assert '<td>A</td><td class="num">10</td>' in source and "3.90" in source  # the backtest table
     # Evidence is text, never markup.
     assert "100.0% of rows &lt;b&gt;" in dom
