@@ -77,6 +77,9 @@ class SurvivorshipConfig(_Strict):
     )
 
 
+KEY_PATTERN = re.compile(r"C\d{10}")  # pipeline/identity/keys.py format_key
+
+
 class NeverLink(_Strict):
     """Two customers that must never be one (pipeline/identity/never_link.py)."""
 
@@ -90,7 +93,7 @@ class NeverLink(_Strict):
     @classmethod
     def _two_keys(cls, value: tuple[str, str]) -> tuple[str, str]:
         for key in value:
-            if not re.fullmatch(r"C\d{10}", key):
+            if not KEY_PATTERN.fullmatch(key):
                 raise ValueError(f"{key!r} is not a customer key (C followed by 10 digits)")
         if value[0] == value[1]:
             raise ValueError("the two customers are the same key")

@@ -28,7 +28,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from pipeline.config import NeverLink
+from pipeline.config import KEY_PATTERN, NeverLink
 from pipeline.identity.changes import table_columns
 from pipeline.identity.work_db import WORK_DB
 
@@ -138,6 +138,8 @@ def request_unmerge(con: duckdb.DuckDBPyConnection, key: str, reason: str, now: 
     merged with then; the next identity run (a full resolution) splits them and gives `key` back."""
     ensure_tables(con)
     what = f"unmerge {key}"
+    if not KEY_PATTERN.fullmatch(key):
+        raise NeverLinkError(f"{what}: not a customer key (C followed by 10 digits)")
     rows = con.execute(
         "select retired_run_id, successor_key from identity.customer_keys where customer_key = ?", [key]
     ).fetchall()

@@ -113,6 +113,8 @@ def test_an_unmerge_names_what_it_cannot_do(con):
     keys = _keys(con)
     with pytest.raises(NeverLinkError, match="is a live customer"):
         request_unmerge(con, keys[("members", 2)], "x", datetime(2026, 1, 2))
+    with pytest.raises(NeverLinkError, match="not a customer key"):
+        request_unmerge(con, "C1' or 1=1 --", "x", datetime(2026, 1, 2))
     with pytest.raises(NeverLinkError, match="C0000009999 was never issued"):
         request_unmerge(con, "C0000009999", "x", datetime(2026, 1, 2))
     _bridge(con)

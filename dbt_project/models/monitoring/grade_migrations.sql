@@ -87,28 +87,28 @@ windows as (
 
 ),
 
-events_between as (
+identity_between as (
 
-    select
-        windows.as_of_date,
-        windows.horizon,
-        events.customer_key,
-        max(case when events.cause = 'identity' then 1 else 0 end) as has_identity_event,
-        max(case when events.cause = 'data_correction' then 1 else 0 end) as has_data_correction
+    -- two range conditions each, no or: DuckDB joins those by range (IEJoin), not pair by pair
+    select distinct windows.as_of_date, windows.horizon, events.customer_key
     from windows
     inner join events
         on
-            (
-                events.cause = 'identity'
-                and events.identity_run_seq > windows.identity_run_seq_from
-                and events.identity_run_seq <= windows.identity_run_seq_to
-            )
-            or (
-                events.cause = 'data_correction'
-                and events.checked_at > windows.files_checked_from
-                and events.checked_at <= windows.files_checked_to
-            )
-    group by windows.as_of_date, windows.horizon, events.customer_key
+            events.identity_run_seq > windows.identity_run_seq_from
+            and events.identity_run_seq <= windows.identity_run_seq_to
+    where events.cause = 'identity'
+
+),
+
+corrected_between as (
+
+    select distinct windows.as_of_date, windows.horizon, events.customer_key
+    from windows
+    inner join events
+        on
+            events.checked_at > windows.files_checked_from
+            and events.checked_at <= windows.files_checked_to
+    where events.cause = 'data_correction'
 
 ),
 
@@ -159,17 +159,22 @@ caused as (
     select
         moves.*,
         case
-            when events_between.has_identity_event = 1 then 'identity'
-            when events_between.has_data_correction = 1 then 'data_correction'
+            when identity_between.customer_key is not null then 'identity'
+            when corrected_between.customer_key is not null then 'data_correction'
             when moves.spec_version_before != moves.spec_version_after then 'spec_change'
             else 'behaviour'
         end as cause
     from moves
-    left join events_between
+    left join identity_between
         on
-            moves.as_of_date = events_between.as_of_date
-            and moves.horizon = events_between.horizon
-            and moves.customer_key = events_between.customer_key
+            moves.as_of_date = identity_between.as_of_date
+            and moves.horizon = identity_between.horizon
+            and moves.customer_key = identity_between.customer_key
+    left join corrected_between
+        on
+            moves.as_of_date = corrected_between.as_of_date
+            and moves.horizon = corrected_between.horizon
+            and moves.customer_key = corrected_between.customer_key
 
 ),
 
