@@ -179,22 +179,34 @@ def _publish_now(settings) -> str:
     return result.version
 
 
+def _open_warehouse(config: Path | None, doing: str):
+    """(settings, connection) for a command working on the warehouse, or the message to fail with: the config is
+    invalid, or a run holds the warehouse (DuckDB lets one process write)."""
+    import duckdb
+
+    from pipeline.config import ConfigError, export_environment
+
+    try:
+        settings = export_environment(config)
+    except ConfigError as exc:
+        return str(exc)
+    try:
+        return settings, duckdb.connect(
+            str(settings.warehouse), config=settings.duckdb.connection_config(settings.warehouse)
+        )
+    except duckdb.IOException as exc:
+        return f"cannot open {settings.warehouse} (a run holds it? {doing} after it): {exc}"
+
+
 def cmd_erase(args: argparse.Namespace) -> int:
     """Erase a person from the working warehouse and the reports, suppress them, republish the serving copy."""
     import getpass
 
-    import duckdb
-
-    from pipeline.config import ConfigError, export_environment
     from pipeline.contracts import load_contracts
     from pipeline.privacy.erasure import ErasureError, ErasureRequest, erase
     from pipeline.privacy.salt import privacy_salt
     from pipeline.serving.publish import PublishError, remove_versions_except_current
 
-    try:
-        settings = export_environment(args.config)
-    except ConfigError as exc:
-        return _fail(str(exc))
     request = ErasureRequest(
         customer_keys=args.customer or [],
         phones=args.phone or [],
@@ -202,10 +214,10 @@ def cmd_erase(args: argparse.Namespace) -> int:
         requested_by=args.by or getpass.getuser(),
         reason=args.reason,
     )
-    try:
-        con = duckdb.connect(str(settings.warehouse), config=settings.duckdb.connection_config(settings.warehouse))
-    except duckdb.IOException as exc:
-        return _fail(f"cannot open {settings.warehouse} (a run holds it? erase after it): {exc}")
+    opened = _open_warehouse(args.config, "erase")
+    if isinstance(opened, str):
+        return _fail(opened)
+    settings, con = opened
     try:
         report = erase(
             con,
@@ -235,33 +247,16 @@ def cmd_erase(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_warehouse(args: argparse.Namespace):
-    """(settings, connection) for a command working on the warehouse, or an error message."""
-    import duckdb
-
-    from pipeline.config import ConfigError, export_environment
-
-    try:
-        settings = export_environment(args.config)
-    except ConfigError as exc:
-        return None, str(exc)
-    try:
-        return settings, duckdb.connect(
-            str(settings.warehouse), config=settings.duckdb.connection_config(settings.warehouse)
-        )
-    except duckdb.IOException as exc:
-        return None, f"cannot open {settings.warehouse} (a run holds it? try after it): {exc}"
-
-
 def cmd_identity_unmerge(args: argparse.Namespace) -> int:
     """Undo the merge that retired a key; the next run splits the customer and gives the key back."""
     from datetime import datetime
 
     from pipeline.identity.never_link import NeverLinkError, request_unmerge
 
-    settings, con = _open_warehouse(args)
-    if settings is None:
-        return _fail(con)
+    opened = _open_warehouse(args.config, "unmerge")
+    if isinstance(opened, str):
+        return _fail(opened)
+    _, con = opened
     try:
         unmerge = request_unmerge(con, args.key, args.reason, datetime.now())
     except NeverLinkError as exc:
@@ -278,12 +273,13 @@ def cmd_identity_unmerge(args: argparse.Namespace) -> int:
 
 def cmd_identity_merges(args: argparse.Namespace) -> int:
     """List the merge ledger (identity.merges), newest first."""
-    settings, con = _open_warehouse(args)
-    if settings is None:
-        return _fail(con)
-    try:
-        from pipeline.identity.never_link import ensure_tables
+    from pipeline.identity.never_link import ensure_tables
 
+    opened = _open_warehouse(args.config, "list merges")
+    if isinstance(opened, str):
+        return _fail(opened)
+    _, con = opened
+    try:
         ensure_tables(con)
         where = "where ? in (customer_key, other_key)" if args.customer else ""
         rows = con.execute(

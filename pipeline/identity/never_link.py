@@ -73,11 +73,24 @@ class Side:
     records: str  # a query of the side's record lineage
 
 
-def _side(con: duckdb.DuckDBPyConnection, key: str, what: str) -> Side:
-    rows = con.execute("select retired_run_id from identity.customer_keys where customer_key = ?", [key]).fetchall()
+def _key_state(con: duckdb.DuckDBPyConnection, key: str, what: str) -> tuple[str | None, str | None]:
+    """(retired_run_id, successor_key) of an issued key (both empty for a live one); an error naming it otherwise."""
+    rows = con.execute(
+        "select retired_run_id, successor_key from identity.customer_keys where customer_key = ?", [key]
+    ).fetchall()
     if not rows:
         raise NeverLinkError(f"{what}: {key} was never issued in this warehouse (identity.customer_keys)")
-    [(retired_run,)] = rows
+    return rows[0]
+
+
+def _recorded(con: duckdb.DuckDBPyConnection, pair_id: str) -> bool:
+    return bool(
+        con.execute("select count(*) from identity.never_link_pairs where pair_id = ?", [pair_id]).fetchall()[0][0]
+    )
+
+
+def _side(con: duckdb.DuckDBPyConnection, key: str, retired_run: str | None, what: str) -> Side:
+    """The records `key` stands for: a live key's today, a retired key's before the merge that retired it."""
     if retired_run is None:
         return Side(key, False, f"select {', '.join(LINEAGE)} from identity.record_links where customer_key = '{key}'")
     recorded = con.execute(
@@ -140,21 +153,16 @@ def request_unmerge(con: duckdb.DuckDBPyConnection, key: str, reason: str, now: 
     what = f"unmerge {key}"
     if not KEY_PATTERN.fullmatch(key):
         raise NeverLinkError(f"{what}: not a customer key (C followed by 10 digits)")
-    rows = con.execute(
-        "select retired_run_id, successor_key from identity.customer_keys where customer_key = ?", [key]
-    ).fetchall()
-    if not rows:
-        raise NeverLinkError(f"{what}: {key} was never issued in this warehouse (identity.customer_keys)")
-    [(run, successor)] = rows
+    run, successor = _key_state(con, key, what)
     if run is None:
         raise NeverLinkError(
             f"{what}: {key} is a live customer, not one a merge retired; to keep two live customers apart, list them "
             "under identity.never_link in crmgrade.yml"
         )
     pair_id = f"unmerge:{key}:{run}"
-    if con.execute("select count(*) from identity.never_link_pairs where pair_id = ?", [pair_id]).fetchall()[0][0]:
+    if _recorded(con, pair_id):
         raise NeverLinkError(f"{what}: already requested (identity.never_link_pairs {pair_id})")
-    side = _side(con, key, what)
+    side = _side(con, key, run, what)
     # the other side: every record of the customer it merged into, as that run found them, but its own
     others = Side(
         successor,
@@ -173,14 +181,14 @@ def request_unmerge(con: duckdb.DuckDBPyConnection, key: str, reason: str, now: 
 
 
 def take_config_pairs(con: duckdb.DuckDBPyConnection, entries: list[NeverLink], now: datetime) -> None:
-    """Record the config's never-link entries not recorded yet (their records as of now)."""
-    ensure_tables(con)
+    """Record the config's never-link entries not recorded yet (their records as of now); the tables exist
+    (ensure_tables)."""
     for entry in entries:
         pair_id = config_pair_id(entry)
-        if con.execute("select count(*) from identity.never_link_pairs where pair_id = ?", [pair_id]).fetchall()[0][0]:
+        if _recorded(con, pair_id):
             continue
         what = f"identity.never_link {list(entry.customers)}"
-        a, b = (_side(con, key, what) for key in entry.customers)
+        a, b = (_side(con, key, _key_state(con, key, what)[0], what) for key in entry.customers)
         _insert_pair(con, pair_id, "config", a, b, entry.reason, now)
 
 

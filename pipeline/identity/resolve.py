@@ -350,6 +350,10 @@ def _write(con, config, run_id, now, summary, incremental, fingerprint, model) -
         con.unregister("identity_trust")
 
 
+# An identifier group's customer; a group a never-link pair split spans two, and its edges name the smaller key.
+GROUP_KEYS = "select identifier_group, min(customer_key) as customer_key from {links} group by identifier_group"
+
+
 def _write_full(con, config, run_id, now, summary, model) -> None:
     # Written beside last run's links first: the customers whose links differ are logged, then it replaces them.
     con.execute(f"create or replace table identity.record_links_next as {_links_query()}", [run_id])
@@ -388,8 +392,6 @@ def _write_full(con, config, run_id, now, summary, model) -> None:
 
 
 LINKED_GROUPS = "select identifier_group from identity_linked_records"
-# An identifier group's customer; a group a never-link pair split spans two, and its edges name the smaller key.
-GROUP_KEYS = "select identifier_group, min(customer_key) as customer_key from {links} group by identifier_group"
 
 
 def _write_increment(con, config, run_id, now, summary) -> None:

@@ -72,12 +72,19 @@ def _segment_chart(data: ReportData) -> Chart | None:
     return Chart("chart-segments", "Segments", "Customers per RFM segment.", fig)
 
 
-def _migration_chart(data: ReportData) -> Chart | None:
+def _nearest_migrations(data: ReportData) -> pl.DataFrame | None:
+    """The day's grade moves against the nearest earlier date it has: the previous graded day, else 30d or 90d."""
     moves = data["migrations"]
     if moves is None:
         return None
     horizon = next(h for h in ("previous", "30d", "90d") if h in moves["horizon"].to_list())
-    moves = moves.filter(pl.col("horizon") == horizon)
+    return moves.filter(pl.col("horizon") == horizon)
+
+
+def _migration_chart(data: ReportData) -> Chart | None:
+    moves = _nearest_migrations(data)
+    if moves is None:
+        return None
     since = moves["compared_with_date"][0]
     grid = moves.pivot(on="to_value", index="from_value", values="customers", aggregate_function="sum").fill_null(0)
     grid = grid.sort("from_value")
@@ -102,11 +109,10 @@ MIGRATION_CAUSES = ["behaviour", "identity", "data_correction", "spec_change"]
 def _migration_cause_chart(data: ReportData) -> Chart | None:
     """Customers whose grade changed, split by why (grade_migrations.cause): did the customer change, or did our
     matching, our data or our spec?"""
-    moves = data["migrations"]
+    moves = _nearest_migrations(data)
     if moves is None:
         return None
-    horizon = next(h for h in ("previous", "30d", "90d") if h in moves["horizon"].to_list())
-    changed = moves.filter((pl.col("horizon") == horizon) & (pl.col("from_value") != pl.col("to_value")))
+    changed = moves.filter(pl.col("from_value") != pl.col("to_value"))
     if changed.is_empty():
         return None
     since = changed["compared_with_date"][0]
