@@ -297,6 +297,58 @@ def cmd_identity_merges(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_regrade(args: argparse.Namespace) -> int:
+    """Grade past days again under a recorded spec version, from their inputs as they stood; compare with the
+    grades stored for them (docs/grading.md)."""
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    from pipeline.dbt_project import dbt_resource
+    from pipeline.grading import regrade
+    from pipeline.grading.spec import GradingError
+    from pipeline.grading.variant import dbt_build_args, write_variant_spec
+
+    opened = _open_warehouse(args.config, "regrade")
+    if isinstance(opened, str):
+        return _fail(opened)
+    settings, con = opened
+    try:
+        days = args.as_of or [d for (d,) in con.execute(regrade.REGRADABLE_DAYS).fetchall()]
+    finally:
+        con.close()
+    if not days:
+        return _fail("no graded day has its inputs kept: run the job first")
+    for i, as_of_date in enumerate(days, 1):
+        opened = _open_warehouse(args.config, "regrade")
+        if isinstance(opened, str):
+            return _fail(opened)
+        _, con = opened
+        try:
+            day = regrade.plan_day(con, as_of_date, args.spec)
+            write_variant_spec(con, regrade.VARIANT, day.spec, f"grading_spec.versions {day.spec.version}")
+        except (regrade.RegradeError, GradingError) as exc:
+            return _fail(str(exc))
+        finally:
+            con.close()
+        print(
+            f"[{i}/{len(days)}] {as_of_date} under spec {day.spec.version}, from its inputs as they stood at "
+            f"{day.inputs_as_of:%Y-%m-%d %H:%M:%S} ..."
+        )
+        try:
+            dbt_resource().cli(dbt_build_args(regrade.VARIANT, regrade.dbt_vars(day, settings.dbt_vars()))).wait()
+        except DagsterDbtCliRuntimeError as exc:
+            return _fail(f"grading {as_of_date} again failed in dbt: {exc}")
+        opened = _open_warehouse(args.config, "regrade")
+        if isinstance(opened, str):
+            return _fail(opened)
+        _, con = opened
+        try:
+            result = regrade.record_regrade(con, day)
+        finally:
+            con.close()
+        print("  " + regrade.describe(result))
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pipeline.demo.simulate import simulate
 
@@ -405,6 +457,27 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument(
             "--config", type=Path, default=None, help="Config file (default: $CRMGRADE_CONFIG or crmgrade.yml)."
         )
+
+    regr = sub.add_parser(
+        "regrade",
+        help="Grade past days again under a recorded spec version, from their data as it stood (docs/grading.md).",
+    )
+    regr.add_argument(
+        "--config", type=Path, default=None, help="Config file (default: $CRMGRADE_CONFIG or crmgrade.yml)."
+    )
+    regr.add_argument(
+        "--as-of",
+        action="append",
+        type=date.fromisoformat,
+        help="A graded day YYYY-MM-DD (repeatable; default: every graded day whose inputs were kept).",
+    )
+    regr.add_argument(
+        "--spec",
+        default=None,
+        metavar="VERSION",
+        help="A version of grading_spec.versions (default: the one each day was graded under).",
+    )
+    regr.set_defaults(func=cmd_regrade)
 
     sim = sub.add_parser("simulate", help="Run the demo night after night, one day's files delivered per night.")
     sim.add_argument("--out", type=Path, required=True, help="Work folder (replaced): sources, warehouse, reports.")

@@ -1,6 +1,5 @@
 """The grading spec as Dagster assets (group `grading`): grading.yml validated and written for dbt."""
 
-import json
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -11,6 +10,7 @@ from pipeline.grading import shadow
 from pipeline.grading.customer_value import predict_customer_value
 from pipeline.grading.rules import apply_rules, compile_rules, load_rules
 from pipeline.grading.spec import load_grading_spec, parse_grading_spec, spec_tables, write_spec
+from pipeline.grading.variant import dbt_build_args, write_variant_spec
 from pipeline.grading.versions import record_version, spec_files, version_of
 from pipeline.markdown import md_table
 from pipeline.partitions import AS_OF_PARTITIONS
@@ -76,13 +76,12 @@ def shadow_grade_comparison(
         return dg.MaterializeResult(metadata={"shadow_spec": "none configured"})
     # the candidate is a whole spec version: its grading.yml with the live rules and segment maps
     version = version_of(spec_files(cfg.shadow_grading, cfg.rules))
-    spec = parse_grading_spec(version.files["grading.yml"], str(cfg.shadow_grading))
+    parse_grading_spec(version.files["grading.yml"], str(cfg.shadow_grading))  # invalid: stop before recording it
     with warehouse.connect() as con:
         record_version(con, version, context.run_id, datetime.now(UTC).replace(tzinfo=None))
-        write_spec(con, spec, version.version, schema=shadow.SPEC_SCHEMA)
-    dbt_vars = {**cfg.dbt_vars(), "grading_variant": shadow.VARIANT}
-    args = ["build", "--select", shadow.DBT_SELECTION, "--exclude", "test_type:unit", "--vars", json.dumps(dbt_vars)]
-    context.log.info(f"shadow grading under spec version {version.version}: dbt {' '.join(args[:5])}")
+        write_variant_spec(con, shadow.VARIANT, version, str(cfg.shadow_grading))
+    args = dbt_build_args(shadow.VARIANT, cfg.dbt_vars())
+    context.log.info(f"shadow grading under spec version {version.version}: dbt {' '.join(args[:3])}")
     dbt.cli(args, manifest=dbt_project.manifest_path).wait()
     with warehouse.connect() as con:
         rows = shadow.record_comparison(con, cfg.resolved_as_of_date())

@@ -1,9 +1,8 @@
 """Shadow grading: a candidate grading spec graded beside the live one and compared with it, never served.
 
-The dbt models tagged `spec_graded` are built a second time with the var `grading_variant: shadow`: they read
-the candidate spec from schema grading_spec_shadow and are written to shadow_staging, shadow_intermediate and
-shadow_marts (dbt_project/macros/generate_schema_name.sql); the live marts and what BI reads are untouched.
-The comparison counts customers per (live grade, shadow grade) for the day. docs/grading.md.
+The candidate is a grading variant (variant.py) named `shadow`: the grading models built again under its spec
+into shadow_marts.customer_grades; the live marts and what BI reads are untouched. The comparison counts
+customers per (live grade, shadow grade) for the day. docs/grading.md.
 """
 
 from __future__ import annotations
@@ -12,11 +11,10 @@ from datetime import date
 
 import duckdb
 
+from pipeline.grading.variant import grades_table
+
 VARIANT = "shadow"
-SPEC_SCHEMA = f"grading_spec_{VARIANT}"
-GRADES = f"{VARIANT}_marts.customer_grades"
-# the models a variant builds: the live grades' ancestors that read the spec (dbt node selection)
-DBT_SELECTION = "+customer_grades,tag:spec_graded"
+GRADES = grades_table(VARIANT)
 
 COMPARISON_DDL = """
 create table if not exists monitoring.shadow_grade_comparison (

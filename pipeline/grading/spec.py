@@ -368,8 +368,8 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
     return {name: pa.Table.from_pylist(rows[name], schema=schema) for name, schema in schemas.items()}
 
 
-def write_spec(con: duckdb.DuckDBPyConnection, spec: GradingSpec, version: str, schema: str = "grading_spec") -> None:
-    """Replace the spec tables of `schema` in one transaction (the version's text is kept in
-    grading_spec.versions, pipeline/grading/versions.py; a shadow spec goes to its own schema, shadow.py)."""
-    replace_tables(con, schema, spec_tables(spec, version))
-    con.execute(f"drop table if exists {schema}.source")  # the text before versions were kept
+def write_spec(con: duckdb.DuckDBPyConnection, spec: GradingSpec, version: str) -> None:
+    """Replace the spec tables of schema grading_spec in one transaction (the version's text is kept in
+    grading_spec.versions, pipeline/grading/versions.py; a variant's spec goes to its own schema, variant.py)."""
+    replace_tables(con, "grading_spec", spec_tables(spec, version))
+    con.execute("drop table if exists grading_spec.source")  # the text before versions were kept

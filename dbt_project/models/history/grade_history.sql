@@ -2,7 +2,9 @@
 -- Every run's grades, kept by as-of date: grading a day again replaces that day's slice (delete+insert on
 -- as_of_date), other days stay. With the predicted value of the same day where the CLV asset has run, and the
 -- clocks of what the grades were built from (the latest identity run, the latest file judged): a migration
--- between two days can then tell which merges and file corrections came between them (grade_migrations).
+-- between two days can then tell which merges and file corrections came between them (grade_migrations). And the
+-- time the grading's inputs stood at (inputs_as_of: the latest change in their snapshots, built before this
+-- model): `crmgrade regrade` grades the day again from those versions (macros/grading_input.sql).
 with
 
 grades as (
@@ -20,6 +22,17 @@ predictions as (
 identity_clock as (
 
     select max(identity_run_seq) as identity_run_seq from {{ ref('stg_identity__customer_changes') }}
+
+),
+
+inputs_clock as (
+
+    select max(changed_at) as inputs_as_of
+    from (
+        select max(coalesce(dbt_valid_to, dbt_valid_from)) as changed_at from {{ ref('grading_input_orders') }}
+        union all
+        select max(coalesce(dbt_valid_to, dbt_valid_from)) from {{ ref('grading_input_customers') }}
+    ) as snapshots
 
 ),
 
@@ -55,6 +68,7 @@ final as (
         predictions.churn_risk,
         identity_clock.identity_run_seq,
         files_clock.files_checked_through,
+        inputs_clock.inputs_as_of,
         '{{ env_var("CRMGRADE_RUN_ID", "manual") }}' as run_id,
         {{ dbt.current_timestamp() }} as recorded_at
     from grades
@@ -63,6 +77,7 @@ final as (
         and grades.as_of_date = predictions.as_of_date
     cross join identity_clock
     cross join files_clock
+    cross join inputs_clock
 
 )
 

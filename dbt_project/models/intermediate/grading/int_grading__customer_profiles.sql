@@ -4,7 +4,7 @@ with
 
 customers as (
 
-    select * from {{ ref('fct_customer') }}
+    select * from {{ grading_input('customers') }}
     where frequency > 0
 
 ),
@@ -58,7 +58,7 @@ final as (
 
     select
         customers.customer_key,
-        customers.as_of_date,
+        {{ as_of_date() }} as as_of_date,
         coalesce(first_match.profile, 'default') as profile,
         profiles.lookback_days
     from customers

@@ -1,6 +1,7 @@
 -- The value of every scored dimension per graded customer, long: recency (days, or days over the customer's
 -- typical gap: int_grading__recency), frequency and monetary within the profile's look-back window
--- (int_grading__purchase_totals), further dimensions from fct_customer columns.
+-- (int_grading__purchase_totals), further dimensions from fct_customer columns
+-- (int_grading_inputs__customers).
 with
 
 customers as (
@@ -27,6 +28,12 @@ purchase_totals as (
 
 ),
 
+customer_columns as (
+
+    select * from {{ grading_input('customers') }}
+
+),
+
 values_long as (
 
     select customer_key, 'recency' as indicator, cast(recency_days as double) as value from recency
@@ -38,7 +45,7 @@ values_long as (
     select customer_key, 'monetary', cast(monetary as double) from purchase_totals
     {%- for column in var('gradeable_indicators') %}
     union all
-    select customer_key, '{{ column }}', cast({{ column }} as double) from {{ ref('fct_customer') }}
+    select customer_key, '{{ column }}', cast({{ column }} as double) from customer_columns
     {%- endfor %}
 
 ),

@@ -8,7 +8,7 @@ with
 
 orders as (
 
-    select * from {{ ref('fct_orders') }}
+    select * from {{ grading_input('orders') }}
 
 ),
 

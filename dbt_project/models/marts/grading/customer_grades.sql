@@ -36,13 +36,13 @@ settings as (
 
 segments_cn as (
 
-    select * from {{ ref('rfm_segments_cn') }}
+    select * from {{ spec_seed('rfm_segments_cn') }}
 
 ),
 
 segments_en as (
 
-    select * from {{ ref('rfm_segments_en') }}
+    select * from {{ spec_seed('rfm_segments_en') }}
 
 ),
 

@@ -1,0 +1,67 @@
+"""A grading variant: the grading models built a second time under another spec version, beside the live ones.
+
+The dbt models tagged `spec_graded` (the spec's staging, intermediate/grading, customer_grades) are built with the
+var `grading_variant: <name>`: they read the spec from schema grading_spec_<name> and are written to
+<name>_staging, <name>_intermediate and <name>_marts (dbt_project/macros/generate_schema_name.sql); the live
+marts and what BI reads are untouched. Two variants use it: `shadow` (a candidate spec every run, shadow.py) and
+`regrade` (a past day under any recorded version, regrade.py).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import duckdb
+import polars as pl
+
+from pipeline.grading.spec import GradingSpec, parse_grading_spec, spec_tables
+from pipeline.grading.versions import SpecVersion
+from pipeline.warehouse_tables import replace_tables
+
+# the models a variant builds: the live grades' ancestors that read the spec (dbt node selection)
+DBT_SELECTION = "+customer_grades,tag:spec_graded"
+# the segment maps customer_grades reads (macros/grading_input.sql spec_seed): a version's own
+GRADED_SEEDS = ("rfm_segments_cn", "rfm_segments_en")
+
+
+def spec_schema(variant: str) -> str:
+    return f"grading_spec_{variant}"
+
+
+def grades_table(variant: str) -> str:
+    return f"{variant}_marts.customer_grades"
+
+
+def dbt_build_args(variant: str, dbt_vars: dict) -> list[str]:
+    """`dbt build` of a variant's models. Its data tests run on what it builds; a test reading a model it does
+    not build (a relationship to today's fct_customer, say) is left out (cautious): a past day's customers need
+    not all be there today. The SQL unit tests ran with the live build."""
+    return [
+        "build",
+        "--select",
+        DBT_SELECTION,
+        "--exclude",
+        "test_type:unit",
+        "--indirect-selection",
+        "cautious",
+        "--vars",
+        json.dumps({**dbt_vars, "grading_variant": variant}),
+    ]
+
+
+def write_variant_spec(con: duckdb.DuckDBPyConnection, variant: str, version: SpecVersion, where: str) -> GradingSpec:
+    """Write a version's grading.yml as the spec tables of the variant and its segment maps beside them, typed as
+    the live seeds are (reference.<seed>, built by every run's dbt seed), in one transaction."""
+    spec = parse_grading_spec(version.files["grading.yml"], where)
+    tables = dict(spec_tables(spec, version.version))
+    for seed in GRADED_SEEDS:
+        live = con.sql(f"select * from reference.{seed} limit 0").pl().schema
+        text = version.files[f"{seed}.csv"]
+        header = pl.read_csv(io.StringIO(text), n_rows=0).columns
+        tables[seed] = pl.read_csv(
+            io.StringIO(text), schema_overrides={c: live[c] for c in header if c in live}, infer_schema=False
+        )
+    replace_tables(con, spec_schema(variant), tables)
+    con.execute(f"drop table if exists {spec_schema(variant)}.source")  # the text before versions were kept
+    return spec
