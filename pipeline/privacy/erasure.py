@@ -30,6 +30,7 @@ import duckdb
 import polars as pl
 
 from pipeline.contracts.model import SourceContract
+from pipeline.grading import regrade, shadow
 from pipeline.identity.records import build_records
 from pipeline.identity.work_db import WORK_DB, identity_workspace
 from pipeline.privacy.suppression import KINDS, SOURCE_SCOPED, add_suppressions
@@ -39,7 +40,16 @@ ERASED = "[erased]"
 # Canonical columns holding personal data (names, contact details, identifiers).
 PERSONAL = {"name", "buyer_name", "contact_name", "phone", "email", "address", *KINDS}
 TEXT_SUFFIXES = {".html", ".md", ".json", ".txt", ".csv"}
-_SCHEMAS_BY_KEY = ("identity", "intermediate", "marts", "history", "clv", "monitoring")
+# with the grading variants' own copies of the grading models (shadow and regrade: pipeline/grading/variant.py)
+_SCHEMAS_BY_KEY = (
+    "identity",
+    "intermediate",
+    "marts",
+    "history",
+    "clv",
+    "monitoring",
+    *(f"{variant}_{layer}" for variant in (shadow.VARIANT, regrade.VARIANT) for layer in ("intermediate", "marts")),
+)
 AUDIT_DDL = """create table if not exists privacy.erasure_audit (
     erasure_id varchar not null,
     requested_at timestamptz not null,

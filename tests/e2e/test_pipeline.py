@@ -387,7 +387,9 @@ def test_every_column_of_every_model_is_described(first_run, run_env, dbt_manife
     _, warehouse = run_env
     manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
     models = {
-        (n["schema"], n["name"]): n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")
+        (n["schema"], n["name"]): n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] in ("model", "seed", "snapshot")
     }
     built = query(
         warehouse,
