@@ -302,7 +302,7 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     grades stored for them (docs/grading.md)."""
     from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-    from pipeline.dbt_project import dbt_resource
+    from pipeline.dbt_project import DBT_PROJECT_DIR, dbt_project, dbt_resource
     from pipeline.grading import regrade
     from pipeline.grading.spec import GradingError
     from pipeline.grading.variant import dbt_build_args, write_variant_spec
@@ -334,7 +334,9 @@ def cmd_regrade(args: argparse.Namespace) -> int:
             f"{day.inputs_as_of:%Y-%m-%d %H:%M:%S} ..."
         )
         try:
-            dbt_resource().cli(dbt_build_args(regrade.VARIANT, regrade.dbt_vars(day, settings.dbt_vars()))).wait()
+            args = ["--quiet", *dbt_build_args(regrade.VARIANT, regrade.dbt_vars(day, settings.dbt_vars()))]
+            # one target folder for every regrade, not a new one per call (dagster-dbt's default)
+            dbt_resource().cli(args, target_path=DBT_PROJECT_DIR / dbt_project.target_path / "regrade").wait()
         except DagsterDbtCliRuntimeError as exc:
             return _fail(f"grading {as_of_date} again failed in dbt: {exc}")
         opened = _open_warehouse(args.config, "regrade")

@@ -12,7 +12,12 @@ from pipeline.assets.dbt import crmgrade_dbt_assets
 from pipeline.assets.grading import clv_assets, customer_tags, grading_spec_assets, shadow_grade_comparison
 from pipeline.assets.identity import identity_assets
 from pipeline.assets.ingest import ingest_assets
-from pipeline.assets.monitoring import backtest_assets, grades_predict_better_than_chance, monitoring_report
+from pipeline.assets.monitoring import (
+    backtest_assets,
+    grades_predict_better_than_chance,
+    monitoring_report,
+    spec_backtest_asset,
+)
 from pipeline.assets.quality import dq_tables
 from pipeline.assets.serving import published, salt
 from pipeline.config import load_settings
@@ -41,6 +46,7 @@ defs = dg.Definitions(
         customer_tags,
         shadow_grade_comparison,
         backtest_assets,
+        spec_backtest_asset,
         monitoring_report,
         salt,
         published,

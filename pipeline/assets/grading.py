@@ -61,11 +61,12 @@ def grading_spec_assets(context: dg.AssetExecutionContext, settings: CrmgradeSet
     partitions_def=AS_OF_PARTITIONS,
     key=["monitoring", "shadow_grade_comparison"],
     group_name="grading",
-    deps=[dg.AssetKey(["marts", "customer_grades"])],
+    # after the day's grades are kept: the shadow's are kept beside them, with the same inputs time
+    deps=[dg.AssetKey(["marts", "customer_grades"]), dg.AssetKey(["history", "grade_history"])],
     kinds={"duckdb", "dbt"},
     description="A candidate grading spec (crmgrade.yml shadow_grading) graded beside the live one into "
-    "shadow_marts.customer_grades, and the day's customers per live grade and shadow grade. Served grades and BI "
-    "are untouched. Without a candidate configured, nothing is graded.",
+    "shadow_marts.customer_grades (kept per day in history.variant_grades), and the day's customers per live grade "
+    "and shadow grade. Served grades and BI are untouched. Without a candidate configured, nothing is graded.",
 )
 def shadow_grade_comparison(
     context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse, dbt: DbtCliResource
@@ -85,6 +86,7 @@ def shadow_grade_comparison(
     dbt.cli(args, manifest=dbt_project.manifest_path).wait()
     with warehouse.connect() as con:
         rows = shadow.record_comparison(con, cfg.resolved_as_of_date())
+        shadow.keep_grades(con, cfg.resolved_as_of_date())
     totals = shadow.comparison_totals(rows)
     context.log.info(f"shadow grading: {totals['grade_differs']:,} of {totals['customers']:,} customers differ")
     pairs = [(r["live_grade"], r["shadow_grade"], r["customers"]) for r in rows]

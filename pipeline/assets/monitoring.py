@@ -11,6 +11,13 @@ from pipeline.markdown import md_table
 from pipeline.monitoring.backtest import BACKTEST_COLUMNS, BACKTEST_TABLES, backtest, read_outcomes
 from pipeline.monitoring.report import render_report, summary_markdown
 from pipeline.monitoring.report_data import read_report_data
+from pipeline.monitoring.spec_backtest import (
+    SPEC_BACKTEST_COLUMNS,
+    SPEC_BACKTEST_DESCRIPTION,
+    compare_specs,
+    read_spec_outcomes,
+    spec_backtest,
+)
 from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.warehouse_tables import replace_tables
@@ -26,6 +33,7 @@ _READS = [
     ["monitoring", "backtest_groups"],
     ["monitoring", "backtest_scores"],
     ["monitoring", "shadow_grade_comparison"],
+    ["monitoring", "spec_backtest"],
 ]
 
 
@@ -89,6 +97,64 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
                 )
             ),
         },
+    )
+
+
+@dg.asset(
+    partitions_def=AS_OF_PARTITIONS,
+    key=["monitoring", "spec_backtest"],
+    group_name="monitoring",
+    kinds={"duckdb", "polars"},
+    description=SPEC_BACKTEST_DESCRIPTION,
+    metadata={
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(c, description=d) for c, d in SPEC_BACKTEST_COLUMNS.items()]
+        )
+    },
+    deps=[
+        dg.AssetKey(["history", "grade_history"]),
+        dg.AssetKey(["marts", "fct_orders"]),
+        dg.AssetKey(["monitoring", "shadow_grade_comparison"]),
+    ],
+)
+def spec_backtest_asset(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
+    """Every spec version that graded a day whose horizon has passed - served, shadow or regraded - against the
+    purchases of that horizon (pipeline/monitoring/spec_backtest.py). Recomputed whole each run."""
+    cfg = settings.load_for(context)
+    # one yardstick for every version: value as the served spec counts it (purchase statuses, net or gross)
+    spec = load_grading_spec(cfg.grading)
+    horizon = cfg.monitoring.backtest.horizon_days
+    with warehouse.connect() as con:
+        outcomes = read_spec_outcomes(
+            con, cfg.resolved_as_of_date(), horizon, list(spec.purchase_statuses), spec.monetary
+        )
+        scores = spec_backtest(outcomes, horizon)
+        replace_tables(con, "monitoring", {"spec_backtest": scores})
+    compared = compare_specs(scores)
+    context.log.info(
+        f"spec backtest: {scores.height} (day, version) pair(s); {compared.height} version(s) against the served grades"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "rows": scores.height,
+            "horizon_days": horizon,
+            "versions_compared": dg.MetadataValue.md(
+                md_table(
+                    ["spec version", "graded by", "days", "AUC (grade)", "served AUC", "best-grade lift", "served"],
+                    compared.select(
+                        "spec_version",
+                        "graded_by",
+                        "days",
+                        pl.col("auc_repeat_grade").round(3),
+                        pl.col("served_auc_repeat_grade").round(3),
+                        pl.col("best_grade_lift").round(2),
+                        pl.col("served_best_grade_lift").round(2),
+                    ).rows(),
+                )
+                if compared.height
+                else "no version but the served one graded a backtested day yet"
+            ),
+        }
     )
 
 

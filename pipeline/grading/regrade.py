@@ -5,7 +5,7 @@ dbt_project/snapshots/grading_inputs.yml) and stamps each graded day with the ti
 (history.grade_history.inputs_as_of). A regrade is the grading variant `regrade` (variant.py) built with the
 as-of date of the day and the var grading_inputs_at: the grading models then read the snapshots' versions valid
 at that time (macros/grading_input.sql), whatever was corrected, merged or delivered since, under the spec
-version's own files (grading_spec.versions). The grades are kept in history.regraded_grades, one slice per day
+version's own files (grading_spec.versions). The grades are kept in history.variant_grades, one slice per day
 and version, beside the day's stored grades: the same version reproduces them; another shows what it would have
 given. The grading code is today's: a version is the spec files, not the SQL. docs/grading.md.
 """
@@ -17,36 +17,12 @@ from datetime import date, datetime
 
 import duckdb
 
-from pipeline.grading.variant import grades_table
+from pipeline.grading.variant import GRADED_COLUMNS, grades_table, keep_variant_grades
 from pipeline.grading.versions import SpecVersion, files_of
 
 VARIANT = "regrade"
 GRADES = grades_table(VARIANT)
-# what a day's grading decided, as history.grade_history keeps it (the CLV columns are the CLV model's, not graded)
-GRADED_COLUMNS = (
-    "customer_key",
-    "profile",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "r_score",
-    "f_score",
-    "m_score",
-    "rfm_code",
-    "weighted_score",
-    "grade",
-    "grade_label",
-    "segment_cn",
-    "segment_en",
-    "spec_version",
-    "recency_method",
-    "typical_gap_days",
-)
 _COLUMNS = ", ".join(GRADED_COLUMNS)
-REGRADED_DDL = f"""create table if not exists history.regraded_grades as
-    select as_of_date, {_COLUMNS}, inputs_as_of, current_timestamp as regraded_at
-    from history.grade_history with no data"""
-
 
 # the days a regrade can take: graded, with their inputs' time kept
 REGRADABLE_DAYS = """select distinct as_of_date from history.grade_history where inputs_as_of is not null
@@ -112,23 +88,10 @@ def dbt_vars(day: RegradeDay, run_vars: dict) -> dict:
 
 
 def record_regrade(con: duckdb.DuckDBPyConnection, day: RegradeDay) -> RegradeResult:
-    """Keep the variant's grades in history.regraded_grades (replacing the day's slice for the version) and
+    """Keep the variant's grades in history.variant_grades (replacing the day's slice for the version) and
     compare them with the stored grades of the day, column by column."""
-    con.execute(REGRADED_DDL)
-    key = [day.as_of_date, day.spec.version]
-    con.execute("begin transaction")
-    try:
-        con.execute("delete from history.regraded_grades where as_of_date = ? and spec_version = ?", key)
-        con.execute(
-            f"""insert into history.regraded_grades
-            select ?, {_COLUMNS}, ?, current_timestamp from {GRADES}""",
-            [day.as_of_date, day.inputs_as_of],
-        )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    regraded = f"select {_COLUMNS} from history.regraded_grades where as_of_date = $day and spec_version = $version"
+    keep_variant_grades(con, VARIANT, day.as_of_date, day.inputs_as_of)
+    regraded = f"select {_COLUMNS} from history.variant_grades where as_of_date = $day and spec_version = $version"
     stored = f"select {_COLUMNS} from history.grade_history where as_of_date = $day"
     params = {"day": day.as_of_date, "version": day.spec.version}
     (customers,), (stored_customers,) = (

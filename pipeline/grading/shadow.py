@@ -2,7 +2,9 @@
 
 The candidate is a grading variant (variant.py) named `shadow`: the grading models built again under its spec
 into shadow_marts.customer_grades; the live marts and what BI reads are untouched. The comparison counts
-customers per (live grade, shadow grade) for the day. docs/grading.md.
+customers per (live grade, shadow grade) for the day; the shadow's grades are kept per day in
+history.variant_grades, for the backtest of which spec predicted better (pipeline/monitoring/spec_backtest.py).
+docs/grading.md.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import date
 
 import duckdb
 
-from pipeline.grading.variant import grades_table
+from pipeline.grading.variant import grades_table, keep_variant_grades
 
 VARIANT = "shadow"
 GRADES = grades_table(VARIANT)
@@ -78,3 +80,12 @@ def comparison_totals(rows: list[dict]) -> dict[str, object]:
         "grade_differs": sum(r["customers"] for r in moves),
         "moves": moves,
     }
+
+
+def keep_grades(con: duckdb.DuckDBPyConnection, as_of_date: date) -> str:
+    """Keep the day's shadow grades in history.variant_grades, stamped with the inputs time of the served grades
+    of the day (the same inputs graded both); returns the shadow's version."""
+    (inputs_as_of,) = con.execute(
+        "select max(inputs_as_of) from history.grade_history where as_of_date = ?", [as_of_date]
+    ).fetchone()
+    return keep_variant_grades(con, VARIANT, as_of_date, inputs_as_of)

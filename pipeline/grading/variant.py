@@ -19,6 +19,31 @@ from pipeline.grading.spec import GradingSpec, parse_grading_spec, spec_tables
 from pipeline.grading.versions import SpecVersion
 from pipeline.warehouse_tables import replace_tables
 
+# what a day's grading decided, as history.grade_history keeps it (its CLV columns are the CLV model's, not graded)
+GRADED_COLUMNS = (
+    "customer_key",
+    "profile",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_code",
+    "weighted_score",
+    "grade",
+    "grade_label",
+    "segment_cn",
+    "segment_en",
+    "spec_version",
+    "recency_method",
+    "typical_gap_days",
+)
+_COLUMNS = ", ".join(GRADED_COLUMNS)
+# every variant's grades of a day, one slice per day and spec version: typed as the served history is
+VARIANT_GRADES_DDL = f"""create table if not exists history.variant_grades as
+    select as_of_date, {_COLUMNS}, 'regrade' as variant, inputs_as_of, current_timestamp as recorded_at
+    from history.grade_history with no data"""
 # the models a variant builds: the live grades' ancestors that read the spec (dbt node selection)
 DBT_SELECTION = "+customer_grades,tag:spec_graded"
 # the segment maps customer_grades reads (macros/grading_input.sql spec_seed): a version's own
@@ -65,3 +90,29 @@ def write_variant_spec(con: duckdb.DuckDBPyConnection, variant: str, version: Sp
     replace_tables(con, spec_schema(variant), tables)
     con.execute(f"drop table if exists {spec_schema(variant)}.source")  # the text before versions were kept
     return spec
+
+
+def keep_variant_grades(con: duckdb.DuckDBPyConnection, variant: str, as_of_date, inputs_as_of) -> str:
+    """Copy the variant's grades into history.variant_grades, replacing the day's slice for their spec version;
+    returns that version. Whichever variant graded a (day, version) last holds it: from the same inputs both give
+    the same grades."""
+    con.execute(VARIANT_GRADES_DDL)
+    versions = con.execute(f"select distinct spec_version from {grades_table(variant)}").fetchall()
+    if len(versions) != 1:
+        raise ValueError(f"{grades_table(variant)} holds {len(versions)} spec versions, not one")
+    version = versions[0][0]
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            "delete from history.variant_grades where as_of_date = ? and spec_version = ?", [as_of_date, version]
+        )
+        con.execute(
+            f"""insert into history.variant_grades
+            select ?, {_COLUMNS}, ?, ?, current_timestamp from {grades_table(variant)}""",
+            [as_of_date, variant, inputs_as_of],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return version

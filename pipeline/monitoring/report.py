@@ -16,6 +16,7 @@ from plotly.offline import get_plotlyjs
 from pipeline.grading.shadow import comparison_totals
 from pipeline.markdown import md_table
 from pipeline.monitoring.report_data import ReportData
+from pipeline.monitoring.spec_backtest import compare_specs
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -239,6 +240,40 @@ def build_charts(data: ReportData) -> list[Chart]:
     return [chart for build in CHARTS if (chart := build(data)) is not None]
 
 
+def _number(value) -> str | None:
+    """A cut point as shown: whole numbers without decimals (days, yuan, counts), others to two places."""
+    if value is None:
+        return None
+    value = float(value)
+    return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
+
+
+def cut_point_rows(cut_points: pl.DataFrame | None) -> list[dict]:
+    """One row per profile and dimension: the cut point of each score (2..5) and the previous graded day's."""
+    if cut_points is None:
+        return []
+    rows = []
+    for (profile, dimension, method), group in cut_points.group_by(
+        ["profile", "dimension", "method"], maintain_order=True
+    ):
+        first = group.row(0, named=True)
+        rows.append(
+            {
+                "profile": profile,
+                "dimension": dimension,
+                "method": method,
+                "cuts": {
+                    r["score"]: (_number(r["cut_point"]), _number(r["previous_cut_point"]))
+                    for r in group.rows(named=True)
+                },
+                "previous_date": first["previous_date"],
+                "customers_ranked": first["customers_ranked"],
+                "customers_excluded": first["customers_excluded"],
+            }
+        )
+    return rows
+
+
 def render_report(data: ReportData, path: Path) -> list[str]:
     """Write the HTML report to `path`; returns the ids of the charts it holds."""
     charts = build_charts(data)
@@ -257,6 +292,10 @@ def render_report(data: ReportData, path: Path) -> list[str]:
         dq_rules=data["dq_rules"].head(15).rows(named=True) if data["dq_rules"] is not None else [],
         backtest=data["backtest_grades"].rows(named=True) if data["backtest_grades"] is not None else [],
         shadow=comparison_totals(data["shadow"].rows(named=True)) if data["shadow"] is not None else None,
+        cut_points=cut_point_rows(data["cut_points"]),
+        spec_comparison=compare_specs(data["spec_backtest"]).rows(named=True)
+        if data["spec_backtest"] is not None
+        else [],
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

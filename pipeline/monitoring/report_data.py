@@ -9,7 +9,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-# Section -> query; every query takes the report's as-of date as its only parameter.
+# Section -> query; every query takes the report's as-of date as its only parameter (? or $1).
 _QUERIES = {
     "kpis": """select * from history.kpi_history where as_of_date = ? and breakdown = 'all'""",
     "grades": """select breakdown_value as grade, customers, share_of_customers, share_of_revenue, average_clv
@@ -40,9 +40,24 @@ _QUERIES = {
         order by grade""",
     "backtest_scores": """select as_of_date, score, customers, buyers, auc_repeat, gini_revenue
         from monitoring.backtest_scores where as_of_date < ? order by 1, 2""",
+    # the cut points the day was scored by, beside the previous graded day's (drift_alerts watches the change)
+    "cut_points": """with today as (
+            select * from history.grade_cut_points where as_of_date = $1
+        ),
+        previous as (
+            select * from history.grade_cut_points
+            where as_of_date = (select max(as_of_date) from history.grade_cut_points where as_of_date < $1)
+        )
+        select today.profile, today.dimension, today.method, today.score, today.cut_point,
+            previous.as_of_date as previous_date, previous.cut_point as previous_cut_point,
+            today.customers_ranked, today.customers_excluded
+        from today left join previous using (profile, dimension, score)
+        order by today.profile, today.dimension, today.score""",
     # a candidate spec graded beside the live one (crmgrade.yml shadow_grading), the day's grade pairs
     "shadow": """select live_spec_version, shadow_spec_version, live_grade, shadow_grade, customers
         from monitoring.shadow_grade_comparison where as_of_date = ? order by live_grade, shadow_grade""",
+    # every spec version that graded a backtested day (served, shadow, regrade), for which predicted better
+    "spec_backtest": """select * from monitoring.spec_backtest where as_of_date < ? order by as_of_date""",
 }
 
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from pipeline.cli import main
-from pipeline.grading.regrade import GRADED_COLUMNS
+from pipeline.grading.variant import GRADED_COLUMNS
 from pipeline.grading.versions import spec_files, version_of
 from tests.conftest import DEMO_AS_OF, REPO, write_run_config
 from tests.e2e.pipeline_runs import materialize, query
@@ -163,8 +163,8 @@ def test_each_grade_migration_is_tagged_with_its_cause(next_day):
 
 
 def _regraded(version: str) -> str:
-    return f"""select {COLUMNS} from history.regraded_grades
-        where as_of_date = '{DEMO_AS_OF}' and spec_version = '{version}'"""
+    return f"""select {COLUMNS} from history.variant_grades
+        where as_of_date = '{DEMO_AS_OF}' and spec_version = '{version}' and variant = 'regrade'"""
 
 
 def _differing(warehouse, left: str, right: str) -> int:

@@ -54,7 +54,14 @@ def test_a_shadow_spec_produces_a_comparison_without_touching_the_served_grades(
     moved = {(live, new): n for _, _, live, new, n in comparison if live != new}
     assert moved == {("A", "B"): expected_moves}
     assert {(row[0], row[1]) for row in comparison} == {(live_version, shadow_version)}
+    # and keeps them per day beside the served grades, for the spec backtest
+    assert query(
+        warehouse,
+        f"""select count(*), min(variant), count(distinct inputs_as_of) from history.variant_grades
+        where spec_version = '{shadow_version}'""",
+    ) == [(len(served), "shadow", 1)]
     # and the monitoring report says so
     report = " ".join((tmp_path / "reports" / "monitoring" / "latest.html").read_text(encoding="utf-8").split())
     assert f"Spec {shadow_version} (crmgrade.yml shadow_grading)" in report
     assert f"{expected_moves:,} of {len(served):,} customers get another grade" in report
+    assert "Cut points on 2026-07-01" in report  # the day's cut points are shown too

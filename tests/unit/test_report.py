@@ -218,3 +218,57 @@ def test_the_summary_lists_the_days_alerts():
     assert "**1 drift alert(s)**" in summary and "tmall.phone was empty" in summary
     assert "30 of 90" not in summary  # an earlier day's alert
     assert "Backtest of 2026-04-01: p_alive AUC 0.700, weighted_score AUC 0.800." in summary
+
+
+def test_the_cut_points_of_the_day_are_shown_with_the_previous_days_where_they_moved(tmp_path):
+    data = full_report_data()
+    scores = [2, 3, 4, 5]
+    data.sections["cut_points"] = pl.DataFrame(
+        {
+            "profile": ["default"] * 8,
+            "dimension": ["monetary"] * 4 + ["recency"] * 4,
+            "method": ["quantile"] * 4 + ["thresholds"] * 4,
+            "score": scores * 2,
+            "cut_point": [120.5, 800.0, 2500.0, 12000.0, 365.0, 180.0, 90.0, 30.0],
+            "previous_date": [DAYS[1]] * 8,
+            "previous_cut_point": [120.5, 750.0, 2500.0, 11000.0, 365.0, 180.0, 90.0, 30.0],
+            "customers_ranked": [990] * 4 + [None] * 4,
+            "customers_excluded": [10] * 4 + [None] * 4,
+        }
+    )
+    render_report(data, tmp_path / "r.html")
+    text = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text(encoding="utf-8")).split())
+    assert f"Cut points on {DAYS[-1]}" in text
+    # a quantile cut point that moved shows what it was; one that held does not
+    assert "default monetary quantile 120.50 800 (was 750) 2,500 12,000 (was 11,000) 990 10" in text
+    assert "default recency thresholds 365 180 90 30" in text
+
+
+def test_no_cut_point_table_before_a_day_is_graded(tmp_path):
+    data = full_report_data()
+    data.sections["cut_points"] = None
+    render_report(data, tmp_path / "r.html")
+    assert "Cut points on" not in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_a_candidate_spec_is_set_beside_the_served_grades_of_the_days_it_graded(tmp_path):
+    data = full_report_data()
+    day = date(2026, 3, 1)
+    common = {"as_of_date": [day, day], "horizon_days": [90, 90], "customers": [6, 6], "buyers": [2, 2]}
+    data.sections["spec_backtest"] = pl.DataFrame(
+        {
+            **common,
+            "spec_version": ["served1", "cand1"],
+            "graded_by": ["served", "shadow"],
+            "auc_repeat_grade": [0.5, 1.0],
+            "gini_revenue_grade": [0.1, 0.9],
+            "auc_repeat_score": [0.5, 1.0],
+            "gini_revenue_score": [0.1, 0.9],
+            "best_grade": ["A", "A"],
+            "best_grade_lift": [0.0, 3.0],
+        }
+    )
+    render_report(data, tmp_path / "r.html")
+    text = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text(encoding="utf-8")).split())
+    assert "Which grading spec predicted better" in text
+    assert "cand1 shadow 1 1.000 0.500 0.900 0.100 3.00 0.00" in text
