@@ -17,7 +17,6 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from pipeline.grading.variant import VARIANT_GRADES_DDL
 from pipeline.monitoring.backtest import auc, normalised_gini
 
 _OUTCOMES = """
@@ -29,7 +28,7 @@ with served as (
 others as (
     -- a version that also graded the day as served is the served grading (a regrade reproducing it)
     select v.as_of_date, v.spec_version, v.variant as graded_by, v.customer_key, v.grade, v.weighted_score
-    from history.variant_grades as v
+    from variant_grades as v
     where v.as_of_date + $horizon <= $as_of
         and not exists (
             select 1 from served as s where s.as_of_date = v.as_of_date and s.spec_version = v.spec_version
@@ -95,7 +94,20 @@ def read_spec_outcomes(
     con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int, purchase_statuses: list[str], monetary: str
 ) -> pl.DataFrame:
     """Every customer of every version's grades of a day whose horizon has passed, with what they bought in it."""
-    con.execute(VARIANT_GRADES_DDL)  # no variant has graded anything yet: the served grades alone
+    # before any variant graded a day there is no history.variant_grades: the served grades alone (not created
+    # here, it is the variants' table)
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'history' and table_name = 'variant_grades'"
+    ).fetchone()[0]
+    con.execute(
+        "create or replace temp view variant_grades as "
+        + (
+            "select * from history.variant_grades"
+            if exists
+            else """select null::date as as_of_date, null::varchar as spec_version, null::varchar as variant,
+                null::varchar as customer_key, null::varchar as grade, null::double as weighted_score where false"""
+        )
+    )
     params = {"as_of": as_of, "horizon": horizon_days, "statuses": purchase_statuses, "basis": monetary}
     return con.sql(_OUTCOMES, params=params).pl()
 
