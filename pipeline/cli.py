@@ -334,9 +334,10 @@ def cmd_regrade(args: argparse.Namespace) -> int:
             f"{day.inputs_as_of:%Y-%m-%d %H:%M:%S} ..."
         )
         try:
-            args = ["--quiet", *dbt_build_args(regrade.VARIANT, regrade.dbt_vars(day, settings.dbt_vars()))]
+            dbt_args = ["--quiet", *dbt_build_args(regrade.VARIANT, regrade.dbt_vars(day, settings.dbt_vars()))]
             # one target folder for every regrade, not a new one per call (dagster-dbt's default)
-            dbt_resource().cli(args, target_path=DBT_PROJECT_DIR / dbt_project.target_path / "regrade").wait()
+            target = DBT_PROJECT_DIR / dbt_project.target_path / "regrade"
+            dbt_resource().cli(dbt_args, target_path=target).wait()
         except DagsterDbtCliRuntimeError as exc:
             return _fail(f"grading {as_of_date} again failed in dbt: {exc}")
         opened = _open_warehouse(args.config, "regrade")

@@ -8,7 +8,7 @@ from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
 from packaging import version
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -57,6 +57,20 @@ def prepare_manifest(dbt_vars: dict[str, str] | None = None) -> Path:
     args = ["--quiet", "parse", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
     dbt_resource().cli(args, target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path
+
+
+def remove_target_folder(invocation: DbtCliInvocation) -> None:
+    """dagster-dbt gives every dbt call its own target folder (~27 MB: manifest, parse state, compiled SQL, logs)
+    and never removes it: four a night, they would fill the disk. Once the call succeeded only its
+    run_results.json stays (where each node's time went: bench/pipeline.py reads it); a failed call keeps all."""
+    folder = invocation.target_path
+    if folder.parent.resolve() != (DBT_PROJECT_DIR / dbt_project.target_path).resolve():
+        return  # not a folder dagster-dbt made under the project's target
+    for path in folder.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name != "run_results.json":
+            path.unlink(missing_ok=True)
 
 
 # `dagster dev` sets DAGSTER_IS_DEV_CLI: parse on load so edits to the models show up. Not through

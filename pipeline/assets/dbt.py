@@ -10,7 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from pipeline.dbt_fingerprints import FINGERPRINTS_ENV, manifest_fingerprints
-from pipeline.dbt_project import dbt_project
+from pipeline.dbt_project import dbt_project, remove_target_folder
 from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings
 from pipeline.retries import retry_if_transient
@@ -47,8 +47,10 @@ def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
     # Models built per customer recompute everyone when the code behind them changed (macros/customer_increment.sql).
     os.environ[FINGERPRINTS_ENV] = manifest_fingerprints(dbt_project.manifest_path, dbt_vars)
     context.log.info(f"dbt vars: {dbt_vars}")
+    invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
     try:
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+        yield from invocation.stream()
     except DagsterDbtCliRuntimeError as exc:
         retry_if_transient(exc)  # dbt could not open the warehouse: another process holds it
-        raise
+        raise  # the step's target folder stays, with dbt.log and the compiled SQL to look at
+    remove_target_folder(invocation)

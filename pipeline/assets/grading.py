@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipeline.dbt_project import dbt_project
+from pipeline.dbt_project import dbt_project, remove_target_folder
 from pipeline.grading import shadow
 from pipeline.grading.customer_value import predict_customer_value
 from pipeline.grading.rules import apply_rules, compile_rules, load_rules
@@ -83,7 +83,7 @@ def shadow_grade_comparison(
         write_variant_spec(con, shadow.VARIANT, version, str(cfg.shadow_grading))
     args = dbt_build_args(shadow.VARIANT, cfg.dbt_vars())
     context.log.info(f"shadow grading under spec version {version.version}: dbt {' '.join(args[:3])}")
-    dbt.cli(args, manifest=dbt_project.manifest_path).wait()
+    remove_target_folder(dbt.cli(args, manifest=dbt_project.manifest_path).wait())
     with warehouse.connect() as con:
         rows = shadow.record_comparison(con, cfg.resolved_as_of_date())
         shadow.keep_grades(con, cfg.resolved_as_of_date())

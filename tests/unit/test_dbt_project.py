@@ -34,3 +34,26 @@ def test_the_dbt_version_is_known_without_running_dbt(monkeypatch):
 
     monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
     assert str(dbt_resource()._cli_version) == version("dbt-core")
+
+
+def _step_folder(root: Path) -> Path:
+    folder = root / "crmgrade_dbt_assets-0123abc-456def"
+    (folder / "compiled" / "crmgrade").mkdir(parents=True)
+    for name in ("manifest.json", "partial_parse.msgpack", "dbt.log", "run_results.json"):
+        (folder / name).write_text("{}", encoding="utf-8")
+    return folder
+
+
+def test_a_succeeded_dbt_steps_target_folder_keeps_only_its_run_results(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    import pipeline.dbt_project as project
+
+    monkeypatch.setattr(project, "DBT_PROJECT_DIR", tmp_path)
+    folder = _step_folder(tmp_path / project.dbt_project.target_path)
+    project.remove_target_folder(SimpleNamespace(target_path=folder))
+    assert [p.name for p in folder.iterdir()] == ["run_results.json"]
+    # a folder elsewhere (a target path of the user's own) is left alone
+    elsewhere = _step_folder(tmp_path / "mine")
+    project.remove_target_folder(SimpleNamespace(target_path=elsewhere))
+    assert len(list(elsewhere.iterdir())) == 5
