@@ -7,12 +7,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 
 from pipeline.config import load_settings
 from pipeline.dbt_project import dbt_resource
 from pipeline.freshness import CHECK_KEYS
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
-from tests.conftest import write_run_config
+from tests.conftest import REPO, write_run_config
 
 
 def materialize(
@@ -36,6 +37,16 @@ def materialize(
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=raise_on_error,
     )
+
+
+def stricter_a_spec(path: Path) -> Path:
+    """The repository's grading.yml with one change, written to `path`: A needs a weighted score of 4.5 instead of
+    4.0. Exactly the customers it graded A below 4.5 become B (B's minimum is lower)."""
+    spec = yaml.safe_load((REPO / "grading.yml").read_text(encoding="utf-8"))
+    assert spec["grades"][0]["grade"] == "A" and spec["grades"][1]["min_score"] < 4.0
+    spec["grades"][0]["min_score"] = 4.5
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def query(warehouse: Path, sql: str):

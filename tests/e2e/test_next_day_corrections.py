@@ -13,13 +13,12 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-import yaml
 
 from pipeline.cli import main
 from pipeline.grading.variant import GRADED_COLUMNS
 from pipeline.grading.versions import spec_files, version_of
 from tests.conftest import DEMO_AS_OF, REPO, write_run_config
-from tests.e2e.pipeline_runs import materialize, query
+from tests.e2e.pipeline_runs import materialize, query, stricter_a_spec
 
 pytestmark = pytest.mark.slow
 
@@ -79,11 +78,7 @@ def next_day(first_run, tmp_path_factory) -> NextDay:
         receipts = pl.read_csv(file, infer_schema=False)
         receipts.with_columns(unit_price=(pl.col("unit_price").cast(pl.Float64) * 3).round(2)).write_csv(file)
     # and the live spec changes: A now needs a weighted score of 4.5
-    spec = yaml.safe_load((REPO / "grading.yml").read_text(encoding="utf-8"))
-    assert spec["grades"][0]["grade"] == "A" and spec["grades"][1]["min_score"] < 4.0
-    spec["grades"][0]["min_score"] = 4.5
-    edited = folder / "grading.yml"
-    edited.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    edited = stricter_a_spec(folder / "grading.yml")
     config.write_text(config.read_text(encoding="utf-8") + f"grading: {edited}\n", encoding="utf-8")
 
     with pytest.MonkeyPatch.context() as mp:

@@ -2,11 +2,10 @@
 
 import dagster as dg
 import pytest
-import yaml
 
 from pipeline.grading.versions import spec_files, version_of
 from tests.conftest import REPO
-from tests.e2e.pipeline_runs import materialize, query
+from tests.e2e.pipeline_runs import materialize, query, stricter_a_spec
 
 SERVED = "select * from marts.customer_grades order by customer_key"
 
@@ -14,11 +13,7 @@ SERVED = "select * from marts.customer_grades order by customer_key"
 def test_a_shadow_spec_produces_a_comparison_without_touching_the_served_grades(first_run, tmp_path):
     config, warehouse = first_run.copy_to(tmp_path)
     # the candidate: A needs a weighted score of 4.5 instead of 4.0; nothing else changes
-    spec = yaml.safe_load((REPO / "grading.yml").read_text(encoding="utf-8"))
-    assert spec["grades"][0]["grade"] == "A" and spec["grades"][1]["min_score"] < 4.0
-    spec["grades"][0]["min_score"] = 4.5
-    candidate = tmp_path / "candidate.yml"
-    candidate.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    candidate = stricter_a_spec(tmp_path / "candidate.yml")
     config.write_text(config.read_text(encoding="utf-8") + f"shadow_grading: {candidate}\n", encoding="utf-8")
     served, bi = query(warehouse, SERVED), query(warehouse, "select * from bi.customer_grades order by customer_key")
     live_version = version_of(spec_files(REPO / "grading.yml", REPO / "rules.yml")).version
