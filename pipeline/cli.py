@@ -179,9 +179,13 @@ def _publish_now(settings) -> str:
     return result.version
 
 
+class _CommandFailed(Exception):
+    """A command cannot go on; `main` prints the message and exits 1."""
+
+
 def _open_warehouse(config: Path | None, doing: str):
-    """(settings, connection) for a command working on the warehouse, or the message to fail with: the config is
-    invalid, or a run holds the warehouse (DuckDB lets one process write)."""
+    """(settings, connection) for a command working on the warehouse. Fails naming why: the config is invalid,
+    or a run holds the warehouse (DuckDB lets one process write)."""
     import duckdb
 
     from pipeline.config import ConfigError, export_environment
@@ -189,13 +193,13 @@ def _open_warehouse(config: Path | None, doing: str):
     try:
         settings = export_environment(config)
     except ConfigError as exc:
-        return str(exc)
+        raise _CommandFailed(str(exc)) from exc
     try:
         return settings, duckdb.connect(
             str(settings.warehouse), config=settings.duckdb.connection_config(settings.warehouse)
         )
     except duckdb.IOException as exc:
-        return f"cannot open {settings.warehouse} (a run holds it? {doing} after it): {exc}"
+        raise _CommandFailed(f"cannot open {settings.warehouse} (a run holds it? {doing} after it): {exc}") from exc
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
@@ -214,10 +218,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
         requested_by=args.by or getpass.getuser(),
         reason=args.reason,
     )
-    opened = _open_warehouse(args.config, "erase")
-    if isinstance(opened, str):
-        return _fail(opened)
-    settings, con = opened
+    settings, con = _open_warehouse(args.config, "erase")
     try:
         report = erase(
             con,
@@ -253,10 +254,7 @@ def cmd_identity_unmerge(args: argparse.Namespace) -> int:
 
     from pipeline.identity.never_link import NeverLinkError, request_unmerge
 
-    opened = _open_warehouse(args.config, "unmerge")
-    if isinstance(opened, str):
-        return _fail(opened)
-    _, con = opened
+    _, con = _open_warehouse(args.config, "unmerge")
     try:
         unmerge = request_unmerge(con, args.key, args.reason, datetime.now())
     except NeverLinkError as exc:
@@ -275,10 +273,7 @@ def cmd_identity_merges(args: argparse.Namespace) -> int:
     """List the merge ledger (identity.merges), newest first."""
     from pipeline.identity.never_link import ensure_tables
 
-    opened = _open_warehouse(args.config, "list merges")
-    if isinstance(opened, str):
-        return _fail(opened)
-    _, con = opened
+    _, con = _open_warehouse(args.config, "list merges")
     try:
         ensure_tables(con)
         where = "where ? in (customer_key, other_key)" if args.customer else ""
@@ -307,10 +302,7 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     from pipeline.grading.spec import GradingError
     from pipeline.grading.variant import dbt_build_args, write_variant_spec
 
-    opened = _open_warehouse(args.config, "regrade")
-    if isinstance(opened, str):
-        return _fail(opened)
-    settings, con = opened
+    settings, con = _open_warehouse(args.config, "regrade")
     try:
         days = args.as_of or [d for (d,) in con.execute(regrade.REGRADABLE_DAYS).fetchall()]
     finally:
@@ -318,10 +310,7 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     if not days:
         return _fail("no graded day has its inputs kept: run the job first")
     for i, as_of_date in enumerate(days, 1):
-        opened = _open_warehouse(args.config, "regrade")
-        if isinstance(opened, str):
-            return _fail(opened)
-        _, con = opened
+        _, con = _open_warehouse(args.config, "regrade")
         try:
             day = regrade.plan_day(con, as_of_date, args.spec)
             write_variant_spec(con, regrade.VARIANT, day.spec, f"grading_spec.versions {day.spec.version}")
@@ -340,10 +329,7 @@ def cmd_regrade(args: argparse.Namespace) -> int:
             dbt_resource().cli(dbt_args, target_path=target).wait()
         except DagsterDbtCliRuntimeError as exc:
             return _fail(f"grading {as_of_date} again failed in dbt: {exc}")
-        opened = _open_warehouse(args.config, "regrade")
-        if isinstance(opened, str):
-            return _fail(opened)
-        _, con = opened
+        _, con = _open_warehouse(args.config, "regrade")
         try:
             result = regrade.record_regrade(con, day)
         finally:
@@ -491,7 +477,10 @@ def main(argv: list[str] | None = None) -> int:
     sim.set_defaults(func=cmd_simulate)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except _CommandFailed as exc:
+        return _fail(str(exc))
 
 
 if __name__ == "__main__":
