@@ -17,13 +17,11 @@ from datetime import date, datetime
 
 import duckdb
 
-from pipeline.grading.variant import GRADED_COLUMNS, grades_table, keep_variant_grades
+from pipeline.grading.variant import GRADED_SELECT, grades_table, keep_variant_grades
 from pipeline.grading.versions import SpecVersion, files_of
 
 VARIANT = "regrade"
 GRADES = grades_table(VARIANT)
-_COLUMNS = ", ".join(GRADED_COLUMNS)
-
 # the days a regrade can take: graded, with their inputs' time kept
 REGRADABLE_DAYS = """select distinct as_of_date from history.grade_history where inputs_as_of is not null
     order by as_of_date"""
@@ -91,8 +89,8 @@ def record_regrade(con: duckdb.DuckDBPyConnection, day: RegradeDay) -> RegradeRe
     """Keep the variant's grades in history.variant_grades (replacing the day's slice for the version) and
     compare them with the stored grades of the day, column by column."""
     keep_variant_grades(con, VARIANT, day.as_of_date, day.inputs_as_of)
-    regraded = f"select {_COLUMNS} from history.variant_grades where as_of_date = $day and spec_version = $version"
-    stored = f"select {_COLUMNS} from history.grade_history where as_of_date = $day"
+    regraded = f"select {GRADED_SELECT} from history.variant_grades where as_of_date = $day and spec_version = $version"
+    stored = f"select {GRADED_SELECT} from history.grade_history where as_of_date = $day"
     params = {"day": day.as_of_date, "version": day.spec.version}
     (customers,), (stored_customers,) = (
         con.execute(f"select count(*) from ({regraded})", params).fetchone(),

@@ -39,10 +39,10 @@ GRADED_COLUMNS = (
     "recency_method",
     "typical_gap_days",
 )
-_COLUMNS = ", ".join(GRADED_COLUMNS)
+GRADED_SELECT = ", ".join(GRADED_COLUMNS)  # the list as a select list
 # every variant's grades of a day, one slice per day and spec version: typed as the served history is
 VARIANT_GRADES_DDL = f"""create table if not exists history.variant_grades as
-    select as_of_date, {_COLUMNS}, 'regrade' as variant, inputs_as_of, current_timestamp as recorded_at
+    select as_of_date, {GRADED_SELECT}, 'regrade' as variant, inputs_as_of, current_timestamp as recorded_at
     from history.grade_history with no data"""
 # the models a variant builds: the live grades' ancestors that read the spec (dbt node selection)
 DBT_SELECTION = "+customer_grades,tag:spec_graded"
@@ -108,7 +108,7 @@ def keep_variant_grades(con: duckdb.DuckDBPyConnection, variant: str, as_of_date
         )
         con.execute(
             f"""insert into history.variant_grades
-            select ?, {_COLUMNS}, ?, ?, current_timestamp from {grades_table(variant)}""",
+            select ?, {GRADED_SELECT}, ?, ?, current_timestamp from {grades_table(variant)}""",
             [as_of_date, variant, inputs_as_of],
         )
         con.execute("commit")

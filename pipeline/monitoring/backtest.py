@@ -23,20 +23,28 @@ SCORES = ("weighted_score", "p_alive", "clv")
 GROUPINGS = ("all", "grade", "segment_en", "churn_risk")
 DAYS_PER_MONTH = 365.25 / 12
 
-_OUTCOMES = """
+# What a customer graded on a day bought in the horizon after it: a CTE over `graded_days` (one row per day and
+# customer, defined by the query using it), shared with the spec backtest (spec_backtest.py).
+HORIZON_PURCHASES = """
+purchases as (
+    select d.as_of_date, d.customer_key, count(*) as purchases,
+        sum(case when $basis = 'gross' then o.gross_amount else o.net_amount end) as revenue
+    from graded_days as d
+    join marts.fct_orders as o
+        on o.customer_key = d.customer_key
+        and o.order_date >= d.as_of_date and o.order_date < d.as_of_date + $horizon
+        and list_contains($statuses, o.order_status)
+    group by all
+)"""
+
+_OUTCOMES = f"""
 with snapshots as (
     select * from history.grade_history where as_of_date + $horizon <= $as_of
 ),
-purchases as (
-    select s.as_of_date, s.customer_key, count(*) as purchases,
-        sum(case when $basis = 'gross' then o.gross_amount else o.net_amount end) as revenue
-    from snapshots as s
-    join marts.fct_orders as o
-        on o.customer_key = s.customer_key
-        and o.order_date >= s.as_of_date and o.order_date < s.as_of_date + $horizon
-        and list_contains($statuses, o.order_status)
-    group by all
-)
+graded_days as (
+    select as_of_date, customer_key from snapshots
+),
+{HORIZON_PURCHASES}
 select s.as_of_date, s.customer_key, s.grade, s.segment_en, coalesce(s.churn_risk, '(none)') as churn_risk,
     s.weighted_score, s.p_alive, s.clv,
     coalesce(p.purchases, 0) as purchases, coalesce(p.revenue, 0)::double as revenue

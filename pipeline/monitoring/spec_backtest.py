@@ -17,9 +17,9 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from pipeline.monitoring.backtest import auc, normalised_gini
+from pipeline.monitoring.backtest import HORIZON_PURCHASES, auc, normalised_gini
 
-_OUTCOMES = """
+_OUTCOMES = f"""
 with served as (
     select as_of_date, spec_version, 'served' as graded_by, customer_key, grade, weighted_score
     from history.grade_history
@@ -39,16 +39,10 @@ graded as (
     union all
     select * from others
 ),
-purchases as (
-    select d.as_of_date, d.customer_key, count(*) as purchases,
-        sum(case when $basis = 'gross' then o.gross_amount else o.net_amount end) as revenue
-    from (select distinct as_of_date, customer_key from graded) as d
-    join marts.fct_orders as o
-        on o.customer_key = d.customer_key
-        and o.order_date >= d.as_of_date and o.order_date < d.as_of_date + $horizon
-        and list_contains($statuses, o.order_status)
-    group by all
-)
+graded_days as (
+    select distinct as_of_date, customer_key from graded
+),
+{HORIZON_PURCHASES}
 select g.as_of_date, g.spec_version, g.graded_by, g.customer_key, g.grade, g.weighted_score,
     coalesce(p.purchases, 0) as purchases, coalesce(p.revenue, 0)::double as revenue
 from graded as g

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from pipeline.cli import main
-from pipeline.grading.variant import GRADED_COLUMNS
+from pipeline.grading.variant import GRADED_SELECT as COLUMNS
 from pipeline.grading.versions import spec_files, version_of
 from tests.conftest import DEMO_AS_OF, REPO, write_run_config
 from tests.e2e.pipeline_runs import materialize, query, stricter_a_spec
@@ -36,7 +36,6 @@ REGISTERED = """with registry as (
     where customer_key in (select customer_key from marts.customer_grades)
     group by customer_key having count(*) = 1
     order by customer_key limit 2"""
-COLUMNS = ", ".join(GRADED_COLUMNS)
 STORED = f"select {COLUMNS} from history.grade_history where as_of_date = '{DEMO_AS_OF}'"
 
 
