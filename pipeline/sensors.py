@@ -18,7 +18,7 @@ import dagster as dg
 
 from pipeline.config import Settings
 from pipeline.contracts import load_contracts
-from pipeline.ingest.loader import list_source_files
+from pipeline.ingest.source_files import list_source_files
 from pipeline.jobs import active_run_ids, all_assets_job
 from pipeline.partitions import partition_key
 from pipeline.resources import CrmgradeSettings

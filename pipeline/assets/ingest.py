@@ -83,7 +83,7 @@ def _check_results(entity: str, results: list[FileResult], problems: list[str]) 
                 # Dagster's event log is outside the warehouse: `crmgrade erase` cannot reach it, so the values
                 # of personal columns stay in dq.validation_results and the validation pages only.
                 if PERSONAL.isdisjoint(o.rule.columns):
-                    failed[o.rule.name].append(f"{r.file}: {o.message}")
+                    failed[o.rule.name].append(f"{r.file}: {o.summary}")
                     samples[o.rule.name].extend(o.sample[: 5 - len(samples[o.rule.name])])
                 else:
                     failed[o.rule.name].append(f"{r.file}: {o.unexpected_count} rows (values in dq.validation_results)")

@@ -59,6 +59,17 @@ class SourceContract(BaseModel):
             raise ValueError(f"unknown encoding {value!r}") from None
         return value
 
+    @field_validator("path")
+    @classmethod
+    def _inside_root(cls, value: str) -> str:
+        # The glob is relative to sources.root and may not climb out of it (links out are refused when listed).
+        parts = value.replace("\\", "/").split("/")
+        if value.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", value):
+            raise ValueError(f"{value!r} is absolute; a path is a glob relative to sources.root")
+        if ".." in parts:
+            raise ValueError(f"{value!r} climbs out of sources.root with '..'")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -29,7 +29,8 @@ import polars as pl
 
 from pipeline.contracts.model import SourceContract
 from pipeline.contracts.schema import DUCKDB_TYPES, ENTITIES, LINEAGE
-from pipeline.ingest.readers import SourceRead, SourceReadError, file_sha256, read_source_file
+from pipeline.ingest.readers import SourceRead, SourceReadError, file_sha256, read_source_file, unread_rows
+from pipeline.ingest.source_files import find_source_files
 from pipeline.ingest.transform import to_canonical
 from pipeline.privacy.suppression import suppressed_rows
 from pipeline.quality.cleaning import fold_full_width
@@ -46,6 +47,7 @@ HASH_METHOD = f"polars-{pl.__version__}"
 READABLE = "file__readable"
 HAS_COLUMNS = "file__has_contract_columns"
 MALFORMED = "file__malformed_line"
+NOT_READ = "not read"  # the file_sha256 of a file refused unopened (a link out of the sources root)
 
 
 @dataclass(frozen=True)
@@ -112,10 +114,6 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     for column, kind in {"rows_read": "bigint", "rows_validated": "bigint", "hash_method": "varchar"}.items():
         con.execute(f"alter table {MANIFEST} add column if not exists {column} {kind}")
     ensure_dq_tables(con)
-
-
-def list_source_files(root: Path, contract: SourceContract) -> list[Path]:
-    return sorted(p for p in root.glob(contract.path) if p.is_file())
 
 
 def _utc_now() -> datetime:
@@ -194,11 +192,13 @@ def _min_rows(previous_rows: int | None, max_drop: float) -> int:
 class _FileJob:
     """Everything known about one file while it is being ingested."""
 
-    def __init__(self, con, contract: SourceContract, root: Path, path: Path, options: IngestOptions) -> None:
+    def __init__(
+        self, con, contract: SourceContract, root: Path, path: Path, options: IngestOptions, *, read: bool = True
+    ) -> None:
         self.con, self.contract, self.options = con, contract, options
         self.path = path
         self.rel = path.relative_to(root).as_posix()
-        self.sha = file_sha256(path)
+        self.sha = file_sha256(path) if read else NOT_READ
         self.start = time.perf_counter()
         self.at = _utc_now()
         self.seen_before = True  # until _prepare knows better
@@ -212,7 +212,7 @@ class _FileJob:
 
     def reconcile(self, r: FileResult) -> None:
         accounted = r.rows_loaded + r.rows_quarantined + r.rows_duplicate + r.rows_suppressed
-        balanced = r.rows_read is None or r.rows_read == accounted
+        balanced = r.rows_read == accounted
         self.con.execute(
             "insert into dq.reconciliation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -369,9 +369,11 @@ def _prepare(job: _FileJob, workdir: Path, pending_hashes: pl.DataFrame) -> File
     if missing:
         message = (
             f"{rel}: column(s) {missing} declared in the contract of source {contract.source!r} are not in the "
-            f"file's header (row {contract.header_row}); the file has {read.header}"
+            f"file's header (row {contract.header_row}, {len(read.header)} columns)"
         )
-        return _reject(job, read, "rejected", HAS_COLUMNS, message, malformed=malformed)
+        # The header itself only where erasure reaches: a file without a header row has a person's data there.
+        detail = f"{message}; the file has {read.header}"
+        return _reject(job, read, "rejected", HAS_COLUMNS, message, malformed=malformed, detail=detail)
     source_cols = list(contract.columns)
     frame = read.frame.select("_row_number", *source_cols).with_columns(_record_hash(source_cols).alias("_record_hash"))
     t0 = time.perf_counter()
@@ -511,7 +513,7 @@ def _load(p: _Prepared, validation: Validation) -> FileResult:
     con, contract = job.con, job.contract
     reader_rules = [(MALFORMED, "quarantine", malformed.height == 0, malformed.height, None)]
     if validation.stops:
-        message = "; ".join(o.message for o in validation.stops)
+        message = "; ".join(o.summary for o in validation.stops)
         return _reject(
             job,
             read,
@@ -540,7 +542,7 @@ def _load(p: _Prepared, validation: Validation) -> FileResult:
         validation=validation,
     )
     if validation.warnings:
-        result.message = "; ".join(o.message for o in validation.warnings)
+        result.message = "; ".join(o.summary for o in validation.warnings)
     table = f"raw.{contract.entity}"
     con.execute("begin transaction")
     try:
@@ -575,12 +577,18 @@ def _reject(
     dups: pl.DataFrame | None = None,
     malformed: pl.DataFrame | None = None,
     suppressed: pl.Series | None = None,
+    detail: str | None = None,
 ) -> FileResult:
     """The file does not load: its rows are quarantined under the failing rule(s); an earlier version stays.
-    Rows of erased people (`suppressed`) are left out of the quarantine too."""
+    Rows of erased people (`suppressed`) are left out of the quarantine too.
+
+    `message` (dq.reconciliation, the log) holds no value of a row; `detail` may, and goes only to
+    dq.validation_results and dq.quarantine, which erasure scrubs."""
     con, contract = job.con, job.contract
     rules = [rule] if rule else [o.rule.name for o in (validation.stops if validation else [])]
-    rows_read = read.rows_read if read is not None else None
+    # A file that could not be read still has its lines counted and kept (none when it was refused unread).
+    unread = unread_rows(job.path, contract) if read is None and job.sha != NOT_READ else []
+    rows_read = read.rows_read if read is not None else len(unread)
     dup_rows = dups["_row_number"] if dups is not None and dups.height else pl.Series([], dtype=pl.Int64)
     left_out = pl.concat([dup_rows, suppressed]) if suppressed is not None else dup_rows
     parts = []
@@ -597,6 +605,16 @@ def _reject(
                     "record",
                 )
             )
+    if unread:
+        parts.append(
+            pl.DataFrame(unread, schema={"_row_number": pl.Int64, "record": pl.String}, orient="row").select(
+                "_row_number",
+                pl.lit(rules[0]).alias("rule"),
+                pl.lit("stop").alias("on_failure"),
+                pl.lit(message).alias("reason"),
+                "record",
+            )
+        )
     if malformed is not None:
         parts.append(malformed)
     quarantined = pl.concat(parts) if parts else pl.DataFrame()
@@ -617,7 +635,7 @@ def _reject(
             job.quarantine(quarantined)
         if dups is not None:
             job.duplicates(dups)
-        extra = [(rule, "stop", False, rows_read or 0, message)] if rule else []
+        extra = [(rule, "stop", False, rows_read, detail or message)] if rule else []
         job.validation_rows(validation, extra)
         job.reconcile(result)
         con.execute("commit")
@@ -657,7 +675,12 @@ def ingest_contract(
     with tempfile.TemporaryDirectory(prefix="crmgrade-ingest-") as tmp:
         batch: list[_Prepared] = []
         pending_hashes = no_hashes
-        for path in list_source_files(root, contract):
+        found = find_source_files(root, contract)
+        for path in found.refused:
+            job = _FileJob(con, contract, root, path, options, read=False)
+            message = f"{job.rel}: leads outside sources.root ({root}); refused, not read"
+            settle([_reject(job, None, "unreadable", READABLE, message)])
+        for path in found.files:
             job = _FileJob(con, contract, root, path, options)
             prepared = _prepare(job, Path(tmp), pending_hashes)
             if isinstance(prepared, FileResult):

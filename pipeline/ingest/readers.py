@@ -12,22 +12,22 @@ raises SourceReadError with the file and, where there is one, the line.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import json
-import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.contracts.model import SourceContract
+from pipeline.ingest.decoding import Decoded, UndecodableHeader, is_utf8, to_utf8, unreadable_lines
+from pipeline.ingest.excel_bounds import SheetTooLarge, check_sheet_size
 
 CHUNK = 4 * 1024 * 1024
-_UTF8 = {"utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig"}
-# GB18030 is a strict superset of GBK and GB2312: decoding with it accepts every valid GBK file.
-_DECODE_AS = {"gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030"}
+# The line-by-line reader takes fields up to this size (Python's csv module stops at 128 KiB by default).
+MAX_FIELD_BYTES = 64 * 1024 * 1024
 
 
 class SourceReadError(ValueError):
@@ -40,31 +40,6 @@ def file_sha256(path: Path) -> str:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def transcode_to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
-    """Stream `path` from `encoding` to a UTF-8 copy in `workdir`; memory stays at one chunk."""
-    name = codecs.lookup(encoding).name
-    decoder = codecs.getincrementaldecoder(_DECODE_AS.get(name, name))(errors="strict")
-    out = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
-    line, offset = 1, 0
-    with open(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
-        while True:
-            chunk = src.read(CHUNK)
-            try:
-                text = decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                bad_at = offset + exc.start
-                line += chunk[: exc.start].count(b"\n")
-                raise SourceReadError(
-                    f"{path}: line {line}: byte offset {bad_at} is not valid {encoding} ({exc.reason})"
-                ) from None
-            dst.write(text)
-            line += chunk.count(b"\n")
-            offset += len(chunk)
-            if not chunk:
-                break
-    return out
 
 
 @dataclass
@@ -98,13 +73,9 @@ def _csv_strict(path: Path, contract: SourceContract, first_data_row: int) -> pl
     )
 
 
-def _ragged(path: Path, contract: SourceContract) -> bool:
-    """Whether any line holds another number of separators than the header.
-
-    Polars fills a short line with nulls without a word; this cheap count sends such files (and files whose
-    quoted values hold separators or newlines) to the exact line-by-line reader.
-    """
-    lines = pl.read_csv(
+def _lines(path: Path, contract: SourceContract) -> pl.Series:
+    """The file's lines from the header on, unsplit (a blank line is null)."""
+    return pl.read_csv(
         path,
         has_header=False,
         new_columns=["line"],
@@ -112,42 +83,96 @@ def _ragged(path: Path, contract: SourceContract) -> bool:
         quote_char=None,
         infer_schema=False,
         skip_rows=contract.header_row - 1,
-    )
-    if lines.height == 0:
-        return False
-    counts = lines.select(pl.col("line").str.count_matches(contract.delimiter, literal=True))["line"]
-    body = counts.slice(1).filter(lines["line"].slice(1).is_not_null())
-    return bool((body != counts[0]).any())
+    )["line"]
 
 
-def _csv_line_by_line(path: Path, contract: SourceContract) -> SourceRead:
-    """The slow path for a CSV Polars refuses: rows with the wrong number of fields are set aside, not lost."""
+def _csv_fast(path: Path, contract: SourceContract, first_data_row: int) -> SourceRead | None:
+    """Polars' reader, when it is sure to read each line as one row; None sends the file to `_csv_line_by_line`.
+
+    Polars fills a short line with nulls without a word, reads a blank line as a row of nulls, and a stray
+    quote (`id"x` in a header) makes it read the rest of the file as one value. So the fast path is taken only
+    when every line holds as many separators as the header, no line is blank, and Polars returns one row for
+    each line after the header; otherwise the exact line-by-line reader decides, line by line.
+    """
+    try:
+        lines = _lines(path, contract)
+    except pl.exceptions.NoDataError:
+        raise SourceReadError(f"{path}: the file is empty (no header row)") from None
+    if lines.is_null().all():
+        raise SourceReadError(f"{path}: the file is empty (no header row)")
+    body = lines.slice(1)
+    if body.is_null().any():
+        return None
+    counts = lines.str.count_matches(contract.delimiter, literal=True)
+    if bool((counts.slice(1) != counts[0]).any()):
+        return None
+    try:
+        frame = _csv_strict(path, contract, first_data_row)
+    except pl.exceptions.NoDataError:
+        raise SourceReadError(f"{path}: the file is empty (no header row)") from None
+    except pl.exceptions.ComputeError as exc:
+        if "fields" in str(exc) or "quote" in str(exc).lower():
+            return None
+        raise SourceReadError(f"{path}: cannot read as CSV: {exc}") from None
+    if frame.height != body.len():
+        return None
+    return SourceRead(frame, [c for c in frame.columns if c != "_row_number"])
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Repeated column names made unique as Polars does (a second `备注` becomes `备注_duplicated_0`)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in header:
+        if name in seen:
+            out.append(f"{name}_duplicated_{seen[name]}")
+            seen[name] += 1
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
+
+
+def _csv_line_by_line(path: Path, contract: SourceContract, bad_lines: list[tuple[int, str, str]]) -> SourceRead:
+    """The exact reader (Python's csv module): rows with the wrong number of fields are set aside, not lost.
+
+    A row is numbered by the line it starts on; `bad_lines` (lines that did not decode, left empty in `path`)
+    are set aside with the others."""
     good: list[list[str]] = []
     rows: list[int] = []
-    bad: list[tuple[int, str, str]] = []
+    bad: list[tuple[int, str, str]] = list(bad_lines)
+    csv.field_size_limit(MAX_FIELD_BYTES)
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh, delimiter=contract.delimiter)
-        for _ in range(contract.header_row - 1):
-            next(reader, None)
-        header = next(reader, None) or []
-        for record in reader:
-            line = reader.line_num
-            if len(record) == len(header):
-                good.append(record)
-                rows.append(line)
-            elif record:  # blank lines are not rows
-                text = contract.delimiter.join(record)
-                bad.append((line, text, f"{len(record)} fields where the header has {len(header)}"))
+        try:
+            for _ in range(contract.header_row - 1):
+                next(reader, None)
+            header = _unique_names(next(reader, None) or [])
+            ended = reader.line_num
+            for record in reader:
+                start, ended = ended + 1, reader.line_num
+                if len(record) == len(header):
+                    good.append(record)
+                    rows.append(start)
+                elif record:  # blank lines are not rows
+                    text = contract.delimiter.join(record)
+                    lines = f" (lines {start}-{ended})" if ended > start else ""
+                    bad.append((start, text, f"{len(record)} fields where the header has {len(header)}{lines}"))
+        except csv.Error as exc:
+            raise SourceReadError(f"{path}: line {reader.line_num + 1}: cannot read as CSV: {exc}") from None
+    if not header:
+        raise SourceReadError(f"{path}: the file is empty (no header row)")
     frame = pl.DataFrame(good, schema=dict.fromkeys(header, pl.String), orient="row")
     frame = frame.with_columns(pl.Series("_row_number", rows, dtype=pl.Int64))
-    return SourceRead(frame, header, pl.DataFrame(bad, schema=MALFORMED_SCHEMA, orient="row"))
+    malformed = pl.DataFrame(sorted(bad), schema=MALFORMED_SCHEMA, orient="row")
+    return SourceRead(frame, header, malformed)
 
 
-def _jsonl_line_by_line(path: Path) -> SourceRead:
+def _jsonl_line_by_line(path: Path, bad_lines: list[tuple[int, str, str]]) -> SourceRead:
     """The slow path for JSON lines Polars refuses: each broken line is set aside with its line number."""
     good: list[dict] = []
     rows: list[int] = []
-    bad: list[tuple[int, str, str]] = []
+    bad: list[tuple[int, str, str]] = list(bad_lines)
     with open(path, encoding="utf-8-sig") as fh:
         for line_no, line in enumerate(fh, start=1):
             if not line.strip():
@@ -167,7 +192,46 @@ def _jsonl_line_by_line(path: Path) -> SourceRead:
     frame = pl.DataFrame(good, schema=dict.fromkeys(header, pl.String)).with_columns(
         pl.Series("_row_number", rows, dtype=pl.Int64)
     )
-    return SourceRead(frame, header, pl.DataFrame(bad, schema=MALFORMED_SCHEMA, orient="row"))
+    return SourceRead(frame, header, pl.DataFrame(sorted(bad), schema=MALFORMED_SCHEMA, orient="row"))
+
+
+def _decoded(path: Path, contract: SourceContract, workdir: Path) -> Decoded:
+    try:
+        return to_utf8(path, contract.encoding, workdir, contract.header_row if contract.format == "csv" else 0)
+    except UndecodableHeader as exc:
+        raise SourceReadError(f"{path}: {exc}") from None
+
+
+def _read_csv(path: Path, contract: SourceContract, workdir: Path, first_data_row: int) -> SourceRead:
+    decoded = Decoded(path) if is_utf8(contract.encoding) else _decoded(path, contract, workdir)
+    if not decoded.bad_lines:
+        try:
+            read = _csv_fast(decoded.path, contract, first_data_row)
+        except pl.exceptions.ComputeError as exc:
+            if "utf-8" not in str(exc).lower():
+                raise SourceReadError(f"{path}: cannot read as CSV: {exc}") from None
+            decoded = _decoded(path, contract, workdir)  # a UTF-8 file with a bad byte: by line
+            read = None if decoded.bad_lines else _csv_fast(decoded.path, contract, first_data_row)
+        if read is not None:
+            return read
+    return _csv_line_by_line(decoded.path, contract, decoded.bad_lines)
+
+
+def _read_jsonl(path: Path, contract: SourceContract, workdir: Path) -> SourceRead:
+    decoded = _decoded(path, contract, workdir)
+    if not decoded.bad_lines:
+        try:
+            frame = pl.read_ndjson(
+                decoded.path, infer_schema_length=None, row_index_name="_row_number", row_index_offset=1
+            )
+            frame = frame.with_columns(pl.exclude("_row_number").cast(pl.String))
+            # Row numbers are line numbers only when no line is blank; else the line-by-line reader numbers them.
+            lines = _lines(decoded.path, contract)
+            if not lines.is_null().any() and frame.height == lines.len():
+                return SourceRead(frame, [c for c in frame.columns if c != "_row_number"])
+        except pl.exceptions.PolarsError:
+            pass
+    return _jsonl_line_by_line(decoded.path, decoded.bad_lines)
 
 
 def read_source_file(path: Path, contract: SourceContract, workdir: Path) -> SourceRead:
@@ -175,33 +239,16 @@ def read_source_file(path: Path, contract: SourceContract, workdir: Path) -> Sou
     path = Path(path)
     first_data_row = contract.header_row + 1
     if contract.format == "csv":
-        csv_path = path
-        if contract.encoding.lower().replace("_", "-") not in _UTF8:
-            csv_path = transcode_to_utf8(path, contract.encoding, workdir)
-        try:
-            if _ragged(csv_path, contract):
-                raise pl.exceptions.ComputeError("lines with a different number of fields than the header")
-            frame = _csv_strict(csv_path, contract, first_data_row)
-            read = SourceRead(frame, [c for c in frame.columns if c != "_row_number"])
-        except pl.exceptions.NoDataError:
-            raise SourceReadError(f"{path}: the file is empty (no header row)") from None
-        except pl.exceptions.ComputeError as exc:
-            if "utf-8" in str(exc).lower():
-                _check_utf8(csv_path, contract.encoding)  # raises, naming the line
-            if "fields" not in str(exc):
-                raise SourceReadError(f"{path}: cannot read as CSV: {exc}") from None
-            read = _csv_line_by_line(csv_path, contract)
+        read = _read_csv(path, contract, workdir, first_data_row)
     elif contract.format == "xlsx":
         read = _read_xlsx(path, contract, first_data_row)
     elif contract.format == "jsonl":
-        try:
-            frame = pl.read_ndjson(path, infer_schema_length=None, row_index_name="_row_number", row_index_offset=1)
-            frame = frame.with_columns(pl.exclude("_row_number").cast(pl.String))
-            read = SourceRead(frame, [c for c in frame.columns if c != "_row_number"])
-        except pl.exceptions.PolarsError:
-            read = _jsonl_line_by_line(path)
+        read = _read_jsonl(path, contract, workdir)
     elif contract.format == "parquet":
-        frame = pl.read_parquet(path).with_row_index("_row_number", offset=1)
+        try:
+            frame = pl.read_parquet(path).with_row_index("_row_number", offset=1)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise SourceReadError(f"{path}: cannot read as Parquet: {exc}") from None
         frame = frame.with_columns(pl.col("_row_number").cast(pl.Int64), pl.exclude("_row_number").cast(pl.String))
         read = SourceRead(frame, [c for c in frame.columns if c != "_row_number"])
     else:  # pragma: no cover - the contract model forbids other formats
@@ -210,21 +257,12 @@ def read_source_file(path: Path, contract: SourceContract, workdir: Path) -> Sou
     return read
 
 
-def _check_utf8(path: Path, encoding: str) -> None:
-    """Polars says a file is not UTF-8 but not where; find the line for the message."""
-    line, offset = 1, 0
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                line += chunk[: exc.start].count(b"\n")
-                raise SourceReadError(
-                    f"{path}: line {line}: byte offset {offset + exc.start} is not valid {encoding} ({exc.reason})"
-                ) from None
-            line += chunk.count(b"\n")
-            offset += len(chunk)
+def unread_rows(path: Path, contract: SourceContract) -> list[tuple[int, str]]:
+    """(line, text) of the rows of a file that could not be read: counted and quarantined, so none is lost.
+    Only text formats have lines to count; a workbook or Parquet file that cannot be opened has none."""
+    if contract.format not in ("csv", "jsonl"):
+        return []
+    return unreadable_lines(path, contract.encoding, contract.header_row if contract.format == "csv" else 0)
 
 
 def _read_xlsx(path: Path, contract: SourceContract, first_data_row: int) -> SourceRead:
@@ -241,6 +279,10 @@ def _read_xlsx(path: Path, contract: SourceContract, first_data_row: int) -> Sou
         )
     if contract.sheet is not None and contract.sheet not in sheets:
         raise SourceReadError(f"{path}: no sheet {contract.sheet!r}; the workbook has {sheets}")
+    try:
+        check_sheet_size(path, contract.sheet or sheets[0])
+    except (SheetTooLarge, ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        raise SourceReadError(f"{path}: sheet {contract.sheet or sheets[0]!r}: {exc}") from None
     try:
         frame = pl.read_excel(
             path,

@@ -258,6 +258,13 @@ def _scrub_validation_results(con: duckdb.DuckDBPyConnection, values: list[str])
         new = [scrub_text(t, values) if t else t for t in (sample, message)]
         if new != [sample, message]:
             con.execute("update dq.validation_results set sample = ?, message = ? where rowid = ?", [*new, rowid])
+    # File accounts carry no row values since their messages became value-free; older ones may (a header).
+    for rowid, message in con.execute(
+        "select rowid, message from dq.reconciliation where message is not null"
+    ).fetchall():
+        new_message = scrub_text(message, values)
+        if new_message != message:
+            con.execute("update dq.reconciliation set message = ? where rowid = ?", [new_message, rowid])
 
 
 def _delete_quarantined(

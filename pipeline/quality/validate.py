@@ -54,6 +54,17 @@ class RuleOutcome:
             return f"{self.rule.name}: {self.unexpected_count} unexpected value(s), e.g. {self.sample[:3]}"
         return f"{self.rule.name}: observed {self.observed!r}"
 
+    @property
+    def summary(self) -> str:
+        """The outcome without any value of a row: what goes into dq.reconciliation and the run's log, which
+        erasure does not reach (the values stay in dq.validation_results, which it scrubs)."""
+        if self.error:
+            return f"{self.rule.name}: could not be evaluated (see dq.validation_results)"
+        if self.rule.on_failure == "quarantine" or self.unexpected_count:
+            return f"{self.rule.name}: {self.unexpected_count} unexpected value(s) (examples in dq.validation_results)"
+        observed = self.observed if isinstance(self.observed, int | float) else "see dq.validation_results"
+        return f"{self.rule.name}: observed {observed}"
+
 
 @dataclass
 class Validation:

@@ -7,6 +7,7 @@ Expected outcomes are written by hand in CASES below, never derived from a run.
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import xlsxwriter
@@ -48,6 +49,7 @@ CASES: dict[str, tuple[str, str, list]] = {
                         "file": "o.csv",
                         "status": "unreadable",
                         "loaded": 0,
+                        "quarantined": {"file__readable": 3},
                         "message": "o.csv: line 1: byte offset 0 is not valid utf-8",
                     }
                 ],
@@ -423,11 +425,133 @@ CASES: dict[str, tuple[str, str, list]] = {
             )
         ],
     ),
+    "quote_in_header": (
+        "orders_quote_header",
+        "A stray quote in a header name (id\"x) made Polars read the rest of the file as one value: 0 rows, 'balanced'."
+        " The line-by-line reader takes the quote literally and every row loads.",
+        [({"o.csv": 'id"x,' + H + "".join("q," + r for r in (R1, R2, R3))}, [ok("o.csv", 3, row_numbers=[2, 3, 4])])],
+    ),
+    "field_over_128_kib": (
+        "orders_csv",
+        "A value of 200 KiB in a file that needs the line-by-line reader (a short line) crashed the source's ingest"
+        " (the csv module's 128 KiB field limit): it is read, and judged like any value.",
+        [
+            (
+                {"o.csv": H + "A1,13812345678,100,0,2024-03-05 14:22:01," + "x" * 200_000 + "\n" + R2 + "A9,138\n"},
+                [ok("o.csv", 1, quarantined={"status__to_be_in_set": 1, "file__malformed_line": 1})],
+            )
+        ],
+    ),
+    "one_row_wrongly_encoded": (
+        "orders_csv",
+        "One line with bytes that are not UTF-8 made the whole file unreadable with rows_read NULL, yet 'balanced':"
+        " that line is quarantined with its bytes escaped and its line number; the others load.",
+        [
+            (
+                {"o.csv": (H + R1).encode() + b"A2,\xff\xfe,1,0,2024-03-05 14:22:01,x\n" + R3.encode()},
+                [
+                    ok(
+                        "o.csv",
+                        2,
+                        quarantined={"file__malformed_line": 1},
+                        reason="not valid utf-8",
+                        row_numbers=[2, 4],
+                    )
+                ],
+            )
+        ],
+    ),
+    "blank_line_between_rows": (
+        "orders_csv",
+        "A blank line was read by Polars as a row of nulls (quarantined as an order without a time) and shifted"
+        " the row numbers after it: it is skipped, and rows keep the line they are on.",
+        [({"o.csv": H + R1 + "\n" + R2 + R3}, [ok("o.csv", 3, row_numbers=[2, 4, 5])])],
+    ),
+    "value_spanning_two_lines": (
+        "orders_csv",
+        "A quoted value holding a line break: one row, numbered by the line it starts on.",
+        [
+            (
+                {"o.csv": H + R1 + 'A2,,1,0,2024-03-06 09:00:00,"成\n功"\n' + R3},
+                [ok("o.csv", 2, quarantined={"status__to_be_in_set": 1}, row_numbers=[2, 5])],
+            )
+        ],
+    ),
+    "link_out_of_the_source_root": (
+        "orders_csv",
+        "A link in the source folder to /etc/passwd was read, and its lines stored in dq.quarantine: it is refused"
+        " unopened, and nothing of it is kept.",
+        [
+            (
+                {"o.csv": "link:/etc/passwd"},
+                [
+                    {
+                        "file": "o.csv",
+                        "status": "unreadable",
+                        "loaded": 0,
+                        "message": "leads outside sources.root",
+                        "message_excludes": "root:",
+                    }
+                ],
+            )
+        ],
+    ),
+    "xlsx_cell_at_xfd1048576": (
+        "orders_xlsx",
+        "One cell at XFD1048576 made the Excel reader allocate 512 GiB and abort the process: the sheet's size is"
+        " read from its XML first, and the file is unreadable, naming the cell.",
+        [
+            (
+                {"o.xlsx": "xlsx:stray_cell"},
+                [{"file": "o.xlsx", "status": "unreadable", "loaded": 0, "message": "reaches XFD1048576"}],
+            )
+        ],
+    ),
+    "header_row_missing": (
+        "orders_csv",
+        "An export without its header row: rejected for the missing columns, and the message (dq.reconciliation,"
+        " the run's log) does not carry the first row, a person's phone, as the header it takes for one.",
+        [
+            (
+                {"o.csv": R1 + R2},
+                [
+                    {
+                        "file": "o.csv",
+                        "status": "rejected",
+                        "loaded": 0,
+                        "quarantined": {"file__has_contract_columns": 1},
+                        "message": "are not in the file's header",
+                        "message_excludes": "13812345678",
+                    }
+                ],
+            )
+        ],
+    ),
+    "contract_path_climbs_out": (
+        {
+            **yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")),
+            "path": "../../*/*.csv",
+        },
+        "A contract whose glob climbs out of sources.root ingested files elsewhere: the contract is refused.",
+        [],
+        {"contract_error": "climbs out of sources.root"},
+    ),
+    "derived_field_reads_a_file": (
+        {
+            **yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")),
+            "derived": {"status": "(select max(x) from read_csv('/etc/passwd'))"},
+        },
+        "A derived field holding a subquery made Polars open the file while parsing and print its first line in the"
+        " error: subqueries and table functions are refused before Polars sees the expression.",
+        [],
+        {"contract_error": "a subquery is not allowed", "message_excludes": "root:"},
+    ),
 }
 
 
 def _xlsx(kind: str, path: Path) -> None:
     wb = xlsxwriter.Workbook(str(path))
+    wb.set_properties({"created": datetime(2024, 1, 1)})  # the same bytes on every build
     header = ["订单编号", "手机", "实付金额", "退款金额", "下单时间", "状态"]
     if kind == "two_sheets":
         ws = wb.add_worksheet("汇总")
@@ -436,6 +560,11 @@ def _xlsx(kind: str, path: Path) -> None:
         ws.write_row(0, 0, header)
         ws.write_row(1, 0, ["A1", "13812345678", 100, 0, "2024-03-05 14:22:01", "成功"])
         ws.write_row(2, 0, ["A2", "", 20.5, 0, "2024-03-06 09:00:00", "成功"])
+    elif kind == "stray_cell":
+        ws = wb.add_worksheet("明细")
+        ws.write_row(0, 0, header)
+        ws.write_row(1, 0, ["A1", "13812345678", 100, 0, "2024-03-05 14:22:01", "成功"])
+        ws.write(1_048_575, 16_383, "x")
     elif kind == "merged_header":
         ws = wb.add_worksheet("明细")
         ws.write_row(0, 0, header[:2])
@@ -449,8 +578,12 @@ def build() -> None:
     for folder in HERE.iterdir():
         if folder.is_dir() and (folder / "case.yml").exists():
             shutil.rmtree(folder)
-    for name, (contract, description, steps) in CASES.items():
+    for name, (contract, description, steps, *extra) in CASES.items():
         folder = HERE / name
+        folder.mkdir()
+        if isinstance(contract, dict):  # a contract of the case's own
+            (folder / "contract.yml").write_text(yaml.safe_dump(contract, allow_unicode=True), encoding="utf-8")
+            contract = "own"
         plan = []
         for i, (files, expected) in enumerate(steps, start=1):
             step_files = {}
@@ -458,6 +591,9 @@ def build() -> None:
                 rel = f"step{i}/{target}"
                 path = folder / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(content, str) and content.startswith("link:"):
+                    step_files[target] = content  # the test makes the link: git would keep it as a file
+                    continue
                 if isinstance(content, str) and content.startswith("xlsx:"):
                     _xlsx(content.removeprefix("xlsx:"), path)
                 elif isinstance(content, bytes):
@@ -466,7 +602,7 @@ def build() -> None:
                     path.write_text(content, encoding="utf-8")
                 step_files[target] = rel
             plan.append({"files": step_files, "expect": expected})
-        case = {"description": description, "contract": contract, "steps": plan}
+        case = {"description": description, "contract": contract, "steps": plan, **(extra[0] if extra else {})}
         (folder / "case.yml").write_text(yaml.safe_dump(case, allow_unicode=True, sort_keys=False), encoding="utf-8")
     print(f"{len(CASES)} cases")
 

@@ -82,10 +82,23 @@ def test_source_time_zone_converted_to_warehouse_time_zone(tmp_path):
     assert df["ordered_at"].to_list() == [datetime(2024, 3, 6, 0, 30)]
 
 
-def test_invalid_bytes_name_file_and_line(tmp_path):
+def test_a_line_with_invalid_bytes_is_set_aside_naming_its_line(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_bytes("订单编号,手机,实付金额,下单时间,状态码\n".encode("gbk") + b"A1,\xff\xff,1,x,1\n")
-    with pytest.raises(SourceReadError, match=r"bad.csv: line 2: .* not valid gbk"):
+    header = "订单编号,手机,实付金额,下单时间,状态码\n".encode("gbk")
+    path.write_bytes(header + b"A1,\xff\xff,1,x,1\n" + "A2,13812345678,1,x,1\n".encode("gbk"))
+    read = read_source_file(path, SourceContract(**{**ORDERS, "encoding": "gbk"}), tmp_path)
+    assert read.frame["订单编号"].to_list() == ["A2"]
+    assert read.frame["_row_number"].to_list() == [3]
+    assert read.malformed.rows() == [
+        (2, "A1,\\xff\\xff,1,x,1", f"byte offset {len(header) + 3} is not valid gbk (illegal multibyte sequence)")
+    ]
+    assert read.rows_read == 2
+
+
+def test_invalid_bytes_in_the_header_name_file_and_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"\xff\xff,x\nA1,1\n")
+    with pytest.raises(SourceReadError, match=r"bad.csv: line 1: byte offset 0 is not valid gbk"):
         read_source_file(path, SourceContract(**{**ORDERS, "encoding": "gbk"}), tmp_path)
 
 
