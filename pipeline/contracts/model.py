@@ -20,6 +20,10 @@ class ContractError(YamlFileError):
     """A contract file that cannot be used. The message names the file and the key."""
 
 
+# Other ways exports write a currency beside an amount; a code of another currency is left, and fails to parse.
+_CURRENCY_WORDS = {"CNY": ["RMB", "元"], "JPY": ["円"], "USD": ["US"], "HKD": ["HK"], "TWD": ["NT"]}
+
+
 class HelperColumn(BaseModel):
     """A source column kept only as input to derived fields (e.g. an amount in fen, a status code)."""
 
@@ -47,6 +51,15 @@ class SourceContract(BaseModel):
     date_formats: list[str] = Field(default=["%Y-%m-%d"], min_length=1)
     datetime_formats: list[str] = Field(default=["%Y-%m-%d %H:%M:%S"], min_length=1)
     timezone: str = "Asia/Shanghai"
+    currency: str = Field(
+        default="CNY",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of the source's amounts; they are kept in it, and grading.yml says its own.",
+    )
+    decimal_separator: Literal[".", ","] = "."
+    thousands_separator: Literal[",", ".", " ", "'", ""] = Field(
+        default=",", description="Groups of three digits; ' ' also stands for thin and non-breaking spaces."
+    )
     true_values: list[str] = ["1", "true", "t", "yes", "y", "是", "已同意", "√"]
     false_values: list[str] = ["0", "false", "f", "no", "n", "否", "未同意", "×"]
 
@@ -88,12 +101,22 @@ class SourceContract(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _separators_differ(self) -> SourceContract:
+        if self.decimal_separator == self.thousands_separator:
+            raise ValueError(f"decimal_separator and thousands_separator are both {self.decimal_separator!r}")
+        return self
+
+    @model_validator(mode="after")
     def _grain_fits_entity(self) -> SourceContract:
         if self.grain == "order_line" and self.entity != "orders":
             raise ValueError("grain 'order_line' is only valid for entity 'orders'")
         return self
 
     # -- derived views of the contract ------------------------------------------------------------
+    def currency_markers(self) -> list[str]:
+        """Words beside an amount that name the source's currency (signs such as ¥ $ € £ are always dropped)."""
+        return [self.currency, *_CURRENCY_WORDS.get(self.currency, [])]
+
     @property
     def canonical(self) -> dict[str, ColumnType]:
         return ENTITIES[self.entity]

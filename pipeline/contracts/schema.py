@@ -10,11 +10,13 @@ from typing import Literal
 
 ColumnType = Literal["string", "integer", "decimal", "boolean", "date", "timestamp"]
 
-# Polars/DuckDB spelling of every canonical type. Decimals are DECIMAL(18,2): money must add up exactly.
+# Polars/DuckDB spelling of every canonical type. Decimals are DECIMAL(18,4): money must add up exactly, and four
+# places hold three-place currencies and unit prices of a fraction of a cent; a value with more is quarantined,
+# never rounded (pipeline/ingest/transform.py).
 DUCKDB_TYPES: dict[str, str] = {
     "string": "varchar",
     "integer": "bigint",
-    "decimal": "decimal(18, 2)",
+    "decimal": "decimal(18, 4)",
     "boolean": "boolean",
     "date": "date",
     "timestamp": "timestamp",

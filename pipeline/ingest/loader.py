@@ -95,8 +95,19 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         cols = {**{c: DUCKDB_TYPES[t] for c, t in columns.items()}, **LINEAGE}
         ddl = ", ".join(f'"{c}" {t}' for c, t in cols.items())
         con.execute(f"create table if not exists raw.{entity} ({ddl})")
+        have = dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns"
+                " where table_schema = 'raw' and table_name = ?",
+                [entity],
+            ).fetchall()
+        )
         for c, t in cols.items():
-            con.execute(f'alter table raw.{entity} add column if not exists "{c}" {t}')
+            if c not in have:
+                con.execute(f'alter table raw.{entity} add column "{c}" {t}')
+            elif t.startswith("decimal") and have[c].replace(" ", "").lower() != t.replace(" ", ""):
+                # Decimals widened from two places to four: lossless, and older rows keep their values.
+                con.execute(f'alter table raw.{entity} alter column "{c}" set data type {t}')
     con.execute(
         f"""create table if not exists {MANIFEST} (
             source varchar not null,

@@ -10,6 +10,7 @@ coerced silently.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import polars as pl
@@ -19,7 +20,8 @@ from pipeline.contracts.model import HelperColumn, SourceContract
 from pipeline.contracts.schema import ENTITIES, RECORD_ID
 from pipeline.quality.cleaning import cleaning_for
 
-DECIMAL = pl.Decimal(18, 2)
+SCALE = 4  # decimal places every canonical decimal keeps (pipeline/contracts/schema.py)
+DECIMAL = pl.Decimal(18, SCALE)
 POLARS_TYPES = {
     "string": pl.String,
     "integer": pl.Int64,
@@ -30,16 +32,41 @@ POLARS_TYPES = {
 }
 
 
+def _number(raw: pl.Expr, contract: SourceContract, *, places: int) -> pl.Expr:
+    """Text of a number in the source's own notation -> plain text ('-1234.5'), or null when it is not one.
+
+    Spaces (thin and non-breaking ones too), currency signs and the source's own currency code are dropped;
+    thousands separators must group by three and are dropped; the decimal separator becomes '.'; accounting
+    negatives, (12.50) and 12.50-, get a minus. A value with more (non-zero) decimal places than `places` is
+    not a number here: rounding it would lose money without a word, so it becomes a parse error instead.
+    """
+    dec, thousands = contract.decimal_separator, contract.thousands_separator.strip()
+    text = raw.str.replace_all(r"[\s\u00a0\u202f]|\p{Sc}", "")
+    for marker in contract.currency_markers():
+        text = text.str.replace_all(marker, "", literal=True)
+    negative = (text.str.starts_with("(") & text.str.ends_with(")")) | text.str.ends_with("-")
+    text = text.str.strip_prefix("(").str.strip_suffix(")").str.strip_suffix("-")
+    d, t = re.escape(dec), re.escape(thousands)
+    whole = rf"(?:\d{{1,3}}(?:{t}\d{{3}})+|\d+)" if thousands else r"\d+"
+    fraction = rf"\d{{0,{places}}}0*" if places else "0*"  # trailing zeros are no precision
+    pattern = rf"^[+-]?(?:{whole}(?:{d}{fraction})?|{d}\d{{0,{places}}}0*)$"
+    plain = text.str.replace_all(thousands, "", literal=True) if thousands else text
+    plain = plain.str.replace(dec, ".", literal=True)
+    if not places:
+        plain = plain.str.replace(r"\.0*$", "")  # 3.0 is the count 3
+    plain = pl.when(plain.str.starts_with(".")).then(pl.lit("0") + plain).otherwise(plain)
+    signed = pl.when(negative & ~plain.str.starts_with("-")).then(pl.lit("-") + plain).otherwise(plain)
+    return pl.when(text.str.contains(pattern)).then(signed)
+
+
 def _parse(col: str, kind: str, contract: SourceContract, warehouse_tz: str) -> pl.Expr:
     raw = pl.col(col)
     if kind == "string":
         return raw
     if kind == "integer":
-        return raw.str.replace_all(",", "").cast(pl.Float64, strict=False).round(0).cast(pl.Int64, strict=False)
+        return _number(raw, contract, places=0).cast(pl.Int64, strict=False)
     if kind == "decimal":
-        # Currency signs and thousands separators are common in exports; round half away from zero to fen.
-        cleaned = raw.str.replace_all(r"[,¥￥\s]|CNY|RMB|元", "")
-        return cleaned.cast(pl.Float64, strict=False).round(2).cast(DECIMAL, strict=False)
+        return _number(raw, contract, places=SCALE).cast(DECIMAL, strict=False)
     if kind == "boolean":
         lowered = raw.str.to_lowercase()
         return (

@@ -527,6 +527,60 @@ CASES: dict[str, tuple[str, str, list]] = {
             )
         ],
     ),
+    "decimal_comma_under_a_dot_contract": (
+        "orders_csv",
+        "'1.234,50' under a contract with '.' decimals loaded as 1.23 (thousands commas stripped, then rounded):"
+        " it is no number in that notation, so it is quarantined, naming the value.",
+        [
+            (
+                {"o.csv": H + R1 + 'A9,,"1.234,50",0,2024-01-01 10:00:00,成功\n'},
+                [ok("o.csv", 1, quarantined={"parse_errors__to_be_null": 1}, reason="amount=1.234,50")],
+            )
+        ],
+    ),
+    "european_number_format": (
+        {
+            **yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")),
+            "delimiter": ";",
+            "decimal_separator": ",",
+            "thousands_separator": ".",
+            "currency": "EUR",
+        },
+        "A European export (';' between fields, ',' decimals, '.' thousands, €) loads the amounts it says.",
+        [
+            (
+                {
+                    "o.csv": H.replace(",", ";")
+                    + "A1;13812345678;1.234,50 €;0;2024-03-05 14:22:01;成功\n"
+                    + "A2;;€ 0,5;0,25;2024-03-06 09:00:00;成功\n"
+                },
+                [ok("o.csv", 2, values={"amount": ["1234.5000", "0.5000"], "refund_amount": ["0.0000", "0.2500"]})],
+            )
+        ],
+    ),
+    "unit_price_of_three_places": (
+        "orders_lines",
+        "Unit prices of a fraction of a cent (0.125) were rounded to 2 places without a word: four places are"
+        " kept, and a price of five places is quarantined, not rounded.",
+        [
+            (
+                {
+                    "o.csv": "InvoiceNo,Quantity,UnitPrice,InvoiceDate\n"
+                    "536365,6,0.125,2010-12-01 08:26:00\n536366,6,2.55,2010-12-01 08:28:00\n"
+                    "536367,1,0.00005,2010-12-01 08:34:00\n"
+                },
+                [
+                    ok(
+                        "o.csv",
+                        2,
+                        quarantined={"parse_errors__to_be_null": 1},
+                        reason="unit_price=0.00005",
+                        values={"unit_price": ["0.1250", "2.5500"], "amount": ["0.7500", "15.3000"]},
+                    )
+                ],
+            )
+        ],
+    ),
     "contract_path_climbs_out": (
         {
             **yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")),

@@ -74,6 +74,12 @@ def test_case(name, tmp_path):
                 )
                 assert expected["message_excludes"] not in (r.message or ""), where
                 assert all(expected["message_excludes"] not in (m or "") for (m,) in stored.fetchall()), where
+            for column, values in expected.get("values", {}).items():
+                rows = con.execute(
+                    f"select {column}::varchar from raw.{contract.entity} where _source_file = ? order by _row_number",
+                    [r.file],
+                ).fetchall()
+                assert [v for (v,) in rows] == values, f"{where}: {column}"
             if "row_numbers" in expected:
                 rows = con.execute(
                     f"select _row_number from raw.{contract.entity} where _source_file = ? order by 1", [r.file]
