@@ -48,6 +48,20 @@ class QualityConfig(_Strict):
         le=1,
         description="A file replacing an earlier version is rejected when it has lost more than this share of rows.",
     )
+    max_history_years: int = Field(
+        default=50,
+        ge=1,
+        le=200,
+        description="Events (orders, interactions, tickets...) dated more than this many years before the as-of "
+        "date are quarantined: an Excel zero date (1899-12-30, 1900-01-01) is not an order. A source can set its "
+        "own (contract quality.max_history_years or quality.earliest).",
+    )
+    max_amount: float = Field(
+        default=10_000_000,
+        gt=0,
+        description="An order amount or refund above this, in the source's currency, is quarantined as absurd; "
+        "a source can set its own (contract quality.max_amount).",
+    )
 
 
 IdentifierName = Literal["member_id", "phone", "email", "wechat_unionid", "buyer_id", "lead_id", "order_id"]

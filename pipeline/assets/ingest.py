@@ -128,6 +128,8 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
             run_id=context.run_id,
             now=datetime.now(ZoneInfo(cfg.timezone)).replace(tzinfo=None),
             max_volume_drop=cfg.quality.max_volume_drop,
+            max_history_years=cfg.quality.max_history_years,
+            max_amount=cfg.quality.max_amount,
             docs_dir=cfg.reports_dir / "validation" / context.run_id,
             as_of_date=cfg.resolved_as_of_date(),
             suppression=_suppression(cfg.privacy.dir),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +33,21 @@ class HelperColumn(BaseModel):
     type: ColumnType
 
 
+class SourceQuality(BaseModel):
+    """Validation limits of this source, where they differ from crmgrade.yml's `quality` (docs/your-data.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    earliest: date | None = Field(default=None, description="No event of this source is dated before this day.")
+    max_history_years: int | None = Field(default=None, ge=1, le=200)
+    max_amount: float | None = Field(default=None, gt=0, description="In the source's currency.")
+
+    @model_validator(mode="after")
+    def _one_lower_bound(self) -> SourceQuality:
+        if self.earliest is not None and self.max_history_years is not None:
+            raise ValueError("give earliest or max_history_years, not both")
+        return self
+
+
 class SourceContract(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,6 +72,7 @@ class SourceContract(BaseModel):
         pattern=r"^[A-Z]{3}$",
         description="ISO 4217 code of the source's amounts; they are kept in it, and grading.yml says its own.",
     )
+    quality: SourceQuality = SourceQuality()
     decimal_separator: Literal[".", ","] = "."
     thousands_separator: Literal[",", ".", " ", "'", ""] = Field(
         default=",", description="Groups of three digits; ' ' also stands for thin and non-breaking spaces."

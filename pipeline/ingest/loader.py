@@ -60,6 +60,28 @@ class IngestOptions:
     as_of_date: date | None = None  # the run's as-of date, stamped on dq.reconciliation and dq.column_profiles
     # (salt, hashes) of the suppression list: rows of erased people are neither loaded nor quarantined
     suppression: tuple[str, frozenset[str]] | None = None
+    max_history_years: int = 50  # crmgrade.yml quality.*: the limits a contract's quality block can override
+    max_amount: float = 10_000_000
+
+    def limits(self, contract: SourceContract) -> dict[str, object]:
+        """The suites' $PARAMETERs that depend on the source and the as-of date, not on one file."""
+        as_of = self.as_of_date or self.now.date()
+        own = contract.quality
+        years = own.max_history_years or self.max_history_years
+        earliest = own.earliest or _years_before(as_of, years)
+        return {
+            "now": self.now,
+            "earliest": datetime.combine(earliest, datetime.min.time()),
+            "earliest_birth": datetime.combine(_years_before(as_of, 120), datetime.min.time()),
+            "max_amount": float(own.max_amount or self.max_amount),
+        }
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
 
 
 @dataclass
@@ -483,7 +505,8 @@ def _finish(batch: list[_Prepared]) -> list[FileResult]:
     ).with_row_index("_batch_row")
     together = together.with_columns(pl.col("_batch_row").cast(pl.Int64))
     t0 = time.perf_counter()
-    batch_validation = validate_frame(together, row_suite, {"now": options.now, "min_rows": 1}, index="_batch_row")
+    limits = options.limits(batch[0].job.contract)
+    batch_validation = validate_frame(together, row_suite, {**limits, "min_rows": 1}, index="_batch_row")
     batch_seconds, batch_size = time.perf_counter() - t0, max(together.height, 1)
     failures = batch_validation.row_failures.join(
         together.select("_batch_row", "_file_index", "_row_number"), on="_batch_row"
@@ -498,7 +521,7 @@ def _finish(batch: list[_Prepared]) -> list[FileResult]:
     results = []
     for i, p in enumerate(batch):
         mine = failures.filter(pl.col("_file_index") == i).select("_row_number", "rule", "reason")
-        params = {"now": options.now, "min_rows": _min_rows(p.previous_rows, options.max_volume_drop)}
+        params = {**limits, "min_rows": _min_rows(p.previous_rows, options.max_volume_drop)}
         t0 = time.perf_counter()
         table = validate_frame(p.canonical, table_suite, params) if table_suite.rules else None
         # The batch's validation time is shared among its files by rows.

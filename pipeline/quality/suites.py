@@ -28,6 +28,9 @@ OnFailure = Literal["quarantine", "stop", "warn"]
 PARAMETERS = {
     "now": "the time of the run, in the warehouse time zone",
     "min_rows": "1, or for a file replacing an earlier version: its earlier rows x (1 - quality.max_volume_drop)",
+    "earliest": "the earliest event time: quality.max_history_years before the as-of date, or the source's own",
+    "earliest_birth": "120 years before the as-of date",
+    "max_amount": "quality.max_amount (in the source's currency), or the source's own",
 }
 
 

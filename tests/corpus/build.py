@@ -581,6 +581,33 @@ CASES: dict[str, tuple[str, str, list]] = {
             )
         ],
     ),
+    "orders_from_the_1990s": (
+        "orders_csv",
+        "An order history from 1997 was quarantined whole by a fixed 'not before 2000-01-01': the earliest date is"
+        " now quality.max_history_years (50) before the as-of date; an Excel zero date (1900) is still quarantined.",
+        [
+            (
+                {
+                    "o.csv": H + "A1,,10,0,1997-03-05 14:22:01,成功\nA2,,10,0,1999-12-31 23:00:00,成功\n"
+                    "A3,,10,0,1899-12-30 00:00:00,成功\n"
+                },
+                [ok("o.csv", 2, quarantined={"ordered_at__to_be_between": 1})],
+            )
+        ],
+    ),
+    "limits_of_the_source_own": (
+        {
+            **yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")),
+            "quality": {"earliest": "2024-01-01", "max_amount": 1000},
+        },
+        "A source's contract sets its own limits: nothing before 2024 (the shop opened then), nothing over 1,000.",
+        [
+            (
+                {"o.csv": H + R1 + "A8,,10,0,2023-12-31 23:59:59,成功\nA9,,1000.01,0,2024-03-05 14:22:01,成功\n"},
+                [ok("o.csv", 1, quarantined={"ordered_at__to_be_between": 1, "amount__to_be_between": 1})],
+            )
+        ],
+    ),
     "contract_path_climbs_out": (
         {
             **yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")),

@@ -6,9 +6,16 @@ from datetime import datetime
 import polars as pl
 import pytest
 
+from pipeline.contracts.model import SourceContract
+from pipeline.ingest.loader import IngestOptions
 from pipeline.quality.cleaning import clean_name, clean_phone, fold_full_width
 from pipeline.quality.suites import SuiteError, load_suite, suite_for
 from pipeline.quality.validate import validate_frame
+
+# The per-source limits of a source with the default contract, as the loader computes them.
+LIMITS = IngestOptions(warehouse_tz="Asia/Shanghai", run_id="t", now=datetime(2026, 6, 30)).limits(
+    SourceContract(source="s", entity="surveys", path="*.csv", format="csv", columns={"id": "response_id"})
+)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +92,7 @@ def test_validation_names_failing_rows_and_rules():
             "phone": ["+8613812345678", None, None],
         }
     )
-    v = validate_frame(df, suite, {"now": datetime(2026, 6, 30), "min_rows": 1})
+    v = validate_frame(df, suite, {**LIMITS, "min_rows": 1})
     failures = sorted(v.row_failures.select("_row_number", "rule").rows())
     assert failures == [
         (3, "answered_at__to_be_between"),
@@ -93,5 +100,5 @@ def test_validation_names_failing_rows_and_rules():
         (4, "parse_errors__to_be_null"),
     ]
     assert not v.stops
-    v = validate_frame(df, suite, {"now": datetime(2026, 6, 30), "min_rows": 10})
+    v = validate_frame(df, suite, {**LIMITS, "min_rows": 10})
     assert [o.rule.name for o in v.stops] == ["table__row_count_to_be_between"]
