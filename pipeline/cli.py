@@ -104,7 +104,10 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
             print(f"  step {event.step_key} failed: {err.message.strip() if err else ''}", file=sys.stderr)
         for source, file, status, message in stopped_files(settings.warehouse, result.run_id):
             print(f"  {source} {file}: {status}: {message}", file=sys.stderr)
-        return _fail(f"run {result.run_id} failed in {len(failed)} step(s); see dq.reconciliation and dq.quarantine")
+        where = (
+            "; see dq.reconciliation and dq.quarantine" if any(e.step_key.startswith("raw__") for e in failed) else ""
+        )
+        return _fail(f"run {result.run_id} failed in {len(failed)} step(s){where}")
     text, path = write_summary(settings.warehouse, settings.reports_dir)
     print()
     print(text)

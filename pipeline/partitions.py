@@ -4,7 +4,8 @@ schedule's, the sensor's, a backfill's, `crmgrade run --as-of` - carries exactly
 asset from the partition key instead of each computing "today" on its own.
 
 The partitions run to today in the business time zone (end_offset=1: today's as-of date grades yesterday's
-data, so it exists from midnight), from crmgrade.yml operations.partitions_start.
+data, so it exists from midnight), from crmgrade.yml operations.partitions_start
+(or the configured as-of date, when it is earlier).
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from pipeline.config import Settings, load_settings
 
 
 def as_of_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
+    # A configured as-of date before partitions_start (a history from the 1990s) starts the partitions there.
+    start = settings.operations.partitions_start
+    if settings.as_of_date is not None:
+        start = min(start, settings.as_of_date)
     return dg.DailyPartitionsDefinition(
-        start_date=settings.operations.partitions_start.isoformat(),
+        start_date=start.isoformat(),
         timezone=settings.timezone,
         end_offset=1,
         fmt="%Y-%m-%d",

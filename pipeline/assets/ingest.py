@@ -14,7 +14,15 @@ import dagster as dg
 
 from pipeline.contracts import load_contracts
 from pipeline.contracts.schema import ENTITIES
-from pipeline.ingest.loader import HAS_COLUMNS, MALFORMED, READABLE, FileResult, IngestOptions, ingest_contract
+from pipeline.ingest.loader import (
+    HAS_COLUMNS,
+    MALFORMED,
+    READABLE,
+    FileResult,
+    IngestOptions,
+    ensure_raw_tables,
+    ingest_contract,
+)
 from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.privacy.erasure import PERSONAL
 from pipeline.privacy.salt import privacy_salt
@@ -147,6 +155,9 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
             (context.log.error if r.stopped else context.log.info)(line + (f": {r.message}" if r.message else ""))
 
         with warehouse.connect() as con:
+            # An entity no contract maps is still an (empty) typed table, with the dq tables beside it: on a
+            # fresh warehouse nothing else would create them before the reconciliation reads them.
+            ensure_raw_tables(con)
             for contract in contracts:
                 # An unexpected error in one source must not stop the others; the asset fails at the end.
                 try:

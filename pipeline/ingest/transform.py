@@ -144,14 +144,17 @@ def to_canonical(
     if contract.entity == "orders":
         # A line number makes (order id, line) a key: whole orders are line 1, lines count up per order id
         # in file order. A receipt without a number gets its id from its row below, so it is line 1 too.
-        ordinal = pl.int_range(1, pl.len() + 1).over("order_id") if contract.grain == "order_line" else pl.lit(1)
         line = pl.col("line_number") if "line_number" in known else pl.lit(None, pl.Int64)
-        lf = lf.with_columns(
-            pl.when(pl.col("order_id").is_null())
-            .then(pl.lit(1))
-            .otherwise(pl.coalesce(line, ordinal))
-            .alias("line_number")
-        )
+        if "order_id" not in known:  # an export without order numbers: each row is an order of its own
+            lf = lf.with_columns(pl.coalesce(line, pl.lit(1)).alias("line_number"))
+        else:
+            ordinal = pl.int_range(1, pl.len() + 1).over("order_id") if contract.grain == "order_line" else pl.lit(1)
+            lf = lf.with_columns(
+                pl.when(pl.col("order_id").is_null())
+                .then(pl.lit(1))
+                .otherwise(pl.coalesce(line, ordinal))
+                .alias("line_number")
+            )
         known.add("line_number")
 
     record_id = RECORD_ID[contract.entity]

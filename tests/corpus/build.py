@@ -608,6 +608,21 @@ CASES: dict[str, tuple[str, str, list]] = {
             )
         ],
     ),
+    "orders_without_order_ids": (
+        {
+            "source": "corpus",
+            "entity": "orders",
+            "path": "*.csv",
+            "format": "csv",
+            "columns": {"customer": "buyer_id", "date": "ordered_at", "total": "amount"},
+            "derived": {"status": "'completed'"},
+            "date_formats": ["%Y%m%d"],
+            "datetime_formats": ["%Y%m%d"],
+        },
+        "An orders-only export without order numbers crashed the source ('unable to find column order_id'): each"
+        " row is an order of its own, its id made from file and row.",
+        [({"o.csv": "customer,date,total\n00004,19970101,29.33\n00004,19970118,29.73\n"}, [ok("o.csv", 2)])],
+    ),
     "contract_path_climbs_out": (
         {
             **yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")),

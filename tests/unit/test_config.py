@@ -140,3 +140,13 @@ def test_the_as_of_environment_variable_overrides_the_file_and_is_checked(tmp_pa
     monkeypatch.setenv("CRMGRADE_AS_OF", "15/01/2026")
     with pytest.raises(ConfigError, match="as_of_date.*not a YYYY-MM-DD date"):
         load_settings(path)
+
+
+def test_an_as_of_date_before_partitions_start_starts_the_partitions(tmp_path):
+    # A 1990s history graded as of 1998: the default partitions_start (2020) made `crmgrade run` refuse the date.
+    from pipeline.partitions import as_of_partitions
+
+    settings = load_settings(write(tmp_path, GOOD + "as_of_date: 1998-07-01\n"))
+    assert as_of_partitions(settings).start.date().isoformat() == "1998-07-01"
+    later = load_settings(write(tmp_path, GOOD + "as_of_date: 2026-07-01\n"))
+    assert as_of_partitions(later).start.date().isoformat() == "2020-01-01"

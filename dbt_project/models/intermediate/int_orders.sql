@@ -57,7 +57,8 @@ final as (
             when order_status = 'cancelled' then 0
             else greatest(gross_amount - refund_amount, 0)
         end as net_amount,
-        order_status in ('completed', 'partially_refunded') as is_purchase,
+        -- a purchase has a value: a zero-price invoice (a free sample, a replacement) is an order, not a purchase
+        order_status in ('completed', 'partially_refunded') and gross_amount > 0 as is_purchase,
         store_id,
         source_file
     from orders

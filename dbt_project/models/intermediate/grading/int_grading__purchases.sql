@@ -1,5 +1,5 @@
 -- The orders grading counts as purchases: of a known customer (not an anonymous receipt), before the as-of date,
--- in one of grading.yml's purchase_statuses, valued gross or net of refunds as grading.yml's `monetary` says,
+-- in one of grading.yml's purchase_statuses and of a positive value, valued gross or net of refunds as grading.yml's `monetary` says,
 -- and whether its return window (grading.yml return_window_days) is still open on the as-of date.
 -- A view: the grading models read it, nothing else is computed here.
 {{ config(materialized='view') }}
@@ -37,6 +37,8 @@ final as (
     where orders.customer_key is not null
         and orders.ordered_at < {{ as_of_timestamp() }}
         and {{ list_has('settings.purchase_statuses', 'orders.order_status') }}
+        -- a purchase has a value, as in int_orders.is_purchase and the CLV fit: a zero-price invoice is none
+        and orders.gross_amount > 0
 
 )
 
