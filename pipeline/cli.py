@@ -46,7 +46,7 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
         os.environ[AS_OF_ENV] = as_of.isoformat()
     try:
         settings = export_environment(config_file)
-        if not settings.sources.root.is_dir() and settings.demo is not None:
+        if settings.generates_demo_data():
             from pipeline.demo.generator import DemoSpec, generate
 
             print(

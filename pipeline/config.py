@@ -36,6 +36,11 @@ class SourcesConfig(_Strict):
 
 
 class DemoConfig(_Strict):
+    dir: Path = Field(
+        default=Path("data/demo"),
+        description="The only folder the demo data is generated into, when it is missing and is sources.root: "
+        "a mistyped sources.root is an error, not 20,000 made-up customers graded as if they were yours.",
+    )
     customers: int = Field(default=20_000, ge=10)
     seed: int = 42
     orders: int | None = Field(default=None, ge=1)
@@ -347,6 +352,10 @@ class Settings(_Strict):
         """The config file these settings were read from."""
         return self._file
 
+    def generates_demo_data(self) -> bool:
+        """Whether a run generates the demo set: its folder is missing and is the one the demo block names."""
+        return self.demo is not None and self.sources.root == self.demo.dir and not self.sources.root.is_dir()
+
     def business_date(self, now: datetime | None = None) -> date:
         """Today (or `now`'s day) in the business time zone."""
         return (now or datetime.now(ZoneInfo(self.timezone))).astimezone(ZoneInfo(self.timezone)).date()
@@ -408,8 +417,15 @@ def load_settings(file: Path | str | None = None) -> Settings:
         settings.shadow_grading = (base / settings.shadow_grading).resolve()
     if not settings.sources.contracts.is_dir():
         raise ConfigError(file, "sources.contracts", f"folder {settings.sources.contracts} does not exist")
-    if not settings.sources.root.is_dir() and settings.demo is None:
-        raise ConfigError(file, "sources.root", f"folder {settings.sources.root} does not exist")
+    if settings.demo is not None:
+        settings.demo.dir = (base / settings.demo.dir).resolve()
+    if not settings.sources.root.is_dir() and not settings.generates_demo_data():
+        demo = (
+            f" (the demo block generates data only into demo.dir, {settings.demo.dir})"
+            if settings.demo is not None
+            else ""
+        )
+        raise ConfigError(file, "sources.root", f"folder {settings.sources.root} does not exist{demo}")
     if not settings.warehouse.parent.is_dir():
         raise ConfigError(file, "warehouse", f"folder {settings.warehouse.parent} does not exist")
     if os.environ.get(AS_OF_ENV):

@@ -51,6 +51,7 @@ def collect(warehouse: Path) -> dict:
             "select breakdown_value, customers from marts.grade_summary where breakdown = 'recency_method' order by 1"
         ).fetchall()
         as_of = con.execute("select max(as_of_date) from marts.customer_grades").fetchall()[0][0]
+        [(currency,)] = con.execute("select currency from grading_spec.settings").fetchall()
         customers = con.execute("select count(*) from marts.fct_customer").fetchall()[0][0]
         stages = con.execute(
             "select lifecycle_stage, count(*) from marts.fct_customer group by 1 order by 2 desc"
@@ -72,7 +73,9 @@ def collect(warehouse: Path) -> dict:
         )
     finally:
         con.close()
+    present = {entity for entity, *_ in sources}
     return {
+        "absent": [e for e in ENTITIES if e not in present],
         "alerts": alerts,
         "backtest": backtest,
         "sources": sources,
@@ -83,6 +86,7 @@ def collect(warehouse: Path) -> dict:
         "recency_methods": recency_methods,
         "provisional": provisional[0] if provisional else None,
         "as_of": as_of,
+        "currency": currency,
         "customers": customers,
         "stages": stages,
         "identity": identity,
@@ -109,6 +113,12 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
         "|---|---|---:|---:|---:|",
     ]
     lines += [f"| {e} | {s} | {n:,} | {q:,} | {d:,} |" for e, s, n, q, d in summary["sources"]]
+    if summary["absent"]:
+        lines += [
+            "",
+            f"No data for {', '.join(summary['absent'])}: no contract maps them, or their files held no rows. Their "
+            "tables are empty, and the fact-table columns they feed are empty or zero (the grades use what exists).",
+        ]
     lines += ["", "Files in the manifest: " + ", ".join(f"{n} {status}" for status, n in summary["files"])]
     if summary["rules"]:
         lines += ["", "## Quarantined rows by rule (details: dq.quarantine)", "", "| source | rule | rows |"]
@@ -120,7 +130,8 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
         "",
         f"## Customers per grade (as of {summary['as_of']})",
         "",
-        "| grade | customers | net spend (CNY) | average CLV (CNY) | high churn risk |",
+        f"| grade | customers | net spend ({summary['currency']}) | average CLV ({summary['currency']}) "
+        "| high churn risk |",
         "|---|---:|---:|---:|---:|",
     ]
     lines += [
@@ -133,7 +144,8 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
         share = f" ({open_net / revenue:.1%} of the net spend above)" if basis == "net" and revenue else ""
         lines += [
             "",
-            f"Provisional: {open_net:,.2f} CNY of net spend{share} comes from purchases of the last {window} days, "
+            f"Provisional: {open_net:,.2f} {summary['currency']} of net spend{share} comes from purchases of the "
+            f"last {window} days, "
             "whose return window is still open; refunds may yet lower it (customer_grades.monetary_net_provisional).",
         ]
     if any(method != "days" for method, _ in summary["recency_methods"]):

@@ -14,6 +14,7 @@ from pipeline.grading.variant import dbt_build_args, write_variant_spec
 from pipeline.grading.versions import record_version, spec_files, version_of
 from pipeline.markdown import md_table
 from pipeline.partitions import AS_OF_PARTITIONS
+from pipeline.quality.explain import why_nothing_graded
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.warehouse_tables import replace_tables
 
@@ -175,7 +176,8 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
         # the grades' as-of date, so the predictions describe the same day as the grades of this run
         [(as_of_date,)] = con.sql("select max(as_of_date) from marts.customer_grades").fetchall()
         if as_of_date is None:
-            raise dg.Failure("marts.customer_grades is empty: nothing to predict")
+            reason = why_nothing_graded(con, cfg.resolved_as_of_date())
+            raise dg.Failure(f"marts.customer_grades is empty, nothing to predict: {reason}")
         # the purchases the grades counted (known customer, before the as-of date, a purchase status)
         orders = con.sql(
             """select customer_key, order_date as purchase_date, gross_amount, net_amount

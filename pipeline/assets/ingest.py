@@ -14,6 +14,7 @@ import dagster as dg
 
 from pipeline.contracts import load_contracts
 from pipeline.contracts.schema import ENTITIES
+from pipeline.grading.spec import load_grading_spec
 from pipeline.ingest.loader import (
     HAS_COLUMNS,
     MALFORMED,
@@ -138,6 +139,7 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
             max_volume_drop=cfg.quality.max_volume_drop,
             max_history_years=cfg.quality.max_history_years,
             max_amount=cfg.quality.max_amount,
+            currency=load_grading_spec(cfg.grading).currency,
             docs_dir=cfg.reports_dir / "validation" / context.run_id,
             as_of_date=cfg.resolved_as_of_date(),
             suppression=_suppression(cfg.privacy.dir),

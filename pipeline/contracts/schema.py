@@ -63,6 +63,7 @@ ENTITIES: dict[str, dict[str, ColumnType]] = {
         "unit_price": "decimal",
         "amount": "decimal",
         "refund_amount": "decimal",
+        "currency": "string",
         "status": "string",
         "ordered_at": "timestamp",
     },

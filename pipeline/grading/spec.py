@@ -179,6 +179,12 @@ class Recommendations(_Strict):
 
 
 class GradingSpec(_Strict):
+    currency: str = Field(
+        default="CNY",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of the amounts graded and of every money threshold here; orders in another "
+        "currency are quarantined (rule currency__to_be_in_set), never summed with these.",
+    )
     lookback_days: int = Field(default=730, ge=1, description="Frequency and monetary count this many days.")
     purchase_statuses: list[Literal["completed", "partially_refunded", "refunded", "cancelled"]] = Field(
         default=["completed", "partially_refunded"], min_length=1
@@ -308,6 +314,7 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
             "recommendations_per_customer": spec.recommendations.per_customer,
             "recommendation_min_pair_customers": spec.recommendations.min_pair_customers,
             "recommendation_min_lift": spec.recommendations.min_lift,
+            "currency": spec.currency,
         }
     ]
     schemas = {
@@ -354,6 +361,7 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
                 ("recommendations_per_customer", pa.int32()),
                 ("recommendation_min_pair_customers", pa.int32()),
                 ("recommendation_min_lift", pa.float64()),
+                ("currency", pa.string()),
             ]
         ),
     }

@@ -62,6 +62,7 @@ class IngestOptions:
     suppression: tuple[str, frozenset[str]] | None = None
     max_history_years: int = 50  # crmgrade.yml quality.*: the limits a contract's quality block can override
     max_amount: float = 10_000_000
+    currency: str = "CNY"  # grading.yml's: an order in another currency is quarantined, never summed with these
 
     def limits(self, contract: SourceContract) -> dict[str, object]:
         """The suites' $PARAMETERs that depend on the source and the as-of date, not on one file."""
@@ -74,6 +75,7 @@ class IngestOptions:
             "earliest": datetime.combine(earliest, datetime.min.time()),
             "earliest_birth": datetime.combine(_years_before(as_of, 120), datetime.min.time()),
             "max_amount": float(own.max_amount or self.max_amount),
+            "currency": [self.currency],
         }
 
 

@@ -161,6 +161,8 @@ def to_canonical(
     columns = []
     for col, kind in canonical.items():
         expr = pl.col(col) if col in known else pl.lit(None, POLARS_TYPES[kind])
+        if col == "currency":  # the contract's currency, unless the export names one per row
+            expr = pl.coalesce(expr, pl.lit(contract.currency)) if col in known else pl.lit(contract.currency)
         if col == record_id:
             # Rows with no id of their own get one from their place: "<source>:<file>:<row>".
             expr = pl.coalesce(

@@ -31,6 +31,7 @@ PARAMETERS = {
     "earliest": "the earliest event time: quality.max_history_years before the as-of date, or the source's own",
     "earliest_birth": "120 years before the as-of date",
     "max_amount": "quality.max_amount (in the source's currency), or the source's own",
+    "currency": "[the currency grading.yml grades in]: amounts in another currency are not mixed into its sums",
 }
 
 

@@ -557,6 +557,7 @@ CASES: dict[str, tuple[str, str, list]] = {
                 [ok("o.csv", 2, values={"amount": ["1234.5000", "0.5000"], "refund_amount": ["0.0000", "0.2500"]})],
             )
         ],
+        {"grading_currency": "EUR"},
     ),
     "unit_price_of_three_places": (
         "orders_lines",
@@ -622,6 +623,12 @@ CASES: dict[str, tuple[str, str, list]] = {
         "An orders-only export without order numbers crashed the source ('unable to find column order_id'): each"
         " row is an order of its own, its id made from file and row.",
         [({"o.csv": "customer,date,total\n00004,19970101,29.33\n00004,19970118,29.73\n"}, [ok("o.csv", 2)])],
+    ),
+    "orders_in_another_currency": (
+        {**yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")), "currency": "USD"},
+        "A source in US dollars graded against yuan thresholds was summed as yuan: with grading.yml in CNY its"
+        " orders are quarantined under currency__to_be_in_set, never mixed in.",
+        [({"o.csv": GOOD}, [ok("o.csv", 0, quarantined={"currency__to_be_in_set": 3})])],
     ),
     "contract_path_climbs_out": (
         {

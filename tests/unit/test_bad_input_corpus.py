@@ -48,7 +48,12 @@ def test_case(name, tmp_path):
             else:
                 shutil.copy(CORPUS / name / rel, root / target)
         run_id = f"step{i}"
-        options = IngestOptions(warehouse_tz="Asia/Shanghai", run_id=run_id, now=datetime(2026, 6, 30))
+        options = IngestOptions(
+            warehouse_tz="Asia/Shanghai",
+            run_id=run_id,
+            now=datetime(2026, 6, 30),
+            currency=case.get("grading_currency", "CNY"),
+        )
         results = {r.file: r for r in ingest_contract(con, contract, root, options=options)}
         assert sorted(results) == sorted(e["file"] for e in step["expect"]), f"step {i}"
         for expected in step["expect"]:

@@ -150,3 +150,15 @@ def test_an_as_of_date_before_partitions_start_starts_the_partitions(tmp_path):
     assert as_of_partitions(settings).start.date().isoformat() == "1998-07-01"
     later = load_settings(write(tmp_path, GOOD + "as_of_date: 2026-07-01\n"))
     assert as_of_partitions(later).start.date().isoformat() == "2020-01-01"
+
+
+def test_a_mistyped_source_root_is_an_error_even_with_a_demo_block(tmp_path):
+    # The shipped config's demo block generated 20,000 made-up customers into any missing sources.root.
+    text = "warehouse: w.duckdb\nsources:\n  root: data/exprots\n  contracts: contracts\ndemo: {customers: 100}\n"
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text))
+    assert "data/exprots does not exist (the demo block generates data only into demo.dir" in str(info.value)
+    demo = load_settings(write(tmp_path, text.replace("data/exprots", "data/demo")))
+    assert demo.generates_demo_data()
+    (tmp_path / "data" / "demo").mkdir(parents=True)
+    assert not load_settings(write(tmp_path, text.replace("data/exprots", "data/demo"))).generates_demo_data()

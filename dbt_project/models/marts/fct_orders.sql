@@ -24,6 +24,7 @@ final as (
         gross_amount,
         refund_amount,
         net_amount,
+        currency,
         store_id
     from orders
 

@@ -17,7 +17,8 @@ renamed as (
         segment_min_score,
         recommendations_per_customer,
         recommendation_min_pair_customers,
-        recommendation_min_lift
+        recommendation_min_lift,
+        currency
     from source
 
 )

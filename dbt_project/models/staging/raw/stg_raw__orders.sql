@@ -25,6 +25,7 @@ renamed as (
         address,
         product_name,
         status,
+        currency,
         -- numerics
         line_number,
         quantity,

@@ -1,0 +1,41 @@
+"""Why a run graded nobody: the answer a person needs instead of "customer_grades is empty".
+
+Grades come from orders. When there are none to grade, either no order reached raw.orders (no contract maps
+the entity, its files matched nothing, or validation quarantined every row: the rules that did, with their
+counts and what they check) or the orders loaded are not purchases of a known customer before the as-of date.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipeline.quality.suites import suite_for
+
+
+def why_nothing_graded(con: duckdb.DuckDBPyConnection, as_of_date=None) -> str:
+    [(loaded,)] = con.execute("select count(*) from raw.orders").fetchall()
+    rules = con.execute(
+        """select rule, count(distinct (source, file, row_number)) as rows from dq.quarantine
+           where entity = 'orders' group by rule order by rows desc, rule limit 3"""
+    ).fetchall()
+    stopped = con.execute(
+        """select source, file, status, message from dq.reconciliation where entity = 'orders'
+           qualify row_number() over (partition by source, file order by checked_at desc) = 1
+               and status in ('rejected', 'unreadable')
+           order by source, file limit 3"""
+    ).fetchall()
+    if loaded == 0 and not rules and not stopped:
+        return (
+            "no order was loaded: no source contract maps entity `orders`, or its path matched no file under "
+            "sources.root"
+        )
+    if loaded == 0:
+        descriptions = {r.name: r.description for r in suite_for("orders").rules}
+        parts = [f"{rule} ({n:,} rows): {descriptions.get(rule, 'a reader rule')}" for rule, n in rules]
+        parts += [f"file {source} {file} {status}: {message}" for source, file, status, message in stopped]
+        return "no order was loaded; quarantined by " + "; ".join(parts) + " (details: dq.quarantine)"
+    when = f" before the as-of date {as_of_date}" if as_of_date else ""
+    return (
+        f"{loaded:,} order lines were loaded, but none is a purchase of a known customer{when} (a purchase "
+        "status of grading.yml and a positive value): check the contract's status mapping and the as-of date"
+    )
