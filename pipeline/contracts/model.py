@@ -33,6 +33,18 @@ class HelperColumn(BaseModel):
     type: ColumnType
 
 
+class Returns(BaseModel):
+    """Which lines of an order export are returns or cancellations (a UK-style 'C536379' invoice of negative
+    quantities). Such a line is kept as a refunded line of its value: amount and refund_amount the value returned,
+    quantity positive, status 'refunded'; its order is not a purchase."""
+
+    model_config = ConfigDict(extra="forbid")
+    negative_quantity: bool = Field(default=False, description="A line with a quantity below 0 is a return.")
+    order_id_prefix: str | None = Field(
+        default=None, min_length=1, description="An order id starting with this (e.g. 'C') is a return."
+    )
+
+
 class SourceQuality(BaseModel):
     """Validation limits of this source, where they differ from crmgrade.yml's `quality` (docs/your-data.md)."""
 
@@ -73,6 +85,7 @@ class SourceContract(BaseModel):
         description="ISO 4217 code of the source's amounts; they are kept in it, and grading.yml says its own.",
     )
     quality: SourceQuality = SourceQuality()
+    returns: Returns | None = None
     decimal_separator: Literal[".", ","] = "."
     thousands_separator: Literal[",", ".", " ", "'", ""] = Field(
         default=",", description="Groups of three digits; ' ' also stands for thin and non-breaking spaces."
@@ -127,6 +140,8 @@ class SourceContract(BaseModel):
     def _grain_fits_entity(self) -> SourceContract:
         if self.grain == "order_line" and self.entity != "orders":
             raise ValueError("grain 'order_line' is only valid for entity 'orders'")
+        if self.returns is not None and self.entity != "orders":
+            raise ValueError("returns are only valid for entity 'orders'")
         return self
 
     # -- derived views of the contract ------------------------------------------------------------

@@ -95,6 +95,37 @@ def _parse(col: str, kind: str, contract: SourceContract, warehouse_tz: str) -> 
     raise ValueError(f"unknown type {kind!r}")  # pragma: no cover
 
 
+def _as_refunds(lf: pl.LazyFrame, contract: SourceContract, known: set[str]) -> pl.LazyFrame:
+    """Return lines (contract `returns`) as refunded lines of their value, so that no validation rule takes a
+    negative quantity or amount for a broken row and no return counts as a purchase."""
+    returns = contract.returns
+    is_return = pl.lit(False)
+    if returns.negative_quantity and "quantity" in known:
+        is_return = is_return | (pl.col("quantity") < 0).fill_null(False)
+    if returns.order_id_prefix and "order_id" in known:
+        is_return = is_return | pl.col("order_id").str.starts_with(returns.order_id_prefix).fill_null(False)
+    changes = [
+        pl.when(is_return)
+        .then(pl.lit("refunded"))
+        .otherwise(pl.col("status") if "status" in known else None)
+        .alias("status")
+    ]
+    if "quantity" in known:
+        changes.append(
+            pl.when(is_return).then(pl.col("quantity").abs()).otherwise(pl.col("quantity")).alias("quantity")
+        )
+    if "amount" in known:
+        value = pl.col("amount").abs()
+        refund = pl.col("refund_amount") if "refund_amount" in known else pl.lit(None, DECIMAL)
+        changes += [
+            pl.when(is_return).then(value).otherwise(pl.col("amount")).alias("amount"),
+            pl.when(is_return).then(value).otherwise(refund).alias("refund_amount"),
+        ]
+        known.add("refund_amount")
+    known.add("status")
+    return lf.with_columns(changes)
+
+
 def to_canonical(
     lf: pl.LazyFrame,
     contract: SourceContract,
@@ -141,6 +172,8 @@ def to_canonical(
         lf = lf.with_columns(expr.cast(POLARS_TYPES[canonical[target]], strict=False).alias(target))
         known.add(target)
 
+    if contract.returns is not None:
+        lf = _as_refunds(lf, contract, known)
     if contract.entity == "orders":
         # A line number makes (order id, line) a key: whole orders are line 1, lines count up per order id
         # in file order. A receipt without a number gets its id from its row below, so it is line 1 too.

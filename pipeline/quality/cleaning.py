@@ -67,8 +67,18 @@ def clean_name(value: pl.Expr) -> pl.Expr:
     return value.str.replace_all(r"\s+", " ").str.replace_all(han, "$1$2").str.replace_all(han, "$1$2")
 
 
+# Customer numbers a spreadsheet turned into floats ('17850.0'): the same customer as '17850' in another export.
+NUMBERED_ID_COLUMNS = frozenset({"member_id", "buyer_id"})
+
+
+def clean_numbered_id(value: pl.Expr) -> pl.Expr:
+    return value.str.replace(r"^(\d+)\.0+$", "$1")
+
+
 def cleaning_for(column: str) -> pl.Expr | None:
     """The cleaning expression for a canonical string column, or None when trimming is all it needs."""
+    if column in NUMBERED_ID_COLUMNS:
+        return clean_numbered_id(pl.col(column))
     if column in PHONE_COLUMNS:
         return clean_phone(pl.col(column))
     if column in EMAIL_COLUMNS:

@@ -630,6 +630,60 @@ CASES: dict[str, tuple[str, str, list]] = {
         " orders are quarantined under currency__to_be_in_set, never mixed in.",
         [({"o.csv": GOOD}, [ok("o.csv", 0, quarantined={"currency__to_be_in_set": 3})])],
     ),
+    "invoice_lines_with_cancellations": (
+        {
+            "source": "corpus",
+            "entity": "orders",
+            "path": "*.csv",
+            "format": "csv",
+            "grain": "order_line",
+            "currency": "GBP",
+            "timezone": "Europe/London",
+            "columns": {
+                "InvoiceNo": "order_id",
+                "StockCode": "product_id",
+                "Description": "product_name",
+                "Quantity": "quantity",
+                "InvoiceDate": "ordered_at",
+                "UnitPrice": "unit_price",
+                "CustomerID": "buyer_id",
+            },
+            "derived": {"amount": "quantity * unit_price", "status": "'completed'"},
+            "returns": {"negative_quantity": True, "order_id_prefix": "C"},
+            "datetime_formats": ["%m/%d/%Y %H:%M"],
+        },
+        "A UK invoice-line export: a cancellation invoice (C536379) of negative quantity was quarantined as a"
+        " negative amount; it is a refunded line of its value. Float-text customer ids (17850.0) are the customer"
+        " 17850; a zero-price line loads (and is no purchase); an exact duplicate line is removed and counted.",
+        [
+            (
+                {
+                    "o.csv": "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+                    "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850.0,United Kingdom\n"
+                    "536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850.0,United Kingdom\n"
+                    "536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850.0,United Kingdom\n"
+                    "C536379,D,Discount,-1,12/1/2010 9:41,27.50,14527.0,United Kingdom\n"
+                    "536414,22139,,56,12/1/2010 11:52,0,,United Kingdom\n"
+                },
+                [
+                    ok(
+                        "o.csv",
+                        4,
+                        duplicates=1,
+                        values={
+                            "buyer_id": ["17850", "17850", "14527", None],
+                            "status": ["completed", "completed", "refunded", "completed"],
+                            "quantity": ["6", "6", "1", "56"],
+                            "amount": ["15.3000", "20.3400", "27.5000", "0.0000"],
+                            "refund_amount": [None, None, "27.5000", None],
+                            "currency": ["GBP", "GBP", "GBP", "GBP"],
+                        },
+                    )
+                ],
+            )
+        ],
+        {"grading_currency": "GBP"},
+    ),
     "contract_path_climbs_out": (
         {
             **yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")),

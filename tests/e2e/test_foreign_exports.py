@@ -1,0 +1,227 @@
+"""A company's own exports, not shaped like the demo: the first `crmgrade run` is green and every figure is exact.
+
+Two exports written here, as another company would deliver them:
+- a US web shop's order history of 1997-1998 in dollars: orders only, no order numbers, zero-padded customer
+  numbers, `$1,234.50` totals, month/day/year dates, one line with an impossible date;
+- a dealer's invoice-line export: cancellation invoices (`C...`) of negative quantities, float-text customer
+  ids (`17850.0`), zero prices, unit prices of three places, exact duplicate lines and one broken line.
+Nothing else: no members, interactions, tickets or campaigns. Graded as of 1998-07-01 in USD, through the real
+command in a process of its own (its partitions start from its own config).
+"""
+
+import os
+import random
+import subprocess
+import sys
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+from tests.e2e.pipeline_runs import query
+
+pytestmark = pytest.mark.slow
+
+AS_OF = "1998-07-01"
+SHOP_HEADER = "cust_no,date,items,total\n"
+INVOICE_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+
+
+def _shop(rng: random.Random) -> tuple[str, list[tuple[str, Decimal]]]:
+    """The shop's file and its valid orders (customer, total); the bad-date line is not among them."""
+    lines, orders = [], []
+    for customer in range(1, 81):
+        for _ in range(rng.randint(1, 4)):
+            month, day = rng.randint(1, 12), rng.randint(1, 28)
+            year = 1997 if month > 6 else rng.choice([1997, 1998])
+            total = Decimal(rng.randint(500, 250_000)) / 100
+            lines.append(f'{customer:05d},{month}/{day}/{year},{rng.randint(1, 3)},"${total:,.2f}"\n')
+            orders.append((f"{customer:05d}", total))
+    lines.insert(7, '00081,13/45/1997,1,"$10.00"\n')  # no such date: quarantined, naming the value
+    return SHOP_HEADER + "".join(lines), orders
+
+
+def _invoices(rng: random.Random) -> tuple[str, dict]:
+    """The dealer's file and what it holds: purchases per customer, and the counts of each kind of line."""
+    lines, purchases = [], defaultdict(list)
+    number = 536365
+    for _ in range(60):
+        customer = rng.randint(12346, 12375)
+        invoice, when = (
+            str(number),
+            f"{rng.randint(1, 5)}/{rng.randint(1, 28)}/1998 {rng.randint(8, 17)}:{rng.randint(10, 59)}",
+        )
+        number += 1
+        value = Decimal(0)
+        for _ in range(rng.randint(1, 4)):
+            quantity, price = rng.randint(1, 24), Decimal(rng.randint(100, 9999)) / 1000
+            lines.append(f"{invoice},{rng.randint(20000, 23000)},ITEM,{quantity},{when},{price},{customer}.0,USA\n")
+            value += quantity * price
+        purchases[str(customer)].append(value)
+    # two cancellations of earlier goods, a zero-price invoice, two exact repeats of a line, one broken line
+    lines.append("C536999,85123A,Cancelled,-2,5/30/1998 10:00,2.550,12346.0,USA\n")
+    lines.append("C537000,D,Discount,-1,5/30/1998 11:00,27.500,12347.0,USA\n")
+    lines.append("537001,22139,FREE SAMPLE,56,6/1/1998 11:52,0,12348.0,USA\n")
+    lines += [lines[0], lines[0]]
+    lines.append("537002,22140,BROKEN\n")
+    counts = {"lines": len(lines), "duplicates": 2, "malformed": 1}
+    return INVOICE_HEADER + "".join(lines), {"purchases": purchases, **counts}
+
+
+@pytest.fixture(scope="module")
+def foreign_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("foreign")
+    rng = random.Random(1998)
+    shop, shop_orders = _shop(rng)
+    invoices, dealer = _invoices(rng)
+    sources, contracts = folder / "exports", folder / "contracts"
+    (sources / "shop").mkdir(parents=True)
+    (sources / "dealer").mkdir(parents=True)
+    contracts.mkdir()
+    (sources / "shop" / "orders_1997_1998.csv").write_text(shop, encoding="utf-8")
+    (sources / "dealer" / "invoices.csv").write_text(invoices, encoding="utf-8")
+    (contracts / "shop.yml").write_text(
+        yaml.safe_dump(
+            {
+                "source": "us_shop",
+                "entity": "orders",
+                "path": "shop/*.csv",
+                "format": "csv",
+                "currency": "USD",
+                "timezone": "America/New_York",
+                "columns": {"cust_no": "buyer_id", "date": "ordered_at", "items": "quantity", "total": "amount"},
+                "derived": {"status": "'completed'"},
+                "date_formats": ["%m/%d/%Y"],
+                "datetime_formats": ["%m/%d/%Y %H:%M"],
+            }
+        ),
+        encoding="utf-8",
+    )
+    (contracts / "dealer.yml").write_text(
+        yaml.safe_dump(
+            {
+                "source": "dealer",
+                "entity": "orders",
+                "path": "dealer/*.csv",
+                "format": "csv",
+                "grain": "order_line",
+                "currency": "USD",
+                "timezone": "America/New_York",
+                "columns": {
+                    "InvoiceNo": "order_id",
+                    "StockCode": "product_id",
+                    "Description": "product_name",
+                    "Quantity": "quantity",
+                    "InvoiceDate": "ordered_at",
+                    "UnitPrice": "unit_price",
+                    "CustomerID": "buyer_id",
+                },
+                "derived": {"amount": "quantity * unit_price", "status": "'completed'"},
+                "returns": {"negative_quantity": True, "order_id_prefix": "C"},
+                "datetime_formats": ["%m/%d/%Y %H:%M"],
+            }
+        ),
+        encoding="utf-8",
+    )
+    spec = (REPO / "grading.yml").read_text(encoding="utf-8")
+    assert spec.count("currency: CNY") == 1
+    (folder / "grading.yml").write_text(spec.replace("currency: CNY", "currency: USD"), encoding="utf-8")
+    config = folder / "crmgrade.yml"
+    config.write_text(
+        f"warehouse: {folder / 'w.duckdb'}\ntimezone: America/New_York\nas_of_date: {AS_OF}\n"
+        f"sources: {{root: {sources}, contracts: {contracts}}}\ngrading: {folder / 'grading.yml'}\n"
+        f"reports_dir: {folder / 'reports'}\nserving: {{dir: {folder / 'serving'}}}\n"
+        f"privacy: {{dir: {folder / 'privacy'}}}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRMGRADE_", "DAGSTER_HOME"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", "--config", str(config)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    return {
+        "done": done,
+        "warehouse": folder / "w.duckdb",
+        "summary": folder / "reports" / "run_summary.md",
+        "shop_orders": shop_orders,
+        "dealer": dealer,
+    }
+
+
+def test_the_first_run_is_green(foreign_run):
+    done = foreign_run["done"]
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
+def test_every_line_is_accounted_for(foreign_run):
+    rows = query(
+        foreign_run["warehouse"],
+        """select source, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, balanced
+           from dq.reconciliation order by source""",
+    )
+    shop_valid = len(foreign_run["shop_orders"])
+    lines = foreign_run["dealer"]["lines"]
+    assert rows == [
+        ("dealer", "loaded", lines, lines - 3, 1, 2, True),
+        ("us_shop", "loaded", shop_valid + 1, shop_valid, 1, 0, True),
+    ]
+    quarantined = query(
+        foreign_run["warehouse"], "select source, rule, reason from dq.quarantine order by source, rule"
+    )
+    assert [(s, r) for s, r, _ in quarantined] == [
+        ("dealer", "file__malformed_line"),
+        ("us_shop", "ordered_at__to_not_be_null"),
+        ("us_shop", "parse_errors__to_be_null"),
+    ]
+    assert "ordered_at=13/45/1997" in quarantined[2][2]
+
+
+def test_purchases_returns_and_free_lines_are_what_the_exports_say(foreign_run):
+    warehouse = foreign_run["warehouse"]
+    statuses = dict(
+        query(warehouse, "select order_status || ':' || is_purchase, count(*) from marts.fct_orders group by 1")
+    )
+    shop, invoices = len(foreign_run["shop_orders"]), sum(map(len, foreign_run["dealer"]["purchases"].values()))
+    # the two cancellation invoices are refunded orders, the free sample an order of no value: no purchases
+    assert statuses == {"completed:true": shop + invoices, "refunded:false": 2, "completed:false": 1}
+    [(currencies,)] = query(warehouse, "select list(distinct currency) from marts.fct_orders")
+    assert currencies == ["USD"]
+
+
+def _expected_grades(foreign_run) -> dict[str, tuple[int, Decimal]]:
+    expected: dict[str, list[Decimal]] = defaultdict(list)
+    for customer, total in foreign_run["shop_orders"]:
+        expected[customer].append(total)
+    for customer, values in foreign_run["dealer"]["purchases"].items():
+        expected[customer] += values
+    return {c: (len(v), sum(v, Decimal(0))) for c, v in expected.items()}
+
+
+def test_frequency_and_net_spend_per_customer_are_exact(foreign_run):
+    graded = query(
+        foreign_run["warehouse"],
+        """select distinct orders.buyer_id, grades.frequency, grades.monetary, grades.grade
+           from raw.orders as orders
+           join identity.record_links as links
+               on links.source_name = orders._source and links.source_file = orders._source_file
+               and links.source_row_number = orders._row_number
+           join marts.customer_grades as grades using (customer_key)
+           where grades.frequency > 0""",
+    )
+    assert {b: (f, Decimal(m)) for b, f, m, _ in graded} == {
+        c: (f, m.quantize(Decimal("0.01"))) for c, (f, m) in _expected_grades(foreign_run).items()
+    }
+    assert {g for *_, g in graded} <= {"A", "B", "C", "D"}
+
+
+def test_the_summary_names_the_currency_and_the_absent_entities(foreign_run):
+    text = foreign_run["summary"].read_text(encoding="utf-8")
+    assert "net spend (USD)" in text
+    assert "No data for customers, interactions, service_tickets, surveys, campaigns, campaign_responses, leads" in text
+    assert "## Customers per grade (as of 1998-07-01)" in text
