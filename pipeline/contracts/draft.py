@@ -1,0 +1,503 @@
+"""`crmgrade contract draft FILE`: a first source contract from a sample export, for a person to check.
+
+It reads the start of the file and infers what a contract says: the encoding (UTF-8, else GB18030/GBK, else
+charset-normalizer's best guess), the delimiter (csv.Sniffer), the header row (title rows above it skipped),
+each column's type and the date formats that parse every sampled value, the decimal and thousands separators,
+a proposed canonical column per header from a table of the names exports use (Chinese and English), the
+entity those names point to, how order statuses map, and which lines are returns. What it cannot tell (the
+currency, the time zone, an ambiguous day/month order) it says in a comment.
+
+A contract is kept in git: the draft holds column names and formats, never a value of a row (a status word
+is a code, not personal data).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.contracts.schema import ENTITIES, ColumnType
+
+SAMPLE_BYTES = 512 * 1024
+SAMPLE_ROWS = 500
+
+DATETIME_FORMATS = [
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%Y%m%d%H%M%S",
+]
+DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y%m%d"]
+
+# Header names exports use for each canonical column, compared after _normalize (case, spaces, punctuation).
+SYNONYMS: dict[str, list[str]] = {
+    "order_id": [
+        "订单编号",
+        "订单号",
+        "子订单编号",
+        "单号",
+        "orderid",
+        "orderno",
+        "ordernumber",
+        "invoiceno",
+        "invoice",
+        "invoicenumber",
+        "receiptno",
+        "transactionid",
+    ],
+    "member_id": ["会员号", "会员编号", "会员id", "会员卡号", "memberid", "memberno", "loyaltyid", "cardno"],
+    "buyer_id": [
+        "买家会员名",
+        "买家id",
+        "买家账号",
+        "用户id",
+        "客户编号",
+        "客户id",
+        "customerid",
+        "customerno",
+        "custno",
+        "custid",
+        "clientid",
+        "buyerid",
+        "userid",
+        "accountid",
+    ],
+    "buyer_name": ["收货人姓名", "收货人", "买家姓名", "customername", "buyername", "name", "clientname"],
+    "name": ["姓名", "会员姓名", "客户姓名", "fullname"],
+    "phone": [
+        "手机",
+        "手机号",
+        "手机号码",
+        "联系电话",
+        "电话",
+        "联系手机",
+        "phone",
+        "mobile",
+        "tel",
+        "telephone",
+        "phonenumber",
+        "cellphone",
+    ],
+    "email": ["邮箱", "电子邮箱", "email", "emailaddress", "mail"],
+    "province": ["省份", "省", "收货省份", "province", "state", "region"],
+    "city": ["城市", "市", "收货城市", "city", "town"],
+    "address": ["收货地址", "地址", "详细地址", "address", "shippingaddress", "street"],
+    "store_id": ["门店", "门店编号", "店铺", "storeid", "storeno", "shopid", "branch"],
+    "product_id": ["商品编码", "商品编号", "货号", "sku", "skuid", "productid", "stockcode", "itemcode", "itemid"],
+    "product_name": [
+        "商品名称",
+        "宝贝标题",
+        "商品标题",
+        "品名",
+        "productname",
+        "description",
+        "itemname",
+        "product",
+        "title",
+    ],
+    "quantity": ["数量", "购买数量", "宝贝数量", "件数", "qty", "quantity", "units", "items"],
+    "unit_price": ["单价", "商品单价", "价格", "unitprice", "price", "itemprice"],
+    "amount": [
+        "实付金额",
+        "实付款",
+        "买家实际支付金额",
+        "订单金额",
+        "金额",
+        "总金额",
+        "应付金额",
+        "amount",
+        "total",
+        "totalamount",
+        "totalprice",
+        "revenue",
+        "sales",
+        "linetotal",
+        "paid",
+        "totalusd",
+    ],
+    "refund_amount": ["退款金额", "退款", "refund", "refundamount", "refunded"],
+    "status": ["订单状态", "状态", "交易状态", "status", "orderstatus", "state"],
+    "ordered_at": [
+        "下单时间",
+        "订单创建时间",
+        "创建时间",
+        "付款时间",
+        "订单时间",
+        "日期",
+        "下单日期",
+        "orderdate",
+        "invoicedate",
+        "date",
+        "orderedat",
+        "createdat",
+        "purchasedate",
+        "transactiondate",
+        "orderedon",
+    ],
+    "gender": ["性别", "gender", "sex"],
+    "birth_date": ["生日", "出生日期", "birthday", "birthdate", "dateofbirth", "dob"],
+    "registered_at": ["注册时间", "入会时间", "开卡时间", "registeredat", "signupdate", "joindate", "registrationdate"],
+    "member_level": ["会员等级", "等级", "memberlevel", "tier", "level"],
+    "points": ["积分", "points", "loyaltypoints"],
+    "company_name": ["公司", "公司名称", "企业名称", "company", "companyname", "organisation", "organization"],
+    "industry": ["行业", "industry", "sector"],
+    "occupation": ["职业", "occupation", "jobtitle"],
+}
+# The same in German, French and Spanish exports.
+SYNONYMS_EUROPEAN: dict[str, list[str]] = {
+    "buyer_id": ["kunde", "kundennummer", "kundennr", "client", "numeroclient", "cliente"],
+    "amount": ["betrag", "umsatz", "gesamtbetrag", "montant", "importe", "total€"],
+    "ordered_at": ["datum", "bestelldatum", "fecha", "datecommande"],
+    "quantity": ["menge", "anzahl", "quantite", "cantidad"],
+    "unit_price": ["einzelpreis", "preis", "prixunitaire", "precio"],
+    "order_id": ["bestellnummer", "rechnungsnummer", "numerocommande", "pedido"],
+}
+# Words of order statuses, per canonical status.
+STATUS_WORDS = {
+    "completed": [
+        "交易成功",
+        "已完成",
+        "成功",
+        "已签收",
+        "已收货",
+        "完成",
+        "completed",
+        "complete",
+        "delivered",
+        "shipped",
+        "paid",
+        "success",
+        "closed won",
+        "fulfilled",
+    ],
+    "cancelled": ["交易关闭", "已取消", "关闭", "取消", "cancelled", "canceled", "void", "closed"],
+    "refunded": ["已退款", "退款成功", "全额退款", "refunded", "returned", "refund"],
+    "partially_refunded": ["部分退款", "partially refunded", "partial refund"],
+}
+
+
+class DraftError(ValueError):
+    """A file from which no contract can be drafted; the message names the file."""
+
+
+@dataclass
+class DraftColumn:
+    header: str
+    kind: ColumnType
+    target: str | None  # the canonical column proposed, None when nothing fits
+    filled: int  # sampled rows with a value
+    note: str = ""
+
+
+@dataclass
+class Draft:
+    file: Path
+    format: str
+    encoding: str
+    delimiter: str
+    header_row: int
+    entity: str
+    columns: list[DraftColumn]
+    date_formats: list[str]
+    datetime_formats: list[str]
+    decimal_separator: str = "."
+    thousands_separator: str = ","
+    statuses: dict[str, str] = field(default_factory=dict)  # word in the export -> canonical status
+    returns: dict[str, object] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    rows_sampled: int = 0
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[\s_\-./()（）:：#*]+", "", name.strip().lower())
+
+
+_LOOKUP = {
+    _normalize(word): column
+    for table in (SYNONYMS, SYNONYMS_EUROPEAN)
+    for column, words in table.items()
+    for word in words
+}
+
+
+def sniff_encoding(sample: bytes) -> str:
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+        except UnicodeDecodeError:
+            continue
+        return "utf-8" if encoding == "utf-8" else "gbk"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise DraftError("the file is not text in any encoding charset-normalizer knows")
+    return best.encoding
+
+
+def _rows(path: Path) -> tuple[list[list[str]], str, str, list[str]]:
+    """The first rows of a CSV as text, its encoding and its delimiter; plus notes."""
+    with open(path, "rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    if not sample.strip():
+        raise DraftError(f"{path}: the file is empty")
+    if len(sample) == SAMPLE_BYTES and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]
+    encoding = sniff_encoding(sample)
+    text = sample.decode("gb18030" if encoding == "gbk" else encoding, errors="replace").lstrip("\ufeff")
+    try:
+        delimiter = csv.Sniffer().sniff(text[:20_000], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    # blank rows stay: header_row counts the lines a person sees, blank ones too
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return rows[: SAMPLE_ROWS + 20], encoding, delimiter, []
+
+
+def _xlsx_rows(path: Path) -> list[list[str]]:
+    import polars as pl
+
+    from pipeline.ingest.excel_bounds import check_sheet_size
+
+    check_sheet_size(path)
+    frame = pl.read_excel(path, read_options={"header_row": None, "n_rows": SAMPLE_ROWS + 20}, infer_schema_length=0)
+    return [["" if v is None else str(v) for v in row] for row in frame.rows()]
+
+
+def _looks_like_data(value: str) -> bool:
+    v = value.strip()
+    return bool(re.fullmatch(r"[-+$¥￥€£(]?[\d.,:/ \-)]+[%元]?", v)) or _date_format(v) is not None
+
+
+def _header_row(rows: list[list[str]]) -> int:
+    """0-based: the first row with as many fields as most rows, mostly filled, and mostly not data."""
+    width = Counter(len(r) for r in rows if any(v.strip() for v in r)).most_common(1)[0][0]
+    for i, row in enumerate(rows[:20]):
+        filled = [v for v in row if v.strip()]
+        if len(row) == width and len(filled) * 2 >= width and sum(map(_looks_like_data, filled)) * 2 < len(filled):
+            return i
+    return 0
+
+
+def _date_format(value: str) -> str | None:
+    for fmt in DATETIME_FORMATS + DATE_FORMATS:
+        try:
+            datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return fmt
+    return None
+
+
+def _formats_parsing_all(values: list[str], formats: list[str]) -> list[str]:
+    def parses(fmt: str) -> bool:
+        try:
+            for v in values:
+                datetime.strptime(v, fmt)
+        except ValueError:
+            return False
+        return True
+
+    return [fmt for fmt in formats if parses(fmt)]
+
+
+def _number_notation(values: list[str]) -> tuple[str, str] | None:
+    """(decimal separator, thousands separator) in which every value is a number, or None."""
+    cleaned = [re.sub(r"[\s\u00a0$¥￥€£元]|CNY|RMB|USD|EUR|GBP", "", v).strip("()").rstrip("-") for v in values]
+    for dec, thousands in ((".", ","), (",", "."), (",", " "), (".", "'")):
+        t = re.escape(thousands)
+        pattern = re.compile(rf"^[+-]?(\d{{1,3}}({t}\d{{3}})+|\d+)({re.escape(dec)}\d+)?$|^[+-]?{re.escape(dec)}\d+$")
+        if all(pattern.match(v) for v in cleaned):
+            return dec, thousands
+    return None
+
+
+def _column(header: str, values: list[str], draft_notes: list[str]) -> tuple[DraftColumn, list[str], str | None]:
+    """A column's type and proposed target; the date formats its values need; its number notation."""
+    present = [v.strip() for v in values if v.strip()]
+    target = _LOOKUP.get(_normalize(header))
+    kind: ColumnType = "string"
+    formats: list[str] = []
+    notation = None
+    if present and not (target and target.endswith("_id")):  # ids look like numbers, and are text
+        datetimes = _formats_parsing_all(present, DATETIME_FORMATS)
+        dates = _formats_parsing_all(present, DATE_FORMATS)
+        numbers = _number_notation(present)
+        if (datetimes or dates) and not (numbers and target not in ("ordered_at", "birth_date", "registered_at")):
+            formats = (datetimes or dates)[:1]
+            kind = "timestamp" if datetimes else "date"
+            if {"%m/%d/%Y", "%d/%m/%Y"} <= set(dates) or {"%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"} <= set(datetimes):
+                draft_notes.append(f"{header}: month/day or day/month - every sampled value fits both; check")
+        elif numbers:
+            kind = "decimal" if any(re.search(r"\d[.,]\d", v) for v in present) else "integer"
+            notation = "".join(numbers)
+    if target is not None:
+        wanted = next((cols[target] for cols in ENTITIES.values() if target in cols), None)
+        if wanted in ("decimal", "integer") and kind == "string" and present:
+            draft_notes.append(f"{header}: named like {target} but its values are not all numbers; mapped as text")
+            target = None
+    return DraftColumn(header, kind, target, len(present)), formats, notation
+
+
+def _entity(targets: set[str]) -> str:
+    def score(entity: str) -> tuple[int, int]:
+        cols = ENTITIES[entity]
+        return (len(targets & set(cols)), entity == "orders")
+
+    return max(ENTITIES, key=score)
+
+
+def draft_contract(path: Path, entity: str | None = None) -> Draft:
+    """Infer a contract for files like `path` (CSV, or an .xlsx workbook's first sheet)."""
+    path = Path(path)
+    notes: list[str] = []
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        rows, encoding, delimiter, fmt = _xlsx_rows(path), "utf-8", ",", "xlsx"
+    else:
+        rows, encoding, delimiter, _ = _rows(path)
+        fmt = "csv"
+    if not any(any(v.strip() for v in r) for r in rows):
+        raise DraftError(f"{path}: no rows to read")
+    h = _header_row(rows)
+    header, body = rows[h], [r for r in rows[h + 1 :] if len(r) == len(rows[h])][:SAMPLE_ROWS]
+    columns, date_formats, datetime_formats, notations = [], [], [], Counter()
+    seen_targets: set[str] = set()
+    for i, name in enumerate(header):
+        col, formats, notation = _column(name, [r[i] for r in body], notes)
+        if col.target in seen_targets:  # one source column per canonical column: the first wins
+            notes.append(f"{name}: also looks like {col.target}; left unmapped")
+            col.target = None
+        if col.target:
+            seen_targets.add(col.target)
+        (datetime_formats if col.kind == "timestamp" else date_formats).extend(
+            f for f in formats if f not in datetime_formats + date_formats
+        )
+        if notation:
+            notations[notation] += 1
+        columns.append(col)
+    chosen = entity or _entity(seen_targets)
+    canonical = ENTITIES[chosen]
+    for col in columns:
+        if col.target and col.target not in canonical:
+            col.note = f"{col.target} is not a column of {chosen}"
+            col.target = None
+    draft = Draft(path, fmt, encoding, delimiter, h + 1, chosen, columns, date_formats, datetime_formats)
+    draft.rows_sampled, draft.notes = len(body), notes
+    if notations:
+        # a thousands separator seen is kept; a column of plain integers says nothing about separators
+        dec, thousands = max(notations, key=lambda n: (notations[n], n != ".,"))
+        draft.decimal_separator, draft.thousands_separator = dec, thousands
+    if chosen == "orders":
+        _orders_details(draft, header, body)
+    return draft
+
+
+def _orders_details(draft: Draft, header: list[str], body: list[list[str]]) -> None:
+    by_target = {c.target: i for i, c in enumerate(draft.columns) if c.target}
+    if "status" in by_target:
+        words = sorted({r[by_target["status"]].strip() for r in body if r[by_target["status"]].strip()})
+        lookup = {w.lower(): status for status, ws in STATUS_WORDS.items() for w in ws}
+        draft.statuses = {w: lookup.get(w.lower(), "unknown") for w in words[:30]}
+        unknown = [w for w, s in draft.statuses.items() if s == "unknown"]
+        if unknown:
+            draft.notes.append(
+                f"statuses not recognised (mapped to 'unknown', quarantined until you map them): {unknown}"
+            )
+    if "quantity" in by_target:
+        q = by_target["quantity"]
+        negative = [r for r in body if r[q].strip().startswith("-")]
+        if negative:
+            draft.returns["negative_quantity"] = True
+            if "order_id" in by_target:
+                prefixes = {r[by_target["order_id"]].strip()[:1] for r in negative}
+                if len(prefixes) == 1 and prefixes <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ"):
+                    draft.returns["order_id_prefix"] = prefixes.pop()
+
+
+def _quote(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
+
+
+def render_draft(draft: Draft, source: str) -> str:
+    """The draft as contract YAML with comments; it loads with load_contract when at least one column maps."""
+    d = draft
+    mapped = [c for c in d.columns if c.target]
+    lines = [
+        f"# Draft contract for exports like {d.file.name} (crmgrade contract draft, {datetime.now():%Y-%m-%d}):",
+        f"# inferred from its first {d.rows_sampled} rows. Check every line, then save it in sources.contracts.",
+        "# No value of a row is written here (a contract is kept in git).",
+        f"source: {source}",
+        f"entity: {d.entity}                # {len(mapped)} of {len(d.columns)} columns mapped",
+        f'path: {_quote(d.file.name)}        # a glob relative to sources.root, e.g. "{d.file.stem}*{d.file.suffix}"',
+        f"format: {d.format}",
+    ]
+    if d.format == "csv":
+        lines += [f"encoding: {d.encoding}", f"delimiter: {_quote(d.delimiter)}"]
+    lines += [f"header_row: {d.header_row}" + ("                 # title rows above it" if d.header_row > 1 else "")]
+    if d.entity in ("orders", "opportunities", "campaigns"):
+        lines += ["currency: CNY                 # the ISO code of the amounts: check (it cannot be inferred)"]
+    lines += [
+        "timezone: Asia/Shanghai       # the time zone of the export's timestamps: check",
+        f"decimal_separator: {_quote(d.decimal_separator)}",
+        f"thousands_separator: {_quote(d.thousands_separator)}",
+        "columns:" if mapped else "columns: {}                   # no column name recognised: map them below",
+    ]
+    for c in d.columns:
+        if c.target == "status" and d.statuses:
+            lines.append(f"  {_quote(c.header)}: {{name: status_text, type: string}}")
+        elif c.target:
+            lines.append(f"  {_quote(c.header)}: {c.target}")
+    for c in d.columns:
+        if not c.target:
+            why = f"; {c.note}" if c.note else ""
+            lines.append(
+                f"  # {_quote(c.header)}: ?   ({c.kind}, {c.filled} of {d.rows_sampled} sampled rows filled{why})"
+            )
+    derived = _derived(d)
+    if derived:
+        lines.append("derived:")
+        lines += [f"  {target}: {_quote(expr)}" for target, expr in derived.items()]
+    if d.returns:
+        parts = ", ".join(f"{k}: {_quote(v) if isinstance(v, str) else str(v).lower()}" for k, v in d.returns.items())
+        lines.append(f"returns: {{{parts}}}         # lines of negative quantity seen: returns or cancellations")
+    if d.date_formats:
+        lines.append(f"date_formats: [{', '.join(map(_quote, d.date_formats))}]")
+    if d.datetime_formats:
+        lines.append(f"datetime_formats: [{', '.join(map(_quote, d.datetime_formats))}]")
+    if d.notes:
+        lines += ["# To check:", *(f"# - {n}" for n in d.notes)]
+    return "\n".join(lines) + "\n"
+
+
+def _derived(d: Draft) -> dict[str, str]:
+    targets = {c.target for c in d.columns if c.target}
+    out = {}
+    if d.entity == "orders":
+        if "amount" not in targets and {"quantity", "unit_price"} <= targets:
+            out["amount"] = "quantity * unit_price"
+        if d.statuses:
+            cases = " ".join(f"when {_sql(w)} then {_sql(s)}" for w, s in d.statuses.items() if s != "unknown")
+            out["status"] = f"case status_text {cases} else 'unknown' end" if cases else "'unknown'"
+        elif "status" not in targets:
+            out["status"] = "'completed'"  # no status column: every line a completed sale; check
+    return out
+
+
+def _sql(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
