@@ -65,3 +65,14 @@ def test_the_repository_rules_load_and_names_are_unique(tmp_path):
     twice.write_text("rules:\n  - {name: a, when: x > 1, tag: t}\n  - {name: a, when: x > 2, tag: t}\n")
     with pytest.raises(RulesError, match="rule names must be unique: a"):
         load_rules(twice)
+
+
+def test_a_rule_that_reads_a_file_is_refused_before_polars_sees_it(tmp_path):
+    # Polars' SQL parser ran the subquery while parsing: it opened the file and printed its first line.
+    secret = tmp_path / "salt"
+    secret.write_text("the-privacy-salt\n", encoding="utf-8")
+    rules = spec(("leak", f"monetary > (select max(x) from read_csv('{secret}'))"))
+    with pytest.raises(RulesError) as info:
+        compile_rules(FILE, rules, CUSTOMERS.schema)
+    assert "a subquery is not allowed" in str(info.value)
+    assert "the-privacy-salt" not in str(info.value)
