@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 from pipeline.contracts.schema import ENTITIES, ColumnType
 
 SAMPLE_BYTES = 512 * 1024
@@ -43,151 +45,12 @@ DATETIME_FORMATS = [
 ]
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y%m%d"]
 
-# Header names exports use for each canonical column, compared after _normalize (case, spaces, punctuation).
-SYNONYMS: dict[str, list[str]] = {
-    "order_id": [
-        "订单编号",
-        "订单号",
-        "子订单编号",
-        "单号",
-        "orderid",
-        "orderno",
-        "ordernumber",
-        "invoiceno",
-        "invoice",
-        "invoicenumber",
-        "receiptno",
-        "transactionid",
-    ],
-    "member_id": ["会员号", "会员编号", "会员id", "会员卡号", "memberid", "memberno", "loyaltyid", "cardno"],
-    "buyer_id": [
-        "买家会员名",
-        "买家id",
-        "买家账号",
-        "用户id",
-        "客户编号",
-        "客户id",
-        "customerid",
-        "customerno",
-        "custno",
-        "custid",
-        "clientid",
-        "buyerid",
-        "userid",
-        "accountid",
-    ],
-    "buyer_name": ["收货人姓名", "收货人", "买家姓名", "customername", "buyername", "name", "clientname"],
-    "name": ["姓名", "会员姓名", "客户姓名", "fullname"],
-    "phone": [
-        "手机",
-        "手机号",
-        "手机号码",
-        "联系电话",
-        "电话",
-        "联系手机",
-        "phone",
-        "mobile",
-        "tel",
-        "telephone",
-        "phonenumber",
-        "cellphone",
-    ],
-    "email": ["邮箱", "电子邮箱", "email", "emailaddress", "mail"],
-    "province": ["省份", "省", "收货省份", "province", "state", "region"],
-    "city": ["城市", "市", "收货城市", "city", "town"],
-    "address": ["收货地址", "地址", "详细地址", "address", "shippingaddress", "street"],
-    "store_id": ["门店", "门店编号", "店铺", "storeid", "storeno", "shopid", "branch"],
-    "product_id": ["商品编码", "商品编号", "货号", "sku", "skuid", "productid", "stockcode", "itemcode", "itemid"],
-    "product_name": [
-        "商品名称",
-        "宝贝标题",
-        "商品标题",
-        "品名",
-        "productname",
-        "description",
-        "itemname",
-        "product",
-        "title",
-    ],
-    "quantity": ["数量", "购买数量", "宝贝数量", "件数", "qty", "quantity", "units", "items"],
-    "unit_price": ["单价", "商品单价", "价格", "unitprice", "price", "itemprice"],
-    "amount": [
-        "实付金额",
-        "实付款",
-        "买家实际支付金额",
-        "订单金额",
-        "金额",
-        "总金额",
-        "应付金额",
-        "amount",
-        "total",
-        "totalamount",
-        "totalprice",
-        "revenue",
-        "sales",
-        "linetotal",
-        "paid",
-        "totalusd",
-    ],
-    "refund_amount": ["退款金额", "退款", "refund", "refundamount", "refunded"],
-    "status": ["订单状态", "状态", "交易状态", "status", "orderstatus", "state"],
-    "ordered_at": [
-        "下单时间",
-        "订单创建时间",
-        "创建时间",
-        "付款时间",
-        "订单时间",
-        "日期",
-        "下单日期",
-        "orderdate",
-        "invoicedate",
-        "date",
-        "orderedat",
-        "createdat",
-        "purchasedate",
-        "transactiondate",
-        "orderedon",
-    ],
-    "gender": ["性别", "gender", "sex"],
-    "birth_date": ["生日", "出生日期", "birthday", "birthdate", "dateofbirth", "dob"],
-    "registered_at": ["注册时间", "入会时间", "开卡时间", "registeredat", "signupdate", "joindate", "registrationdate"],
-    "member_level": ["会员等级", "等级", "memberlevel", "tier", "level"],
-    "points": ["积分", "points", "loyaltypoints"],
-    "company_name": ["公司", "公司名称", "企业名称", "company", "companyname", "organisation", "organization"],
-    "industry": ["行业", "industry", "sector"],
-    "occupation": ["职业", "occupation", "jobtitle"],
-}
-# The same in German, French and Spanish exports.
-SYNONYMS_EUROPEAN: dict[str, list[str]] = {
-    "buyer_id": ["kunde", "kundennummer", "kundennr", "client", "numeroclient", "cliente"],
-    "amount": ["betrag", "umsatz", "gesamtbetrag", "montant", "importe", "total€"],
-    "ordered_at": ["datum", "bestelldatum", "fecha", "datecommande"],
-    "quantity": ["menge", "anzahl", "quantite", "cantidad"],
-    "unit_price": ["einzelpreis", "preis", "prixunitaire", "precio"],
-    "order_id": ["bestellnummer", "rechnungsnummer", "numerocommande", "pedido"],
-}
-# Words of order statuses, per canonical status.
-STATUS_WORDS = {
-    "completed": [
-        "交易成功",
-        "已完成",
-        "成功",
-        "已签收",
-        "已收货",
-        "完成",
-        "completed",
-        "complete",
-        "delivered",
-        "shipped",
-        "paid",
-        "success",
-        "closed won",
-        "fulfilled",
-    ],
-    "cancelled": ["交易关闭", "已取消", "关闭", "取消", "cancelled", "canceled", "void", "closed"],
-    "refunded": ["已退款", "退款成功", "全额退款", "refunded", "returned", "refund"],
-    "partially_refunded": ["部分退款", "partially refunded", "partial refund"],
-}
+# Header names exports use per canonical column, and status words per canonical status (a data file).
+_NAMES = yaml.safe_load((Path(__file__).with_name("header_names.yml")).read_text(encoding="utf-8"))
+SYNONYMS: dict[str, list[str]] = {**_NAMES["columns"]}
+for _column, _words in _NAMES["columns_european"].items():
+    SYNONYMS[_column] = [*SYNONYMS.get(_column, []), *_words]
+STATUS_WORDS: dict[str, list[str]] = _NAMES["statuses"]
 
 
 class DraftError(ValueError):
@@ -226,12 +89,7 @@ def _normalize(name: str) -> str:
     return re.sub(r"[\s_\-./()（）:：#*]+", "", name.strip().lower())
 
 
-_LOOKUP = {
-    _normalize(word): column
-    for table in (SYNONYMS, SYNONYMS_EUROPEAN)
-    for column, words in table.items()
-    for word in words
-}
+_LOOKUP = {_normalize(word): column for column, words in SYNONYMS.items() for word in words}
 
 
 def sniff_encoding(sample: bytes) -> str:
