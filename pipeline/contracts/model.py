@@ -21,8 +21,22 @@ class ContractError(YamlFileError):
     """A contract file that cannot be used. The message names the file and the key."""
 
 
-# Other ways exports write a currency beside an amount; a code of another currency is left, and fails to parse.
-_CURRENCY_WORDS = {"CNY": ["RMB", "元"], "JPY": ["円"], "USD": ["US"], "HKD": ["HK"], "TWD": ["NT"]}
+# The signs and words exports write beside an amount in each currency, longest first. Only the contract's own
+# are dropped: '$12' in a yuan export, or 'EUR 12', is not a yuan amount and fails to parse (quarantined).
+_CURRENCY_MARKS = {
+    "CNY": ["CN¥", "RMB", "元", "¥", "￥"],
+    "JPY": ["JP¥", "円", "¥", "￥"],
+    "USD": ["US$", "$"],
+    "HKD": ["HK$", "$"],
+    "TWD": ["NT$", "$"],
+    "SGD": ["S$", "$"],
+    "AUD": ["AU$", "A$", "$"],
+    "CAD": ["CA$", "C$", "$"],
+    "EUR": ["€"],
+    "GBP": ["£"],
+    "KRW": ["₩"],
+    "INR": ["₹"],
+}
 
 
 class HelperColumn(BaseModel):
@@ -146,8 +160,8 @@ class SourceContract(BaseModel):
 
     # -- derived views of the contract ------------------------------------------------------------
     def currency_markers(self) -> list[str]:
-        """Words beside an amount that name the source's currency (signs such as ¥ $ € £ are always dropped)."""
-        return [self.currency, *_CURRENCY_WORDS.get(self.currency, [])]
+        """Signs and words beside an amount that name the source's currency, longest first."""
+        return [self.currency, *_CURRENCY_MARKS.get(self.currency, [])]
 
     @property
     def canonical(self) -> dict[str, ColumnType]:

@@ -35,13 +35,14 @@ POLARS_TYPES = {
 def _number(raw: pl.Expr, contract: SourceContract, *, places: int) -> pl.Expr:
     """Text of a number in the source's own notation -> plain text ('-1234.5'), or null when it is not one.
 
-    Spaces (thin and non-breaking ones too), currency signs and the source's own currency code are dropped;
+    Spaces (thin and non-breaking ones too) and the signs and code of the source's own currency are dropped
+    (another currency's stay, and fail);
     thousands separators must group by three and are dropped; the decimal separator becomes '.'; accounting
     negatives, (12.50) and 12.50-, get a minus. A value with more (non-zero) decimal places than `places` is
     not a number here: rounding it would lose money without a word, so it becomes a parse error instead.
     """
     dec, thousands = contract.decimal_separator, contract.thousands_separator.strip()
-    text = raw.str.replace_all(r"[\s\u00a0\u202f]|\p{Sc}", "")
+    text = raw.str.replace_all(r"[\s\u00a0\u202f]", "")
     for marker in contract.currency_markers():
         text = text.str.replace_all(marker, "", literal=True)
     negative = (text.str.starts_with("(") & text.str.ends_with(")")) | text.str.ends_with("-")

@@ -624,6 +624,16 @@ CASES: dict[str, tuple[str, str, list]] = {
         " row is an order of its own, its id made from file and row.",
         [({"o.csv": "customer,date,total\n00004,19970101,29.33\n00004,19970118,29.73\n"}, [ok("o.csv", 2)])],
     ),
+    "dollar_sign_in_a_yuan_export": (
+        "orders_csv",
+        "Only the signs of the contract's own currency are dropped: '$12.00' in a yuan export is no yuan amount.",
+        [
+            (
+                {"o.csv": H + R1 + 'A9,,"$12.00",0,2024-01-01 10:00:00,成功\n'},
+                [ok("o.csv", 1, quarantined={"parse_errors__to_be_null": 1}, reason="amount=$12.00")],
+            )
+        ],
+    ),
     "orders_in_another_currency": (
         {**yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")), "currency": "USD"},
         "A source in US dollars graded against yuan thresholds was summed as yuan: with grading.yml in CNY its"
