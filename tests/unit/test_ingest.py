@@ -241,3 +241,24 @@ def test_rejected_replacement_leaves_previous_rows(tmp_path):
     [result] = ingest_contract(con, SourceContract(**ORDERS), root, options=OPTIONS)
     assert result.status == "rejected" and "实付金额" in result.message
     assert con.execute("select count(*) from raw.orders").fetchall()[0][0] == 2
+
+
+def test_an_older_warehouse_keeps_its_amounts_when_decimals_widen(tmp_path):
+    import duckdb
+
+    from pipeline.ingest.loader import ensure_raw_tables
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema raw")
+    con.execute("create table raw.orders (order_id varchar, amount decimal(18, 2))")
+    con.execute("insert into raw.orders values ('A1', 1299.50)")
+    con.execute("create view main.v as select amount from raw.orders")  # dbt's views stay valid
+    ensure_raw_tables(con)
+    kinds = dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns"
+            " where table_schema = 'raw' and table_name = 'orders' and column_name in ('amount', 'currency')"
+        ).fetchall()
+    )
+    assert kinds == {"amount": "DECIMAL(18,4)", "currency": "VARCHAR"}
+    assert con.execute("select amount::varchar from main.v").fetchall() == [("1299.5000",)]
