@@ -61,7 +61,7 @@ def grades_table(variant: str) -> str:
 def dbt_build_args(variant: str, dbt_vars: dict) -> list[str]:
     """`dbt build` of a variant's models. Its data tests run on what it builds; a test reading a model it does
     not build (a relationship to today's fct_customer, say) is left out (cautious): a past day's customers need
-    not all be there today. The SQL unit tests ran with the live build."""
+    not all be there today. The SQL unit tests run in the test suite, not in builds."""
     return [
         "build",
         "--select",
