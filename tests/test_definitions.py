@@ -16,7 +16,7 @@ def test_definitions_load_with_the_expected_graph(dbt_manifest):
     fct_customer = dg.AssetKey(["marts", "fct_customer"])
     checks = {c.name for c in graph.asset_check_keys if c.asset_key == fct_customer}
     assert {
-        "not_null_fct_customer_customer_key",
+        "not_null_columns_fct_customer",
         "accepted_values_fct_customer_lifecycle_stage__customer__prospect__contact",
     } <= checks
     assert (
