@@ -26,7 +26,9 @@ def test_every_dbt_unit_test_passes(first_run, dbt_manifest, tmp_path):
 
 def test_production_builds_leave_the_unit_tests_out(first_run):
     # the first run is a production build: each dbt step keeps its run_results.json (pipeline/dbt_project.py)
-    kept = list((DBT_PROJECT_DIR / "target").glob(f"crmgrade_dbt_assets*-{first_run.run_id[:7]}-*/run_results.json"))
+    # (under target/pytest-<worker>/ in the test workers, and the first run is built by either of them)
+    pattern = f"**/crmgrade_dbt_assets*-{first_run.run_id[:7]}-*/run_results.json"
+    kept = list((DBT_PROJECT_DIR / "target").glob(pattern))
     assert len(kept) == 4  # the steps Dagster splits the dbt multi-asset into
     nodes = [r["unique_id"] for f in kept for r in json.loads(f.read_text(encoding="utf-8"))["results"]]
     assert any(n.startswith("test.") for n in nodes) and any(n.startswith("model.") for n in nodes)
