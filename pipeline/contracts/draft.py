@@ -136,6 +136,37 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
     return [["" if v is None else str(v) for v in row] for row in frame.rows()]
 
 
+def _record_rows(path: Path) -> list[list[str]]:
+    """JSON lines or Parquet as rows of text: the field names first (as the readers do, pipeline/ingest)."""
+    import json
+
+    import polars as pl
+
+    if path.suffix.lower() == ".parquet":
+        try:
+            frame = pl.read_parquet(path, n_rows=SAMPLE_ROWS)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise DraftError(f"{path}: cannot read as Parquet: {exc}") from None
+        records = frame.cast(pl.String).rows(named=True)
+    else:
+        records = []
+        with open(path, encoding="utf-8-sig") as fh:
+            for line in fh:
+                if line.strip() and len(records) < SAMPLE_ROWS:
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        continue  # a broken line: the reader sets it aside too
+                    if isinstance(record, dict):
+                        records.append(
+                            {k: v if isinstance(v, str) or v is None else json.dumps(v) for k, v in record.items()}
+                        )
+    if not records:
+        raise DraftError(f"{path}: no records to read")
+    names = list(dict.fromkeys(k for r in records for k in r))
+    return [names, *[["" if r.get(k) is None else str(r[k]) for k in names] for r in records]]
+
+
 def _looks_like_data(value: str) -> bool:
     v = value.strip()
     return bool(re.fullmatch(r"[-+$¥￥€£(]?[\d.,:/ \-)]+[%元]?", v)) or _date_format(v) is not None
@@ -220,11 +251,19 @@ def _entity(targets: set[str]) -> str:
 
 
 def draft_contract(path: Path, entity: str | None = None) -> Draft:
-    """Infer a contract for files like `path` (CSV, or an .xlsx workbook's first sheet)."""
+    """Infer a contract for files like `path`: CSV, an .xlsx workbook's first sheet, JSON lines or Parquet."""
     path = Path(path)
     notes: list[str] = []
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
         rows, encoding, delimiter, fmt = _xlsx_rows(path), "utf-8", ",", "xlsx"
+    elif suffix in (".jsonl", ".ndjson", ".parquet"):
+        rows, encoding, delimiter, fmt = (
+            _record_rows(path),
+            "utf-8",
+            ",",
+            "parquet" if suffix == ".parquet" else "jsonl",
+        )
     else:
         rows, encoding, delimiter, _ = _rows(path)
         fmt = "csv"

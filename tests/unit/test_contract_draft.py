@@ -132,3 +132,23 @@ def test_a_draft_with_no_name_recognised_says_it_does_not_load_yet(tmp_path, cap
     assert main(["contract", "draft", str(tmp_path / "x.csv"), "--out", str(out)]) == 1
     assert "does not load yet" in capsys.readouterr().err
     assert "columns: {}" in out.read_text(encoding="utf-8")
+
+
+def test_json_lines_and_parquet_exports(tmp_path):
+    import polars as pl
+
+    events = '{"memberId":"M1","channel":"phone","ts":"2024-01-01T02:00:00Z","durationSec":30}\n' * 2
+    draft, _, contract = _drafted(tmp_path, "calls.jsonl", events, entity="interactions")
+    assert (draft.format, draft.header_row) == ("jsonl", 1)
+    assert contract.datetime_formats == ["%Y-%m-%dT%H:%M:%SZ"]
+    path = tmp_path / "samples" / "orders.parquet"
+    pl.DataFrame(
+        {"order_no": ["A1", "A2"], "total": ["10.50", "3"], "order_date": ["2024-01-02", "2024-01-03"]}
+    ).write_parquet(path)
+    draft = draft_contract(path)
+    assert draft.format == "parquet"
+    assert {c.header: c.target for c in draft.columns} == {
+        "order_no": "order_id",
+        "total": "amount",
+        "order_date": "ordered_at",
+    }
