@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.contracts.schema import ENTITIES
+from pipeline.quality.reconcile import latest_stopped_files
 
 
 def collect(warehouse: Path) -> dict:
@@ -29,13 +30,7 @@ def collect(warehouse: Path) -> dict:
         rules = con.execute(
             "select source, rule, count(*) from dq.quarantine group by all order by source, count(*) desc"
         ).fetchall()
-        # Files whose latest judgement stopped them (an earlier version, if any, is still what is loaded).
-        stopped = con.execute(
-            """select source, file, status, message from dq.reconciliation
-               qualify row_number() over (partition by source, file order by checked_at desc) = 1
-                   and status in ('rejected', 'unreadable')
-               order by source, file"""
-        ).fetchall()
+        stopped = latest_stopped_files(con)
         files = con.execute("select status, count(*) from raw._ingest_manifest group by 1 order by 1").fetchall()
         grades = con.execute(
             """select breakdown_value, customers, revenue, average_clv, high_churn_risk_rate

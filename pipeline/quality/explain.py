@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
+from pipeline.quality.reconcile import latest_stopped_files
 from pipeline.quality.suites import suite_for
 
 
@@ -18,12 +19,7 @@ def why_nothing_graded(con: duckdb.DuckDBPyConnection, as_of_date=None) -> str:
         """select rule, count(distinct (source, file, row_number)) as rows from dq.quarantine
            where entity = 'orders' group by rule order by rows desc, rule limit 3"""
     ).fetchall()
-    stopped = con.execute(
-        """select source, file, status, message from dq.reconciliation where entity = 'orders'
-           qualify row_number() over (partition by source, file order by checked_at desc) = 1
-               and status in ('rejected', 'unreadable')
-           order by source, file limit 3"""
-    ).fetchall()
+    stopped = latest_stopped_files(con, "orders")[:3]
     if loaded == 0 and not rules and not stopped:
         return (
             "no order was loaded: no source contract maps entity `orders`, or its path matched no file under "

@@ -9,6 +9,19 @@ from __future__ import annotations
 import duckdb
 
 
+def latest_stopped_files(con: duckdb.DuckDBPyConnection, entity: str | None = None) -> list[tuple[str, str, str, str]]:
+    """(source, file, status, message) of the files whose latest judgement stopped them (rejected or unreadable;
+    an earlier version, if any, is still what is loaded), of one entity or all."""
+    return con.execute(
+        """select source, file, status, message from dq.reconciliation
+           where entity = coalesce(?, entity)
+           qualify row_number() over (partition by source, file order by checked_at desc) = 1
+               and status in ('rejected', 'unreadable')
+           order by source, file""",
+        [entity],
+    ).fetchall()
+
+
 def reconciliation_problems(con: duckdb.DuckDBPyConnection, entity: str, run_id: str) -> list[str]:
     rows = con.execute(
         f"""

@@ -39,3 +39,12 @@ def test_no_contract_for_orders_says_so(tmp_path):
 def test_orders_loaded_but_no_purchase(tmp_path):
     con = _warehouse(tmp_path, "A1,,10,0,1998-03-05 14:22:01,关闭\n")
     assert why_nothing_graded(con, "1998-07-01").startswith("1 order lines were loaded, but none is a purchase")
+
+
+def test_a_stopped_file_is_named_until_a_later_version_loads(tmp_path):
+    con = _warehouse(tmp_path, "")  # a header and no rows: the file is rejected (row count below 1)
+    assert "file corpus o.csv rejected: table__row_count_to_be_between: observed 0" in why_nothing_graded(con)
+    (tmp_path / "src" / "o.csv").write_text(HEADER + "A1,,10,0,2024-03-05 14:22:01,成功\n", encoding="utf-8")
+    options = IngestOptions(warehouse_tz="Asia/Shanghai", run_id="r2", now=datetime(1998, 7, 1))
+    ingest_contract(con, load_contract(CORPUS / "contracts" / "orders_csv.yml"), tmp_path / "src", options=options)
+    assert "rejected" not in why_nothing_graded(con)  # its latest judgement quarantined a row, it did not stop
