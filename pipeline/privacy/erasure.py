@@ -245,26 +245,24 @@ def _delete_rows(
         [],
     )
     extra = _delete_quarantined(con, identifiers, personal_columns, removed)
-    _scrub_validation_results(con, _scrub_values(identifiers, extra))
+    _scrub_dq_texts(con, _scrub_values(identifiers, extra))
     return removed, extra
 
 
-def _scrub_validation_results(con: duckdb.DuckDBPyConnection, values: list[str]) -> None:
-    """Failed rules keep sample values (the e-mail that did not parse): blank the person's."""
-    rows = con.execute(
-        "select rowid, sample, message from dq.validation_results where sample is not null or message is not null"
-    ).fetchall()
-    for rowid, sample, message in rows:
-        new = [scrub_text(t, values) if t else t for t in (sample, message)]
-        if new != [sample, message]:
-            con.execute("update dq.validation_results set sample = ?, message = ? where rowid = ?", [*new, rowid])
-    # File accounts carry no row values since their messages became value-free; older ones may (a header).
-    for rowid, message in con.execute(
-        "select rowid, message from dq.reconciliation where message is not null"
-    ).fetchall():
-        new_message = scrub_text(message, values)
-        if new_message != message:
-            con.execute("update dq.reconciliation set message = ? where rowid = ?", [new_message, rowid])
+# dq text columns that can hold a person's values: failed rules keep sample values (the e-mail that did not
+# parse); file accounts carry none since their messages became value-free, but older ones may (a header).
+_DQ_TEXTS = {"dq.validation_results": ("sample", "message"), "dq.reconciliation": ("message",)}
+
+
+def _scrub_dq_texts(con: duckdb.DuckDBPyConnection, values: list[str]) -> None:
+    """Blank the person's values wherever the dq tables keep text."""
+    for table, columns in _DQ_TEXTS.items():
+        where = " or ".join(f"{c} is not null" for c in columns)
+        for rowid, *texts in con.execute(f"select rowid, {', '.join(columns)} from {table} where {where}").fetchall():
+            new = [scrub_text(t, values) if t else t for t in texts]
+            if new != texts:
+                assignments = ", ".join(f"{c} = ?" for c in columns)
+                con.execute(f"update {table} set {assignments} where rowid = ?", [*new, rowid])
 
 
 def _delete_quarantined(
