@@ -107,8 +107,8 @@ def sniff_encoding(sample: bytes) -> str:
     return best.encoding
 
 
-def _rows(path: Path) -> tuple[list[list[str]], str, str, list[str]]:
-    """The first rows of a CSV as text, its encoding and its delimiter; plus notes."""
+def _rows(path: Path) -> tuple[list[list[str]], str, str]:
+    """The first rows of a CSV as text, its encoding and its delimiter."""
     with open(path, "rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
     if not sample.strip():
@@ -123,7 +123,7 @@ def _rows(path: Path) -> tuple[list[list[str]], str, str, list[str]]:
         delimiter = ","
     # blank rows stay: header_row counts the lines a person sees, blank ones too
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    return rows[: SAMPLE_ROWS + 20], encoding, delimiter, []
+    return rows[: SAMPLE_ROWS + 20], encoding, delimiter
 
 
 def _xlsx_rows(path: Path) -> list[list[str]]:
@@ -265,7 +265,7 @@ def draft_contract(path: Path, entity: str | None = None) -> Draft:
             "parquet" if suffix == ".parquet" else "jsonl",
         )
     else:
-        rows, encoding, delimiter, _ = _rows(path)
+        rows, encoding, delimiter = _rows(path)
         fmt = "csv"
     if not any(any(v.strip() for v in r) for r in rows):
         raise DraftError(f"{path}: no rows to read")

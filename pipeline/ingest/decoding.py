@@ -53,12 +53,9 @@ def to_utf8(path: Path, encoding: str, workdir: Path, header_row: int) -> Decode
     """A UTF-8 copy of `path` in `workdir` (for UTF-8 files, the file itself when every line decodes)."""
     if is_utf8(encoding) and _decodes_whole(path, "utf-8"):
         return Decoded(path)
-    if not is_utf8(encoding):
-        out = Path(tempfile.mkstemp(suffix=".txt", dir=workdir)[1])
-        if _transcode_whole(path, encoding, out):
-            return Decoded(out)
-    else:
-        out = Path(tempfile.mkstemp(suffix=".txt", dir=workdir)[1])
+    out = Path(tempfile.mkstemp(suffix=".txt", dir=workdir)[1])
+    if not is_utf8(encoding) and _transcode_whole(path, encoding, out):
+        return Decoded(out)
     if not _splits_on_newline(encoding):
         # Lines cannot be told apart without decoding: the first bad byte leaves the file unreadable.
         line, offset, exc = _first_error(path, encoding)

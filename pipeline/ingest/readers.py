@@ -195,9 +195,14 @@ def _jsonl_line_by_line(path: Path, bad_lines: list[tuple[int, str, str]]) -> So
     return SourceRead(frame, header, pl.DataFrame(sorted(bad), schema=MALFORMED_SCHEMA, orient="row"))
 
 
+def _lines_before_data(contract: SourceContract) -> int:
+    """The lines above the first row: the header and any title rows of a CSV; none in JSON lines."""
+    return contract.header_row if contract.format == "csv" else 0
+
+
 def _decoded(path: Path, contract: SourceContract, workdir: Path) -> Decoded:
     try:
-        return to_utf8(path, contract.encoding, workdir, contract.header_row if contract.format == "csv" else 0)
+        return to_utf8(path, contract.encoding, workdir, _lines_before_data(contract))
     except UndecodableHeader as exc:
         raise SourceReadError(f"{path}: {exc}") from None
 
@@ -217,20 +222,29 @@ def _read_csv(path: Path, contract: SourceContract, workdir: Path, first_data_ro
     return _csv_line_by_line(decoded.path, contract, decoded.bad_lines)
 
 
+def _jsonl_fast(path: Path, contract: SourceContract) -> SourceRead | None:
+    """Polars' reader, when every line is one JSON object; None sends the file to `_jsonl_line_by_line`."""
+    try:
+        frame = pl.read_ndjson(path, infer_schema_length=None, row_index_name="_row_number", row_index_offset=1)
+        # Row numbers are line numbers only when no line is blank; else the line-by-line reader numbers them.
+        lines = _lines(path, contract)
+    except pl.exceptions.PolarsError:  # a broken line, or bytes that are not UTF-8
+        return None
+    if lines.is_null().any() or frame.height != lines.len():
+        return None
+    frame = frame.with_columns(pl.exclude("_row_number").cast(pl.String))
+    return SourceRead(frame, [c for c in frame.columns if c != "_row_number"])
+
+
 def _read_jsonl(path: Path, contract: SourceContract, workdir: Path) -> SourceRead:
-    decoded = _decoded(path, contract, workdir)
+    # As for CSV, a UTF-8 file is decoded apart only when Polars cannot read it (a bad byte, perhaps).
+    decoded = Decoded(path) if is_utf8(contract.encoding) else _decoded(path, contract, workdir)
     if not decoded.bad_lines:
-        try:
-            frame = pl.read_ndjson(
-                decoded.path, infer_schema_length=None, row_index_name="_row_number", row_index_offset=1
-            )
-            frame = frame.with_columns(pl.exclude("_row_number").cast(pl.String))
-            # Row numbers are line numbers only when no line is blank; else the line-by-line reader numbers them.
-            lines = _lines(decoded.path, contract)
-            if not lines.is_null().any() and frame.height == lines.len():
-                return SourceRead(frame, [c for c in frame.columns if c != "_row_number"])
-        except pl.exceptions.PolarsError:
-            pass
+        read = _jsonl_fast(decoded.path, contract)
+        if read is not None:
+            return read
+        if decoded.path == path:
+            decoded = _decoded(path, contract, workdir)
     return _jsonl_line_by_line(decoded.path, decoded.bad_lines)
 
 
@@ -262,7 +276,7 @@ def unread_rows(path: Path, contract: SourceContract) -> list[tuple[int, str]]:
     Only text formats have lines to count; a workbook or Parquet file that cannot be opened has none."""
     if contract.format not in ("csv", "jsonl"):
         return []
-    return unreadable_lines(path, contract.encoding, contract.header_row if contract.format == "csv" else 0)
+    return unreadable_lines(path, contract.encoding, _lines_before_data(contract))
 
 
 def _read_xlsx(path: Path, contract: SourceContract, first_data_row: int) -> SourceRead:

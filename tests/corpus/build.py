@@ -461,6 +461,28 @@ CASES: dict[str, tuple[str, str, list]] = {
             )
         ],
     ),
+    "jsonl_line_wrongly_encoded": (
+        "events_jsonl",
+        "A JSON line with bytes that are not UTF-8 is quarantined with its line number; the others load.",
+        [
+            (
+                {
+                    "e.jsonl": b'{"eventId":"E1","eventType":"call","ts":"2024-01-01T02:00:00Z"}\n'
+                    b'{"eventId":"E2","eventType":"\xff\xfe","ts":"2024-01-01T03:00:00Z"}\n'
+                    b'{"eventId":"E3","eventType":"email","ts":"2024-01-02T02:00:00Z"}\n'
+                },
+                [
+                    ok(
+                        "e.jsonl",
+                        2,
+                        quarantined={"file__malformed_line": 1},
+                        reason="not valid utf-8",
+                        row_numbers=[1, 3],
+                    )
+                ],
+            )
+        ],
+    ),
     "blank_line_between_rows": (
         "orders_csv",
         "A blank line was read by Polars as a row of nulls (quarantined as an order without a time) and shifted"
