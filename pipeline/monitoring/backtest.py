@@ -76,11 +76,13 @@ BACKTEST_COLUMNS = {
         "buyers": "Of them, customers who bought in the horizon.",
         "repeat_rate": "buyers / customers.",
         "churn_rate": "1 - repeat_rate: graded customers who did not buy in the horizon.",
-        "revenue": "Their spend in the horizon (the grading spec's monetary basis and purchase statuses), CNY.",
+        "revenue": "Their spend in the horizon (the grading spec's monetary basis and purchase statuses), "
+        "in grading.yml's currency.",
         "revenue_per_customer": "revenue / customers.",
         "lift": "revenue_per_customer over the whole day's revenue per customer.",
         "customers_predicted": "Customers of the group with a CLV predicted on the day.",
-        "predicted_revenue": "Their CLV predicted on the day, pro rata to the horizon (undiscounted), CNY.",
+        "predicted_revenue": "Their CLV predicted on the day, pro rata to the horizon (undiscounted), "
+        "in grading.yml's currency.",
     },
     "backtest_scores": {
         **_DAY,
