@@ -427,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     draft = contract_sub.add_parser(
         "draft", help="Infer encoding, delimiter, header row, columns, formats and a mapping from a sample file."
     )
-    draft.add_argument("file", type=Path, help="A sample export (CSV or .xlsx).")
+    draft.add_argument("file", type=Path, help="A sample export (CSV, .xlsx, JSON lines or Parquet).")
     draft.add_argument("--entity", choices=sorted(ENTITIES), default=None, help="Entity (default: inferred).")
     draft.add_argument("--source", default=None, help="Source name (default: from the file name).")
     draft.add_argument("--out", type=Path, default=None, help="Write the draft here (default: print it).")
