@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.config import REPO_ROOT
+from pipeline.quality.expectation_types import ROW_LEVEL, TABLE_LEVEL
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 OnFailure = Literal["quarantine", "stop", "warn"]
@@ -73,26 +74,12 @@ class Suite:
         return Suite(self.name, self.file, document, tuple(keep))
 
 
-def _expectation_class(type_name: str):
-    import great_expectations.expectations as gxe
-
-    class_name = "".join(part.capitalize() for part in type_name.split("_"))
-    cls = getattr(gxe, class_name, None)
-    if cls is None:
-        raise KeyError(type_name)
-    return cls
-
-
 def _is_row_level(type_name: str) -> bool:
-    from great_expectations.expectations.expectation import (
-        ColumnMapExpectation,
-        ColumnPairMapExpectation,
-        MulticolumnMapExpectation,
-    )
-
-    return issubclass(
-        _expectation_class(type_name), ColumnMapExpectation | ColumnPairMapExpectation | MulticolumnMapExpectation
-    )
+    if type_name in ROW_LEVEL:
+        return True
+    if type_name in TABLE_LEVEL:
+        return False
+    raise KeyError(type_name)
 
 
 def _default_name(exp: dict[str, Any]) -> str:
