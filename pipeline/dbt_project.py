@@ -1,5 +1,6 @@
 """The dbt project, in its own module so its manifest can be prepared before the assets are imported."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -32,7 +33,7 @@ class CrmgradeDbtCliResource(DbtCliResource):
     """DbtCliResource that knows the dbt version without running `dbt --version`.
 
     dagster-dbt (0.29) runs `dbt --version`, a 5-6 s subprocess here, once per resource instance, and Dagster
-    makes a new instance for every step: with the dbt assets split into four steps around the Python assets
+    makes a new instance for every step: with the dbt assets split into three steps around the Python assets
     that cost ~25 s a run. When the executable is the dbt installed beside this Python, its version is the
     installed dbt-core package's.
     """
@@ -48,29 +49,65 @@ def dbt_resource() -> DbtCliResource:
     return CrmgradeDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
+# Set by the dbt asset for each step (its run, the code behind the models built per customer): dbt's partial
+# parsing re-reads the files using them in that step, so they do not make the run's parse stale.
+_PER_STEP_ENV = frozenset({"CRMGRADE_RUN_ID", "CRMGRADE_CODE_FINGERPRINTS"})
+PARSE_INPUTS_FILE = "crmgrade_parse_inputs.sha256"
+
+
+def parse_inputs(dbt_vars: dict | None) -> str:
+    """A digest of everything `dbt parse` reads: the project's files (models, macros, seeds, tests, YAML, the
+    profile), the vars, the dbt versions and the environment variables the project or dbt can read."""
+    digest = hashlib.sha256()
+    skip = {dbt_project.target_path.parts[0], "logs"} if dbt_project.target_path.parts else {"logs"}
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        # hidden files are dbt's own (.user.yml, its anonymous user id), not the project's
+        if relative.parts[0] in skip or relative.name.startswith(".") or not path.is_file():
+            continue
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    environment = {
+        k: v for k, v in os.environ.items() if k.startswith(("CRMGRADE_", "DBT_")) and k not in _PER_STEP_ENV
+    }
+    for part in (
+        json.dumps(dbt_vars or {}, sort_keys=True),
+        json.dumps(environment, sort_keys=True),
+        installed_version("dbt-core"),
+        installed_version("dbt-duckdb"),
+    ):
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()
+
+
 def prepare_manifest(dbt_vars: dict[str, str] | None = None) -> Path:
     """Parse the dbt project (writes target/manifest.json) and return the manifest path.
 
     Pass the vars the run will use: every dbt step of a run starts from this parse's partial_parse.msgpack,
-    and dbt parses the whole project again (~10 s a step) when the vars differ from it.
+    and dbt parses the whole project again (~10 s a step) when the vars differ from it. A parse costs a dbt
+    process (~5-10 s) even when nothing changed: it is skipped when the manifest, the parse state and the
+    digest of their inputs (parse_inputs) are those of the last parse.
     """
+    target = DBT_PROJECT_DIR / dbt_project.target_path
+    recorded = target / PARSE_INPUTS_FILE
+    inputs = parse_inputs(dbt_vars)
+    state = (target / "manifest.json", target / "partial_parse.msgpack")
+    if all(p.exists() for p in state) and recorded.exists() and recorded.read_text(encoding="utf-8") == inputs:
+        return dbt_project.manifest_path
+    recorded.unlink(missing_ok=True)  # a parse that fails leaves no digest behind
     args = ["--quiet", "parse", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
     dbt_resource().cli(args, target_path=dbt_project.target_path).wait()
+    recorded.write_text(inputs, encoding="utf-8")
     return dbt_project.manifest_path
 
 
 def remove_target_folder(invocation: DbtCliInvocation) -> None:
     """dagster-dbt gives every dbt call its own target folder (~27 MB: manifest, parse state, compiled SQL, logs)
-    and never removes it: four a night, they would fill the disk. Once the call succeeded only its
-    run_results.json stays (where each node's time went: bench/pipeline.py reads it); a failed call keeps all."""
+    and never removes it: three a night, they would fill the disk. It goes once the call succeeded (the node
+    times are in the run's events); a failed call keeps it, with dbt.log and the compiled SQL to look at."""
     folder = invocation.target_path
     if folder.parent.resolve() != (DBT_PROJECT_DIR / dbt_project.target_path).resolve():
         return  # not a folder dagster-dbt made under the project's target
-    for path in folder.iterdir():
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        elif path.name != "run_results.json":
-            path.unlink(missing_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 # `dagster dev` sets DAGSTER_IS_DEV_CLI: parse on load so edits to the models show up. Not through

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from pipeline.dbt_project import DBT_PROJECT_DIR
@@ -44,7 +45,7 @@ def _step_folder(root: Path) -> Path:
     return folder
 
 
-def test_a_succeeded_dbt_steps_target_folder_keeps_only_its_run_results(monkeypatch, tmp_path):
+def test_a_succeeded_dbt_steps_target_folder_is_removed(monkeypatch, tmp_path):
     from types import SimpleNamespace
 
     import pipeline.dbt_project as project
@@ -52,8 +53,76 @@ def test_a_succeeded_dbt_steps_target_folder_keeps_only_its_run_results(monkeypa
     monkeypatch.setattr(project, "DBT_PROJECT_DIR", tmp_path)
     folder = _step_folder(tmp_path / project.dbt_project.target_path)
     project.remove_target_folder(SimpleNamespace(target_path=folder))
-    assert [p.name for p in folder.iterdir()] == ["run_results.json"]
+    assert not folder.exists() and folder.parent.exists()
     # a folder elsewhere (a target path of the user's own) is left alone
     elsewhere = _step_folder(tmp_path / "mine")
     project.remove_target_folder(SimpleNamespace(target_path=elsewhere))
     assert len(list(elsewhere.iterdir())) == 5
+
+
+class _CountedParses:
+    def __init__(self, monkeypatch, project):
+        self.calls = 0
+        monkeypatch.setattr(project, "dbt_resource", lambda: self)
+
+    def cli(self, args, target_path):
+        self.calls += 1
+        target = project_target(target_path)
+        (target / "manifest.json").write_text("{}", encoding="utf-8")
+        (target / "partial_parse.msgpack").write_text("", encoding="utf-8")
+        return self
+
+    def wait(self):
+        return self
+
+
+def project_target(target_path: Path) -> Path:
+    import pipeline.dbt_project as project
+
+    target = project.DBT_PROJECT_DIR / target_path
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def test_the_project_is_parsed_again_only_when_what_dbt_parse_reads_changed(monkeypatch, tmp_path):
+    import pipeline.dbt_project as project
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.sql").write_text("select 1", encoding="utf-8")
+    (tmp_path / "dbt_project.yml").write_text("name: x", encoding="utf-8")
+    monkeypatch.setattr(project, "DBT_PROJECT_DIR", tmp_path)
+    monkeypatch.delenv("CRMGRADE_LOG_LEVEL", raising=False)
+    parses = _CountedParses(monkeypatch, project)
+    vars_ = {"as_of_date": "2026-07-01"}
+
+    project.prepare_manifest(vars_)
+    project.prepare_manifest(vars_)
+    assert parses.calls == 1  # nothing changed: the manifest and parse state of the first stand
+    (tmp_path / ".user.yml").write_text("id: 1", encoding="utf-8")  # dbt's own file
+    monkeypatch.setenv("CRMGRADE_RUN_ID", "abc")  # set per step; dbt re-reads what uses it
+    project.prepare_manifest(vars_)
+    assert parses.calls == 1
+
+    changes = [
+        lambda: (tmp_path / "models" / "m.sql").write_text("select 2", encoding="utf-8"),
+        lambda: (tmp_path / "models" / "n.sql").write_text("select 3", encoding="utf-8"),
+        lambda: vars_.update(as_of_date="2026-07-02"),
+        lambda: monkeypatch.setenv("CRMGRADE_WAREHOUSE", str(tmp_path / "other.duckdb")),
+        lambda: (tmp_path / project.dbt_project.target_path / "partial_parse.msgpack").unlink(),
+    ]
+    for expected, change in enumerate(changes, start=2):
+        change()
+        project.prepare_manifest(vars_)
+        assert parses.calls == expected
+    project.prepare_manifest(vars_)
+    assert parses.calls == len(changes) + 1
+
+    # a parse that fails leaves no digest: the next call parses again
+    def failing(args, target_path):
+        raise RuntimeError("does not parse")
+
+    monkeypatch.setattr(parses, "cli", failing)
+    (tmp_path / "models" / "m.sql").write_text("select broken", encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        project.prepare_manifest(vars_)
+    assert not (tmp_path / project.dbt_project.target_path / project.PARSE_INPUTS_FILE).exists()
