@@ -33,7 +33,6 @@ import duckdb
 
 from bench.baseline import compare
 from bench.process_tree import run_measured
-from pipeline.dbt_project import DBT_PROJECT_DIR
 from pipeline.demo.generator import DemoSpec, generate
 from pipeline.demo.simulate import deliver, write_config
 
@@ -46,20 +45,19 @@ class RunFailed(Exception):
     """A measured run exited non-zero; the message names it and its log."""
 
 
-def dbt_profile(run_id: str) -> dict:
-    """Where the run's dbt steps spent their time: seconds by node type and the slowest nodes, from each step's
-    run_results.json (dagster-dbt names a step's target folder <step>-<first 7 of the run id>-<hash>)."""
+def dbt_profile(nodes: list[dict]) -> dict:
+    """Where the run's dbt steps spent their time: seconds by node type and the slowest nodes, from the node
+    times `crmgrade run` writes to run_timings.json (dbt_nodes, from the run's dbt events)."""
     by_type: dict[str, float] = {}
-    nodes = []
-    for results in sorted(DBT_PROJECT_DIR.glob(f"target/*-{run_id[:7]}-*/run_results.json")):
-        for node in json.loads(results.read_text(encoding="utf-8"))["results"]:
-            kind, _, name = node["unique_id"].split(".")[:3]
-            by_type[kind] = by_type.get(kind, 0.0) + node["execution_time"]
-            nodes.append((f"{kind} {name}", round(node["execution_time"], 1)))
+    named = []
+    for node in nodes:
+        kind, _, name = node["unique_id"].split(".")[:3]
+        by_type[kind] = by_type.get(kind, 0.0) + node["seconds"]
+        named.append((f"{kind} {name}", round(node["seconds"], 1)))
     return {
         "seconds_by_type": {k: round(v, 1) for k, v in sorted(by_type.items(), key=lambda kv: -kv[1])},
-        "nodes": len(nodes),
-        "slowest": sorted(nodes, key=lambda n: -n[1])[:10],
+        "nodes": len(named),
+        "slowest": sorted(named, key=lambda n: -n[1])[:10],
     }
 
 
@@ -109,7 +107,7 @@ def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
         # what the models built per customer redid (docs/scale.md)
         "customers_changed": changed,
         "customers": customers,
-        "dbt": dbt_profile(timings["run_id"]),
+        "dbt": dbt_profile(timings["dbt_nodes"]),
     }
 
 

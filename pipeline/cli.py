@@ -79,7 +79,7 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
     from pipeline.definitions import defs
     from pipeline.jobs import JOB_NAME
     from pipeline.partitions import AS_OF_PARTITIONS, partition_key
-    from pipeline.step_timings import stage_seconds, step_timings, write_timings
+    from pipeline.step_timings import dbt_node_timings, stage_seconds, step_timings, write_timings
     from pipeline.summary import stopped_files, write_summary
 
     as_of_date = settings.resolved_as_of_date()
@@ -96,7 +96,11 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
     )
     timings = step_timings(instance, result.run_id)
     timings_file = write_timings(
-        settings.reports_dir / "run_timings.json", result.run_id, time.perf_counter() - t0, timings
+        settings.reports_dir / "run_timings.json",
+        result.run_id,
+        time.perf_counter() - t0,
+        timings,
+        dbt_node_timings(instance, result.run_id),
     )
     if not result.success:
         failed = [e for e in result.all_events if e.is_step_failure]

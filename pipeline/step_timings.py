@@ -1,7 +1,7 @@
 """Where a run's time went: each step's start and duration from Dagster's run events, grouped by stage.
 
-`crmgrade run` writes them to `<reports_dir>/run_timings.json` and prints the slowest stages; bench/pipeline.py
-reads that file.
+`crmgrade run` writes them to `<reports_dir>/run_timings.json` (with each dbt node's time, from the dbt
+events dagster-dbt records) and prints the slowest stages; bench/pipeline.py reads that file.
 """
 
 from __future__ import annotations
@@ -63,6 +63,37 @@ def step_timings(instance: dg.DagsterInstance, run_id: str) -> list[StepTiming]:
     ]
 
 
+@dataclass(frozen=True)
+class DbtNodeTiming:
+    step: str
+    unique_id: str  # model.crmgrade.fct_customer, test.crmgrade.<name>.<hash>, seed..., snapshot...
+    seconds: float
+    status: str
+
+
+def dbt_node_timings(instance: dg.DagsterInstance, run_id: str) -> list[DbtNodeTiming]:
+    """Every dbt node the run built or tested, with its time: dagster-dbt puts the node's unique_id and
+    `Execution Duration` on each materialization and check evaluation it reports."""
+    kinds = {dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+    out = []
+    for event in instance.all_logs(run_id, of_type=kinds):
+        data = event.dagster_event.event_specific_data
+        metadata = data.materialization.metadata if hasattr(data, "materialization") else data.metadata
+        unique_id, seconds = metadata.get("unique_id"), metadata.get("Execution Duration")
+        if unique_id is None or seconds is None:
+            continue  # a Python asset's
+        status = metadata.get("status")
+        out.append(
+            DbtNodeTiming(
+                step=event.step_key,
+                unique_id=str(unique_id.value),
+                seconds=round(float(seconds.value), 3),
+                status=str(status.value) if status is not None else "",
+            )
+        )
+    return out
+
+
 def stage_seconds(timings: list[StepTiming]) -> dict[str, float]:
     """Seconds per stage, the sum of its steps (steps run one after another in-process)."""
     out: dict[str, float] = {}
@@ -71,13 +102,20 @@ def stage_seconds(timings: list[StepTiming]) -> dict[str, float]:
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def write_timings(path: Path, run_id: str, wall_seconds: float, timings: list[StepTiming]) -> Path:
+def write_timings(
+    path: Path,
+    run_id: str,
+    wall_seconds: float,
+    timings: list[StepTiming],
+    dbt_nodes: list[DbtNodeTiming] = (),
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
         "run_id": run_id,
         "wall_seconds": round(wall_seconds, 3),
         "stage_seconds": stage_seconds(timings),
         "steps": [asdict(t) for t in timings],
+        "dbt_nodes": [asdict(n) for n in dbt_nodes],
     }
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return path

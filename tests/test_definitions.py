@@ -46,3 +46,25 @@ def test_code_location_loads_under_dagster_dev_without_an_activated_venv(tmp_pat
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.strip().splitlines()[-1]) > len(ENTITIES)
+
+
+def test_dbt_runs_in_three_steps_with_the_seeds_in_stagings(dbt_manifest):
+    # each dbt step is a dbt process (seconds before its first node): seeds, which read nothing, are ordered
+    # after the grading spec so that Dagster does not give them a step of their own ahead of ingest
+    from dagster._core.definitions.dependency import NodeHandle
+
+    from pipeline.definitions import defs
+    from pipeline.jobs import JOB_NAME
+
+    job = defs.get_job_def(JOB_NAME)
+    steps = [
+        {key.to_user_string() for key in job.asset_layer.get_selected_entity_keys_for_node(NodeHandle(node.name, None))}
+        for node in job.graph.nodes
+        if node.definition.name == "crmgrade_dbt_assets"
+    ]
+    assert len(steps) == 3
+    [with_seeds] = [keys for keys in steps if "reference/rfm_segments_cn" in keys]
+    assert "staging/stg_raw__orders" in with_seeds and "marts/fct_customer" not in with_seeds
+    fct_customer = dg.AssetKey(["marts", "fct_customer"])
+    checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys if c.asset_key == fct_customer}
+    assert "expressions_are_true_fct_customer" in checks

@@ -4,7 +4,7 @@ import time
 import dagster as dg
 import pytest
 
-from pipeline.step_timings import stage_of, stage_seconds, step_timings, write_timings
+from pipeline.step_timings import dbt_node_timings, stage_of, stage_seconds, step_timings, write_timings
 
 
 @dg.asset(name="orders", key_prefix="raw")
@@ -46,3 +46,32 @@ def test_a_failed_step_is_timed_too_and_every_step_has_a_stage():
         [timing] = step_timings(instance, result.run_id)
     assert timing.step == "broken" and not timing.succeeded and timing.stage == "other"
     assert stage_of("crmgrade_dbt_assets_3") == "dbt" and stage_of("identity_assets") == "identity"
+
+
+def test_dbt_node_times_come_from_the_metadata_dagster_dbt_puts_on_its_events(tmp_path):
+    # the shape dagster-dbt reports a model and a test in: unique_id and `Execution Duration` in the metadata
+    @dg.asset(
+        name="fct_customer",
+        key_prefix="marts",
+        check_specs=[dg.AssetCheckSpec("not_null", asset=dg.AssetKey(["marts", "fct_customer"]))],
+    )
+    def model():
+        yield dg.Output(None, metadata={"unique_id": "model.crmgrade.fct_customer", "Execution Duration": 1.25})
+        yield dg.AssetCheckResult(
+            check_name="not_null",
+            passed=True,
+            metadata={"unique_id": "test.crmgrade.not_null.abc", "Execution Duration": 0.5, "status": "pass"},
+        )
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([model, slow_ingest], instance=instance)
+        nodes = dbt_node_timings(instance, result.run_id)
+        timings = step_timings(instance, result.run_id)
+    assert sorted((n.unique_id, n.seconds, n.status) for n in nodes) == [
+        ("model.crmgrade.fct_customer", 1.25, ""),
+        ("test.crmgrade.not_null.abc", 0.5, "pass"),
+    ]  # raw__orders, a Python asset with no dbt metadata, is not a node
+    assert {n.step for n in nodes} == {"marts__fct_customer"}
+    path = write_timings(tmp_path / "run_timings.json", result.run_id, 1.0, timings, nodes)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert {n["unique_id"] for n in doc["dbt_nodes"]} == {"model.crmgrade.fct_customer", "test.crmgrade.not_null.abc"}
