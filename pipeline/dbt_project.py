@@ -84,19 +84,24 @@ def prepare_manifest(dbt_vars: dict[str, str] | None = None) -> Path:
 
     Pass the vars the run will use: every dbt step of a run starts from this parse's partial_parse.msgpack,
     and dbt parses the whole project again (~10 s a step) when the vars differ from it. A parse costs a dbt
-    process (~5-10 s) even when nothing changed: it is skipped when the manifest, the parse state and the
-    digest of their inputs (parse_inputs) are those of the last parse.
+    process (~5-10 s) even when nothing changed: it is skipped when the digest of its inputs (parse_inputs) is
+    the last parse's and its manifest and parse state are as that parse wrote them.
     """
     target = DBT_PROJECT_DIR / dbt_project.target_path
     recorded = target / PARSE_INPUTS_FILE
     inputs = parse_inputs(dbt_vars)
     state = (target / "manifest.json", target / "partial_parse.msgpack")
-    if all(p.exists() for p in state) and recorded.exists() and recorded.read_text(encoding="utf-8") == inputs:
+
+    def written() -> str:  # the parse's own files, as it left them: a dbt command run by hand rewrites them
+        return " ".join(f"{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in state)
+
+    fresh = all(p.exists() for p in state) and recorded.exists()
+    if fresh and recorded.read_text(encoding="utf-8") == f"{inputs}\n{written()}":
         return dbt_project.manifest_path
     recorded.unlink(missing_ok=True)  # a parse that fails leaves no digest behind
     args = ["--quiet", "parse", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
     dbt_resource().cli(args, target_path=dbt_project.target_path).wait()
-    recorded.write_text(inputs, encoding="utf-8")
+    recorded.write_text(f"{inputs}\n{written()}", encoding="utf-8")
     return dbt_project.manifest_path
 
 

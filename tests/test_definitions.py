@@ -50,7 +50,7 @@ def test_code_location_loads_under_dagster_dev_without_an_activated_venv(tmp_pat
 
 def test_dbt_runs_in_three_steps_with_the_seeds_in_stagings(dbt_manifest):
     # each dbt step is a dbt process (seconds before its first node): seeds, which read nothing, are ordered
-    # after the grading spec so that Dagster does not give them a step of their own ahead of ingest
+    # after the privacy salt so that Dagster does not give them a step of their own ahead of ingest
     from dagster._core.definitions.dependency import NodeHandle
 
     from pipeline.definitions import defs
@@ -65,6 +65,9 @@ def test_dbt_runs_in_three_steps_with_the_seeds_in_stagings(dbt_manifest):
     assert len(steps) == 3
     [with_seeds] = [keys for keys in steps if "reference/rfm_segments_cn" in keys]
     assert "staging/stg_raw__orders" in with_seeds and "marts/fct_customer" not in with_seeds
+    # a selection of what the seeds read can be run on its own (tests/e2e/test_identity_keys.py selects upstream)
+    seeds_upstream = dg.AssetSelection.assets(dg.AssetKey(["reference", "rfm_segments_cn"])).upstream()
+    assert dg.define_asset_job("seeds_upstream", seeds_upstream).resolve(asset_graph=defs.resolve_asset_graph())
     fct_customer = dg.AssetKey(["marts", "fct_customer"])
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys if c.asset_key == fct_customer}
     assert "expressions_are_true_fct_customer" in checks

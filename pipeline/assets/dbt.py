@@ -17,9 +17,10 @@ from pipeline.retries import retry_if_transient
 
 RUN_ID_ENV = "CRMGRADE_RUN_ID"
 # Dagster runs a multi-asset in one step per stretch between Python assets: seeds, which read nothing, would get
-# a dbt process of their own (~5-10 s before the first node) ahead of the ingest steps. Ordered after the grading
-# spec (a Python step of a fraction of a second that reads no dbt table), they are built in staging's step.
-SEEDS_AFTER = dg.AssetKey(["grading_spec", "versions"])
+# a dbt process of their own (~5-10 s before the first node) ahead of the ingest steps. Ordered after the privacy
+# salt (a single Python asset of a fraction of a second that reads no dbt table; a selection of the seeds'
+# upstream takes it whole), they are built in staging's step.
+SEEDS_AFTER = dg.AssetKey(["privacy", "salt"])
 # dbt unit tests test the SQL, not the night's data: they run once in the test suite (make test,
 # tests/e2e/test_dbt_unit_tests.py), as dbt advises, not in every production build (20 nodes, ~5 s a run).
 PRODUCTION_SELECTION = ("--exclude", "test_type:unit")
