@@ -1,8 +1,8 @@
 """Which bi columns hold personal data, and how a value in clear is recognised.
 
 The bi dbt models mask each column below through the macro `personal` (dbt_project/macros/personal_data.sql);
-crmgrade.yml serving.unmasked_columns may name some of them to show in clear. The patterns are the ones the
-dbt test no_personal_data_in_clear uses; publishing scans the copy with them once more before switching.
+crmgrade.yml serving.unmasked_columns may name some of them to show in clear. Publishing scans every text
+column of the new version with the patterns below before switching to it: the one check of the bi data.
 """
 
 from __future__ import annotations
