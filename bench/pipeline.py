@@ -12,9 +12,10 @@ subprocesses count), its time per stage read from the run's Dagster step events 
 pipeline/step_timings.py).
 Dagster runs on an ephemeral instance, as `crmgrade run` does without DAGSTER_HOME.
 
-Targets (issue 8, at 10M orders): increment <= 10% of a full refresh; peak RSS <= 4 GiB; full refresh <= 4x the
-hand-written DuckDB baseline. Exits 1 when the baseline's grades or orders disagree with the full refresh's, or
-when a run fails (after writing what was measured: a size's later runs are skipped, its JSON says which failed).
+Targets (issue 31, at 10M orders): full refresh <= 4x the hand-written DuckDB baseline; increment <= 0.4x the
+baseline (which recomputes everything every night); peak RSS <= 4 GiB. Exits 1 when the baseline's grades or
+orders disagree with the full refresh's, or when a run fails (after writing what was measured: a size's later runs
+are skipped, its JSON says which failed).
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ def bench_size(orders: int, work: Path, seed: int, memory_limit: str) -> dict:
         print(f"[{orders:,} orders] (c) increment: {delivered} files of {LAST_DAY} delivered", flush=True)
         incr = result["increment"] = measure_run(work, config, LAST_DAY + timedelta(days=1), "increment")
         result["increment_over_full"] = round(incr["wall_seconds"] / full["wall_seconds"], 3)
+        result["increment_over_baseline"] = round(incr["wall_seconds"] / baseline["wall_seconds"], 2)
         print(f"[{orders:,} orders]     {incr['wall_seconds']} s, peak {incr['peak_rss_gib']} GiB", flush=True)
     except RunFailed as failed:
         # What ran is still measured and written; the table says which run failed.
@@ -195,7 +197,8 @@ def table(results: list[dict]) -> str:
             lines.append(f"{r['orders']:,} orders: full / baseline {r['full_over_baseline']:.2f}x (target <= 4 at 10M)")
         if "increment_over_full" in r:
             lines.append(
-                f"{r['orders']:,} orders: increment / full {r['increment_over_full']:.1%} (target <= 10% at 10M)"
+                f"{r['orders']:,} orders: increment / baseline {r['increment_over_baseline']:.2f}x"
+                f" (target <= 0.4 at 10M), increment / full {r['increment_over_full']:.1%}"
             )
         if "baseline" not in r:
             continue
@@ -270,7 +273,7 @@ def main() -> None:
             **r,
             "targets": {
                 "full_over_baseline": "<= 4 at 10M",
-                "increment_over_full": "<= 0.10 at 10M",
+                "increment_over_baseline": "<= 0.4 at 10M",
                 "peak_rss_gib": "<= 4 at 10M",
             },
         }
