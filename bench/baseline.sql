@@ -336,7 +336,9 @@ purchases as (
     select customer_key, ordered_at, net_amount
     from baseline_orders
     where customer_key is not null
+        -- a purchase has a purchase status and a value (a zero-price order is none), as in crmgrade
         and order_status in ('completed', 'partially_refunded')
+        and gross_amount > 0
         and ordered_at < cast(getvariable('as_of') as timestamp)
 ),
 
