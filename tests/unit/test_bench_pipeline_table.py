@@ -18,7 +18,7 @@ def _run(wall: float) -> dict:
     }
 
 
-def test_a_failed_increment_leaves_the_full_refresh_and_baseline_in_the_table():
+def _baseline() -> dict:
     comparison = {
         "grades_agree": True,
         "same_grade": 90,
@@ -39,6 +39,11 @@ def test_a_failed_increment_leaves_the_full_refresh_and_baseline_in_the_table():
         "rows_per_second": 90,
         "comparison": comparison,
     }
+    return baseline
+
+
+def test_a_failed_increment_leaves_the_full_refresh_and_baseline_in_the_table():
+    baseline = _baseline()
     result = {
         "orders": 1000,
         "duckdb_memory_limit": "3GB",
@@ -62,30 +67,11 @@ def test_a_failed_increment_leaves_the_full_refresh_and_baseline_in_the_table():
 
 
 def test_the_increment_is_priced_against_the_baseline_and_the_full_refresh():
-    baseline = {
-        "wall_seconds": 10.0,
-        "peak_rss_gib": 1.0,
-        "prepare_seconds": 4.0,
-        "sql_seconds": 6.0,
-        "order_lines_kept": 900,
-        "rows_per_second": 90,
-        "comparison": {
-            "grades_agree": True,
-            "same_grade": 90,
-            "customers_compared": 90,
-            "compared_share": 0.9,
-            "customers_graded_pipeline": 100,
-            "orders_agree": True,
-            "orders_only_in_pipeline": 0,
-            "orders_only_in_baseline": 0,
-            "orders_differing": 0,
-        },
-    }
     result = {
         "orders": 1000,
         "duckdb_memory_limit": "3GB",
         "full_refresh": _run(40.0),
-        "baseline": baseline,
+        "baseline": _baseline(),
         "increment": _run(5.0),
         "full_over_baseline": 4.0,
         "increment_over_baseline": 0.5,
