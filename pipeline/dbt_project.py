@@ -49,6 +49,13 @@ def dbt_resource() -> DbtCliResource:
     return CrmgradeDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
+# dbt unit tests test the SQL, not the night's data: they run once in the test suite (make test,
+# tests/e2e/test_dbt_unit_tests.py), as dbt advises, not in every production build (20 nodes, ~5 s a run).
+PRODUCTION_SELECTION = ("--exclude", "test_type:unit")
+# dbt writes manifest.json twice and run_results.json per call (~2 s of each step); Dagster's events carry
+# what the run needs (each node's time: pipeline/step_timings.py), and the manifest is the parse's.
+NO_ARTIFACTS = ("--no-write-json",)
+
 # Set by the dbt asset for each step (its run, the code behind the models built per customer): dbt's partial
 # parsing re-reads the files using them in that step, so they do not make the run's parse stale.
 _PER_STEP_ENV = frozenset({"CRMGRADE_RUN_ID", "CRMGRADE_CODE_FINGERPRINTS"})

@@ -10,7 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from pipeline.dbt_fingerprints import FINGERPRINTS_ENV, manifest_fingerprints
-from pipeline.dbt_project import dbt_project, remove_target_folder
+from pipeline.dbt_project import NO_ARTIFACTS, PRODUCTION_SELECTION, dbt_project, remove_target_folder
 from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.resources import CrmgradeSettings
 from pipeline.retries import retry_if_transient
@@ -21,12 +21,6 @@ RUN_ID_ENV = "CRMGRADE_RUN_ID"
 # salt (a single Python asset of a fraction of a second that reads no dbt table; a selection of the seeds'
 # upstream takes it whole), they are built in staging's step.
 SEEDS_AFTER = dg.AssetKey(["privacy", "salt"])
-# dbt unit tests test the SQL, not the night's data: they run once in the test suite (make test,
-# tests/e2e/test_dbt_unit_tests.py), as dbt advises, not in every production build (20 nodes, ~5 s a run).
-PRODUCTION_SELECTION = ("--exclude", "test_type:unit")
-# dbt writes manifest.json twice and run_results.json per call (~2 s of each step); Dagster's events carry
-# what the run needs (each node's time: pipeline/step_timings.py), and the manifest is the parse's.
-NO_ARTIFACTS = ("--no-write-json",)
 
 
 class CrmgradeDbtTranslator(DagsterDbtTranslator):

@@ -15,6 +15,7 @@ import json
 import duckdb
 import polars as pl
 
+from pipeline.dbt_project import PRODUCTION_SELECTION
 from pipeline.grading.spec import GradingSpec, parse_grading_spec, spec_tables
 from pipeline.grading.versions import SpecVersion
 from pipeline.warehouse_tables import replace_tables
@@ -66,8 +67,7 @@ def dbt_build_args(variant: str, dbt_vars: dict) -> list[str]:
         "build",
         "--select",
         DBT_SELECTION,
-        "--exclude",
-        "test_type:unit",
+        *PRODUCTION_SELECTION,
         "--indirect-selection",
         "cautious",
         "--vars",

@@ -11,7 +11,7 @@ import subprocess
 import duckdb
 import pytest
 
-from pipeline.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_resource
+from pipeline.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, PRODUCTION_SELECTION, dbt_resource
 from tests.conftest import dbt_test_vars
 from tests.e2e.pipeline_runs import dbt_on, warehouse_copy
 
@@ -28,8 +28,6 @@ def test_every_dbt_unit_test_passes(first_run, dbt_manifest, tmp_path):
 
 
 def test_production_builds_leave_the_unit_tests_out(first_run, dbt_manifest, tmp_path):
-    from pipeline.assets.dbt import PRODUCTION_SELECTION  # reads the manifest when imported
-
     # what the production selection picks, asked of dbt itself (`dbt ls` with the dbt asset's arguments)
     listed = subprocess.run(
         [DBT_EXECUTABLE, "ls", *PRODUCTION_SELECTION, "--output", "json", "--output-keys", "unique_id", "-q"],
