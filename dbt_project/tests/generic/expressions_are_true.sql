@@ -3,21 +3,10 @@
     instead of one per rule: 135 expression tests were a third of a run's test nodes. -#}
 {% test expressions_are_true(model, expressions) %}
 
-with failing_counts as (
-
-    select
-    {%- for expression in expressions %}
-        sum(case when coalesce(({{ expression }}), false) then 0 else 1 end) as failing_{{ loop.index }}{{ "," if not loop.last }}
-    {%- endfor %}
-    from {{ model }}
-
-)
-
-{% for expression in expressions -%}
-select '{{ expression | replace("'", "''") }}' as expression, failing_{{ loop.index }} as failing_rows
-from failing_counts where failing_{{ loop.index }} > 0
-{% if not loop.last %}union all
-{% endif %}
-{%- endfor %}
+{%- set checks = [] -%}
+{%- for expression in expressions -%}
+    {%- do checks.append({"label": expression, "fails": "not coalesce((" ~ expression ~ "), false)"}) -%}
+{%- endfor -%}
+{{ failing_row_counts(model, checks, "expression", "failing_rows") }}
 
 {% endtest %}

@@ -3,22 +3,10 @@
     were half of a run's test nodes. -#}
 {% test not_null_columns(model, columns) %}
 
-with
-
-null_counts as (
-
-    select
-    {%- for column in columns %}
-        sum(case when {{ column }} is null then 1 else 0 end) as nulls_{{ loop.index }}{{ "," if not loop.last }}
-    {%- endfor %}
-    from {{ model }}
-
-)
-
-{% for column in columns -%}
-select '{{ column }}' as column_name, nulls_{{ loop.index }} as null_rows from null_counts where nulls_{{ loop.index }} > 0
-{% if not loop.last %}union all
-{% endif %}
-{%- endfor %}
+{%- set checks = [] -%}
+{%- for column in columns -%}
+    {%- do checks.append({"label": column, "fails": column ~ " is null"}) -%}
+{%- endfor -%}
+{{ failing_row_counts(model, checks, "column_name", "null_rows") }}
 
 {% endtest %}
