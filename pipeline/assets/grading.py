@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import dagster as dg
+import polars as pl
 from dagster_dbt import DbtCliResource
 
 from pipeline.dbt_project import dbt_project, remove_target_folder
@@ -184,7 +185,16 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
             from intermediate.int_grading__purchases"""
         ).pl()
         profiles = con.sql("select customer_key, profile from marts.customer_grades").pl()
-        result = predict_customer_value(orders, profiles, as_of_date, spec.clv, spec.monetary, log=context.log.info)
+        result = predict_customer_value(
+            orders,
+            profiles,
+            as_of_date,
+            spec.clv,
+            spec.monetary,
+            log=context.log.info,
+            spec_version=version_of(spec_files(cfg.grading, cfg.rules)).version,
+            previous=_last_fit(con),
+        )
         replace_tables(con, "clv", {"model_params": result.params, "customer_predictions": result.predictions})
     params_md = md_table(
         ["model", "profile", "parameter", "value", "customers", "log-likelihood"],
@@ -192,7 +202,13 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
     )
     yield dg.MaterializeResult(
         asset_key=["clv", "model_params"],
-        metadata={"as_of_date": str(as_of_date), "parameters": dg.MetadataValue.md(params_md)},
+        metadata={
+            "as_of_date": str(as_of_date),
+            "refitted": result.refitted,
+            "fitted_as_of": str(result.fitted_as_of),
+            "why": result.reason,
+            "parameters": dg.MetadataValue.md(params_md),
+        },
     )
     risk = result.predictions.group_by("churn_risk").len().sort("churn_risk").rows()
     yield dg.MaterializeResult(
@@ -203,3 +219,11 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
             "churn_risk": dg.MetadataValue.md(md_table(["churn risk", "customers"], risk)),
         },
     )
+
+
+def _last_fit(con) -> pl.DataFrame | None:
+    """The parameter rows the last run wrote, which this run may predict with (grading.yml clv.refit_every_days)."""
+    [(exists,)] = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'clv' and table_name = 'model_params'"
+    ).fetchall()
+    return con.sql("select * from clv.model_params").pl() if exists else None

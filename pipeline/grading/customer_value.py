@@ -1,13 +1,16 @@
 """Per-customer predicted value at an as-of date: fits per grading profile, then predictions.
 
 Input: purchase orders (customer_key, purchase_date, gross_amount, net_amount) before the as-of date and each
-customer's grading profile. The spend model fits on gross (positive) transaction values, orders of zero or
-negative gross left out; with `monetary: net` the profile's refund share is applied afterwards, so a refund
-never becomes a negative spend in the fit.
+customer's grading profile. The models are refitted every `refit_every_days` (or when the spec or the profiles
+change); in between, the last fit's parameters predict every customer from the day's purchases. The spend model
+fits on gross (positive) transaction values, orders of zero or negative gross left out; with `monetary: net` the
+profile's refund share is applied afterwards, so a refund never becomes a negative spend in the fit.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -23,8 +26,62 @@ SAMPLE_SEED = 20050101  # fixed: a re-run over the same customers draws the same
 
 @dataclass(frozen=True)
 class CustomerValue:
-    params: pl.DataFrame  # model, profile, parameter, value, time_unit, n_customers, log_likelihood
+    # model, profile, parameter, value, time_unit, n_customers, log_likelihood, converged, fitted_as_of, fit_key
+    params: pl.DataFrame
     predictions: pl.DataFrame  # one row per customer with a purchase
+    refitted: bool  # False: the parameters of the fit of `fitted_as_of` predicted this day
+    fitted_as_of: date
+    reason: str  # why it refitted or why it did not
+
+
+Fits = dict[str, tuple[clv.FitResult, clv.FitResult]]  # profile (or ALL) -> (BG/NBD, Gamma-Gamma)
+MODELS = {"bg_nbd": ("r", "alpha", "a", "b"), "gamma_gamma": ("p", "q", "gamma")}
+
+
+def fit_key(settings: ClvSettings, spec_version: str, profiles: list[str]) -> str:
+    """What a fit stands for beyond the purchases: the spec version (its profiles, their rules and the fit
+    settings) and the profiles the customers are in. Another key, another fit."""
+    inputs = {
+        "spec_version": spec_version,
+        "time_unit": settings.time_unit,
+        "min_repeat_customers": settings.min_repeat_customers,
+        "fit_sample_customers": settings.fit_sample_customers,
+        "profiles": sorted(profiles),
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def stored_fits(
+    previous: pl.DataFrame | None, key: str, as_of_date: date, refit_every_days: int
+) -> tuple[Fits | None, date | None, str]:
+    """The fits of the last run's parameter rows when they may predict `as_of_date`: the same key, fitted on or
+    before that day and less than `refit_every_days` before it. Else None and why."""
+    if previous is None or previous.is_empty() or not {"fit_key", "fitted_as_of"} <= set(previous.columns):
+        return None, None, "no earlier fit"
+    fitted = previous["fitted_as_of"].max()
+    if previous.filter(pl.col("fit_key") == key).height != previous.height:
+        return None, None, f"the spec or the profiles changed since the fit of {fitted}"
+    age = (as_of_date - fitted).days
+    if age < 0:
+        return None, None, f"the last fit ({fitted}) saw data after the as-of date {as_of_date}"
+    if age >= refit_every_days:
+        return None, None, f"the last fit ({fitted}) is {age} days old (refit_every_days: {refit_every_days})"
+    fits: Fits = {}
+    for (profile,), rows in previous.group_by("profile", maintain_order=True):
+        results = []
+        for model, names in MODELS.items():
+            part = rows.filter(pl.col("model") == model)
+            values = dict(zip(part["parameter"].to_list(), part["value"].to_list(), strict=True))
+            if set(values) != set(names):
+                return None, None, f"the fit of {fitted} lacks {model} parameters for profile {profile}"
+            first = part.row(0, named=True)
+            results.append(
+                clv.FitResult(values, first["log_likelihood"], first["n_customers"], bool(first["converged"]))
+            )
+        fits[profile] = (results[0], results[1])
+    if ALL not in fits:
+        return None, None, f"the fit of {fitted} has no '{ALL}' fit"
+    return fits, fitted, f"fitted {age} days before (refit_every_days: {refit_every_days})"
 
 
 def _fits(summary: clv.CustomerSummary, sample: int | None) -> tuple[clv.FitResult, clv.FitResult]:
@@ -46,7 +103,11 @@ def predict_customer_value(
     settings: ClvSettings,
     monetary: str,
     log=print,
+    *,
+    spec_version: str = "",
+    previous: pl.DataFrame | None = None,
 ) -> CustomerValue:
+    """`previous`: the parameter rows the last run wrote (CustomerValue.params), reused as `stored_fits` allows."""
     days_per_unit = clv.DAYS_PER_UNIT[settings.time_unit]
     # A return some exports write as an order of negative amount is no purchase: it would make a transaction
     # (or a day's sum) zero or negative, which the spend model cannot take. Refunds reach the CLV through the
@@ -98,32 +159,21 @@ def predict_customer_value(
         in_range = all(((v >= 0) & (v <= 1)).all() for v in (out["p_alive"], out["p_no_purchase"]))
         return finite and in_range and (out["value"] >= 0).all() and (out["purchases"] >= 0).all()
 
-    fits = {ALL: _fits(arrays, settings.fit_sample_customers)}
-    columns = predict(fits[ALL], arrays)
-    if not usable(columns):
-        raise ValueError(
-            f"the CLV fit over all {len(arrays.x):,} customers gives unusable predictions "
-            f"(BG/NBD {fits[ALL][0].params}, Gamma-Gamma {fits[ALL][1].params}): the purchases show no dropout "
-            "or spend heterogeneity to fit"
-        )
     profile_of = summary["profile"].to_numpy()
-    model_of = np.full(len(profile_of), ALL, dtype=object)
-    for name in sorted(set(profile_of.tolist())):
-        mask = profile_of == name
-        repeaters = int((arrays.x[mask] > 0).sum())
-        if repeaters < settings.min_repeat_customers:
-            log(f"profile {name}: {repeaters} repeat customers < {settings.min_repeat_customers}, uses the '{ALL}' fit")
-            continue
-        part = _subset(arrays, mask)
-        own = _fits(part, settings.fit_sample_customers)
-        own_columns = predict(own, part)
-        if not usable(own_columns):
-            log(f"profile {name}: its fit ({own[0].params}) gives unusable predictions, uses the '{ALL}' fit")
-            continue
-        fits[name] = own
-        model_of[mask] = name
-        for column, values in own_columns.items():
-            columns[column][mask] = values
+    names = sorted(set(profile_of.tolist()))
+    key = fit_key(settings, spec_version, names)
+    fits, fitted_as_of, reason = stored_fits(previous, key, as_of_date, settings.refit_every_days)
+    if fits is not None:
+        columns, model_of = _predict_with(fits, names, arrays, profile_of, predict)
+        if usable(columns):
+            log(f"CLV: the fit of {fitted_as_of} predicts {as_of_date} ({reason})")
+        else:
+            fits, reason = None, f"the fit of {fitted_as_of} gives unusable predictions on {as_of_date}'s data"
+    refitted = fits is None
+    if refitted:
+        log(f"CLV: refitting: {reason}")
+        fits, columns, model_of = _fit_profiles(arrays, profile_of, names, settings, predict, usable, log)
+        fitted_as_of = as_of_date
     share = np.array([refund_share.get(name, refund_share[ALL]) for name in model_of], dtype=float)
     p_alive, purchases, p_none = columns["p_alive"], columns["purchases"], columns["p_no_purchase"]
     spend, value = columns["spend"], columns["value"]
@@ -172,6 +222,54 @@ def predict_customer_value(
                         "n_customers": fit.n_customers,
                         "log_likelihood": fit.log_likelihood,
                         "converged": fit.converged,
+                        "fitted_as_of": fitted_as_of,
+                        "fit_key": key,
                     }
                 )
-    return CustomerValue(pl.DataFrame(rows), predictions)
+    return CustomerValue(pl.DataFrame(rows), predictions, refitted, fitted_as_of, reason)
+
+
+def _predict_with(fits: Fits, names: list[str], arrays: clv.CustomerSummary, profile_of: np.ndarray, predict):
+    """Every customer by the 'all' fit, then those of a profile with a fit of its own by that one."""
+    columns = predict(fits[ALL], arrays)
+    model_of = np.full(len(profile_of), ALL, dtype=object)
+    for name in names:
+        if name not in fits:
+            continue
+        mask = profile_of == name
+        model_of[mask] = name
+        for column, values in predict(fits[name], _subset(arrays, mask)).items():
+            columns[column][mask] = values
+    return columns, model_of
+
+
+def _fit_profiles(
+    arrays: clv.CustomerSummary, profile_of: np.ndarray, names: list[str], settings: ClvSettings, predict, usable, log
+):
+    """The 'all' fit, then one per profile with enough repeat customers whose fit predicts usable values."""
+    fits = {ALL: _fits(arrays, settings.fit_sample_customers)}
+    columns = predict(fits[ALL], arrays)
+    if not usable(columns):
+        raise ValueError(
+            f"the CLV fit over all {len(arrays.x):,} customers gives unusable predictions "
+            f"(BG/NBD {fits[ALL][0].params}, Gamma-Gamma {fits[ALL][1].params}): the purchases show no dropout "
+            "or spend heterogeneity to fit"
+        )
+    model_of = np.full(len(profile_of), ALL, dtype=object)
+    for name in names:
+        mask = profile_of == name
+        repeaters = int((arrays.x[mask] > 0).sum())
+        if repeaters < settings.min_repeat_customers:
+            log(f"profile {name}: {repeaters} repeat customers < {settings.min_repeat_customers}, uses the '{ALL}' fit")
+            continue
+        part = _subset(arrays, mask)
+        own = _fits(part, settings.fit_sample_customers)
+        own_columns = predict(own, part)
+        if not usable(own_columns):
+            log(f"profile {name}: its fit ({own[0].params}) gives unusable predictions, uses the '{ALL}' fit")
+            continue
+        fits[name] = own
+        model_of[mask] = name
+        for column, values in own_columns.items():
+            columns[column][mask] = values
+    return fits, columns, model_of

@@ -522,3 +522,45 @@ def test_clv_predictions_cover_every_buyer_and_agree_with_the_orders(first_run, 
     assert average["A"] > average["B"] > average["D"]
     risks = dict(query(warehouse, "select churn_risk, count(*) from marts.customer_clv group by 1"))
     assert set(risks) == {"high", "medium", "low"}
+
+
+def test_clv_predicts_with_the_last_fit_until_it_is_refit_every_days_old(first_run, tmp_path):
+    """The clv assets alone on a copy of the run's warehouse, its fit dated back: two days old, the fit
+    predicts the day (same parameters, same predictions); seven days old (grading.yml refit_every_days: 7), the
+    models are refitted, on the same purchases to the same parameters."""
+    config, warehouse = first_run.copy_to(tmp_path)
+    clv_assets = dg.AssetSelection.assets(["clv", "model_params"], ["clv", "customer_predictions"])
+    params = "select profile, model, parameter, value from clv.model_params order by all"
+    predictions = "select * exclude (as_of_date) from clv.customer_predictions order by customer_key"
+    first_params, first_predictions = query(warehouse, params), query(warehouse, predictions)
+
+    def run_with_fit_days_old(days: int) -> dict:
+        con = duckdb.connect(str(warehouse))
+        try:
+            con.execute(f"update clv.model_params set fitted_as_of = date '{DEMO_AS_OF}' - {days}")
+        finally:
+            con.close()
+        result = materialize(config, warehouse, clv_assets)
+        [event] = [
+            e.step_materialization_data.materialization
+            for e in result.get_asset_materialization_events()
+            if e.asset_key == dg.AssetKey(["clv", "model_params"])
+        ]
+        return {k: v.value for k, v in event.metadata.items() if k in ("refitted", "fitted_as_of", "why")}
+
+    two_days = run_with_fit_days_old(2)
+    assert two_days == {
+        "refitted": False,
+        "fitted_as_of": "2026-06-29",
+        "why": "fitted 2 days before (refit_every_days: 7)",
+    }
+    assert query(warehouse, "select distinct fitted_as_of::varchar from clv.model_params") == [("2026-06-29",)]
+    assert query(warehouse, params) == first_params and query(warehouse, predictions) == first_predictions
+
+    week = run_with_fit_days_old(7)
+    assert week == {
+        "refitted": True,
+        "fitted_as_of": DEMO_AS_OF,
+        "why": "the last fit (2026-06-24) is 7 days old (refit_every_days: 7)",
+    }
+    assert query(warehouse, params) == first_params and query(warehouse, predictions) == first_predictions

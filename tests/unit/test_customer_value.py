@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from pipeline.grading import clv
 from pipeline.grading.customer_value import ALL, predict_customer_value
 from pipeline.grading.spec import ClvSettings
 
@@ -164,3 +165,68 @@ def test_a_profile_nobody_leaves_fits_on_a_bound_and_still_predicts_its_rate():
     assert not result.params.filter(pl.col("profile") == "flat", pl.col("model") == "bg_nbd")["converged"].any()
     # about 365 / 30 purchase days a year, alive for sure
     assert 10 < flat["expected_purchases"].mean() < 14 and flat["p_alive"].min() > 0.99
+
+
+def _day(orders: pl.DataFrame, profiles: pl.DataFrame, as_of: date, previous=None, every=7, version="v1"):
+    settings = ClvSettings(min_repeat_customers=20, refit_every_days=every)
+    return predict_customer_value(
+        orders, profiles, as_of, settings, "net", log=lambda _: None, spec_version=version, previous=previous
+    )
+
+
+def test_a_fit_predicts_the_days_after_it_until_refit_every_days_then_the_models_refit():
+    rng = np.random.default_rng(3)
+    orders = pl.DataFrame(_orders(rng, "R", 600, 0.5, 0.1) + _orders(rng, "B", 400, 0.15, 0.0))
+    profiles = orders.select("customer_key").unique().with_columns(profile=pl.lit("default"))
+    first = _day(orders, profiles, AS_OF)
+    assert first.refitted and first.fitted_as_of == AS_OF and first.reason == "no earlier fit"
+    assert first.params["fitted_as_of"].unique().to_list() == [AS_OF]
+
+    # three days on: the first day's parameters, predicting from that day's ages (T grew by 3 days)
+    later = AS_OF + timedelta(days=3)
+    reused = _day(orders, profiles, later, previous=first.params)
+    assert not reused.refitted and reused.fitted_as_of == AS_OF
+    assert reused.reason == "fitted 3 days before (refit_every_days: 7)"
+    assert reused.params.drop("as_of_date").equals(first.params.drop("as_of_date"))
+    assert reused.params["as_of_date"].unique().to_list() == [later]
+    p = reused.predictions.filter(pl.col("clv_model") == "default")
+    bgnbd = {r["parameter"]: r["value"] for r in first.params.iter_rows(named=True) if r["profile"] == "default"}
+    expected = clv.bgnbd_p_alive(bgnbd, p["repeat_transactions"], p["recency_t"], p["age_t"])
+    np.testing.assert_array_equal(p["p_alive"].to_numpy(), expected)
+    grew = p["age_t"] - first.predictions.filter(pl.col("clv_model") == "default")["age_t"]
+    np.testing.assert_allclose(grew.to_numpy(), 3 / 7)
+    # refitted on that day's data instead, the parameters and the predictions differ
+    fresh = _day(orders, profiles, later, previous=first.params, every=0)
+    assert fresh.refitted and fresh.reason.endswith("is 3 days old (refit_every_days: 0)")
+    assert not fresh.params["value"].equals(reused.params["value"])
+    assert not fresh.predictions["clv"].equals(reused.predictions["clv"])
+
+    # a re-run of the day predicts with the same fit again: the same figures
+    again = _day(orders, profiles, later, previous=reused.params)
+    assert again.predictions.equals(reused.predictions) and again.fitted_as_of == AS_OF
+
+    week = _day(orders, profiles, AS_OF + timedelta(days=7), previous=reused.params)
+    assert week.refitted and week.fitted_as_of == AS_OF + timedelta(days=7)
+    assert week.reason == f"the last fit ({AS_OF}) is 7 days old (refit_every_days: 7)"
+
+
+def test_another_spec_version_other_profiles_or_an_earlier_day_refit():
+    rng = np.random.default_rng(3)
+    orders = pl.DataFrame(_orders(rng, "R", 600, 0.5, 0.1) + _orders(rng, "B", 400, 0.15, 0.0))
+    profiles = orders.select("customer_key").unique().with_columns(profile=pl.lit("default"))
+    first = _day(orders, profiles, AS_OF)
+    tomorrow = AS_OF + timedelta(days=1)
+    changed = f"the spec or the profiles changed since the fit of {AS_OF}"
+    assert _day(orders, profiles, tomorrow, previous=first.params, version="v2").reason == changed
+    split = profiles.with_columns(
+        profile=pl.when(pl.col("customer_key").str.starts_with("B")).then(pl.lit("b2b")).otherwise(pl.lit("default"))
+    )
+    assert _day(orders, split, tomorrow, previous=first.params).reason == changed
+    earlier = _day(orders, profiles, AS_OF - timedelta(days=1), previous=first.params)
+    assert (
+        earlier.refitted
+        and earlier.reason == f"the last fit ({AS_OF}) saw data after the as-of date {AS_OF - timedelta(days=1)}"
+    )
+    # parameter rows written before fits were dated: refit
+    old = first.params.drop("fitted_as_of", "fit_key")
+    assert _day(orders, profiles, tomorrow, previous=old).reason == "no earlier fit"

@@ -18,7 +18,8 @@ final as (
         time_unit,
         n_customers,
         log_likelihood,
-        converged
+        converged,
+        fitted_as_of
     from params
 
 )

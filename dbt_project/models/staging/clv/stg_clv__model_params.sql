@@ -17,7 +17,9 @@ renamed as (
         time_unit,
         cast(n_customers as bigint) as n_customers,
         cast(log_likelihood as double) as log_likelihood,
-        converged
+        converged,
+        cast(fitted_as_of as date) as fitted_as_of,
+        fit_key
 
     from source
 
