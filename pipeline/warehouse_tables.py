@@ -1,4 +1,4 @@
-"""Writing whole tables from Python into the warehouse."""
+"""Writing whole tables from Python into the warehouse, and asking whether one is there."""
 
 from __future__ import annotations
 
@@ -23,3 +23,11 @@ def replace_tables(con: duckdb.DuckDBPyConnection, schema: str, tables: Mapping[
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether `schema`.`table` is in the warehouse (a table a later stage or an earlier run writes)."""
+    [(found,)] = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
+    ).fetchall()
+    return found > 0

@@ -17,7 +17,7 @@ from pipeline.markdown import md_table
 from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.quality.explain import why_nothing_graded
 from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
-from pipeline.warehouse_tables import replace_tables
+from pipeline.warehouse_tables import replace_tables, table_exists
 
 _TABLES = {
     "profiles": "Grading profiles in priority order ('default' first) with their look-back window.",
@@ -223,7 +223,4 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
 
 def _last_fit(con) -> pl.DataFrame | None:
     """The parameter rows the last run wrote, which this run may predict with (grading.yml clv.refit_every_days)."""
-    [(exists,)] = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'clv' and table_name = 'model_params'"
-    ).fetchall()
-    return con.sql("select * from clv.model_params").pl() if exists else None
+    return con.sql("select * from clv.model_params").pl() if table_exists(con, "clv", "model_params") else None

@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from pipeline.monitoring.backtest import HORIZON_PURCHASES, auc, normalised_gini
+from pipeline.warehouse_tables import table_exists
 
 _OUTCOMES = f"""
 with served as (
@@ -90,9 +91,7 @@ def read_spec_outcomes(
     """Every customer of every version's grades of a day whose horizon has passed, with what they bought in it."""
     # before any variant graded a day there is no history.variant_grades: the served grades alone (not created
     # here, it is the variants' table)
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'history' and table_name = 'variant_grades'"
-    ).fetchone()[0]
+    exists = table_exists(con, "history", "variant_grades")
     con.execute(
         "create or replace temp view variant_grades as "
         + (
