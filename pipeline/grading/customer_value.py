@@ -231,14 +231,17 @@ def predict_customer_value(
 
 def _predict_with(fits: Fits, names: list[str], arrays: clv.CustomerSummary, profile_of: np.ndarray, predict):
     """Every customer by the 'all' fit, then those of a profile with a fit of its own by that one."""
-    columns = predict(fits[ALL], arrays)
+    own = {name: predict(fits[name], _subset(arrays, profile_of == name)) for name in names if name in fits}
+    return _combine(predict(fits[ALL], arrays), own, profile_of)
+
+
+def _combine(columns: dict[str, np.ndarray], own: dict[str, dict[str, np.ndarray]], profile_of: np.ndarray):
+    """The 'all' fit's predictions with each profile's own in its customers' places; which fit each customer got."""
     model_of = np.full(len(profile_of), ALL, dtype=object)
-    for name in names:
-        if name not in fits:
-            continue
+    for name, own_columns in own.items():
         mask = profile_of == name
         model_of[mask] = name
-        for column, values in predict(fits[name], _subset(arrays, mask)).items():
+        for column, values in own_columns.items():
             columns[column][mask] = values
     return columns, model_of
 
@@ -255,7 +258,7 @@ def _fit_profiles(
             f"(BG/NBD {fits[ALL][0].params}, Gamma-Gamma {fits[ALL][1].params}): the purchases show no dropout "
             "or spend heterogeneity to fit"
         )
-    model_of = np.full(len(profile_of), ALL, dtype=object)
+    own = {}
     for name in names:
         mask = profile_of == name
         repeaters = int((arrays.x[mask] > 0).sum())
@@ -263,13 +266,10 @@ def _fit_profiles(
             log(f"profile {name}: {repeaters} repeat customers < {settings.min_repeat_customers}, uses the '{ALL}' fit")
             continue
         part = _subset(arrays, mask)
-        own = _fits(part, settings.fit_sample_customers)
-        own_columns = predict(own, part)
+        own_fit = _fits(part, settings.fit_sample_customers)
+        own_columns = predict(own_fit, part)
         if not usable(own_columns):
-            log(f"profile {name}: its fit ({own[0].params}) gives unusable predictions, uses the '{ALL}' fit")
+            log(f"profile {name}: its fit ({own_fit[0].params}) gives unusable predictions, uses the '{ALL}' fit")
             continue
-        fits[name] = own
-        model_of[mask] = name
-        for column, values in own_columns.items():
-            columns[column][mask] = values
-    return fits, columns, model_of
+        fits[name], own[name] = own_fit, own_columns
+    return fits, *_combine(columns, own, profile_of)
