@@ -1,6 +1,6 @@
 """Benchmark: the whole nightly job at scale. Prints one table, writes bench/results/pipeline_<orders>.json.
 
-python -m bench.pipeline --orders 1000000 --orders 10000000 [--keep DIR]
+python -m bench.pipeline --orders 1000000 --orders 10000000 [--keep DIR [--resume]]
 
 For each size: the demo data is generated with its last day (2026-06-30) held back as a delivery of its own; then
 (a) a full refresh, `crmgrade run` as of that day on the history, (b) the hand-written baseline on the same files
@@ -11,6 +11,9 @@ Each run is a separate process, measured as a whole (wall time, peak RSS summed 
 subprocesses count), its time per stage read from the run's Dagster step events (reports/run_timings.json,
 pipeline/step_timings.py).
 Dagster runs on an ephemeral instance, as `crmgrade run` does without DAGSTER_HOME.
+With `--keep DIR --resume` an invocation goes on where the last one in DIR stopped: each stage (generation, the
+full refresh, the baseline, the increment) records its result in DIR/orders_<n>/bench_state.json when it ends,
+and stages already recorded are not run again (class State).
 
 Targets (issue 31, at 10M orders): full refresh <= 4x the hand-written DuckDB baseline; increment <= 0.4x the
 baseline (which recomputes everything every night); peak RSS <= 4 GiB. Exits 1 when the baseline's grades or
@@ -115,6 +118,7 @@ def measure_run(work: Path, config: Path, as_of: date, name: str) -> dict:
 def measure_baseline(work: Path, as_of: date) -> dict:
     out = work / "baseline" / "baseline.duckdb"
     out.parent.mkdir(exist_ok=True)
+    out.unlink(missing_ok=True)  # what an interrupted attempt left
     args = [sys.executable, "-m", "bench.baseline", "--root", str(work / "sources"), "--as-of", as_of.isoformat()]
     measured = run_measured([*args, "--out", str(out)], work / "baseline.log")
     log = (work / "baseline.log").read_text(encoding="utf-8")
@@ -131,40 +135,103 @@ def measure_baseline(work: Path, as_of: date) -> dict:
     }
 
 
-def bench_size(orders: int, work: Path, seed: int, memory_limit: str) -> dict:
+class State:
+    """What a size's runs have done so far, in <work>/bench_state.json, so that `--resume` goes on from the first
+    stage not done (a 100M-order size can outlast a session). A run interrupted before it finished is run again:
+    a full refresh from an empty warehouse (everything but the generated files is removed), an increment on the
+    warehouse as the interrupted attempt left it, which its result then says (`after_interrupted_attempt`)."""
+
+    def __init__(self, work: Path, resume: bool) -> None:
+        self.path = work / "bench_state.json"
+        self.done: dict = json.loads(self.path.read_text(encoding="utf-8")) if resume and self.path.exists() else {}
+
+    def save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.done, indent=2, default=str), encoding="utf-8")
+        tmp.replace(self.path)  # a kill while saving leaves the previous state, never half of one
+
+    def stage(self, name: str, fn, label: str):
+        """The stage's recorded result, or run it (marking it started first) and record it."""
+        if name in self.done:
+            print(f"{label} (done earlier, resumed)", flush=True)
+            return self.done[name]
+        print(label, flush=True)
+        interrupted = self.done.get("started") == name
+        self.done["started"] = name
+        self.save()
+        result = fn(interrupted)
+        self.done[name] = result
+        self.done.pop("started")
+        self.save()
+        return result
+
+
+GENERATED = ("sources", "increment", "crmgrade.yml")
+STATE = ("bench_state.json", "bench_state.tmp")
+
+
+def clear(work: Path, keep: tuple[str, ...]) -> None:
+    """Remove everything in `work` but the names in `keep`."""
+    for path in work.iterdir():
+        if path.name not in keep:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def bench_size(orders: int, work: Path, seed: int, memory_limit: str, resume: bool = False) -> dict:
     customers = max(orders // 6, 10)
-    print(f"[{orders:,} orders] generating {customers:,} customers into {work / 'sources'}", flush=True)
-    spec = DemoSpec(customers=customers, seed=seed, orders=orders, end_date=LAST_DAY, daily_from=LAST_DAY)
-    generate(work / "sources", spec, progress=lambda _: None)
-    increment = work / "increment"
-    shutil.move(work / "sources" / "increments" / LAST_DAY.isoformat(), increment)
-    shutil.rmtree(work / "sources" / "increments")
-    config = write_config(work, work / "sources")  # the nightly simulation's: everything under `work`
-    with config.open("a", encoding="utf-8") as f:
-        f.write(f"duckdb:\n  memory_limit: {memory_limit}\n")
+    tag = f"[{orders:,} orders]"
+    if not resume and work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    state = State(work, resume)
+
+    def generated(_interrupted: bool) -> dict:
+        clear(work, STATE)  # a generation cut short starts again from nothing
+        spec = DemoSpec(customers=customers, seed=seed, orders=orders, end_date=LAST_DAY, daily_from=LAST_DAY)
+        generate(work / "sources", spec, progress=lambda _: None)
+        shutil.move(work / "sources" / "increments" / LAST_DAY.isoformat(), work / "increment")
+        shutil.rmtree(work / "sources" / "increments")
+        config = write_config(work, work / "sources")  # the nightly simulation's: everything under `work`
+        with config.open("a", encoding="utf-8") as f:
+            f.write(f"duckdb:\n  memory_limit: {memory_limit}\n")
+        return {"files_held_back": sum(1 for p in (work / "increment").rglob("*") if p.is_file())}
+
+    def full_refresh(_interrupted: bool) -> dict:
+        clear(work, GENERATED + STATE)  # from an empty warehouse, also after an interrupted attempt
+        return measure_run(work, work / "crmgrade.yml", LAST_DAY, "full")
+
+    def increment(interrupted: bool) -> dict:
+        delivered = deliver(work / "increment", work / "sources")
+        print(f"{tag}     {delivered} files of {LAST_DAY} delivered", flush=True)
+        measured = measure_run(work, work / "crmgrade.yml", LAST_DAY + timedelta(days=1), "increment")
+        return {**measured, "after_interrupted_attempt": interrupted}
+
     result = {"orders": orders, "customers": customers, "duckdb_memory_limit": memory_limit}
     try:
-        print(f"[{orders:,} orders] (a) full refresh as of {LAST_DAY}", flush=True)
-        full = result["full_refresh"] = measure_run(work, config, LAST_DAY, "full")
-        print(f"[{orders:,} orders]     {full['wall_seconds']} s, peak {full['peak_rss_gib']} GiB", flush=True)
-        print(f"[{orders:,} orders] (b) hand-written baseline as of {LAST_DAY}", flush=True)
-        baseline = result["baseline"] = measure_baseline(work, LAST_DAY)
+        state.stage("generated", generated, f"{tag} generating {customers:,} customers into {work / 'sources'}")
+        full = result["full_refresh"] = state.stage(
+            "full_refresh", full_refresh, f"{tag} (a) full refresh as of {LAST_DAY}"
+        )
+        print(f"{tag}     {full['wall_seconds']} s, peak {full['peak_rss_gib']} GiB", flush=True)
+        baseline = result["baseline"] = state.stage(
+            "baseline", lambda _: measure_baseline(work, LAST_DAY), f"{tag} (b) hand-written baseline as of {LAST_DAY}"
+        )
         result["full_over_baseline"] = round(full["wall_seconds"] / baseline["wall_seconds"], 2)
         check = baseline["comparison"]
         print(
-            f"[{orders:,} orders]     {baseline['wall_seconds']} s, peak {baseline['peak_rss_gib']} GiB; "
+            f"{tag}     {baseline['wall_seconds']} s, peak {baseline['peak_rss_gib']} GiB; "
             f"same grade for {check['same_grade']:,} of {check['customers_compared']:,} customers compared",
             flush=True,
         )
-        delivered = deliver(increment, work / "sources")
-        print(f"[{orders:,} orders] (c) increment: {delivered} files of {LAST_DAY} delivered", flush=True)
-        incr = result["increment"] = measure_run(work, config, LAST_DAY + timedelta(days=1), "increment")
+        incr = result["increment"] = state.stage(
+            "increment", increment, f"{tag} (c) increment: the files of {LAST_DAY}"
+        )
         result["increment_over_full"] = round(incr["wall_seconds"] / full["wall_seconds"], 3)
         result["increment_over_baseline"] = round(incr["wall_seconds"] / baseline["wall_seconds"], 2)
-        print(f"[{orders:,} orders]     {incr['wall_seconds']} s, peak {incr['peak_rss_gib']} GiB", flush=True)
+        print(f"{tag}     {incr['wall_seconds']} s, peak {incr['peak_rss_gib']} GiB", flush=True)
     except RunFailed as failed:
         # What ran is still measured and written; the table says which run failed.
-        print(f"[{orders:,} orders]     FAILED: {failed}", flush=True)
+        print(f"{tag}     FAILED: {failed}", flush=True)
         result["failed"] = str(failed)
     return result
 
@@ -246,21 +313,25 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep it (default: a temp folder)")
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --keep: go on from the first stage a previous invocation did not finish (bench_state.json)",
+    )
+    parser.add_argument(
         "--memory-limit",
         default="3GB",
         help="crmgrade.yml duckdb.memory_limit of the runs (default 3GB: the 4 GiB target less Python's share)",
     )
     args = parser.parse_args()
+    if args.resume and args.keep is None:
+        parser.error("--resume needs --keep DIR (the folder of the run to go on with)")
     sizes = args.orders or [1_000_000, 10_000_000]
     results = []
     with tempfile.TemporaryDirectory(prefix="crmgrade-bench-") as tmp:
         root = args.keep or Path(tmp)
         for orders in sizes:
             work = root / f"orders_{orders}"
-            if work.exists():
-                shutil.rmtree(work)
-            work.mkdir(parents=True)
-            results.append(bench_size(orders, work, args.seed, args.memory_limit))
+            results.append(bench_size(orders, work, args.seed, args.memory_limit, resume=args.resume))
     text = table(results)
     print("\n" + text)
     out = Path(__file__).parent / "results"
