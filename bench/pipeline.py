@@ -9,7 +9,7 @@ increment: that day's files delivered (as the nightly simulation delivers them),
 day on the same warehouse.
 Each run is a separate process, measured as a whole (wall time, peak RSS summed over its process tree: the dbt
 subprocesses count), its time per stage read from the run's Dagster step events (reports/run_timings.json,
-pipeline/step_timings.py).
+pipeline/defs/step_timings.py).
 Dagster runs on an ephemeral instance, as `crmgrade run` does without DAGSTER_HOME.
 With `--keep DIR --resume` an invocation goes on where the last one in DIR stopped: each stage (generation, the
 full refresh, the baseline, the increment) records its result in DIR/orders_<n>/bench_state.json when it ends,

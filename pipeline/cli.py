@@ -66,7 +66,7 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
 
     from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-    from pipeline.dbt_project import prepare_manifest
+    from pipeline.defs.dbt.project import prepare_manifest
 
     t0 = time.perf_counter()
     print("Parsing the dbt project ...")
@@ -76,21 +76,23 @@ def run_job(config_file: Path | str | None, as_of: date | None = None) -> int:
         return _fail(f"the dbt project does not parse: {exc}")
     import dagster as dg
 
-    from pipeline.definitions import defs
-    from pipeline.jobs import JOB_NAME
-    from pipeline.partitions import AS_OF_PARTITIONS, partition_key
-    from pipeline.step_timings import dbt_node_timings, stage_seconds, step_timings, write_timings
+    from pipeline.defs.automation.jobs import JOB_NAME
+    from pipeline.defs.build import build_definitions
+    from pipeline.defs.partitions import as_of_partitions, partition_key
+    from pipeline.defs.step_timings import dbt_node_timings, stage_seconds, step_timings, write_timings
     from pipeline.summary import stopped_files, write_summary
 
     as_of_date = settings.resolved_as_of_date()
-    if not AS_OF_PARTITIONS.has_partition_key(partition_key(as_of_date)):
-        first, last = AS_OF_PARTITIONS.get_first_partition_key(), AS_OF_PARTITIONS.get_last_partition_key()
+    partitions = as_of_partitions(settings)
+    if not partitions.has_partition_key(partition_key(as_of_date)):
+        first, last = partitions.get_first_partition_key(), partitions.get_last_partition_key()
         return _fail(
             f"as-of date {as_of_date} is not one of the job's daily partitions ({first} to {last}); "
             "operations.partitions_start in crmgrade.yml sets the first"
         )
     print(f"Running every asset into {settings.warehouse}, as of {as_of_date} ...")
     instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
+    defs = build_definitions(settings)  # the settings read above; the run reads the file once more, at its start
     result = defs.get_job_def(JOB_NAME).execute_in_process(
         instance=instance, partition_key=partition_key(as_of_date), raise_on_error=False
     )
@@ -167,7 +169,7 @@ def _publish_now(settings) -> str:
     """Publish outside a run (after an erasure, or to retry a failed publish): what the bi views show now."""
     import duckdb
 
-    from pipeline.dbt_project import dbt_project, prepare_manifest
+    from pipeline.defs.dbt.project import dbt_project, prepare_manifest
     from pipeline.serving.catalog import publish_bi
     from pipeline.serving.publish import PublishError
 
@@ -305,7 +307,7 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     grades stored for them (docs/grading.md)."""
     from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-    from pipeline.dbt_project import DBT_PROJECT_DIR, dbt_project, dbt_resource
+    from pipeline.defs.dbt.project import DBT_PROJECT_DIR, build_variant, dbt_project, dbt_resource
     from pipeline.grading import regrade
     from pipeline.grading.spec import GradingError
     from pipeline.grading.variant import dbt_build_args, write_variant_spec
@@ -334,7 +336,7 @@ def cmd_regrade(args: argparse.Namespace) -> int:
             dbt_args = ["--quiet", *dbt_build_args(regrade.VARIANT, regrade.dbt_vars(day, settings.dbt_vars()))]
             # one target folder for every regrade, not a new one per call (dagster-dbt's default)
             target = DBT_PROJECT_DIR / dbt_project.target_path / "regrade"
-            dbt_resource().cli(dbt_args, target_path=target).wait()
+            build_variant(dbt_resource(), dbt_args, target_path=target)
         except DagsterDbtCliRuntimeError as exc:
             return _fail(f"grading {as_of_date} again failed in dbt: {exc}")
         _, con = _open_warehouse(args.config, "regrade")

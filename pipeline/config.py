@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from pipeline.paths import REPO_ROOT
 from pipeline.validated_yaml import YamlFileError, load_yaml_model
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "crmgrade.yml"
 CONFIG_ENV = "CRMGRADE_CONFIG"
 WAREHOUSE_ENV = "CRMGRADE_WAREHOUSE"

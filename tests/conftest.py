@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 # pytest-xdist workers run at the same time and parse dbt with different vars: each gets its own dbt target
-# folder, set before pipeline.dbt_project is imported (and inherited by the processes the tests start).
+# folder, set before pipeline.defs.dbt.project is imported (and inherited by the processes the tests start).
 if worker := os.getenv("PYTEST_XDIST_WORKER"):
     os.environ["DBT_TARGET_PATH"] = f"target/pytest-{worker}"
 
@@ -47,7 +47,7 @@ def small_demo(tmp_path_factory) -> Path:
 def dbt_manifest() -> Path:
     """The dbt manifest must exist before pipeline.definitions is imported. Parsed with the vars the end-to-end
     runs use, so their dbt steps parse partially (as `crmgrade run` does)."""
-    from pipeline.dbt_project import prepare_manifest
+    from pipeline.defs.dbt.project import prepare_manifest
 
     return prepare_manifest(dbt_test_vars())
 

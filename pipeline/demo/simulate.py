@@ -19,8 +19,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import REPO_ROOT
 from pipeline.demo.generator import DemoSpec, generate
+from pipeline.paths import REPO_ROOT
 
 PLANTED_ALERT = ("source_nulls", "tmall.phone")  # (alert_type, subject) the planted drift must raise
 

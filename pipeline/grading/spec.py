@@ -14,12 +14,12 @@ import pyarrow as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipeline.paths import DBT_PROJECT_FILE
 from pipeline.validated_yaml import YamlFileError, load_yaml_model, parse_yaml_model
 from pipeline.warehouse_tables import replace_tables
 
 SCALE = 5  # every dimension scores 1..5: quintiles, or four thresholds
 RFM = ("recency", "frequency", "monetary")
-DBT_PROJECT_FILE = Path(__file__).resolve().parent.parent.parent / "dbt_project" / "dbt_project.yml"
 
 
 def _dbt_var(name: str) -> list[str]:

@@ -15,7 +15,6 @@ import json
 import duckdb
 import polars as pl
 
-from pipeline.dbt_project import PRODUCTION_SELECTION
 from pipeline.grading.spec import GradingSpec, parse_grading_spec, spec_tables
 from pipeline.grading.versions import SpecVersion
 from pipeline.warehouse_tables import replace_tables
@@ -62,12 +61,11 @@ def grades_table(variant: str) -> str:
 def dbt_build_args(variant: str, dbt_vars: dict) -> list[str]:
     """`dbt build` of a variant's models. Its data tests run on what it builds; a test reading a model it does
     not build (a relationship to today's fct_customer, say) is left out (cautious): a past day's customers need
-    not all be there today. The SQL unit tests run in the test suite, not in builds."""
+    not all be there today. Run by the dbt bridge (pipeline/defs/dbt/project.py build_variant)."""
     return [
         "build",
         "--select",
         DBT_SELECTION,
-        *PRODUCTION_SELECTION,
         "--indirect-selection",
         "cautious",
         "--vars",

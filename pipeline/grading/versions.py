@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.dbt_project import DBT_PROJECT_DIR
+from pipeline.paths import DBT_PROJECT_DIR
 
 SEGMENT_MAPS = ("rfm_segments_cn.csv", "rfm_segments_en.csv", "segment_actions.csv")
 VERSIONS_DDL = """create table if not exists grading_spec.versions (

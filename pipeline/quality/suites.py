@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pipeline.config import REPO_ROOT
+from pipeline.paths import REPO_ROOT
 from pipeline.quality.expectation_types import ROW_LEVEL, TABLE_LEVEL
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"

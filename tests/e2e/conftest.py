@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 from filelock import FileLock
 
-from pipeline.dbt_project import prepare_manifest
+from pipeline.defs.dbt.project import prepare_manifest
 from pipeline.demo.generator import DemoSpec, generate
 from tests.conftest import dbt_test_vars, write_run_config
 from tests.e2e.pipeline_runs import RecordedRun, materialize

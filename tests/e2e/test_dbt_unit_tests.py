@@ -11,7 +11,7 @@ import subprocess
 import duckdb
 import pytest
 
-from pipeline.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, PRODUCTION_SELECTION, dbt_resource
+from pipeline.defs.dbt.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, PRODUCTION_SELECTION, dbt_resource
 from tests.conftest import dbt_test_vars
 from tests.e2e.pipeline_runs import dbt_on, warehouse_copy
 

@@ -82,7 +82,7 @@ def next_day(first_run, tmp_path_factory) -> NextDay:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CRMGRADE_WAREHOUSE", str(warehouse))
-        assert materialize(config, warehouse, dg.AssetSelection.groups("ingest", "validate", "identity")).success
+        assert materialize(config, warehouse, dg.AssetSelection.groups("raw", "dq", "identity")).success
         merged = _links(warehouse)
         assert merged[("members", first_file, first_row)] == merged[("members", second_file, second_row)]
         [(retired, successor)] = query(

@@ -10,10 +10,10 @@ import dagster as dg
 import pytest
 
 from pipeline.config import load_settings
-from pipeline.jobs import JOB_NAME
-from pipeline.resources import CrmgradeSettings
-from pipeline.schedules import nightly_schedule
-from pipeline.sensors import new_files_sensor
+from pipeline.defs.automation.jobs import JOB_NAME
+from pipeline.defs.automation.schedules import nightly_schedule
+from pipeline.defs.automation.sensors import new_files_sensor
+from pipeline.defs.resources import CrmgradeSettings
 from tests.conftest import write_run_config
 
 

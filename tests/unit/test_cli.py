@@ -53,12 +53,12 @@ def test_bad_argument_exits_nonzero(tmp_path):
 def test_a_dbt_project_that_does_not_parse_exits_1_with_dbts_message(tmp_path, capsys, monkeypatch):
     from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-    import pipeline.dbt_project
+    import pipeline.defs.dbt.project
 
     def broken(dbt_vars=None):
         raise DagsterDbtCliRuntimeError("Compilation Error in model fct_customer (models/marts/fct_customer.sql)")
 
-    monkeypatch.setattr(pipeline.dbt_project, "prepare_manifest", broken)
+    monkeypatch.setattr(pipeline.defs.dbt.project, "prepare_manifest", broken)
     monkeypatch.setenv("CRMGRADE_AS_OF", "")  # --as-of sets it; undone after the test
     assert main(["run", "--config", str(config(tmp_path, CONTRACTS)), "--as-of", "2026-01-01"]) == 1
     captured = capsys.readouterr()

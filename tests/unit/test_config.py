@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from pipeline.config import MEMORY_LIMIT_ENV, TEMP_DIRECTORY_ENV, ConfigError, export_environment, load_settings
-from pipeline.resources import DuckDBWarehouse
+from pipeline.defs.resources import DuckDBWarehouse
 from tests.conftest import REPO
 
 
@@ -144,7 +144,7 @@ def test_the_as_of_environment_variable_overrides_the_file_and_is_checked(tmp_pa
 
 def test_an_as_of_date_before_partitions_start_starts_the_partitions(tmp_path):
     # A 1990s history graded as of 1998: the default partitions_start (2020) made `crmgrade run` refuse the date.
-    from pipeline.partitions import as_of_partitions
+    from pipeline.defs.partitions import as_of_partitions
 
     settings = load_settings(write(tmp_path, GOOD + "as_of_date: 1998-07-01\n"))
     assert as_of_partitions(settings).start.date().isoformat() == "1998-07-01"

@@ -1,12 +1,13 @@
 """The dbt project's YAML: tests are declared where dbt reads them."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-from pipeline.dbt_project import DBT_PROJECT_DIR
+from pipeline.defs.dbt.project import DBT_PROJECT_DIR, environment_of_dbt
 
 
 def test_unit_tests_are_top_level_so_dbt_runs_them(dbt_manifest: Path):
@@ -28,7 +29,7 @@ def test_the_dbt_version_is_known_without_running_dbt(monkeypatch):
 
     import dagster_dbt.core.resource
 
-    from pipeline.dbt_project import dbt_resource
+    from pipeline.defs.dbt.project import dbt_resource
 
     def no_subprocess(*args, **kwargs):
         raise AssertionError(f"dbt was run: {args}")
@@ -48,7 +49,7 @@ def _step_folder(root: Path) -> Path:
 def test_a_succeeded_dbt_steps_target_folder_is_removed(monkeypatch, tmp_path):
     from types import SimpleNamespace
 
-    import pipeline.dbt_project as project
+    import pipeline.defs.dbt.project as project
 
     monkeypatch.setattr(project, "DBT_PROJECT_DIR", tmp_path)
     folder = _step_folder(tmp_path / project.dbt_project.target_path)
@@ -77,7 +78,7 @@ class _CountedParses:
 
 
 def project_target(target_path: Path) -> Path:
-    import pipeline.dbt_project as project
+    import pipeline.defs.dbt.project as project
 
     target = project.DBT_PROJECT_DIR / target_path
     target.mkdir(parents=True, exist_ok=True)
@@ -85,7 +86,7 @@ def project_target(target_path: Path) -> Path:
 
 
 def test_the_project_is_parsed_again_only_when_what_dbt_parse_reads_changed(monkeypatch, tmp_path):
-    import pipeline.dbt_project as project
+    import pipeline.defs.dbt.project as project
 
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "m.sql").write_text("select 1", encoding="utf-8")
@@ -128,3 +129,14 @@ def test_the_project_is_parsed_again_only_when_what_dbt_parse_reads_changed(monk
     with pytest.raises(RuntimeError):
         project.prepare_manifest(vars_)
     assert not (tmp_path / project.dbt_project.target_path / project.PARSE_INPUTS_FILE).exists()
+
+
+def test_what_a_step_sets_for_its_dbt_process_is_gone_afterwards(monkeypatch):
+    monkeypatch.setenv("CRMGRADE_RUN_ID", "the previous run")
+    monkeypatch.delenv("CRMGRADE_CODE_FINGERPRINTS", raising=False)
+    with pytest.raises(RuntimeError), environment_of_dbt({"CRMGRADE_RUN_ID": "r2", "CRMGRADE_CODE_FINGERPRINTS": "f"}):
+        assert os.environ["CRMGRADE_RUN_ID"] == "r2"
+        assert os.environ["CRMGRADE_CODE_FINGERPRINTS"] == "f"
+        raise RuntimeError("dbt could not start")
+    assert os.environ["CRMGRADE_RUN_ID"] == "the previous run"
+    assert "CRMGRADE_CODE_FINGERPRINTS" not in os.environ

@@ -6,18 +6,19 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from pipeline.config import load_settings
-from pipeline.freshness import CHECK_KEYS, WATCHED, freshness_checks
-from pipeline.jobs import all_assets_job
-from pipeline.partitions import AS_OF_PARTITIONS
+from pipeline.defs.automation.freshness import WATCHED, check_keys, freshness_checks
+from pipeline.defs.automation.jobs import JOB_NAME
+from pipeline.defs.partitions import as_of_partitions
 
 SETTINGS = load_settings()
+CHECK_KEYS = check_keys(freshness_checks(SETTINGS))
 
 
 def _stand_ins() -> list[dg.AssetsDefinition]:
     """Assets with the watched keys and the job's partitions: what the checks read is the instance's records."""
 
     def stand_in(key: dg.AssetKey) -> dg.AssetsDefinition:
-        @dg.asset(key=key, partitions_def=AS_OF_PARTITIONS)
+        @dg.asset(key=key, partitions_def=as_of_partitions(SETTINGS))
         def _stand_in() -> None:
             return None
 
@@ -60,10 +61,11 @@ def test_a_missing_night_is_overdue_and_named():
 
 
 def test_the_job_leaves_the_freshness_checks_to_their_sensor(dbt_manifest):
-    from pipeline.definitions import defs  # after the manifest exists
+    from pipeline.defs.build import build_definitions  # after the manifest exists
 
+    defs = build_definitions(SETTINGS)
     assert set(WATCHED) <= set(defs.resolve_all_asset_keys())
-    job_checks = defs.get_job_def(all_assets_job.name).asset_layer.asset_graph.asset_check_keys
+    job_checks = defs.get_job_def(JOB_NAME).asset_layer.asset_graph.asset_check_keys
     assert not set(CHECK_KEYS) & set(job_checks)
     assert len(CHECK_KEYS) == len(WATCHED) and set(CHECK_KEYS) <= set(defs.resolve_asset_graph().asset_check_keys)
     sensor = defs.get_sensor_def("marts_freshness")

@@ -8,8 +8,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline.resources import DuckDBWarehouse
-from pipeline.retries import MAX_RETRIES, is_transient, retry_if_transient
+from pipeline.defs.resources import DuckDBWarehouse
+from pipeline.defs.retries import MAX_RETRIES, is_transient, retry_if_transient
 from tests.conftest import dbt_test_vars
 
 
@@ -44,7 +44,7 @@ def test_dbt_failing_on_the_held_warehouse_is_transient_and_a_failed_model_is_no
 ):
     from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-    from pipeline.dbt_project import dbt_resource
+    from pipeline.defs.dbt.project import dbt_resource
 
     monkeypatch.setenv("CRMGRADE_WAREHOUSE", str(held_warehouse))
     monkeypatch.setenv("CRMGRADE_DBT_CONNECT_ATTEMPTS", "1")  # no waiting inside dbt

@@ -4,7 +4,7 @@ import time
 import dagster as dg
 import pytest
 
-from pipeline.step_timings import dbt_node_timings, stage_of, stage_seconds, step_timings, write_timings
+from pipeline.defs.step_timings import dbt_node_timings, stage_of, stage_seconds, step_timings, write_timings
 
 
 @dg.asset(name="orders", key_prefix="raw")

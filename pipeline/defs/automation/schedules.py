@@ -3,8 +3,8 @@
 import dagster as dg
 
 from pipeline.config import Settings
-from pipeline.jobs import active_run_ids, all_assets_job
-from pipeline.partitions import partition_key
+from pipeline.defs.automation.jobs import JOB_NAME, active_run_ids
+from pipeline.defs.partitions import partition_key
 
 
 def nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
@@ -12,7 +12,7 @@ def nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
 
     @dg.schedule(
         name="nightly",
-        job=all_assets_job,
+        job_name=JOB_NAME,
         cron_schedule=cfg.cron,
         execution_timezone=settings.schedule_timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING if cfg.enabled else dg.DefaultScheduleStatus.STOPPED,

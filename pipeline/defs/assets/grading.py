@@ -6,7 +6,9 @@ import dagster as dg
 import polars as pl
 from dagster_dbt import DbtCliResource
 
-from pipeline.dbt_project import dbt_project, remove_target_folder
+from pipeline.defs.dbt.project import build_variant
+from pipeline.defs.partitions import partitioned
+from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.grading import shadow
 from pipeline.grading.customer_value import predict_customer_value
 from pipeline.grading.rules import apply_rules, compile_rules, load_rules
@@ -14,9 +16,7 @@ from pipeline.grading.spec import load_grading_spec, parse_grading_spec, spec_ta
 from pipeline.grading.variant import dbt_build_args, write_variant_spec
 from pipeline.grading.versions import record_version, spec_files, version_of
 from pipeline.markdown import md_table
-from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.quality.explain import why_nothing_graded
-from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.warehouse_tables import replace_tables, table_exists
 
 _TABLES = {
@@ -30,10 +30,10 @@ _TABLES = {
 }
 
 
-@dg.multi_asset(
-    partitions_def=AS_OF_PARTITIONS,
+@partitioned(
+    dg.multi_asset,
     specs=[
-        dg.AssetSpec(["grading_spec", table], description=description, group_name="grading", kinds={"duckdb"})
+        dg.AssetSpec(["grading_spec", table], description=description, kinds={"duckdb"})
         for table, description in _TABLES.items()
     ],
 )
@@ -59,10 +59,9 @@ def grading_spec_assets(context: dg.AssetExecutionContext, settings: CrmgradeSet
     context.log.info(f"grading spec {cfg.grading}: version {version.version}{' (new)' if first else ''}")
 
 
-@dg.asset(
-    partitions_def=AS_OF_PARTITIONS,
+@partitioned(
+    dg.asset,
     key=["monitoring", "shadow_grade_comparison"],
-    group_name="grading",
     # after the day's grades are kept: the shadow's are kept beside them, with the same inputs time
     deps=[dg.AssetKey(["marts", "customer_grades"]), dg.AssetKey(["history", "grade_history"])],
     kinds={"duckdb", "dbt"},
@@ -85,7 +84,7 @@ def shadow_grade_comparison(
         write_variant_spec(con, shadow.VARIANT, version, str(cfg.shadow_grading))
     args = dbt_build_args(shadow.VARIANT, cfg.dbt_vars())
     context.log.info(f"shadow grading under spec version {version.version}: dbt {' '.join(args[:3])}")
-    remove_target_folder(dbt.cli(args, manifest=dbt_project.manifest_path).wait())
+    build_variant(dbt, args)
     with warehouse.connect() as con:
         rows = shadow.record_comparison(con, cfg.resolved_as_of_date())
         shadow.keep_grades(con, cfg.resolved_as_of_date())
@@ -110,15 +109,14 @@ TAG_COLUMNS = {
 }
 
 
-@dg.asset(
-    partitions_def=AS_OF_PARTITIONS,
+@partitioned(
+    dg.asset,
     key=["marts", "customer_tags"],
     metadata={
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, description=text) for name, text in TAG_COLUMNS.items()]
         )
     },
-    group_name="grading",
     kinds={"duckdb", "polars"},
     deps=[dg.AssetKey(["marts", "fct_customer"]), dg.AssetKey(["marts", "customer_grades"])],
     description="Tags from rules.yml: one row per customer and rule whose condition holds (pipeline/grading/rules.py).",
@@ -156,13 +154,12 @@ _CLV_TABLES = {
 }
 
 
-@dg.multi_asset(
-    partitions_def=AS_OF_PARTITIONS,
+@partitioned(
+    dg.multi_asset,
     specs=[
         dg.AssetSpec(
             ["clv", table],
             description=description,
-            group_name="grading",
             kinds={"duckdb", "scipy"},
             deps=[dg.AssetKey(["intermediate", "int_grading__purchases"]), dg.AssetKey(["marts", "customer_grades"])],
         )

@@ -18,10 +18,10 @@ import dagster as dg
 
 from pipeline.config import Settings
 from pipeline.contracts import load_contracts
+from pipeline.defs.automation.jobs import JOB_NAME, active_run_ids
+from pipeline.defs.partitions import partition_key
+from pipeline.defs.resources import CrmgradeSettings
 from pipeline.ingest.source_files import list_source_files
-from pipeline.jobs import active_run_ids, all_assets_job
-from pipeline.partitions import partition_key
-from pipeline.resources import CrmgradeSettings
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def new_files_sensor(settings: Settings) -> dg.SensorDefinition:
 
     @dg.sensor(
         name="new_source_files",
-        job=all_assets_job,
+        job_name=JOB_NAME,
         minimum_interval_seconds=cfg.minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING if cfg.enabled else dg.DefaultSensorStatus.STOPPED,
         description="Every asset when files matching a source contract appear or change under sources.root.",

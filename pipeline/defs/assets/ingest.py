@@ -14,6 +14,7 @@ import dagster as dg
 
 from pipeline.contracts import load_contracts
 from pipeline.contracts.schema import ENTITIES
+from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.grading.spec import load_grading_spec
 from pipeline.ingest.loader import (
     HAS_COLUMNS,
@@ -24,14 +25,12 @@ from pipeline.ingest.loader import (
     ensure_raw_tables,
     ingest_contract,
 )
-from pipeline.partitions import AS_OF_PARTITIONS
 from pipeline.privacy.erasure import PERSONAL
 from pipeline.privacy.salt import privacy_salt
 from pipeline.privacy.suppression import load_suppressions
 from pipeline.quality.docs import write_index
 from pipeline.quality.reconcile import reconciliation_problems
 from pipeline.quality.suites import suite_for
-from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 
 RECONCILIATION = "reconciliation"
 _READER_RULES = {
@@ -116,12 +115,11 @@ def _check_results(entity: str, results: list[FileResult], problems: list[str]) 
     return checks
 
 
-def _ingest_asset(entity: str) -> dg.AssetsDefinition:
+def _ingest_asset(entity: str, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
-        partitions_def=AS_OF_PARTITIONS,
+        partitions_def=partitions,
         name=entity,
         key_prefix="raw",
-        group_name="ingest",
         description=(
             f"Every source file whose contract maps to `{entity}`: cleaned, validated by "
             f"expectations/{entity}.json, loaded into raw.{entity}; rejected rows in dq.quarantine."
@@ -218,7 +216,8 @@ def _ingest_asset(entity: str) -> dg.AssetsDefinition:
     return _asset
 
 
-ingest_assets = [_ingest_asset(entity) for entity in ENTITIES]
+def ingest_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [_ingest_asset(entity, partitions) for entity in ENTITIES]
 
 
 def _suppression(privacy_dir) -> tuple[str, frozenset[str]] | None:

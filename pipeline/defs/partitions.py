@@ -10,11 +10,15 @@ data, so it exists from midnight), from crmgrade.yml operations.partitions_start
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import dagster as dg
 
-from pipeline.config import Settings, load_settings
+from pipeline.config import Settings
+
+# An asset definition still waiting for the partitions, which come from the settings of the code location
+Partitioned = Callable[[dg.PartitionsDefinition], dg.AssetsDefinition]
 
 
 def as_of_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
@@ -34,5 +38,20 @@ def partition_key(as_of: date) -> str:
     return as_of.isoformat()
 
 
-# Read when the code location loads, like the schedule's cron ($CRMGRADE_CONFIG or crmgrade.yml).
-AS_OF_PARTITIONS = as_of_partitions(load_settings())
+def partitioned(decorator: Callable[..., Callable], **kwargs) -> Callable[[Callable], Partitioned]:
+    """`decorator` (dg.asset, dg.multi_asset, dbt_assets) with `kwargs`, applied once the partitions are known.
+
+    The partitions depend on crmgrade.yml (start, time zone), which is read once, when the definitions are built
+    (pipeline/defs/__init__.py build_definitions), never when a module is imported: the decorated function
+    becomes a builder taking the partitions and returning the asset definition.
+    """
+
+    def wrap(fn: Callable) -> Partitioned:
+        def build(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+            return decorator(partitions_def=partitions, **kwargs)(fn)
+
+        build.__name__ = build.__qualname__ = fn.__name__
+        build.__doc__ = fn.__doc__
+        return build
+
+    return wrap

@@ -10,10 +10,16 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from pipeline.dbt_fingerprints import FINGERPRINTS_ENV, manifest_fingerprints
-from pipeline.dbt_project import NO_ARTIFACTS, PRODUCTION_SELECTION, dbt_project, remove_target_folder
-from pipeline.partitions import AS_OF_PARTITIONS
-from pipeline.resources import CrmgradeSettings
-from pipeline.retries import retry_if_transient
+from pipeline.defs.dbt.project import (
+    NO_ARTIFACTS,
+    PRODUCTION_SELECTION,
+    dbt_project,
+    environment_of_dbt,
+    remove_target_folder,
+)
+from pipeline.defs.partitions import partitioned
+from pipeline.defs.resources import CrmgradeSettings
+from pipeline.defs.retries import retry_if_transient
 
 RUN_ID_ENV = "CRMGRADE_RUN_ID"
 # Dagster runs a multi-asset in one step per stretch between Python assets: seeds, which read nothing, would get
@@ -39,28 +45,32 @@ class CrmgradeDbtTranslator(DagsterDbtTranslator):
         return spec
 
 
-@dbt_assets(
-    partitions_def=AS_OF_PARTITIONS,
+@partitioned(
+    dbt_assets,
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=CrmgradeDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
 )
 def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: CrmgradeSettings):
-    # Dagster splits this multi-asset into several steps around the Python assets between dbt models (identity,
-    # CLV). "buildable": a step runs a test only when every model it reads is built by this step or before it,
-    # so a relationships test between a seed of step 1 and a mart of step 3 runs in step 3, not in step 1.
-    os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
     # The as-of date is fixed once per run here, so every model of the run sees the same date.
     dbt_vars = settings.load_for(context).dbt_vars()
-    # The history tables record the run; an environment variable, not a var: a var that changes every run
-    # would make every dbt step parse the whole project again.
-    os.environ[RUN_ID_ENV] = context.run_id
-    # Models built per customer recompute everyone when the code behind them changed (macros/customer_increment.sql).
-    os.environ[FINGERPRINTS_ENV] = manifest_fingerprints(dbt_project.manifest_path, dbt_vars)
+    environment = {
+        # Dagster splits this multi-asset into several steps around the Python assets between dbt models
+        # (identity, CLV). "buildable": a step runs a test only when every model it reads is built by this step
+        # or before it, so a relationships test between a seed of step 1 and a mart of step 3 runs in step 3.
+        "DBT_INDIRECT_SELECTION": os.environ.get("DBT_INDIRECT_SELECTION", "buildable"),
+        # The history tables record the run; an environment variable, not a var: a var that changes every run
+        # would make every dbt step parse the whole project again.
+        RUN_ID_ENV: context.run_id,
+        # Models built per customer recompute everyone when the code behind them changed
+        # (macros/customer_increment.sql).
+        FINGERPRINTS_ENV: manifest_fingerprints(dbt_project.manifest_path, dbt_vars),
+    }
     context.log.info(f"dbt vars: {dbt_vars}")
-    invocation = dbt.cli(
-        ["build", *PRODUCTION_SELECTION, *NO_ARTIFACTS, "--vars", json.dumps(dbt_vars)], context=context
-    )
+    with environment_of_dbt(environment):
+        invocation = dbt.cli(
+            ["build", *PRODUCTION_SELECTION, *NO_ARTIFACTS, "--vars", json.dumps(dbt_vars)], context=context
+        )
     try:
         yield from invocation.stream()
     except DagsterDbtCliRuntimeError as exc:

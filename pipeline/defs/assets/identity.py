@@ -5,11 +5,11 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from pipeline.defs.partitions import partitioned
+from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.identity.records import PERSON_ENTITIES
 from pipeline.identity.resolve import resolve_identities
 from pipeline.identity.work_db import identity_workspace
-from pipeline.partitions import AS_OF_PARTITIONS
-from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 
 RECORD_LINKS = dg.AssetKey(["identity", "record_links"])
 # A customer seen under this many different names is more likely a merge gone wrong than one person.
@@ -28,13 +28,12 @@ _TABLES = {
 }
 
 
-@dg.multi_asset(
-    partitions_def=AS_OF_PARTITIONS,
+@partitioned(
+    dg.multi_asset,
     specs=[
         dg.AssetSpec(
             ["identity", table],
             description=description,
-            group_name="identity",
             kinds={"duckdb", "splink"},
             deps=[dg.AssetKey(["raw", e]) for e in PERSON_ENTITIES],
         )

@@ -5,6 +5,8 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
 from packaging import version
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+from pipeline.paths import DBT_PROJECT_DIR
 
 # The dbt installed beside this Python, so that runs work without an activated virtual environment.
 _venv_dbt = Path(sys.executable).parent / "dbt"
@@ -53,7 +55,7 @@ def dbt_resource() -> DbtCliResource:
 # tests/e2e/test_dbt_unit_tests.py), as dbt advises, not in every production build (20 nodes, ~5 s a run).
 PRODUCTION_SELECTION = ("--exclude", "test_type:unit")
 # dbt writes manifest.json twice and run_results.json per call (~2 s of each step); Dagster's events carry
-# what the run needs (each node's time: pipeline/step_timings.py), and the manifest is the parse's.
+# what the run needs (each node's time: pipeline/defs/step_timings.py), and the manifest is the parse's.
 NO_ARTIFACTS = ("--no-write-json",)
 
 # Set by the dbt asset for each step (its run, the code behind the models built per customer): dbt's partial
@@ -110,6 +112,34 @@ def prepare_manifest(dbt_vars: dict[str, str] | None = None) -> Path:
     dbt_resource().cli(args, target_path=dbt_project.target_path).wait()
     recorded.write_text(f"{inputs}\n{written()}", encoding="utf-8")
     return dbt_project.manifest_path
+
+
+@contextmanager
+def environment_of_dbt(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in the environment while a dbt process is started, then as they were: dagster-dbt gives the
+    process a copy of os.environ and takes no environment of its own, and nothing a step sets for its dbt
+    process should be seen by the next step or by the rest of the Python process."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def build_variant(dbt: DbtCliResource, build_args: list[str], target_path: Path | None = None) -> None:
+    """`dbt build` of a grading variant (the shadow spec, a regrade; pipeline/grading/variant.py dbt_build_args says
+    what it builds), without the SQL unit tests as every production build. Raises DagsterDbtCliRuntimeError when
+    dbt fails; its own target folder goes once it succeeded."""
+    invocation = dbt.cli(
+        [*build_args, *PRODUCTION_SELECTION], manifest=dbt_project.manifest_path, target_path=target_path
+    ).wait()
+    if target_path is None:
+        remove_target_folder(invocation)
 
 
 def remove_target_folder(invocation: DbtCliInvocation) -> None:

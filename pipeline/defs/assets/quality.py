@@ -9,9 +9,9 @@ a file was read. Its three keys are the dbt sources of models/staging/dq.
 import dagster as dg
 
 from pipeline.contracts.schema import ENTITIES
+from pipeline.defs.partitions import partitioned
+from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.markdown import md_table
-from pipeline.partitions import AS_OF_PARTITIONS
-from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 
 DELIVERIES = dg.AssetKey(["dq", "deliveries"])
 _RAW = [dg.AssetKey(["raw", entity]) for entity in ENTITIES]
@@ -51,19 +51,18 @@ _TOTALS = """
 """
 
 
-@dg.multi_asset(
-    partitions_def=AS_OF_PARTITIONS,
+@partitioned(
+    dg.multi_asset,
     specs=[
         dg.AssetSpec(
             DELIVERIES,
-            group_name="validate",
             deps=_RAW,
             kinds={"duckdb"},
             description="Per run and source: files judged and stopped, rows read, loaded, quarantined and "
             "duplicate, under the run's as-of date. A source that sent nothing new has no row.",
         ),
         *(
-            dg.AssetSpec(["dq", table], group_name="validate", deps=_RAW, kinds={"duckdb"}, description=text)
+            dg.AssetSpec(["dq", table], deps=_RAW, kinds={"duckdb"}, description=text)
             for table, text in _PER_FILE.items()
         ),
     ],

@@ -6,6 +6,8 @@ import shutil
 import dagster as dg
 import polars as pl
 
+from pipeline.defs.partitions import partitioned
+from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.grading.spec import load_grading_spec
 from pipeline.markdown import md_table
 from pipeline.monitoring.backtest import BACKTEST_COLUMNS, BACKTEST_TABLES, backtest, read_outcomes
@@ -18,8 +20,6 @@ from pipeline.monitoring.spec_backtest import (
     read_spec_outcomes,
     spec_backtest,
 )
-from pipeline.partitions import AS_OF_PARTITIONS
-from pipeline.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.warehouse_tables import replace_tables
 
 REPORT_TAG = "crmgrade/report"
@@ -37,8 +37,8 @@ _READS = [
 ]
 
 
-@dg.multi_asset(
-    partitions_def=AS_OF_PARTITIONS,
+@partitioned(
+    dg.multi_asset,
     specs=[
         dg.AssetSpec(
             ["monitoring", table],
@@ -48,7 +48,6 @@ _READS = [
                     columns=[dg.TableColumn(c, description=d) for c, d in BACKTEST_COLUMNS[table].items()]
                 )
             },
-            group_name="monitoring",
             kinds={"duckdb", "polars"},
             deps=[dg.AssetKey(["history", "grade_history"]), dg.AssetKey(["marts", "fct_orders"])],
         )
@@ -100,10 +99,9 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
     )
 
 
-@dg.asset(
-    partitions_def=AS_OF_PARTITIONS,
+@partitioned(
+    dg.asset,
     key=["monitoring", "spec_backtest"],
-    group_name="monitoring",
     kinds={"duckdb", "polars"},
     description=SPEC_BACKTEST_DESCRIPTION,
     metadata={
@@ -179,10 +177,9 @@ def grades_predict_better_than_chance(warehouse: DuckDBWarehouse) -> dg.AssetChe
     )
 
 
-@dg.asset(
-    partitions_def=AS_OF_PARTITIONS,
+@partitioned(
+    dg.asset,
     key=["monitoring", "report"],
-    group_name="monitoring",
     deps=[dg.AssetKey(k) for k in _READS],
     kinds={"html", "plotly"},
     description="The run's monitoring report: grades and segments, migrations, trends, data quality and drift "

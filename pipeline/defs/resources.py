@@ -7,6 +7,7 @@ from datetime import date
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from pipeline.config import (
     CONFIG_ENV,
@@ -16,19 +17,25 @@ from pipeline.config import (
     Settings,
     load_settings,
 )
-from pipeline.retries import retry_if_transient
+from pipeline.defs.retries import retry_if_transient
 
 
 class CrmgradeSettings(dg.ConfigurableResource):
-    """The run configuration file (crmgrade.yml)."""
+    """The run configuration file (crmgrade.yml), read and validated once per run (or sensor tick)."""
 
     config_file: str
+    _settings: Settings | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._settings = load_settings(self.config_file)
 
     def load(self) -> Settings:
-        return load_settings(self.config_file)
+        if self._settings is None:  # used outside a run (a test, a direct call)
+            self._settings = load_settings(self.config_file)
+        return self._settings.model_copy()  # a copy: what one step sets on it is not seen by the next
 
     def load_for(self, context: dg.AssetExecutionContext) -> Settings:
-        """The settings of this run: its as-of date is the run's partition (pipeline/partitions.py)."""
+        """The settings of this run: its as-of date is the run's partition (pipeline/defs/partitions.py)."""
         settings = self.load()
         if context.has_partition_key:
             settings.as_of_date = date.fromisoformat(context.partition_key)
