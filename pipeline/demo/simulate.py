@@ -77,7 +77,7 @@ def simulate(
     drift_day: int = 20,
     progress: Callable[[str], None] = print,
 ) -> SimulationResult:
-    from pipeline.cli import run_job
+    from pipeline.defs.runner import run_job
 
     if nights < 2:
         raise ValueError("a simulation needs at least two nights")
@@ -99,8 +99,11 @@ def simulate(
         delivered = deliver(increments / (night - timedelta(days=1)).isoformat(), sources)
         progress(f"Night of {night}: {delivered} new file(s), grading as of {night} ...")
         t0 = time.perf_counter()
-        if run_job(config, as_of=night) != 0:
-            raise RuntimeError(f"the run as of {night} failed; the warehouse is {workdir / 'warehouse.duckdb'}")
+        outcome = run_job(config, as_of=night)
+        if not outcome.succeeded:
+            raise RuntimeError(
+                f"the run as of {night} failed: {outcome.error}; the warehouse is {workdir / 'warehouse.duckdb'}"
+            )
         seconds.append(time.perf_counter() - t0)
     return read_result(workdir / "warehouse.duckdb", schedule, seconds)
 

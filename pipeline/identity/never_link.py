@@ -410,3 +410,15 @@ def record_merges(
         [run_id],
     )
     return merges, unmerges
+
+
+def list_merges(con: duckdb.DuckDBPyConnection, customer: str | None, limit: int) -> list[tuple]:
+    """The ledger, newest first: (recorded_at, run_id, event, customer_key, other_key, records, reason), only the
+    rows naming `customer` when it is given."""
+    ensure_tables(con)
+    where = "where ? in (customer_key, other_key)" if customer else ""
+    return con.execute(
+        f"""select recorded_at, run_id, event, customer_key, other_key, records, coalesce(reason, '')
+        from identity.merges {where} order by run_seq desc, event, customer_key limit ?""",
+        [*([customer] if customer else []), limit],
+    ).fetchall()

@@ -11,7 +11,7 @@ import duckdb
 
 from pipeline.config import Settings
 from pipeline.monitoring.backtest import BACKTEST_COLUMNS, BACKTEST_TABLES
-from pipeline.serving.publish import SCHEMA, Published, TableToPublish, publish
+from pipeline.serving.publish import SCHEMA, Published, PublishError, TableToPublish, publish
 
 # Written from Python by the monitoring assets, published beside the bi models.
 BACKTEST_TO_PUBLISH = [
@@ -49,3 +49,12 @@ def publish_bi(
         keep=settings.serving.keep_versions,
         allowed_in_clear=set(settings.serving.unmasked_columns),
     )
+
+
+def publish_latest(con: duckdb.DuckDBPyConnection, settings: Settings, manifest_path: Path, run_id: str) -> Published:
+    """Publish outside a run (after an erasure, or to retry a failed publish): what the bi views show now, as of
+    the latest graded day."""
+    [(as_of,)] = con.sql("select max(as_of_date) from bi.customer_grades").fetchall()
+    if as_of is None:
+        raise PublishError(f"{settings.warehouse} has no grades to publish: run the job first")
+    return publish_bi(con, settings, manifest_path, run_id=run_id, as_of_date=as_of)

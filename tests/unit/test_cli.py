@@ -89,7 +89,7 @@ def test_a_bad_grading_spec_stops_the_run_before_any_work(tmp_path, capsys):
 def test_backfill_runs_each_date_in_order_and_stops_at_the_first_failure(monkeypatch, capsys):
     from datetime import date
 
-    import pipeline.cli
+    import pipeline.cli.run
 
     calls = []
 
@@ -97,7 +97,7 @@ def test_backfill_runs_each_date_in_order_and_stops_at_the_first_failure(monkeyp
         calls.append(as_of)
         return 1 if as_of == date(2026, 7, 3) else 0
 
-    monkeypatch.setattr(pipeline.cli, "run_job", fake_run)
+    monkeypatch.setattr(pipeline.cli.run, "run_and_report", fake_run)
     assert main(["backfill", "--config", "c.yml", "--from", "2026-07-01", "--to", "2026-07-02"]) == 0
     assert calls == [date(2026, 7, 1), date(2026, 7, 2)]
     calls.clear()

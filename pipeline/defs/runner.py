@@ -1,0 +1,133 @@
+"""One run of the whole job in this process (`crmgrade run`, `crmgrade backfill`, the nightly simulation, the
+benchmark): the settings read once, checked before any work, the definitions built from them, the job executed
+for one as-of date. Returns what happened; the caller says it (pipeline/cli prints it)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pipeline.config import ConfigError, Settings, export_environment
+from pipeline.contracts import ContractError, load_contracts
+from pipeline.grading.rules import RulesError, load_rules
+from pipeline.grading.spec import GradingError, load_grading_spec
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    succeeded: bool
+    error: str | None = None  # why it did not run or failed, in one line
+    run_id: str | None = None
+    seconds: float = 0.0
+    failed_steps: list[tuple[str, str]] = field(default_factory=list)  # (step, error message)
+    stopped_files: list[tuple[str, str, str, str]] = field(default_factory=list)  # (source, file, status, message)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    timings_file: Path | None = None
+    summary: str | None = None  # the end-of-run summary (pipeline/summary.py) and where it was written
+    summary_file: Path | None = None
+
+
+def _settings_for_run(config_file: Path | str | None, as_of: date | None, progress: Callable[[str], None]) -> Settings:
+    """The run's settings, with everything they name checked before any work (a broken contract or spec stops
+    here), and the demo data generated when the config asks for it."""
+    settings = export_environment(config_file)  # what the Dagster resources and the dbt profile read
+    if as_of is not None:
+        settings.as_of_date = as_of
+    if settings.generates_demo_data():
+        from pipeline.demo.generator import DemoSpec, generate
+
+        progress(
+            f"No source data in {settings.sources.root}: generating the demo set "
+            f"({settings.demo.customers:,} customers, seed {settings.demo.seed})."
+        )
+        generate(
+            settings.sources.root,
+            DemoSpec(customers=settings.demo.customers, seed=settings.demo.seed, orders=settings.demo.orders),
+        )
+    load_contracts(settings.sources.contracts)
+    load_grading_spec(settings.grading)
+    load_rules(settings.rules)  # the conditions are type-checked against the fact table when it exists
+    return settings
+
+
+def run_job(
+    config_file: Path | str | None, as_of: date | None = None, progress: Callable[[str], None] = lambda _: None
+) -> RunOutcome:
+    """Materialize every asset for a config as of `as_of` (default: the config's as-of date), in this process."""
+    try:
+        settings = _settings_for_run(config_file, as_of, progress)
+    except (ConfigError, ContractError, GradingError, RulesError) as exc:
+        return RunOutcome(False, str(exc))
+
+    import dagster as dg
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    from pipeline.defs.automation.jobs import JOB_NAME
+    from pipeline.defs.build import build_definitions
+    from pipeline.defs.dbt.project import prepare_manifest
+    from pipeline.defs.partitions import as_of_partitions, partition_key
+    from pipeline.defs.step_timings import dbt_node_timings, stage_seconds, step_timings, write_timings
+    from pipeline.summary import stopped_files, write_summary
+
+    t0 = time.perf_counter()
+    progress("Parsing the dbt project ...")
+    try:
+        prepare_manifest(settings.dbt_vars())
+    except DagsterDbtCliRuntimeError as exc:
+        return RunOutcome(False, f"the dbt project does not parse: {exc}")
+    as_of_date = settings.resolved_as_of_date()
+    partitions = as_of_partitions(settings)
+    if not partitions.has_partition_key(partition_key(as_of_date)):
+        first, last = partitions.get_first_partition_key(), partitions.get_last_partition_key()
+        return RunOutcome(
+            False,
+            f"as-of date {as_of_date} is not one of the job's daily partitions ({first} to {last}); "
+            "operations.partitions_start in crmgrade.yml sets the first",
+        )
+    progress(f"Running every asset into {settings.warehouse}, as of {as_of_date} ...")
+    instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
+    result = (
+        build_definitions(settings)
+        .get_job_def(JOB_NAME)
+        .execute_in_process(instance=instance, partition_key=partition_key(as_of_date), raise_on_error=False)
+    )
+    timings = step_timings(instance, result.run_id)
+    timings_file = write_timings(
+        settings.reports_dir / "run_timings.json",
+        result.run_id,
+        time.perf_counter() - t0,
+        timings,
+        dbt_node_timings(instance, result.run_id),
+    )
+    ran = {"run_id": result.run_id, "stage_seconds": stage_seconds(timings), "timings_file": timings_file}
+    if not result.success:
+        failed = [e for e in result.all_events if e.is_step_failure]
+        steps = []
+        for event in failed:
+            err = event.step_failure_data.error
+            steps.append((event.step_key, err.message.strip() if err else ""))
+        where = (
+            "; see dq.reconciliation and dq.quarantine" if any(e.step_key.startswith("raw__") for e in failed) else ""
+        )
+        return RunOutcome(
+            False,
+            f"run {result.run_id} failed in {len(failed)} step(s){where}",
+            seconds=time.perf_counter() - t0,
+            failed_steps=steps,
+            stopped_files=stopped_files(settings.warehouse, result.run_id),
+            **ran,
+        )
+    text, path = write_summary(settings.warehouse, settings.reports_dir)
+    return RunOutcome(True, seconds=time.perf_counter() - t0, summary=text, summary_file=path, **ran)
+
+
+def _has_dagster_home() -> bool:
+    """Use the persistent instance (runs visible in `dagster dev`) when DAGSTER_HOME is set."""
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        Path(home).mkdir(parents=True, exist_ok=True)
+    return bool(home)
