@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from pipeline.contracts.schema import IDENTIFIERS
 from pipeline.paths import REPO_ROOT
 from pipeline.validated_yaml import YamlFileError, load_yaml_model
 
@@ -69,7 +70,8 @@ class QualityConfig(_Strict):
     )
 
 
-IdentifierName = Literal["member_id", "phone", "email", "wechat_unionid", "buyer_id", "lead_id", "order_id"]
+# The names pipeline/contracts/schema.py IDENTIFIERS lists (Literal of the tuple: one list, not two)
+IdentifierName = Literal[IDENTIFIERS]
 
 
 class MatchingConfig(_Strict):
@@ -121,7 +123,7 @@ class NeverLink(_Strict):
 
 class IdentityConfig(_Strict):
     identifiers: list[IdentifierName] = Field(
-        default=["member_id", "phone", "email", "wechat_unionid", "buyer_id", "lead_id", "order_id"],
+        default=list(IDENTIFIERS),
         min_length=1,
         description="Identifiers that link records on exact equality (after cleaning).",
     )

@@ -1,6 +1,7 @@
 import dagster as dg
 
 from pipeline.contracts.schema import ENTITIES
+from pipeline.warehouse_schemas import BY_NAME
 
 
 def test_definitions_load_with_the_expected_graph(dbt_manifest):
@@ -33,6 +34,7 @@ def test_definitions_load_with_the_expected_graph(dbt_manifest):
         groups.setdefault(graph.get(key).group_name, set()).add(key.path[0])
     assert all({group} == schemas for group, schemas in groups.items()), groups
     assert {"raw", "dq", "identity", "staging", "intermediate", "marts", "clv", "bi", "serving"} <= set(groups)
+    assert set(groups) <= set(BY_NAME), set(groups) - set(BY_NAME)  # each one registered in warehouse_schemas.py
     # serving comes after dbt: what it publishes is the bi models
     published = graph.get(dg.AssetKey(["serving", "published"]))
     assert dg.AssetKey(["bi", "customer_grades"]) in published.parent_keys

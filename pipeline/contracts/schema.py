@@ -162,3 +162,18 @@ LINEAGE: dict[str, str] = {
     "_parse_errors": "varchar",
     "_record_hash": "ubigint",  # of the record as read: finds exact duplicates across re-exported files
 }
+
+# Canonical columns that identify a person or a transaction, the one list identity, suppression, erasure and
+# the configuration (identity.identifiers) read. Spelled the same in every entity that has them.
+IDENTIFIERS: tuple[str, ...] = ("member_id", "phone", "email", "wechat_unionid", "buyer_id", "lead_id", "order_id")
+# Identifiers whose values only mean something inside one source (a Tmall nickname, a CRM's lead id): they are
+# prefixed with the source wherever they are compared or hashed.
+SOURCE_SCOPED: frozenset[str] = frozenset({"buyer_id", "lead_id", "order_id"})
+# Identifiers that join the records of one transaction but do not name a person.
+JOIN_ONLY: frozenset[str] = frozenset({"order_id"})
+PERSON_IDENTIFIERS: tuple[str, ...] = tuple(i for i in IDENTIFIERS if i not in JOIN_ONLY)
+# Canonical columns holding personal data: names, contact details and the identifiers of a person. Erasure
+# scrubs them, and a quarantine reason naming one is not written to the dq tables in clear.
+PERSONAL: frozenset[str] = frozenset({"name", "buyer_name", "contact_name", "phone", "email", "address"}) | set(
+    PERSON_IDENTIFIERS
+)

@@ -17,6 +17,7 @@ import polars as pl
 
 from pipeline.grading.spec import GradingSpec, parse_grading_spec, spec_tables
 from pipeline.grading.versions import SpecVersion
+from pipeline.warehouse_schemas import spec_schema_of
 from pipeline.warehouse_tables import replace_tables
 
 # what a day's grading decided, as history.grade_history keeps it (its CLV columns are the CLV model's, not graded)
@@ -50,10 +51,6 @@ DBT_SELECTION = "+customer_grades,tag:spec_graded"
 GRADED_SEEDS = ("rfm_segments_cn", "rfm_segments_en")
 
 
-def spec_schema(variant: str) -> str:
-    return f"grading_spec_{variant}"
-
-
 def grades_table(variant: str) -> str:
     return f"{variant}_marts.customer_grades"
 
@@ -85,8 +82,8 @@ def write_variant_spec(con: duckdb.DuckDBPyConnection, variant: str, version: Sp
         tables[seed] = pl.read_csv(
             io.StringIO(text), schema_overrides={c: live[c] for c in header if c in live}, infer_schema=False
         )
-    replace_tables(con, spec_schema(variant), tables)
-    con.execute(f"drop table if exists {spec_schema(variant)}.source")  # the text before versions were kept
+    replace_tables(con, spec_schema_of(variant), tables)
+    con.execute(f"drop table if exists {spec_schema_of(variant)}.source")  # the text before versions were kept
     return spec
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-from pipeline.identity.records import JOIN_ONLY
+from pipeline.contracts.schema import JOIN_ONLY
 from pipeline.identity.work_db import WORK_DB, splink_db_api, unordered
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipeline.contracts.schema import ENTITIES
+from pipeline.contracts.schema import ENTITIES, IDENTIFIERS, SOURCE_SCOPED
 from pipeline.identity.work_db import WORK_DB
 
 # Entities whose rows are about a person, with the column holding the person's name and the record's time.
@@ -24,11 +24,6 @@ PERSON_ENTITIES: dict[str, tuple[str | None, str]] = {
     "opportunities": (None, "created_at"),
 }
 
-# Identifiers whose values only mean something inside one source (a Tmall nickname, a CRM's lead id).
-SOURCE_SCOPED = {"buyer_id", "lead_id", "order_id"}
-# Identifiers that join records of one transaction but do not name a person.
-JOIN_ONLY = {"order_id"}
-IDENTIFIERS = ["member_id", "phone", "email", "wechat_unionid", "buyer_id", "lead_id", "order_id"]
 ATTRIBUTES = ["city", "address"]
 ROWS_PER_FILE = 2**32  # record ids leave this many numbers to each file's rows
 

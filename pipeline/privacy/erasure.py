@@ -30,26 +30,15 @@ import duckdb
 import polars as pl
 
 from pipeline.contracts.model import SourceContract
-from pipeline.grading import regrade, shadow
+from pipeline.contracts.schema import PERSONAL, SOURCE_SCOPED
 from pipeline.identity.records import build_records
 from pipeline.identity.work_db import WORK_DB, identity_workspace
-from pipeline.privacy.suppression import KINDS, SOURCE_SCOPED, add_suppressions
+from pipeline.privacy.suppression import KINDS, add_suppressions
 from pipeline.quality.cleaning import clean_email, clean_phone
+from pipeline.warehouse_schemas import erased_by_key
 
 ERASED = "[erased]"
-# Canonical columns holding personal data (names, contact details, identifiers).
-PERSONAL = {"name", "buyer_name", "contact_name", "phone", "email", "address", *KINDS}
 TEXT_SUFFIXES = {".html", ".md", ".json", ".txt", ".csv"}
-# with the grading variants' own copies of the grading models (shadow and regrade: pipeline/grading/variant.py)
-_SCHEMAS_BY_KEY = (
-    "identity",
-    "intermediate",
-    "marts",
-    "history",
-    "clv",
-    "monitoring",
-    *(f"{variant}_{layer}" for variant in (shadow.VARIANT, regrade.VARIANT) for layer in ("intermediate", "marts")),
-)
 AUDIT_DDL = """create table if not exists privacy.erasure_audit (
     erasure_id varchar not null,
     requested_at timestamptz not null,
@@ -226,9 +215,9 @@ def _delete_rows(
     if "identity.profiles" in _tables(con, ("identity",), "group_id"):
         delete("identity.profiles", "group_id in (select identifier_group from erasure_person)", [])
     lineage = "(select (source_name, source_file, source_row_number) from erasure_person)"
-    for table in _tables(con, _SCHEMAS_BY_KEY, "source_row_number"):
+    for table in _tables(con, erased_by_key(), "source_row_number"):
         delete(table, f"(source_name, source_file, source_row_number) in {lineage}", [])
-    for table in _tables(con, _SCHEMAS_BY_KEY, "customer_key"):
+    for table in _tables(con, erased_by_key(), "customer_key"):
         if table != "identity.customer_keys":
             delete(table, "customer_key in (select unnest(?))", [keys])
     either = "customer_key_l in (select unnest(?)) or customer_key_r in (select unnest(?))"

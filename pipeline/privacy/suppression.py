@@ -15,12 +15,13 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.contracts.schema import PERSON_IDENTIFIERS, SOURCE_SCOPED
+
 FILE = "suppressions.csv"
 FIELDS = ["identifier_hash", "kind", "erasure_id", "added_at"]
-# Canonical columns that identify a person, as the identity graph uses them; buyer_id and lead_id only mean
-# something inside their source, so they are hashed with it.
-KINDS = ("phone", "email", "member_id", "wechat_unionid", "buyer_id", "lead_id")
-SOURCE_SCOPED = ("buyer_id", "lead_id")
+# The identifiers of a person, as the identity graph uses them; a source-scoped one (buyer_id, lead_id) is
+# hashed with its source.
+KINDS = PERSON_IDENTIFIERS
 
 
 def identifier_hash(salt: str, kind: str, value: str) -> str:

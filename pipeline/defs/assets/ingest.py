@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from pipeline.contracts import load_contracts
-from pipeline.contracts.schema import ENTITIES
+from pipeline.contracts.schema import ENTITIES, PERSONAL
 from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.grading.spec import load_grading_spec
 from pipeline.ingest.loader import (
@@ -25,7 +25,6 @@ from pipeline.ingest.loader import (
     ensure_raw_tables,
     ingest_contract,
 )
-from pipeline.privacy.erasure import PERSONAL
 from pipeline.privacy.salt import privacy_salt
 from pipeline.privacy.suppression import load_suppressions
 from pipeline.quality.docs import write_index
