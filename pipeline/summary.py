@@ -10,6 +10,8 @@ import duckdb
 from pipeline.contracts.schema import ENTITIES
 from pipeline.quality.reconcile import latest_stopped_files
 
+SUMMARY_FILE = "run_summary.md"  # in reports_dir
+
 
 def collect(warehouse: Path) -> dict:
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -184,7 +186,7 @@ def _monitoring_lines(summary: dict) -> list[str]:
 def write_summary(warehouse: Path, reports_dir: Path) -> tuple[str, Path]:
     text = render(collect(warehouse), warehouse, reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    path = reports_dir / "run_summary.md"
+    path = reports_dir / SUMMARY_FILE
     path.write_text(text, encoding="utf-8")
     return text, path
 

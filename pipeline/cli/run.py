@@ -10,11 +10,19 @@ from pathlib import Path
 from pipeline.cli.common import add_config_option, fail
 
 
-def run_and_report(config_file: Path | str | None, as_of: date | None = None) -> int:
+def run_and_report(config_file: Path | str | None, as_of: date | None = None, force: bool = False) -> int:
     """One run, its progress and outcome printed. Returns the exit code."""
     from pipeline.defs.runner import run_job
 
-    outcome = run_job(config_file, as_of, progress=print)
+    outcome = run_job(config_file, as_of, progress=print, force=force)
+    if outcome.skipped:
+        print(
+            f"Nothing changed since run {outcome.run_id}: the same source files, configuration, code and as-of "
+            "date. The warehouse, the reports and the serving copy are as that run left them (--force runs anyway)."
+        )
+        if outcome.summary_file:
+            print(f"Its summary: {outcome.summary_file}.")
+        return 0
     if not outcome.succeeded:
         for step, message in outcome.failed_steps:
             print(f"  step {step} failed: {message}", file=sys.stderr)
@@ -48,7 +56,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--as-of", type=date.fromisoformat, default=None, help="As-of date YYYY-MM-DD (default: crmgrade.yml)."
     )
-    run.set_defaults(func=lambda a: run_and_report(a.config, a.as_of))
+    run.add_argument(
+        "--force", action="store_true", help="Run even when nothing changed since the last successful run."
+    )
+    run.set_defaults(func=lambda a: run_and_report(a.config, a.as_of, a.force))
 
     fill = sub.add_parser("backfill", help="Run every asset as of each date of a range, oldest first.")
     add_config_option(fill)

@@ -15,6 +15,8 @@ from pipeline.config import ConfigError, Settings, export_environment
 from pipeline.contracts import ContractError, load_contracts
 from pipeline.grading.rules import RulesError, load_rules
 from pipeline.grading.spec import GradingError, load_grading_spec
+from pipeline.run_inputs import inputs_digest, record_inputs, unchanged_since
+from pipeline.summary import SUMMARY_FILE
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class RunOutcome:
     timings_file: Path | None = None
     summary: str | None = None  # the end-of-run summary (pipeline/summary.py) and where it was written
     summary_file: Path | None = None
+    skipped: bool = False  # nothing changed since run `run_id` (pipeline/run_inputs.py): nothing was run
 
 
 def _settings_for_run(config_file: Path | str | None, as_of: date | None, progress: Callable[[str], None]) -> Settings:
@@ -55,13 +58,27 @@ def _settings_for_run(config_file: Path | str | None, as_of: date | None, progre
 
 
 def run_job(
-    config_file: Path | str | None, as_of: date | None = None, progress: Callable[[str], None] = lambda _: None
+    config_file: Path | str | None,
+    as_of: date | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+    force: bool = False,
 ) -> RunOutcome:
-    """Materialize every asset for a config as of `as_of` (default: the config's as-of date), in this process."""
+    """Materialize every asset for a config as of `as_of` (default: the config's as-of date), in this process;
+    unless nothing it reads changed since the last successful run (and not `force`)."""
     try:
         settings = _settings_for_run(config_file, as_of, progress)
     except (ConfigError, ContractError, GradingError, RulesError) as exc:
         return RunOutcome(False, str(exc))
+    digest = inputs_digest(settings)
+    if not force and (previous := unchanged_since(settings, digest)):
+        summary_file = settings.reports_dir / SUMMARY_FILE
+        return RunOutcome(
+            True,
+            run_id=previous,
+            skipped=True,
+            summary_file=summary_file,
+            summary=summary_file.read_text(encoding="utf-8") if summary_file.exists() else None,
+        )
 
     import dagster as dg
     from dagster_dbt.errors import DagsterDbtCliRuntimeError
@@ -122,6 +139,7 @@ def run_job(
             **ran,
         )
     text, path = write_summary(settings.warehouse, settings.reports_dir)
+    record_inputs(settings, result.run_id, digest)
     return RunOutcome(True, seconds=time.perf_counter() - t0, summary=text, summary_file=path, **ran)
 
 

@@ -237,6 +237,24 @@ def test_cli_rerun_adds_no_rows_gives_the_same_grades_and_prints_the_summary(
     assert query(warehouse, "select count(*) from raw.orders")[0][0] == before
     assert query(warehouse, "select customer_key, grade from marts.customer_grades order by 1") == grades_before
 
+    # once more, nothing changed since that run: it is not run again, and says so
+    run_id = timings["run_id"]
+    timings_written = (config.parent / "reports" / "run_timings.json").stat().st_mtime_ns
+    assert main(["run", "--config", str(config)]) == 0
+    again = capsys.readouterr().out
+    assert f"Nothing changed since run {run_id}" in again and "--force runs anyway" in again
+    assert (config.parent / "reports" / "run_timings.json").stat().st_mtime_ns == timings_written
+    assert query(warehouse, "select run_id from operations.run_inputs") == [(run_id,)]
+    # every schema the runs wrote is in the registry (pipeline/warehouse_schemas.py)
+    from pipeline.warehouse_schemas import is_known
+
+    written = query(
+        warehouse,
+        "select schema_name from duckdb_tables() union select schema_name from duckdb_views() where not internal",
+    )
+    assert {"raw", "operations", "bi"} <= {s for (s,) in written}
+    assert [s for (s,) in written if not is_known(s)] == []
+
 
 def test_the_serving_copy_is_published_documented_and_holds_no_personal_data_in_clear(first_run, run_env):
     import os
