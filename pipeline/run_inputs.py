@@ -23,6 +23,7 @@ import duckdb
 from pipeline.config import Settings
 from pipeline.identity.never_link import pending_pairs
 from pipeline.paths import REPO_ROOT
+from pipeline.privacy.suppression import FILE as SUPPRESSIONS_FILE
 
 SCHEMA = "operations"
 TABLE = f"{SCHEMA}.run_inputs"
@@ -77,7 +78,9 @@ def inputs_digest(settings: Settings) -> str:
         "configuration": _content_digest(named),
         "code": _content_digest([REPO_ROOT / part for part in CODE]),
         "sources": _stat_lines(settings.sources.root),
-        "privacy": _stat_lines(settings.privacy.dir),
+        # the suppression list, not the whole folder: the first run writes the salt there (a changed salt
+        # reaches a run through $CRMGRADE_PRIVACY_SALT or --force)
+        "suppressions": _stat_lines(settings.privacy.dir / SUPPRESSIONS_FILE),
         "environment": sorted((k, v) for k, v in os.environ.items() if k.startswith("CRMGRADE_")),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

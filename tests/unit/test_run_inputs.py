@@ -42,6 +42,12 @@ def test_the_last_run_with_the_same_inputs_is_found_and_any_change_is_seen(setti
     assert inputs_digest(settings) != changed  # touched: it may have been rewritten
 
     now = inputs_digest(settings)
+    settings.privacy.dir.mkdir(exist_ok=True)
+    (settings.privacy.dir / "salt").write_text("s" * 64)  # the first run writes it: not an input
+    assert inputs_digest(settings) == now
+    (settings.privacy.dir / "suppressions.csv").write_text("identifier_hash,kind,erasure_id,added_at\n")
+    assert inputs_digest(settings) != now  # an erasure
+    now = inputs_digest(settings)
     settings.as_of_date = date(2026, 7, 2)
     assert inputs_digest(settings) != now
     settings.as_of_date = date(2026, 7, 1)
