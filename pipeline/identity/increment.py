@@ -167,16 +167,16 @@ def neighbourhood_records(con: duckdb.DuckDBPyConnection, identifiers: list[str]
     )
 
 
-def add_linked_customers(con: duckdb.DuckDBPyConnection, threshold: float) -> int:
+def add_linked_customers(con: duckdb.DuckDBPyConnection) -> int:
     """Bring in, unchanged, the customers an accepted match of this run reaches outside the neighbourhood: their
     records to `identity_records`, their groups to `identity_groups`, their Splink matches to
     `identity_match_edges`. Returns how many customers."""
     con.execute(
         f"""create or replace table {WORK_DB}.identity_linked as
         with reached as (
-            select group_id_l as group_id from identity_match_edges where match_probability >= {float(threshold)}
+            select group_id_l as group_id from identity_match_edges where accepted
             union
-            select group_id_r from identity_match_edges where match_probability >= {float(threshold)}
+            select group_id_r from identity_match_edges where accepted
         )
         select distinct l.customer_key from identity.record_links l
         join reached r on r.group_id = l.identifier_group
@@ -195,7 +195,7 @@ def add_linked_customers(con: duckdb.DuckDBPyConnection, threshold: float) -> in
     )
     con.execute(
         """insert into identity_match_edges by name
-        select e.* exclude (rule, accepted, customer_key_l, customer_key_r) from identity.match_edges e
+        select e.* exclude (rule, customer_key_l, customer_key_r) from identity.match_edges e
         where e.rule = 'match'
           and group_id_l in (select identifier_group from identity_linked_records)
           and group_id_r in (select identifier_group from identity_linked_records)"""

@@ -18,9 +18,9 @@ from pipeline.identity.work_db import WORK_DB
 RULE = "masked_phone"
 
 
-def masked_phone_edges(con: duckdb.DuckDBPyConnection, threshold: float) -> None:
+def masked_phone_edges(con: duckdb.DuckDBPyConnection) -> None:
     """Workspace table `identity_rule_edges` (group_id_l, group_id_r, source_l, source_r, name_l, name_r,
-    phone_pattern) of the masked-phone rule, given `identity_match_edges` and the accepting threshold.
+    phone_pattern) of the masked-phone rule, given `identity_match_edges` (its accepted pairs).
 
     A nameless identifier group whose full numbers all mask to one pattern is linked to the groups holding
     that pattern as a masked number, when those groups are one customer after the Splink matches (a Tmall
@@ -30,8 +30,7 @@ def masked_phone_edges(con: duckdb.DuckDBPyConnection, threshold: float) -> None
     connected_components(
         con,
         "select distinct group_id from identity_groups",
-        f"""select group_id_l, group_id_r from identity_match_edges
-        where match_probability >= {float(threshold)}""",
+        "select group_id_l, group_id_r from identity_match_edges where accepted",
         "group_id",
         into="identity_splink_cc",
     )

@@ -149,6 +149,14 @@ def _create_edges(con: duckdb.DuckDBPyConnection, query: str | None) -> None:
     con.execute(f"create or replace table {WORK_DB}.identity_match_edges as select {columns} from {source}")
 
 
+def mark_accepted(con: duckdb.DuckDBPyConnection, threshold: float) -> None:
+    """identity_match_edges.accepted: whether a pair scores at least the configured threshold, so its groups are
+    one customer. The one place a score meets the threshold; the masked-phone rule, the increment's reach and
+    the edges kept read the column."""
+    con.execute("alter table identity_match_edges add column if not exists accepted boolean")
+    con.execute("update identity_match_edges set accepted = match_probability >= ?", [threshold])
+
+
 @dataclass
 class MatchResult:
     profiles: int

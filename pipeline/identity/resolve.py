@@ -40,7 +40,7 @@ from pipeline.identity.increment import (
 from pipeline.identity.keys import KEY_PREFIX, assign_keys
 from pipeline.identity.masked_phone import RULE as MASKED_PHONE
 from pipeline.identity.masked_phone import masked_phone_edges
-from pipeline.identity.matching import build_profiles, match_new_profiles, match_profiles
+from pipeline.identity.matching import build_profiles, mark_accepted, match_new_profiles, match_profiles
 from pipeline.identity.never_link import (
     apply_never_link,
     ensure_tables,
@@ -160,16 +160,14 @@ def _resolve(
     identifier_groups(con)
     lap("identifier_groups")
 
-    threshold = float(config.matching.threshold)
     model = _match(con, config, plan.incremental, reuse_model, summary)
     rule_edges = "select null::bigint as group_id_l, null::bigint as group_id_r limit 0"
     if config.matching.enabled and config.matching.unique_masked_phone:
-        masked_phone_edges(con, threshold)
+        masked_phone_edges(con)
         rule_edges = "select * from identity_rule_edges"
     con.execute(
         f"""create or replace table {WORK_DB}.identity_edges as
-        select *, 'match' as rule, match_probability >= {threshold} as accepted
-        from identity_match_edges
+        select *, 'match' as rule from identity_match_edges
         union all by name
         select *, '{MASKED_PHONE}' as rule, true as accepted from ({rule_edges})"""
     )
@@ -223,6 +221,7 @@ def _match(con, config: IdentityConfig, incremental: bool, reuse_model: bool, su
     trained one. An increment scores its profiles with the saved model and brings in the customers they reach."""
     if not config.matching.enabled:
         summary.matching_skipped = match_profiles(con, config.matching.seed, False).skipped
+        mark_accepted(con, config.matching.threshold)
         return None
     build_profiles(con)
     saved = con.sql("select model from identity.match_model").fetchall() if incremental or reuse_model else []
@@ -230,6 +229,7 @@ def _match(con, config: IdentityConfig, incremental: bool, reuse_model: bool, su
     if not incremental:
         result = match_profiles(con, config.matching.seed, True, model)
         summary.matching_skipped = result.skipped
+        mark_accepted(con, config.matching.threshold)
         return result.model
     con.execute(
         f"""create or replace table {WORK_DB}.identity_known_profiles as
@@ -237,7 +237,8 @@ def _match(con, config: IdentityConfig, incremental: bool, reuse_model: bool, su
         where group_id not in (select identifier_group from identity_replaced_groups)"""
     )
     match_new_profiles(con, model, "identity_known_profiles")
-    summary.linked_customers = add_linked_customers(con, float(config.matching.threshold))
+    mark_accepted(con, config.matching.threshold)
+    summary.linked_customers = add_linked_customers(con)
     # the linked customers' identifiers, for their links' evidence (linked_by)
     build_identifiers(
         con, list(config.identifiers), config.max_names_per_identifier, known_shared="identity.shared_identifiers"
