@@ -11,7 +11,7 @@ def test_definitions_load_with_the_expected_graph(dbt_manifest):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {f"raw/{e}" for e in ENTITIES} <= keys
     marts = {f"marts/{m}" for m in ("dim_customer", "fct_customer", "fct_orders", "fct_interactions", "fct_service")}
-    grading = {"marts/customer_grades", "marts/customer_tags", "grading_spec/dimensions"}
+    grading = {"marts/customer_grades", "tags/customer_tags", "grading_spec/dimensions"}
     assert {"staging/stg_raw__orders", "intermediate/int_orders", *grading, *marts} <= keys
     # every dbt model is an asset, its tests are asset checks
     fct_customer = dg.AssetKey(["marts", "fct_customer"])

@@ -21,7 +21,7 @@ STAGES = (
     ("crmgrade_dbt_assets", "dbt"),
     ("grading_spec", "grading"),
     ("clv_", "grading"),
-    ("marts__customer_tags", "grading"),
+    ("tags__customer_tags", "grading"),
     ("backtest", "monitoring"),
     ("monitoring__", "monitoring"),
     ("serving__", "serving"),

@@ -4,13 +4,17 @@
 - dq.duplicate_rows: exact duplicates removed, each pointing at the row it repeats;
 - dq.reconciliation: per file and run, rows read = rows loaded + rows quarantined + duplicates removed;
 - dq.validation_results: per file, run and rule: success, unexpected count, sample values;
-- dq.column_profiles: per file and run, rows and nulls of every column the contract fills (drift alerts).
+- dq.column_profiles: per file and run, rows and nulls of every column the contract fills (drift alerts);
+- dq.deliveries: per run and source, the files judged and their rows, under the run's as-of date (written once
+  every file of the run is judged: monitoring's time axis, since runs happen at any wall-clock time).
 
 Rows belong to a version of a file (its SHA-256): judging the same content again replaces its rows here,
 and a file replaced by new content takes the old version's rows with it, like the raw rows.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 import duckdb
 
@@ -78,7 +82,34 @@ DDL = [
     # Rows of erased people left out by the suppression list (pipeline/privacy): read = loaded + quarantined
     # + duplicates + suppressed.
     "alter table dq.reconciliation add column if not exists rows_suppressed bigint default 0",
+    """create table if not exists dq.deliveries (
+        run_id varchar not null,
+        as_of_date date not null,
+        source varchar not null,
+        files_judged bigint not null,
+        files_stopped bigint not null,
+        rows_read bigint not null,
+        rows_loaded bigint not null,
+        rows_quarantined bigint not null,
+        rows_duplicate bigint not null,
+        recorded_at timestamp not null
+    )""",
 ]
+PER_FILE_TABLES = ("quarantine", "duplicate_rows", "reconciliation", "validation_results", "column_profiles")
+_DELIVERIES = """
+    select ? as run_id, ? as as_of_date, source,
+        count(*) as files_judged,
+        count(*) filter (where status in ('rejected', 'unreadable')) as files_stopped,
+        coalesce(sum(rows_read), 0) as rows_read,
+        sum(rows_loaded) as rows_loaded,
+        sum(rows_quarantined) as rows_quarantined,
+        sum(rows_duplicate) as rows_duplicate,
+        current_timestamp::timestamp as recorded_at
+    from dq.reconciliation
+    where run_id = ?
+    group by source
+    order by source
+"""
 
 
 def ensure_dq_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -99,3 +130,25 @@ def forget_judgement(con: duckdb.DuckDBPyConnection, source: str, file: str, sha
     """Remove the quarantine and duplicate rows an earlier judgement of this same content left."""
     for table in ("dq.quarantine", "dq.duplicate_rows"):
         con.execute(f"delete from {table} where source = ? and file = ? and file_sha256 = ?", [source, file, sha])
+
+
+def record_deliveries(con: duckdb.DuckDBPyConnection, run_id: str, as_of_date: date) -> list[tuple]:
+    """Total the run's files per source into dq.deliveries (again: a retried step replaces its rows). Returns
+    (source, files_judged, files_stopped, rows_read, rows_loaded, rows_quarantined, rows_duplicate) per source."""
+    ensure_dq_tables(con)
+    con.execute("begin transaction")
+    con.execute("delete from dq.deliveries where run_id = ?", [run_id])
+    con.execute(f"insert into dq.deliveries {_DELIVERIES}", [run_id, as_of_date, run_id])
+    con.execute("commit")
+    return con.execute(
+        "select source, files_judged, files_stopped, rows_read, rows_loaded, rows_quarantined, rows_duplicate"
+        " from dq.deliveries where run_id = ? order by source",
+        [run_id],
+    ).fetchall()
+
+
+def rows_of_run(con: duckdb.DuckDBPyConnection, table: str, run_id: str) -> int:
+    """Rows a run wrote to one per-file dq table."""
+    if table not in PER_FILE_TABLES:
+        raise ValueError(f"dq.{table} is not a per-file dq table: {PER_FILE_TABLES}")
+    return con.execute(f"select count(*) from dq.{table} where run_id = ?", [run_id]).fetchall()[0][0]

@@ -474,22 +474,22 @@ def test_recommendations_follow_the_customers_planted_taste(first_run, run_env):
 
 def test_rules_tag_customers_and_a_bad_rule_stops_naming_it(first_run, run_env, tmp_path):
     config, warehouse = run_env
-    tagged = query(warehouse, "select count(*) from marts.customer_tags where rule = 'high_value'")[0][0]
+    tagged = query(warehouse, "select count(*) from tags.customer_tags where rule = 'high_value'")[0][0]
     assert tagged == query(warehouse, "select count(*) from marts.fct_customer where monetary > 10000")[0][0] > 0
     assert query(
-        warehouse, "select count(*) from marts.customer_tags t anti join marts.fct_customer using (customer_key)"
+        warehouse, "select count(*) from tags.customer_tags t anti join marts.fct_customer using (customer_key)"
     ) == [(0,)]
     bad_rules = tmp_path / "rules.yml"
     bad_rules.write_text("rules:\n  - {name: big_spender, when: monetry > 10000, tag: big}\n", encoding="utf-8")
     bad_config = tmp_path / "crmgrade.yml"
     bad_config.write_text(config.read_text(encoding="utf-8") + f"rules: {bad_rules}\n", encoding="utf-8")
     result = materialize(
-        bad_config, warehouse, dg.AssetSelection.assets(["marts", "customer_tags"]), raise_on_error=False
+        bad_config, warehouse, dg.AssetSelection.assets(["tags", "customer_tags"]), raise_on_error=False
     )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
     assert "rule 'big_spender'" in failure.to_string() and "monetry" in failure.to_string()
-    assert query(warehouse, "select count(*) from marts.customer_tags where rule = 'high_value'")[0][0] == tagged
+    assert query(warehouse, "select count(*) from tags.customer_tags where rule = 'high_value'")[0][0] == tagged
 
 
 def test_clv_predictions_cover_every_buyer_and_agree_with_the_orders(first_run, run_env):

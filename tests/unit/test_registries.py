@@ -38,6 +38,7 @@ def test_the_schema_registry_names_what_erasure_and_the_variants_use():
         "marts",
         "history",
         "clv",
+        "tags",
         "monitoring",
         "shadow_intermediate",
         "shadow_marts",

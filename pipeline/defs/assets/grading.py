@@ -111,7 +111,7 @@ TAG_COLUMNS = {
 
 @partitioned(
     dg.asset,
-    key=["marts", "customer_tags"],
+    key=["tags", "customer_tags"],
     metadata={
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, description=text) for name, text in TAG_COLUMNS.items()]
@@ -133,10 +133,13 @@ def customer_tags(context: dg.AssetExecutionContext, settings: CrmgradeSettings,
         compiled = compile_rules(cfg.rules, spec, customers.schema)
         tags = apply_rules(cfg.rules, customers, compiled)
         con.register("tag_rows", tags.to_arrow())
+        con.execute("create schema if not exists tags")
         con.execute(
-            """create or replace table marts.customer_tags as
+            """create or replace table tags.customer_tags as
             select customer_key, tag, tag_group, rule, as_of_date from tag_rows order by rule, customer_key"""
         )
+        # before 2026-12 the tags were written into marts, which is dbt's: a warehouse built then loses that copy
+        con.execute("drop table if exists marts.customer_tags")
         con.unregister("tag_rows")
     counts = tags.group_by("rule").len().sort("rule").rows()
     return dg.MaterializeResult(

@@ -12,6 +12,7 @@ from pipeline.contracts.schema import ENTITIES
 from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.markdown import md_table
+from pipeline.quality.store import record_deliveries, rows_of_run
 
 DELIVERIES = dg.AssetKey(["dq", "deliveries"])
 _RAW = [dg.AssetKey(["raw", entity]) for entity in ENTITIES]
@@ -21,34 +22,6 @@ _PER_FILE = {
     "reconciliation": "Per file and run: its status (loaded, replaced, unchanged, ...) and rows read = loaded + "
     "quarantined + duplicates.",
 }
-
-_DDL = """create table if not exists dq.deliveries (
-    run_id varchar not null,
-    as_of_date date not null,
-    source varchar not null,
-    files_judged bigint not null,
-    files_stopped bigint not null,
-    rows_read bigint not null,
-    rows_loaded bigint not null,
-    rows_quarantined bigint not null,
-    rows_duplicate bigint not null,
-    recorded_at timestamp not null
-)"""
-
-_TOTALS = """
-    select ? as run_id, ? as as_of_date, source,
-        count(*) as files_judged,
-        count(*) filter (where status in ('rejected', 'unreadable')) as files_stopped,
-        coalesce(sum(rows_read), 0) as rows_read,
-        sum(rows_loaded) as rows_loaded,
-        sum(rows_quarantined) as rows_quarantined,
-        sum(rows_duplicate) as rows_duplicate,
-        current_timestamp::timestamp as recorded_at
-    from dq.reconciliation
-    where run_id = ?
-    group by source
-    order by source
-"""
 
 
 @partitioned(
@@ -70,20 +43,8 @@ _TOTALS = """
 def dq_tables(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
     as_of = settings.load_for(context).resolved_as_of_date()
     with warehouse.connect() as con:
-        con.execute(_DDL)
-        con.execute("begin transaction")
-        con.execute("delete from dq.deliveries where run_id = ?", [context.run_id])
-        con.execute(f"insert into dq.deliveries {_TOTALS}", [context.run_id, as_of, context.run_id])
-        con.execute("commit")
-        rows = con.sql(
-            "select source, files_judged, files_stopped, rows_read, rows_loaded, rows_quarantined, rows_duplicate"
-            " from dq.deliveries where run_id = ? order by source",
-            params=[context.run_id],
-        ).fetchall()
-        per_file = {
-            t: con.sql(f"select count(*) from dq.{t} where run_id = ?", params=[context.run_id]).fetchall()[0][0]
-            for t in _PER_FILE
-        }
+        rows = record_deliveries(con, context.run_id, as_of)
+        per_file = {t: rows_of_run(con, t, context.run_id) for t in _PER_FILE}
     table = md_table(["source", "files", "stopped", "read", "loaded", "quarantined", "duplicates"], rows)
     for t, n in per_file.items():
         yield dg.MaterializeResult(asset_key=["dq", t], metadata={"rows_this_run": n})

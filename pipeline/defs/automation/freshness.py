@@ -15,7 +15,7 @@ from pipeline.config import Settings
 WATCHED = [
     dg.AssetKey(["marts", "fct_customer"]),
     dg.AssetKey(["marts", "customer_grades"]),
-    dg.AssetKey(["marts", "customer_tags"]),
+    dg.AssetKey(["tags", "customer_tags"]),
     dg.AssetKey(["clv", "customer_predictions"]),
     dg.AssetKey(["history", "grade_history"]),
     dg.AssetKey(["monitoring", "report"]),
