@@ -1,4 +1,5 @@
-"""Reversible identity: the merge ledger, unmerges and the never-link list.
+"""Reversible identity: the merge ledger, unmerges and the never-link list (how a pair is kept apart within a
+run: cannot_link.py).
 
 - identity.merges (append-only): every merge of earlier customers a run made (event `merge`: the retired key and
   the key it merged into) and every unmerge it carried out (event `unmerge`: the key given back and the key it was
@@ -13,11 +14,8 @@
   taken once, so a record arriving later is free to join either side. A config pair applies while its entry is in
   the config; an unmerge applies for good.
 
-How a pair is kept (apply_never_link): a customer holding records of both sides is built again from its own links,
-strongest first (shared identifiers, then Splink's matches by probability), skipping any link that would put the two
-sides together: the greedy cannot-link clustering of the record-linkage literature. Customers holding no pair's two
-sides are not looked at, so their keys never change. A key retired by the merge a pair undoes is given back when the
-pair is first applied: its former records vote for it (keys.py), and identity.customer_keys has it live again.
+A key retired by the merge a pair undoes is given back when the pair is first applied: its former records vote for
+it (restored_previous_keys, keys.py), and identity.customer_keys has it live again.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
-import pyarrow as pa
 
 from pipeline.config import KEY_PATTERN, NeverLink
 from pipeline.identity.changes import table_columns
@@ -199,7 +196,8 @@ def pending_pairs(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("select count(*) from identity.never_link_pairs where applied_run_id is null").fetchall()[0][0]
 
 
-def _active(entries: list[NeverLink]) -> str:
+def active_pairs(entries: list[NeverLink]) -> str:
+    """A query of the pair_id of every pair in force: every unmerge, and the config pairs still configured."""
     configured = ", ".join(f"'{config_pair_id(e)}'" for e in entries) or "null"
     return f"""select pair_id from identity.never_link_pairs
         where origin = 'unmerge' or pair_id in ({configured})"""
@@ -217,142 +215,11 @@ def restored_previous_keys(previous: str, entries: list[NeverLink]) -> str:
             from identity.never_link_records n
             join identity.never_link_pairs p using (pair_id)
             join identity_records r using ({lineage})
-            where p.applied_run_id is null and n.restore_key is not null and p.pair_id in ({_active(entries)})
+            where p.applied_run_id is null and n.restore_key is not null and p.pair_id in ({active_pairs(entries)})
             group by r.record_id
         )
         select p.record_id, coalesce(restore.restore_key, p.customer_key) as customer_key
         from {previous} p left join restore using (record_id)"""
-
-
-class _Components:
-    """Union-find over records that refuses a union putting two sides of a pair in one component."""
-
-    def __init__(self, sides: dict[int, dict[str, set[str]]]) -> None:
-        self.parent: dict[int, int] = {}
-        self.sides = sides  # root -> pair_id -> sides present
-
-    def find(self, node: int) -> int:
-        root = node
-        while self.parent.get(root, root) != root:
-            root = self.parent[root]
-        while node != root:
-            self.parent[node], node = root, self.parent.get(node, node)
-        return root
-
-    def union(self, x: int, y: int) -> bool:
-        """Join the components of x and y; False (and nothing joined) when that would join a pair's two sides."""
-        rx, ry = self.find(x), self.find(y)
-        if rx == ry:
-            return True
-        sx, sy = self.sides.get(rx, {}), self.sides.get(ry, {})
-        if any(pair in sy and sy[pair] != present for pair, present in sx.items()):
-            return False
-        if len(sx) < len(sy):
-            rx, ry, sx, sy = ry, rx, sy, sx
-        self.parent[ry] = rx
-        for pair, present in sy.items():
-            sx.setdefault(pair, set()).update(present)
-        self.sides[rx] = sx
-        self.sides.pop(ry, None)
-        return True
-
-
-@dataclass
-class Kept:
-    customers: int = 0  # customers that held two sides of a pair and were split
-    links_refused: int = 0  # identifier and match links skipped to keep them apart
-
-
-def apply_never_link(con: duckdb.DuckDBPyConnection, entries: list[NeverLink]) -> Kept:
-    """Split the clusters of workspace table `identity_clusters` (record_id, group_id, cluster_id) that hold both sides
-    of an active pair; the matches refused are no longer accepted in `identity_edges`."""
-    kept = Kept()
-    if not table_columns(con, "identity", "never_link_pairs"):
-        return kept
-    lineage = ", ".join(LINEAGE)
-    con.execute(
-        f"""create or replace table {WORK_DB}.identity_pair_sides as
-        select distinct r.record_id, n.pair_id, n.side
-        from identity.never_link_records n
-        join identity_records r using ({lineage})
-        where n.pair_id in ({_active(entries)})"""
-    )
-    con.execute(
-        f"""create or replace table {WORK_DB}.identity_split_members as
-        select c.record_id, c.group_id, c.cluster_id from identity_clusters c
-        where c.cluster_id in (
-            select c.cluster_id from identity_clusters c join identity_pair_sides s using (record_id)
-            group by c.cluster_id, s.pair_id having count(distinct s.side) = 2
-        )"""
-    )
-    members = con.sql("select record_id, group_id, cluster_id from identity_split_members").fetchall()
-    if members:
-        kept = _split(con, members)
-    con.execute("drop table identity_pair_sides")
-    con.execute("drop table identity_split_members")
-    return kept
-
-
-def _split(con: duckdb.DuckDBPyConnection, members: list[tuple[int, int, int]]) -> Kept:
-    sides: dict[int, dict[str, set[str]]] = {}
-    for record_id, pair_id, side in con.sql(
-        "select record_id, pair_id, side from identity_pair_sides semi join identity_split_members using (record_id)"
-    ).fetchall():
-        sides.setdefault(record_id, {}).setdefault(pair_id, set()).add(side)
-    components = _Components(sides)
-    refused_edges: list[tuple[int, int]] = []
-    refused = 0
-    # 1. shared identifier values (a star per value, in a fixed order so a re-run splits the same way)
-    first: dict[tuple[str, str], int] = {}
-    for id_type, id_value, record_id in con.sql(
-        """select id_type, id_value, record_id from identity_ids semi join identity_split_members using (record_id)
-        order by id_type, id_value, record_id"""
-    ).fetchall():
-        anchor = first.setdefault((id_type, id_value), record_id)
-        if anchor != record_id and not components.union(anchor, record_id):
-            refused += 1
-    # 2. Splink's matches (and the masked-phone rule's) between identifier groups, most probable first
-    representative = {}
-    for record_id, group_id, _ in sorted(members):
-        representative.setdefault(group_id, record_id)
-    for group_l, group_r in con.sql(
-        """select group_id_l, group_id_r from identity_edges
-        where accepted and group_id_l in (select group_id from identity_split_members)
-          and group_id_r in (select group_id from identity_split_members)
-        order by coalesce(match_probability, 1) desc, group_id_l, group_id_r"""
-    ).fetchall():
-        if not components.union(representative[group_l], representative[group_r]):
-            refused += 1
-            refused_edges.append((group_l, group_r))
-    # 3. records of one identifier group the steps above left unjoined are joined when they can be
-    for record_id, group_id, _ in members:
-        components.union(representative[group_id], record_id)
-    roots: dict[int, int] = {}
-    for record_id, _, _ in sorted(members):
-        roots.setdefault(components.find(record_id), record_id)  # a cluster is named after its smallest record
-    split = pa.table(
-        {
-            "record_id": [m[0] for m in members],
-            "cluster_id": [roots[components.find(m[0])] for m in members],
-        }
-    )
-    con.register("identity_split", split)
-    try:
-        con.execute(
-            """update identity_clusters c set cluster_id = s.cluster_id
-            from identity_split s where c.record_id = s.record_id"""
-        )
-        if refused_edges:
-            pairs = pa.table({"group_id_l": [e[0] for e in refused_edges], "group_id_r": [e[1] for e in refused_edges]})
-            con.register("identity_refused", pairs)
-            con.execute(
-                """update identity_edges e set accepted = false from identity_refused r
-                where e.group_id_l = r.group_id_l and e.group_id_r = r.group_id_r"""
-            )
-            con.unregister("identity_refused")
-    finally:
-        con.unregister("identity_split")
-    return Kept(customers=len({m[2] for m in members}), links_refused=refused)
 
 
 # ---- the ledger -------------------------------------------------------------------------------------------------
@@ -389,7 +256,7 @@ def record_merges(
     # a pair applied for the first time that gave a retired key back
     restored = f"""select distinct n.restore_key as customer_key, p.key_a, p.key_b, p.reason, p.pair_id
         from identity.never_link_records n join identity.never_link_pairs p using (pair_id)
-        where p.applied_run_id is null and p.pair_id in ({_active(entries)})
+        where p.applied_run_id is null and p.pair_id in ({active_pairs(entries)})
           and n.restore_key in (select customer_key from {WORK_DB}.identity_key_map)"""
     [(unmerges,)] = con.execute(
         f"""insert into identity.merges
@@ -406,7 +273,7 @@ def record_merges(
     )
     con.execute(
         f"""update identity.never_link_pairs set applied_run_id = ?
-        where applied_run_id is null and pair_id in ({_active(entries)})""",
+        where applied_run_id is null and pair_id in ({active_pairs(entries)})""",
         [run_id],
     )
     return merges, unmerges

@@ -9,7 +9,7 @@ Writes, in one transaction, the `identity` schema the dbt project reads as a sou
 - identity.source_trust: the survivorship ranking from the config, for the golden record;
 - identity.runs: one row per run with its counts and timings, full or increment and why;
 - identity.merges, identity.merge_records: the append-only merge ledger, and the pairs kept apart by an unmerge or
-  the never-link list (never_link.py);
+  the never-link list (never_link.py), kept apart by cannot_link.py;
 - what the next run's increment builds on (increment.py): identity.records (every person record with its
   identifiers, erased with the raw rows), identity.profiles (Splink's input), identity.match_model (the model the
   last full resolution trained), identity.resolved_files (each file's SHA-256 and record count).
@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.config import IdentityConfig
+from pipeline.identity.cannot_link import Split, split_pairs
 from pipeline.identity.changes import log_customer_changes, table_columns, trust_changed
 from pipeline.identity.deterministic import build_identifiers, connected_components, identifier_groups
 from pipeline.identity.increment import (
@@ -42,7 +43,6 @@ from pipeline.identity.masked_phone import RULE as MASKED_PHONE
 from pipeline.identity.masked_phone import masked_phone_edges
 from pipeline.identity.matching import build_profiles, mark_accepted, match_new_profiles, match_profiles
 from pipeline.identity.never_link import (
-    apply_never_link,
     ensure_tables,
     record_merges,
     restored_previous_keys,
@@ -186,7 +186,8 @@ def _resolve(
         select g.record_id, g.group_id, c.cluster_id
         from identity_groups g join identity_group_cc c using (group_id)"""
     )
-    kept = apply_never_link(con, config.never_link)
+    kept = split_pairs(con, config.never_link)
+    _apply_split(con, kept)
     summary.kept_apart = kept.customers
     if kept.customers:
         log.info("identity: %d customer(s) split to keep never-link pairs apart", kept.customers)
@@ -244,6 +245,29 @@ def _match(con, config: IdentityConfig, incremental: bool, reuse_model: bool, su
         con, list(config.identifiers), config.max_names_per_identifier, known_shared="identity.shared_identifiers"
     )
     return model
+
+
+def _apply_split(con: duckdb.DuckDBPyConnection, split: Split) -> None:
+    """The never-link pairs kept: split customers' records in their new clusters, the matches refused no longer
+    accepted (this module is the one writer of identity_clusters and identity_edges)."""
+    if split.clusters is not None:
+        con.register("identity_split", split.clusters)
+        try:
+            con.execute(
+                """update identity_clusters c set cluster_id = s.cluster_id
+                from identity_split s where c.record_id = s.record_id"""
+            )
+        finally:
+            con.unregister("identity_split")
+    if split.refused_edges is not None:
+        con.register("identity_refused", split.refused_edges)
+        try:
+            con.execute(
+                """update identity_edges e set accepted = false from identity_refused r
+                where e.group_id_l = r.group_id_l and e.group_id_r = r.group_id_r"""
+            )
+        finally:
+            con.unregister("identity_refused")
 
 
 def _links_query() -> str:
