@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.demo.generator import INTENDED_SEGMENT
+from pipeline.demo.population import INTENDED_SEGMENT
 from pipeline.identity.evaluate import PairwiseScores, pairwise_scores
 
 

@@ -446,7 +446,7 @@ def test_planted_personas_land_in_their_intended_segments(first_run, run_env):
 def test_recommendations_follow_the_customers_planted_taste(first_run, run_env):
     """The generator plants a taste per person (a group of 4 of the 12 products); lift finds it."""
     from pipeline.demo import vocab
-    from pipeline.demo.generator import PRODUCT_GROUP_SIZE
+    from pipeline.demo.population import PRODUCT_GROUP_SIZE
 
     _, warehouse = run_env
     group = {name: i // PRODUCT_GROUP_SIZE for i, (_, name, _) in enumerate(vocab.PRODUCTS)}
