@@ -102,3 +102,9 @@ def connected_components(con: duckdb.DuckDBPyConnection, nodes: str, edges: str,
         )
         for table in ("cc_nodes", "cc_edges", result):
             con.execute(f"drop table {WORK_DB}.{table}")
+
+
+def add_groups(con: duckdb.DuckDBPyConnection, rows: str) -> None:
+    """Append (record_id, group_id) rows to `identity_groups`: groups kept as they were (the customers an
+    increment's matches reach outside its neighbourhood)."""
+    con.execute(f"insert into identity_groups {rows}")

@@ -34,6 +34,8 @@ import duckdb
 
 from pipeline.config import IdentityConfig
 from pipeline.identity.changes import table_columns
+from pipeline.identity.deterministic import add_groups
+from pipeline.identity.matching import add_edges
 from pipeline.identity.never_link import pending_pairs
 from pipeline.identity.records import existing_entities
 from pipeline.identity.work_db import WORK_DB
@@ -169,8 +171,9 @@ def neighbourhood_records(con: duckdb.DuckDBPyConnection, identifiers: list[str]
 
 def add_linked_customers(con: duckdb.DuckDBPyConnection) -> int:
     """Bring in, unchanged, the customers an accepted match of this run reaches outside the neighbourhood: their
-    records to `identity_records`, their groups to `identity_groups`, their Splink matches to
-    `identity_match_edges`. Returns how many customers."""
+    records to `identity_records` (which an increment makes: neighbourhood_records), their groups to
+    `identity_groups` (deterministic.py's) and their Splink matches to `identity_match_edges` (matching.py's), each
+    through the module that makes it. Returns how many customers."""
     con.execute(
         f"""create or replace table {WORK_DB}.identity_linked as
         with reached as (
@@ -189,16 +192,15 @@ def add_linked_customers(con: duckdb.DuckDBPyConnection) -> int:
         semi join identity_linked k on k.customer_key = l.customer_key"""
     )
     con.execute("insert into identity_records by name select * exclude (identifier_group) from identity_linked_records")
-    con.execute(
-        """insert into identity_groups select record_id, identifier_group from identity_linked_records
-        where identifier_group is not null"""
+    add_groups(
+        con, "select record_id, identifier_group from identity_linked_records where identifier_group is not null"
     )
-    con.execute(
-        """insert into identity_match_edges by name
-        select e.* exclude (rule, customer_key_l, customer_key_r) from identity.match_edges e
+    add_edges(
+        con,
+        """select e.* exclude (rule, customer_key_l, customer_key_r) from identity.match_edges e
         where e.rule = 'match'
           and group_id_l in (select identifier_group from identity_linked_records)
-          and group_id_r in (select identifier_group from identity_linked_records)"""
+          and group_id_r in (select identifier_group from identity_linked_records)""",
     )
     [(customers,)] = con.execute("select count(*) from identity_linked").fetchall()
     return customers

@@ -157,6 +157,12 @@ def mark_accepted(con: duckdb.DuckDBPyConnection, threshold: float) -> None:
     con.execute("update identity_match_edges set accepted = match_probability >= ?", [threshold])
 
 
+def add_edges(con: duckdb.DuckDBPyConnection, rows: str) -> None:
+    """Append scored pairs kept from an earlier run (the columns of identity.match_edges, by name) to
+    `identity_match_edges`."""
+    con.execute(f"insert into identity_match_edges by name {rows}")
+
+
 @dataclass
 class MatchResult:
     profiles: int
