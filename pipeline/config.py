@@ -354,6 +354,16 @@ class Settings(_Strict):
         """The config file these settings were read from."""
         return self._file
 
+    def connect_warehouse(self, read_only: bool = False):
+        """A connection to the warehouse with the configured limits, outside Dagster (the CLI, the runner); the
+        Dagster steps get theirs from the warehouse resource, set from the same limits (pipeline/defs/resources.py).
+        """
+        import duckdb  # here: reading crmgrade.yml needs no database
+
+        return duckdb.connect(
+            str(self.warehouse), read_only=read_only, config=self.duckdb.connection_config(self.warehouse)
+        )
+
     def generates_demo_data(self) -> bool:
         """Whether a run generates the demo set: its folder is missing and is the one the demo block names."""
         return self.demo is not None and self.sources.root == self.demo.dir and not self.sources.root.is_dir()

@@ -91,7 +91,7 @@ def unchanged_since(settings: Settings, digest: str) -> str | None:
     if not settings.warehouse.exists() or not (settings.serving.dir / "warehouse.duckdb").exists():
         return None
     try:
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        con = settings.connect_warehouse(read_only=True)
     except duckdb.Error:
         return None  # another process writes it: the run goes on and meets the lock with its own message
     try:
@@ -108,7 +108,7 @@ def unchanged_since(settings: Settings, digest: str) -> str | None:
 
 def record_inputs(settings: Settings, run_id: str, digest: str) -> None:
     """After a successful run: what it read, for the next run to compare with."""
-    con = duckdb.connect(str(settings.warehouse))
+    con = settings.connect_warehouse()
     try:
         con.execute(f"create schema if not exists {SCHEMA}")
         con.execute(DDL)

@@ -46,8 +46,6 @@ def open_warehouse(config: Path | None, doing: str):
 
     settings = load_config(config)
     try:
-        return settings, duckdb.connect(
-            str(settings.warehouse), config=settings.duckdb.connection_config(settings.warehouse)
-        )
+        return settings, settings.connect_warehouse()
     except duckdb.IOException as exc:
         raise CommandFailed(f"cannot open {settings.warehouse} (a run holds it? {doing} after it): {exc}") from exc
