@@ -16,6 +16,7 @@ from pipeline.contracts import ContractError, load_contracts
 from pipeline.grading.rules import RulesError, load_rules
 from pipeline.grading.spec import GradingError, load_grading_spec
 from pipeline.run_inputs import inputs_digest, record_inputs, unchanged_since
+from pipeline.run_lock import WarehouseBusy, exclusive_run
 from pipeline.summary import SUMMARY_FILE
 
 
@@ -34,10 +35,9 @@ class RunOutcome:
     skipped: bool = False  # nothing changed since run `run_id` (pipeline/run_inputs.py): nothing was run
 
 
-def _settings_for_run(config_file: Path | str | None, as_of: date | None, progress: Callable[[str], None]) -> Settings:
+def _prepare(settings: Settings, as_of: date | None, progress: Callable[[str], None]) -> Settings:
     """The run's settings, with everything they name checked before any work (a broken contract or spec stops
     here), and the demo data generated when the config asks for it."""
-    settings = export_environment(config_file)  # what the Dagster resources and the dbt profile read
     if as_of is not None:
         settings.as_of_date = as_of
     if settings.generates_demo_data():
@@ -64,11 +64,17 @@ def run_job(
     force: bool = False,
 ) -> RunOutcome:
     """Materialize every asset for a config as of `as_of` (default: the config's as-of date), in this process;
-    unless nothing it reads changed since the last successful run (and not `force`)."""
+    unless nothing it reads changed since the last successful run (and not `force`). One run at a time per
+    warehouse: a second one returns at once, naming the first (pipeline/run_lock.py)."""
     try:
-        settings = _settings_for_run(config_file, as_of, progress)
-    except (ConfigError, ContractError, GradingError, RulesError) as exc:
+        settings = export_environment(config_file)  # what the Dagster resources and the dbt profile read
+        with exclusive_run(settings.warehouse):
+            return _run(_prepare(settings, as_of, progress), progress, force)
+    except (ConfigError, ContractError, GradingError, RulesError, WarehouseBusy) as exc:
         return RunOutcome(False, str(exc))
+
+
+def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> RunOutcome:
     digest = inputs_digest(settings)
     if not force and (previous := unchanged_since(settings, digest)):
         summary_file = settings.reports_dir / SUMMARY_FILE

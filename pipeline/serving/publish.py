@@ -33,6 +33,7 @@ from pipeline.serving.masking import personal_data_in_clear
 VERSIONS = "versions"
 CURRENT = "current"
 BUILDING = ".building-"
+OWNER = ".owner"  # in a version being built: the id of the process building it
 SCHEMA = "bi"
 
 
@@ -84,6 +85,7 @@ def publish(
     building = versions / f"{BUILDING}{version}"
     shutil.rmtree(building, ignore_errors=True)
     (building / "parquet").mkdir(parents=True)
+    (building / OWNER).write_text(str(os.getpid()), encoding="utf-8")  # whose build: see remove_orphaned_builds
     try:
         rows = _write_version(con, building, tables, (version, run_id, as_of_date, now), allowed_in_clear)
         info = {
@@ -94,13 +96,14 @@ def publish(
             "tables": rows,
         }
         (building / "version.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+        (building / OWNER).unlink()
         building.rename(versions / version)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
     with _publishing_lock(serving_dir):
         switch_current(serving_dir, version)
-        removed = prune(serving_dir, keep)
+        removed = remove_orphaned_builds(serving_dir) + prune(serving_dir, keep)
     return Published(version, versions / version, rows, removed)
 
 
@@ -186,6 +189,35 @@ def list_versions(serving_dir: Path) -> list[str]:
 def current_version(serving_dir: Path) -> str | None:
     link = serving_dir / CURRENT
     return Path(os.readlink(link)).name if link.is_symlink() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def remove_orphaned_builds(serving_dir: Path) -> list[str]:
+    """Remove the versions a killed publish left half-built: their building process is gone (or they name none).
+    A build still going on in a live process is left alone. Returns the folders removed."""
+    folder = serving_dir / VERSIONS
+    if not folder.is_dir():
+        return []
+    removed = []
+    for build in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.startswith(BUILDING)):
+        owner = build / OWNER
+        try:
+            pid = int(owner.read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            pid = None
+        if pid is None or not _alive(pid):
+            shutil.rmtree(build, ignore_errors=True)
+            removed.append(build.name)
+    return removed
 
 
 def prune(serving_dir: Path, keep: int) -> list[str]:

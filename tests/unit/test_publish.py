@@ -125,3 +125,26 @@ def test_personal_data_in_clear_is_not_published_unless_the_column_is_allowed(tm
         allowed_in_clear={"customers.phone"},
     )
     assert read_serving(serving)[0] == "allowed"
+
+
+def test_a_build_left_by_a_killed_publish_is_removed_by_the_next_but_a_live_one_is_not(tmp_path):
+    import subprocess
+    import sys
+
+    con = working(tmp_path / "w.duckdb", 2)
+    serving = tmp_path / "serving"
+    publish_n(con, serving, 1)
+    versions = serving / "versions"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = versions / ".building-20260101T000000000000Z_as_of_2026-01-01"
+    (killed / "parquet").mkdir(parents=True)
+    (killed / ".owner").write_text(dead.stdout.strip())
+    ownerless = versions / ".building-20260102T000000000000Z_as_of_2026-01-02"
+    ownerless.mkdir()
+    live = versions / ".building-20260103T000000000000Z_as_of_2026-01-03"
+    live.mkdir()
+    (live / ".owner").write_text(str(os.getpid()))
+    published = publish(con, serving, TABLES, run_id="r", as_of_date=date(2026, 7, 2), keep=5)
+    assert sorted(published.removed) == [killed.name, ownerless.name]
+    assert not killed.exists() and not ownerless.exists() and live.exists()
+    assert not (versions / published.version / ".owner").exists()
