@@ -117,6 +117,7 @@ class Overrides(_Strict):
     """What a profile changes for the customers it applies to."""
 
     lookback_days: int | None = Field(default=None, ge=1)
+    churn_after_days: int | None = Field(default=None, ge=1)
     dimensions: dict[str, Dimension] = {}
     grades: list[Grade] | None = None
 
@@ -195,6 +196,12 @@ class GradingSpec(_Strict):
         "currency are quarantined (rule currency__to_be_in_set), never summed with these.",
     )
     lookback_days: int = Field(default=730, ge=1, description="Frequency and monetary count this many days.")
+    churn_after_days: int = Field(
+        default=365,
+        ge=1,
+        description="A graded customer whose last purchase is more than this many days before the as-of date "
+        "counts as churned in the KPIs (grade_summary.churn_rate); a profile of rare purchases sets its own.",
+    )
     purchase_statuses: list[Literal["completed", "partially_refunded", "refunded", "cancelled"]] = Field(
         default=["completed", "partially_refunded"], min_length=1
     )
@@ -233,6 +240,12 @@ class GradingSpec(_Strict):
             if p.grades is not None:
                 _check_grades(p.grades, f"profile {p.name}: grades")
         return self
+
+    def churn_after_days_by_profile(self) -> dict[str, int]:
+        """Per profile ('default' first): the days without a purchase after which a customer counts as churned."""
+        return {"default": self.churn_after_days} | {
+            p.name: p.churn_after_days or self.churn_after_days for p in self.profiles
+        }
 
     def resolved(self) -> dict[str, tuple[int, dict[str, Dimension], list[Grade]]]:
         """Per profile ('default' first): lookback, full dimension set, grades."""
@@ -285,8 +298,11 @@ def parse_grading_spec(text: str, where: str) -> GradingSpec:
 def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
     """The spec as the tables dbt reads (schema grading_spec); `version` names it (pipeline/grading/versions.py)."""
     profiles, matches, dims, thresholds, grades = [], [], [], [], []
+    churn_after = spec.churn_after_days_by_profile()
     for priority, (name, (lookback, dimensions, grade_list)) in enumerate(spec.resolved().items()):
-        profiles.append({"profile": name, "priority": priority, "lookback_days": lookback})
+        profiles.append(
+            {"profile": name, "priority": priority, "lookback_days": lookback, "churn_after_days": churn_after[name]}
+        )
         for dim, d in dimensions.items():
             dims.append(
                 {
@@ -327,7 +343,14 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
         }
     ]
     schemas = {
-        "profiles": pa.schema([("profile", pa.string()), ("priority", pa.int32()), ("lookback_days", pa.int32())]),
+        "profiles": pa.schema(
+            [
+                ("profile", pa.string()),
+                ("priority", pa.int32()),
+                ("lookback_days", pa.int32()),
+                ("churn_after_days", pa.int32()),
+            ]
+        ),
         "profile_matches": pa.schema([("profile", pa.string()), ("attribute", pa.string()), ("value", pa.string())]),
         "dimensions": pa.schema(
             [

@@ -151,6 +151,23 @@ def test_grades_cover_every_purchasing_customer(first_run, run_env):
         where breakdown in ('all', 'grade') group by 1 order by 1""",
     )
     assert kpis[0][1:] == kpis[1][1:] and kpis[0][1] == purchasing
+    # churn: the share of each grade's customers whose last purchase is older than their profile's churn_after_days
+    from pipeline.grading.spec import load_grading_spec
+
+    churn_after = load_grading_spec(REPO / "grading.yml").churn_after_days_by_profile()
+    graded = query(warehouse, "select grade, profile, recency_days from marts.customer_grades")
+    expected_churn: dict[str, list[bool]] = {}
+    for grade, profile, recency in graded:
+        for key in (grade, "all"):
+            expected_churn.setdefault(key, []).append(recency > churn_after[profile])
+    churn = dict(
+        query(
+            warehouse,
+            "select breakdown_value, churn_rate from marts.grade_summary where breakdown in ('all', 'grade')",
+        )
+    )
+    assert churn == pytest.approx({k: sum(v) / len(v) for k, v in expected_churn.items()})
+    assert 0 < churn["all"] < 1 and churn["D"] > churn["A"]  # the worst grade churns more than the best
     # Grades are as of the configured date.
     assert query(warehouse, "select distinct as_of_date::varchar from marts.customer_grades") == [(DEMO_AS_OF,)]
     # The day's history names the spec version that graded it, kept with its files' text.

@@ -60,7 +60,8 @@ final as (
         customers.customer_key,
         {{ as_of_date() }} as as_of_date,
         coalesce(first_match.profile, 'default') as profile,
-        profiles.lookback_days
+        profiles.lookback_days,
+        profiles.churn_after_days
     from customers
     left join first_match on customers.customer_key = first_match.customer_key
     inner join profiles on coalesce(first_match.profile, 'default') = profiles.profile

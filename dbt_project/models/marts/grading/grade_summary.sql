@@ -1,7 +1,7 @@
 -- KPIs at the as-of date, for all graded customers and per grade, segment and way recency was judged
 -- (recency_method): customers, revenue (net spend in the look-back window), repeat rate (two or more purchases
--- in the window), churn rate (no purchase in the window), predicted value (BG/NBD + Gamma-Gamma, customer_clv),
--- and for all customers the lead conversion rate.
+-- in the window), churn rate (last purchase more than the profile's churn_after_days ago, grading.yml), predicted
+-- value (BG/NBD + Gamma-Gamma, customer_clv), and for all customers the lead conversion rate.
 with
 
 grades as (
@@ -22,6 +22,12 @@ predictions as (
 
 ),
 
+profiles as (
+
+    select * from {{ ref('int_grading__customer_profiles') }}
+
+),
+
 graded as (
 
     select
@@ -34,8 +40,10 @@ graded as (
         grades.monetary,
         grades.monetary_net_provisional,
         predictions.clv,
-        predictions.churn_risk
+        predictions.churn_risk,
+        grades.recency_days > profiles.churn_after_days as churned
     from grades
+    left join profiles on grades.customer_key = profiles.customer_key
     left join predictions
         on grades.customer_key = predictions.customer_key
         and grades.as_of_date = predictions.as_of_date
@@ -44,15 +52,15 @@ graded as (
 
 breakdowns as (
 
-    select as_of_date, 'all' as breakdown, 'all' as breakdown_value, frequency, monetary, monetary_net_provisional, clv, churn_risk from graded
+    select as_of_date, 'all' as breakdown, 'all' as breakdown_value, frequency, monetary, monetary_net_provisional, clv, churn_risk, churned from graded
     union all
-    select as_of_date, 'grade', grade, frequency, monetary, monetary_net_provisional, clv, churn_risk from graded
+    select as_of_date, 'grade', grade, frequency, monetary, monetary_net_provisional, clv, churn_risk, churned from graded
     union all
-    select as_of_date, 'segment_cn', segment_cn, frequency, monetary, monetary_net_provisional, clv, churn_risk from graded
+    select as_of_date, 'segment_cn', segment_cn, frequency, monetary, monetary_net_provisional, clv, churn_risk, churned from graded
     union all
-    select as_of_date, 'segment_en', segment_en, frequency, monetary, monetary_net_provisional, clv, churn_risk from graded
+    select as_of_date, 'segment_en', segment_en, frequency, monetary, monetary_net_provisional, clv, churn_risk, churned from graded
     union all
-    select as_of_date, 'recency_method', recency_method, frequency, monetary, monetary_net_provisional, clv, churn_risk from graded
+    select as_of_date, 'recency_method', recency_method, frequency, monetary, monetary_net_provisional, clv, churn_risk, churned from graded
 
 ),
 
@@ -75,7 +83,7 @@ aggregated as (
         sum(monetary) as revenue,
         sum(monetary_net_provisional) as net_revenue_provisional,
         avg(case when frequency >= 2 then 1.0 else 0.0 end) as repeat_rate,
-        avg(case when frequency = 0 then 1.0 else 0.0 end) as churn_rate,
+        avg(case when churned then 1.0 else 0.0 end) as churn_rate,
         count(clv) as predicted_customers,
         sum(clv) as predicted_value,
         avg(clv) as average_clv,

@@ -11,7 +11,8 @@ renamed as (
     select
         profile,
         priority,
-        lookback_days
+        lookback_days,
+        churn_after_days
     from source
 
 )
