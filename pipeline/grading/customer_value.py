@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -32,6 +32,8 @@ class CustomerValue:
     refitted: bool  # False: the parameters of the fit of `fitted_as_of` predicted this day
     fitted_as_of: date
     reason: str  # why it refitted or why it did not
+    # On the days it refitted, per profile (and ALL) whose fit did not converge or was not used: what was done.
+    fit_notes: dict[str, str] = field(default_factory=dict)
 
 
 Fits = dict[str, tuple[clv.FitResult, clv.FitResult]]  # profile (or ALL) -> (BG/NBD, Gamma-Gamma)
@@ -172,7 +174,7 @@ def predict_customer_value(
     refitted = fits is None
     if refitted:
         log(f"CLV: refitting: {reason}")
-        fits, columns, model_of = _fit_profiles(arrays, profile_of, names, settings, predict, usable, log)
+        fits, columns, model_of, notes = _fit_profiles(arrays, profile_of, names, settings, predict, usable, log)
         fitted_as_of = as_of_date
     share = np.array([refund_share.get(name, refund_share[ALL]) for name in model_of], dtype=float)
     p_alive, purchases, p_none = columns["p_alive"], columns["purchases"], columns["p_no_purchase"]
@@ -226,7 +228,7 @@ def predict_customer_value(
                         "fit_key": key,
                     }
                 )
-    return CustomerValue(pl.DataFrame(rows), predictions, refitted, fitted_as_of, reason)
+    return CustomerValue(pl.DataFrame(rows), predictions, refitted, fitted_as_of, reason, notes if refitted else {})
 
 
 def _predict_with(fits: Fits, names: list[str], arrays: clv.CustomerSummary, profile_of: np.ndarray, predict):
@@ -258,6 +260,10 @@ def _fit_profiles(
             f"(BG/NBD {fits[ALL][0].params}, Gamma-Gamma {fits[ALL][1].params}): the purchases show no dropout "
             "or spend heterogeneity to fit"
         )
+    notes: dict[str, str] = {}
+    if unconverged := _not_converged(fits[ALL]):
+        notes[ALL] = f"did not converge ({unconverged}); used: there is no fit to fall back to"
+        log(f"CLV: the pooled fit {notes[ALL]}")
     own = {}
     for name in names:
         mask = profile_of == name
@@ -267,9 +273,42 @@ def _fit_profiles(
             continue
         part = _subset(arrays, mask)
         own_fit = _fits(part, settings.fit_sample_customers)
+        unconverged = _not_converged(own_fit)
+        if never_drops_out(own_fit[0]):
+            notes[name] = (
+                f"its BG/NBD fit says nobody ever drops out (did not converge: {unconverged}), so every customer "
+                f"would be alive for sure: predicted by the '{ALL}' fit"
+            )
+            log(f"profile {name}: {notes[name]}")
+            continue
         own_columns = predict(own_fit, part)
         if not usable(own_columns):
-            log(f"profile {name}: its fit ({own_fit[0].params}) gives unusable predictions, uses the '{ALL}' fit")
+            notes[name] = f"its fit ({own_fit[0].params}) gives unusable predictions: predicted by the '{ALL}' fit"
+            log(f"profile {name}: {notes[name]}")
             continue
+        if unconverged:
+            # both parameters of a ratio on a bound: one rate or one dropout for all, which the limit predicts
+            notes[name] = f"did not converge ({unconverged}); used: its rate and dropout are still identified"
+            log(f"profile {name}: {notes[name]}")
         fits[name], own[name] = own_fit, own_columns
-    return fits, *_combine(columns, own, profile_of)
+    return fits, *_combine(columns, own, profile_of), notes
+
+
+# A BG/NBD fit whose dropout probability per purchase, a / (a + b), is below this has found no dropout at all.
+NO_DROPOUT = 1e-6
+
+
+def never_drops_out(fit: clv.FitResult) -> bool:
+    """The fit's limit is that no customer ever leaves: P(alive) 1 for everyone, however long ago they bought."""
+    a, b = fit.params["a"], fit.params["b"]
+    return not fit.converged and a / (a + b) < NO_DROPOUT
+
+
+def _not_converged(fits: tuple[clv.FitResult, clv.FitResult]) -> str:
+    """Which of a profile's two fits did not converge, with their parameters; empty when both did."""
+    named = zip(("BG/NBD", "Gamma-Gamma"), fits, strict=True)
+    return "; ".join(
+        f"{model} {', '.join(f'{k} {v:.4g}' for k, v in fit.params.items())}"
+        for model, fit in named
+        if not fit.converged
+    )

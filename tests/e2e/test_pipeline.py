@@ -557,6 +557,9 @@ def test_clv_predictions_cover_every_buyer_and_agree_with_the_orders(first_run, 
     assert average["A"] > average["B"] > average["D"]
     risks = dict(query(warehouse, "select churn_risk, count(*) from marts.customer_clv group by 1"))
     assert set(risks) == {"high", "medium", "low"}
+    # no fit in use says nobody ever leaves (P(alive) 1 for all its customers): such a fit falls back to the pooled
+    alive = query(warehouse, "select clv_model, min(p_alive) from clv.customer_predictions group by 1")
+    assert all(low < 0.99 for _, low in alive), alive
 
 
 def test_clv_predicts_with_the_last_fit_until_it_is_refit_every_days_old(first_run, tmp_path):

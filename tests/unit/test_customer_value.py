@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.grading import clv
-from pipeline.grading.customer_value import ALL, predict_customer_value
+from pipeline.grading.customer_value import ALL, never_drops_out, predict_customer_value
 from pipeline.grading.spec import ClvSettings
 
 AS_OF = date(2026, 7, 1)
@@ -137,10 +137,10 @@ def test_every_buyer_has_one_prediction_with_probabilities_in_range():
     assert (p["clv"] >= 0).all()
 
 
-def test_a_profile_nobody_leaves_fits_on_a_bound_and_still_predicts_its_rate():
+def test_a_profile_whose_fit_finds_nobody_leaving_falls_back_to_the_pooled_fit_and_says_so():
     # Poisson buyers every ~30 days who never drop out: the MLE is the limit a -> 0 (no dropout) and
-    # r, alpha -> infinity (one rate for all). The fit says it did not converge inside the bounds; its
-    # predictions are still the plain rate, so the profile keeps its own fit.
+    # r, alpha -> infinity (one rate for all). The fit does not converge inside the bounds, and it would give
+    # every customer P(alive) 1 however long ago they bought: the profile is predicted by the pooled fit.
     rng = np.random.default_rng(5)
     rows = []
     for i in range(300):
@@ -159,12 +159,32 @@ def test_a_profile_nobody_leaves_fits_on_a_bound_and_still_predicts_its_rate():
             .otherwise(pl.lit("default"))
         )
     )
-    result = predict_customer_value(orders, profiles, AS_OF, ClvSettings(min_repeat_customers=20), "net", log=print)
+    said = []
+    result = predict_customer_value(
+        orders, profiles, AS_OF, ClvSettings(min_repeat_customers=20), "net", log=said.append
+    )
     flat = result.predictions.filter(pl.col("profile") == "flat")
-    assert flat["clv_model"].unique().to_list() == ["flat"]
-    assert not result.params.filter(pl.col("profile") == "flat", pl.col("model") == "bg_nbd")["converged"].any()
-    # about 365 / 30 purchase days a year, alive for sure
-    assert 10 < flat["expected_purchases"].mean() < 14 and flat["p_alive"].min() > 0.99
+    assert flat["clv_model"].unique().to_list() == [ALL]
+    assert set(result.params["profile"].unique().to_list()) == {ALL, "default"}  # no parameters of its own
+    assert result.fit_notes["flat"].startswith("its BG/NBD fit says nobody ever drops out (did not converge: BG/NBD")
+    assert result.fit_notes["flat"].endswith("predicted by the 'all' fit")
+    assert f"profile flat: {result.fit_notes['flat']}" in said
+    # the pooled fit sees the other profile's dropouts: some flat buyers are not alive for sure
+    assert flat["p_alive"].min() < 0.99
+    # the fit itself: a / (a + b) under NO_DROPOUT, on a bound
+    part = flat.select(x="repeat_transactions", t_x="recency_t", T="age_t")
+    fit = clv.fit_bgnbd(part["x"].to_numpy(), part["t_x"].to_numpy(), part["T"].to_numpy())
+    assert never_drops_out(fit) and not fit.converged
+
+
+def test_a_fit_on_a_bound_whose_rate_and_dropout_are_identified_is_kept_and_said():
+    # the slow buyers all drop out alike: a and b both run to the bound, their ratio stays finite
+    _, result = _run(min_repeat=20)
+    b2b = result.params.filter(pl.col("profile") == "b2b", pl.col("model") == "bg_nbd")
+    assert not b2b["converged"].any()
+    assert result.fit_notes["b2b"].startswith("did not converge (BG/NBD r ")
+    assert result.fit_notes["b2b"].endswith("used: its rate and dropout are still identified")
+    assert "default" not in result.fit_notes  # it converged
 
 
 def _day(orders: pl.DataFrame, profiles: pl.DataFrame, as_of: date, previous=None, every=7, version="v1"):

@@ -196,6 +196,7 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
             previous=_last_fit(con),
         )
         replace_tables(con, "clv", {"model_params": result.params, "customer_predictions": result.predictions})
+    notes = md_table(["fit", "note"], sorted(result.fit_notes.items())) if result.fit_notes else "Every fit converged."
     params_md = md_table(
         ["model", "profile", "parameter", "value", "customers", "log-likelihood"],
         result.params.select("model", "profile", "parameter", "value", "n_customers", "log_likelihood").rows(),
@@ -208,6 +209,8 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
             "fitted_as_of": str(result.fitted_as_of),
             "why": result.reason,
             "parameters": dg.MetadataValue.md(params_md),
+            # a fit that did not converge: kept (its limit still predicts) or replaced by the pooled one, and why
+            "fit_notes": dg.MetadataValue.md(notes),
         },
     )
     risk = result.predictions.group_by("churn_risk").len().sort("churn_risk").rows()
