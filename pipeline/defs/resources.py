@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from contextlib import contextmanager
 from datetime import date
 
@@ -19,6 +21,18 @@ from pipeline.config import (
 )
 from pipeline.defs.retries import retry_if_transient
 
+WORKER_PID_TAG = "crmgrade/worker_pid"
+WORKER_HOST_TAG = "crmgrade/worker_host"
+
+
+def tag_run_worker(context: dg.InitResourceContext) -> None:
+    """Tag the run with the process executing it (the job runs in one process: in_process_executor), so that a
+    run whose process was killed can be told from one still going (pipeline/defs/automation/jobs.py)."""
+    run, instance = context.dagster_run, context.instance
+    if run is None or instance is None or WORKER_PID_TAG in run.tags:
+        return
+    instance.add_run_tags(run.run_id, {WORKER_PID_TAG: str(os.getpid()), WORKER_HOST_TAG: socket.gethostname()})
+
 
 class CrmgradeSettings(dg.ConfigurableResource):
     """The run configuration file (crmgrade.yml), read and validated once per run (or sensor tick)."""
@@ -28,6 +42,7 @@ class CrmgradeSettings(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._settings = load_settings(self.config_file)
+        tag_run_worker(context)
 
     def load(self) -> Settings:
         if self._settings is None:  # used outside a run (a test, a direct call)

@@ -103,6 +103,49 @@ def test_no_second_run_while_one_is_active(setup, instance, defs):
     assert not skipped.run_requests and "r-active" in skipped.skip_message
 
 
+def test_a_run_whose_process_is_gone_is_marked_failed_and_no_longer_holds_the_triggers(setup, instance, defs):
+    import socket
+    import subprocess
+    import sys
+
+    from pipeline.defs.resources import WORKER_HOST_TAG, WORKER_PID_TAG
+
+    config, sources = setup
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    tags = {WORKER_PID_TAG: dead.stdout.strip(), WORKER_HOST_TAG: socket.gethostname()}
+    instance.add_run(dg.DagsterRun(job_name=JOB_NAME, run_id="r-killed", status=dg.DagsterRunStatus.STARTED, tags=tags))
+    # one still going (this process), and one of another machine, which cannot be told: both still hold
+    alive = {WORKER_PID_TAG: str(os.getpid()), WORKER_HOST_TAG: socket.gethostname()}
+    instance.add_run(dg.DagsterRun(job_name=JOB_NAME, run_id="r-alive", status=dg.DagsterRunStatus.STARTED, tags=alive))
+    _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
+    result = _tick(config, instance, "earlier", defs)
+    assert not result.run_requests and "r-alive" in result.skip_message
+    killed = instance.get_run_by_id("r-killed")
+    assert killed.status == dg.DagsterRunStatus.FAILURE
+    failure = instance.all_logs("r-killed", of_type=dg.DagsterEventType.RUN_FAILURE)[0]
+    assert f"the process running this run ({tags[WORKER_PID_TAG]} on {socket.gethostname()}) is gone" in (
+        failure.message or failure.dagster_event.message
+    )
+    instance.report_run_failed(instance.get_run_by_id("r-alive"))  # it ends: the next tick runs
+    assert _tick(config, instance, "earlier", defs).run_requests
+
+
+def test_a_run_is_tagged_with_the_process_running_it(setup, instance):
+    from pipeline.defs.resources import WORKER_HOST_TAG, WORKER_PID_TAG
+
+    config, _ = setup
+
+    @dg.asset
+    def touched(settings: CrmgradeSettings) -> None:
+        pass
+
+    result = dg.materialize(
+        [touched], instance=instance, resources={"settings": CrmgradeSettings(config_file=str(config))}
+    )
+    tags = instance.get_run_by_id(result.run_id).tags
+    assert tags[WORKER_PID_TAG] == str(os.getpid()) and WORKER_HOST_TAG in tags
+
+
 def test_the_nightly_schedule_runs_at_the_configured_time_and_zone(setup, instance, defs, tmp_path):
     config, _ = setup
     schedule = nightly_schedule(load_settings(config))

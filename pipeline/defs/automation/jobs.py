@@ -1,8 +1,12 @@
 """The job every trigger runs: all assets, one run at a time per warehouse (DuckDB has one writer)."""
 
+import os
+import socket
 from collections.abc import Sequence
 
 import dagster as dg
+
+from pipeline.defs.resources import WORKER_HOST_TAG, WORKER_PID_TAG
 
 JOB_NAME = "crmgrade_all"
 
@@ -26,5 +30,30 @@ _ACTIVE = [
 
 
 def active_run_ids(instance: dg.DagsterInstance) -> list[str]:
+    """The job's runs not finished. A started run whose process on this machine is gone (kill -9, a crash, the
+    machine restarted) is marked failed first, with why: else it stays STARTED and every tick skips for good."""
     runs = instance.get_runs(filters=dg.RunsFilter(job_name=JOB_NAME, statuses=_ACTIVE), limit=5)
-    return [run.run_id for run in runs]
+    active = []
+    for run in runs:
+        if gone := _worker_gone(run):
+            instance.report_run_failed(run, gone)
+        else:
+            active.append(run.run_id)
+    return active
+
+
+def _worker_gone(run: dg.DagsterRun) -> str | None:
+    """Why the run cannot be going on any more, or None when it may be (or we cannot tell)."""
+    pid, host = run.tags.get(WORKER_PID_TAG), run.tags.get(WORKER_HOST_TAG)
+    if run.status != dg.DagsterRunStatus.STARTED or not pid or host != socket.gethostname():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return (
+            f"crmgrade: the process running this run ({pid} on {host}) is gone (killed, crashed or the machine "
+            "restarted): marked failed so that the schedule and the new-files sensor run again"
+        )
+    except (PermissionError, ValueError):
+        return None
+    return None
