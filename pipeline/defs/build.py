@@ -23,6 +23,7 @@ from pipeline.defs.automation.sensors import new_files_sensor
 from pipeline.defs.dbt.assets import crmgrade_dbt_assets
 from pipeline.defs.dbt.project import dbt_resource
 from pipeline.defs.partitions import as_of_partitions
+from pipeline.defs.progress import LOGGER, progress_logger
 from pipeline.defs.resources import default_resources
 
 # In the order a run goes through them; each builder takes the partitions (one per as-of date).
@@ -69,4 +70,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         resources={**default_resources(), "dbt": dbt_resource()},
         # One process: DuckDB allows a single process per database file.
         executor=dg.in_process_executor,
+        # the console logger for runs from the UI, schedule and sensor; `crmgrade run` selects the progress one
+        loggers={"console": dg.colored_console_logger, LOGGER: progress_logger},
     )

@@ -93,6 +93,8 @@ def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> Ru
     from pipeline.defs.build import build_definitions
     from pipeline.defs.dbt.project import prepare_manifest
     from pipeline.defs.partitions import as_of_partitions, partition_key
+    from pipeline.defs.progress import RUN_CONFIG as PROGRESS_ONLY
+    from pipeline.defs.progress import quiet_console
     from pipeline.defs.step_timings import dbt_node_timings, stage_seconds, step_timings, write_timings
     from pipeline.summary import stopped_files, write_summary
 
@@ -113,11 +115,16 @@ def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> Ru
         )
     progress(f"Running every asset into {settings.warehouse}, as of {as_of_date} ...")
     instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
-    result = (
-        build_definitions(settings)
-        .get_job_def(JOB_NAME)
-        .execute_in_process(instance=instance, partition_key=partition_key(as_of_date), raise_on_error=False)
-    )
+    console_log = settings.reports_dir / "run_console.log"
+    progress(f"  (dbt's output and Dagster's events: {console_log}, the Dagster UI)")
+    with quiet_console(console_log):
+        definitions = build_definitions(settings)
+        result = definitions.get_job_def(JOB_NAME).execute_in_process(
+            instance=instance,
+            partition_key=partition_key(as_of_date),
+            raise_on_error=False,
+            run_config=PROGRESS_ONLY,  # a line per step on the console, not Dagster's line per event
+        )
     timings = step_timings(instance, result.run_id)
     timings_file = write_timings(
         settings.reports_dir / "run_timings.json",

@@ -48,7 +48,10 @@ class CrmgradeDbtCliResource(DbtCliResource):
 
 
 def dbt_resource() -> DbtCliResource:
-    return CrmgradeDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    # no ANSI colour codes in the run's logs and console (dbt colours a terminal's output by default)
+    return CrmgradeDbtCliResource(
+        project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE, global_config_flags=["--no-use-colors"]
+    )
 
 
 # dbt unit tests test the SQL, not the night's data: they run once in the test suite (make test,
