@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.processes import process_alive
 from pipeline.serving.masking import personal_data_in_clear
 
 VERSIONS = "versions"
@@ -191,16 +192,6 @@ def current_version(serving_dir: Path) -> str | None:
     return Path(os.readlink(link)).name if link.is_symlink() else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
-
-
 def remove_orphaned_builds(serving_dir: Path) -> list[str]:
     """Remove the versions a killed publish left half-built: their building process is gone (or they name none).
     A build still going on in a live process is left alone. Returns the folders removed."""
@@ -214,7 +205,7 @@ def remove_orphaned_builds(serving_dir: Path) -> list[str]:
             pid = int(owner.read_text(encoding="utf-8").strip())
         except (OSError, ValueError):
             pid = None
-        if pid is None or not _alive(pid):
+        if pid is None or not process_alive(pid):
             shutil.rmtree(build, ignore_errors=True)
             removed.append(build.name)
     return removed

@@ -1,12 +1,12 @@
 """The job every trigger runs: all assets, one run at a time per warehouse (DuckDB has one writer)."""
 
-import os
 import socket
 from collections.abc import Sequence
 
 import dagster as dg
 
 from pipeline.defs.resources import WORKER_HOST_TAG, WORKER_PID_TAG
+from pipeline.processes import process_alive
 
 JOB_NAME = "crmgrade_all"
 
@@ -47,13 +47,9 @@ def _worker_gone(run: dg.DagsterRun) -> str | None:
     pid, host = run.tags.get(WORKER_PID_TAG), run.tags.get(WORKER_HOST_TAG)
     if run.status != dg.DagsterRunStatus.STARTED or not pid or host != socket.gethostname():
         return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return (
-            f"crmgrade: the process running this run ({pid} on {host}) is gone (killed, crashed or the machine "
-            "restarted): marked failed so that the schedule and the new-files sensor run again"
-        )
-    except (PermissionError, ValueError):
+    if not pid.isdigit() or process_alive(int(pid)):
         return None
-    return None
+    return (
+        f"crmgrade: the process running this run ({pid} on {host}) is gone (killed, crashed or the machine "
+        "restarted): marked failed so that the schedule and the new-files sensor run again"
+    )
