@@ -35,7 +35,7 @@ from pipeline.ingest.transform import to_canonical
 from pipeline.privacy.suppression import suppressed_rows
 from pipeline.quality.cleaning import fold_full_width
 from pipeline.quality.docs import page_path, render_validation
-from pipeline.quality.store import ensure_dq_tables, forget_file_version, forget_judgement
+from pipeline.quality.store import ensure_dq_tables, forget_file_version, forget_judgement, record_file_delivery
 from pipeline.quality.suites import Suite, suite_for
 from pipeline.quality.validate import RuleOutcome, Validation, validate_frame
 
@@ -265,6 +265,9 @@ class _FileJob:
                 r.rows_suppressed,
             ],
         )
+        # In the file's transaction: a run killed after this file still has its delivery in dq_trends.
+        as_of = self.options.as_of_date or self.options.now.date()
+        record_file_delivery(self.con, self.options.run_id, self.contract.source, as_of)
 
     def profile_columns(self, frame: pl.DataFrame) -> None:
         """Rows and nulls of each column the contract fills: a column going empty is a broken export."""

@@ -5,8 +5,9 @@
 - dq.reconciliation: per file and run, rows read = rows loaded + rows quarantined + duplicates removed;
 - dq.validation_results: per file, run and rule: success, unexpected count, sample values;
 - dq.column_profiles: per file and run, rows and nulls of every column the contract fills (drift alerts);
-- dq.deliveries: per run and source, the files judged and their rows, under the run's as-of date (written once
-  every file of the run is judged: monitoring's time axis, since runs happen at any wall-clock time).
+- dq.deliveries: per run and source, the files judged and their rows, under the run's as-of date (monitoring's
+  time axis, since runs happen at any wall-clock time). Re-totalled in each file's own transaction, so a run
+  killed half-way still has the deliveries of the files it judged: the next run sees them as unchanged.
 
 Rows belong to a version of a file (its SHA-256): judging the same content again replaces its rows here,
 and a file replaced by new content takes the old version's rows with it, like the raw rows.
@@ -106,7 +107,7 @@ _DELIVERIES = """
         sum(rows_duplicate) as rows_duplicate,
         current_timestamp::timestamp as recorded_at
     from dq.reconciliation
-    where run_id = ?
+    where run_id = ? {and_source}
     group by source
     order by source
 """
@@ -132,13 +133,20 @@ def forget_judgement(con: duckdb.DuckDBPyConnection, source: str, file: str, sha
         con.execute(f"delete from {table} where source = ? and file = ? and file_sha256 = ?", [source, file, sha])
 
 
+def record_file_delivery(con: duckdb.DuckDBPyConnection, run_id: str, source: str, as_of_date: date) -> None:
+    """Re-total one source's row of dq.deliveries for the run, inside the caller's transaction (a file's)."""
+    con.execute("delete from dq.deliveries where run_id = ? and source = ?", [run_id, source])
+    totals = _DELIVERIES.format(and_source="and source = ?")
+    con.execute(f"insert into dq.deliveries {totals}", [run_id, as_of_date, run_id, source])
+
+
 def record_deliveries(con: duckdb.DuckDBPyConnection, run_id: str, as_of_date: date) -> list[tuple]:
-    """Total the run's files per source into dq.deliveries (again: a retried step replaces its rows). Returns
-    (source, files_judged, files_stopped, rows_read, rows_loaded, rows_quarantined, rows_duplicate) per source."""
+    """Total the run's files per source into dq.deliveries again (each file already did, for its source).
+    Returns (source, files_judged, files_stopped, rows_read, rows_loaded, rows_quarantined, rows_duplicate)."""
     ensure_dq_tables(con)
     con.execute("begin transaction")
     con.execute("delete from dq.deliveries where run_id = ?", [run_id])
-    con.execute(f"insert into dq.deliveries {_DELIVERIES}", [run_id, as_of_date, run_id])
+    con.execute(f"insert into dq.deliveries {_DELIVERIES.format(and_source='')}", [run_id, as_of_date, run_id])
     con.execute("commit")
     return con.execute(
         "select source, files_judged, files_stopped, rows_read, rows_loaded, rows_quarantined, rows_duplicate"

@@ -262,3 +262,32 @@ def test_an_older_warehouse_keeps_its_amounts_when_decimals_widen(tmp_path):
     )
     assert kinds == {"amount": "DECIMAL(18,4)", "currency": "VARCHAR"}
     assert con.execute("select amount::varchar from main.v").fetchall() == [("1299.5000",)]
+
+
+def test_a_run_killed_between_files_keeps_the_deliveries_of_the_files_it_judged(tmp_path):
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "a.csv").write_text(CSV, encoding="utf-8")
+    header = CSV.splitlines()[0]
+    (root / "b.csv").write_text(header + "\nB1,,5,2024-01-01 00:00:00,1\nB2,,6,2024-01-02 00:00:00,1\n", "utf-8")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    contract = SourceContract(**ORDERS)
+    killed = IngestOptions(warehouse_tz="Asia/Shanghai", run_id="killed", now=NOW, as_of_date=date(2026, 5, 1))
+
+    def die_after_the_first_file(result):
+        raise KeyboardInterrupt  # the process is killed once a.csv is committed, before b.csv is read
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest_contract(con, contract, root, options=killed, on_file=die_after_the_first_file, batch_rows=1)
+    deliveries = "select run_id, as_of_date, source, files_judged, files_stopped, rows_read, rows_loaded,"
+    deliveries += " rows_quarantined, rows_duplicate from dq.deliveries order by run_id"
+    # a.csv: 3 rows read, 2 loaded, 1 quarantined, under the killed run's as-of date
+    assert con.execute(deliveries).fetchall() == [("killed", date(2026, 5, 1), "shop", 1, 0, 3, 2, 1, 0)]
+    # The next run sees a.csv unchanged and judges only b.csv: nothing of a.csv is lost from the deliveries.
+    nxt = IngestOptions(warehouse_tz="Asia/Shanghai", run_id="next", now=NOW, as_of_date=date(2026, 5, 2))
+    statuses = [(r.file, r.status) for r in ingest_contract(con, contract, root, options=nxt)]
+    assert statuses == [("a.csv", "unchanged"), ("b.csv", "loaded")]
+    assert con.execute(deliveries).fetchall() == [
+        ("killed", date(2026, 5, 1), "shop", 1, 0, 3, 2, 1, 0),
+        ("next", date(2026, 5, 2), "shop", 1, 0, 2, 2, 0, 0),
+    ]

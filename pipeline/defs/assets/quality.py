@@ -1,7 +1,8 @@
 """The dq tables the monitoring models read, closed for the run once every ingest asset has written to them.
 
-The ingest assets record per file (dq.validation_results, dq.column_profiles, dq.reconciliation); this asset,
-after all of them, totals the run per source in dq.deliveries under the run's as-of date: runs happen at any
+The ingest assets record per file (dq.validation_results, dq.column_profiles, dq.reconciliation, and the
+source's running total in dq.deliveries, so a killed run keeps what it judged); this asset, after all of them,
+totals the run per source in dq.deliveries again and reports it, under the run's as-of date: runs happen at any
 wall-clock time (a backfill grades many days in an hour), so monitoring's time axis is the as-of date, not when
 a file was read. Its three keys are the dbt sources of models/staging/dq.
 """
