@@ -65,7 +65,9 @@ format: $(BIN)/crmgrade
 dev: $(BIN)/crmgrade  ## the Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)
 	@# one run at a time: DuckDB has one writer, so a UI backfill's runs queue instead of retrying on the lock
-	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'concurrency:\n  runs:\n    max_concurrent_runs: 1\n' > $(DAGSTER_HOME)/dagster.yaml
+	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'concurrency:\n  runs:\n    max_concurrent_runs: 1\ncode_servers:\n  local_startup_timeout: 600\n' > $(DAGSTER_HOME)/dagster.yaml
+	@# the dbt parse before the UI: loading the code then finds the manifest fresh instead of parsing (and timing out)
+	$(BIN)/python -c 'from pipeline.defs.dbt.project import prepare_manifest; prepare_manifest()'
 	$(BIN)/dagster dev -w workspace.yaml
 
 docs: $(BIN)/crmgrade  ## dbt docs generate on the warehouse, with the run's dbt vars (as-of date, time zone)

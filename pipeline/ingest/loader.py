@@ -29,6 +29,7 @@ import polars as pl
 
 from pipeline.contracts.model import SourceContract
 from pipeline.contracts.schema import DUCKDB_TYPES, ENTITIES, LINEAGE
+from pipeline.ingest.judged_files import Fingerprint, fingerprint
 from pipeline.ingest.readers import SourceRead, SourceReadError, file_sha256, read_source_file, unread_rows
 from pipeline.ingest.source_files import find_source_files
 from pipeline.ingest.transform import to_canonical
@@ -102,6 +103,7 @@ class FileResult:
     validation: Validation | None = field(default=None, repr=False)
     pages: list[tuple[str, Path]] = field(default_factory=list)  # (label, GE Data Docs page)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    fingerprint: Fingerprint | None = None  # the file's size and mtime when judged (ingest/judged_files.py)
 
     @property
     def rows(self) -> int:
@@ -233,6 +235,8 @@ class _FileJob:
         self.con, self.contract, self.options = con, contract, options
         self.path = path
         self.rel = path.relative_to(root).as_posix()
+        # before its bytes are read: a file written after this has another fingerprint, and is judged again
+        self.fingerprint = fingerprint(path) if read else None
         self.sha = file_sha256(path) if read else NOT_READ
         self.start = time.perf_counter()
         self.at = _utc_now()
@@ -243,7 +247,15 @@ class _FileJob:
 
     def result(self, status: str, **counts) -> FileResult:
         seconds = time.perf_counter() - self.start
-        return FileResult(self.contract.source, self.contract.entity, self.rel, status, seconds=seconds, **counts)
+        return FileResult(
+            self.contract.source,
+            self.contract.entity,
+            self.rel,
+            status,
+            seconds=seconds,
+            fingerprint=self.fingerprint,
+            **counts,
+        )
 
     def reconcile(self, r: FileResult) -> None:
         accounted = r.rows_loaded + r.rows_quarantined + r.rows_duplicate + r.rows_suppressed

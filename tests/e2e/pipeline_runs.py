@@ -12,6 +12,7 @@ import yaml
 from pipeline.config import load_settings
 from pipeline.defs.dbt.project import dbt_resource
 from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
+from pipeline.ingest.judged_files import judged_files_path
 from tests.conftest import REPO, write_run_config
 
 
@@ -123,6 +124,8 @@ class RecordedRun:
         pointing there: (config, warehouse)."""
         config, warehouse = write_run_config(folder, self.sources)
         shutil.copy(self.warehouse, warehouse)
+        if judged_files_path(self.warehouse).exists():  # what the new-files sensor reads beside the warehouse
+            shutil.copy(judged_files_path(self.warehouse), judged_files_path(warehouse))
         for name in ("reports", "serving", "privacy"):
             if (self.folder / name).exists():
                 shutil.copytree(self.folder / name, folder / name, symlinks=True)  # serving links are relative

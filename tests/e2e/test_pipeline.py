@@ -602,3 +602,48 @@ def test_clv_predicts_with_the_last_fit_until_it_is_refit_every_days_old(first_r
         "why": "the last fit (2026-06-24) is 7 days old (refit_every_days: 7)",
     }
     assert query(warehouse, params) == first_params and query(warehouse, predictions) == first_predictions
+
+
+def test_the_sensor_starts_nothing_for_files_a_run_already_ingested(first_run, run_env):
+    """A first `dagster dev` after `make run` (no sensor cursor yet) must not rebuild everything."""
+    from pipeline.config import load_settings
+    from pipeline.definitions import defs
+    from pipeline.defs.automation.sensors import new_files_sensor
+    from pipeline.defs.resources import CrmgradeSettings
+    from pipeline.ingest.judged_files import judged_files, judged_files_path
+
+    config, warehouse = run_env
+    # the demo's files were just written: no settling time, so that only what was judged decides
+    config = config.with_name("sensor.yml")
+    config.write_text(
+        run_env[0].read_text(encoding="utf-8") + "operations:\n  new_files_sensor: {settle_seconds: 0}\n", "utf-8"
+    )
+    judged = judged_files(warehouse)
+    # every file the run judged, with the size and time it has now
+    files = query(warehouse, "select distinct concat_ws(chr(9), source, entity, file) from dq.reconciliation")
+    assert sorted(judged) == sorted(f for (f,) in files) and len(judged) > 90
+    for name, (size, mtime_ns) in judged.items():
+        stat = (first_run.sources / name.split("\t", 2)[2]).stat()
+        assert (size, mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+
+    def tick():
+        with dg.instance_for_test() as instance:
+            context = dg.build_sensor_context(
+                instance=instance,
+                cursor=None,
+                resources={"settings": CrmgradeSettings(config_file=str(config))},
+                definitions=defs,
+            )
+            return new_files_sensor(load_settings(config)).evaluate_tick(context)
+
+    quiet = tick()
+    assert not quiet.run_requests
+    assert quiet.skip_message == f"all {len(judged)} source files are ingested as they are now; nothing to run"
+    # one file the warehouse has not judged as it is now: a run, for that file
+    forgotten = sorted(judged)[0]
+    entries = json.loads(judged_files_path(warehouse).read_text(encoding="utf-8"))
+    entries[forgotten][1] -= 1
+    judged_files_path(warehouse).write_text(json.dumps(entries), encoding="utf-8")
+    [request] = tick().run_requests
+    assert request.tags["crmgrade/new_or_changed_files"] == "1"
+    assert request.tags["crmgrade/source_files"] == str(len(judged))

@@ -172,3 +172,28 @@ def test_the_nightly_schedule_runs_at_the_configured_time_and_zone(setup, instan
     sensor = new_files_sensor(settings)
     assert sensor.minimum_interval_seconds == 300
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+
+
+def test_files_ingest_already_judged_start_no_run_even_without_a_cursor(setup, instance, defs):
+    from pipeline.ingest.judged_files import fingerprint, judged_files, record_judged_files
+
+    config, sources = setup
+    warehouse = load_settings(config).warehouse
+    june = _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
+    rel = june.relative_to(sources).as_posix()
+    record_judged_files(warehouse, "jd", "orders", [(rel, fingerprint(june))])
+    record_judged_files(warehouse, "tmall", "orders", [("marketplaces/tmall/a.csv", (1, 2))])
+    quiet = _tick(config, instance, None, defs)
+    assert not quiet.run_requests
+    assert quiet.skip_message == "all 1 source files are ingested as they are now; nothing to run"
+    # the same name with other content, and a new file: a run, naming both as not judged
+    _old_file(june, "changed")
+    _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202607.csv")
+    [request] = _tick(config, instance, quiet.cursor, defs).run_requests
+    assert request.tags["crmgrade/new_or_changed_files"] == "2"
+    # a source's entries are replaced as a whole by its next ingest; the other sources' stay
+    record_judged_files(warehouse, "jd", "orders", [("marketplaces/jd/jd_order_lines_202607.csv", (5, 6))])
+    assert judged_files(warehouse) == {
+        "jd\torders\tmarketplaces/jd/jd_order_lines_202607.csv": (5, 6),
+        "tmall\torders\tmarketplaces/tmall/a.csv": (1, 2),
+    }

@@ -16,6 +16,7 @@ from pipeline.contracts import load_contracts
 from pipeline.contracts.schema import ENTITIES, PERSONAL
 from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.grading.spec import load_grading_spec
+from pipeline.ingest.judged_files import record_judged_files
 from pipeline.ingest.loader import (
     HAS_COLUMNS,
     MALFORMED,
@@ -160,7 +161,12 @@ def _ingest_asset(entity: str, partitions: dg.PartitionsDefinition) -> dg.Assets
             for contract in contracts:
                 # An unexpected error in one source must not stop the others; the asset fails at the end.
                 try:
-                    results += ingest_contract(con, contract, cfg.sources.root, options=options, on_file=on_file)
+                    judged = ingest_contract(con, contract, cfg.sources.root, options=options, on_file=on_file)
+                    results += judged
+                    # for the new-files sensor, which cannot open the warehouse (pipeline/ingest/judged_files.py)
+                    record_judged_files(
+                        cfg.warehouse, contract.source, entity, [(r.file, r.fingerprint) for r in judged]
+                    )
                 except Exception as exc:
                     context.log.error(f"source {contract.source!r}: {exc}")
                     errors.append(f"{contract.source}: {exc}")
