@@ -32,7 +32,10 @@ def key(source: str, entity: str, relative_path: str) -> str:
 
 
 def judged_files(warehouse: Path) -> dict[str, Fingerprint]:
-    """key(source, entity, path) -> fingerprint; empty when nothing was recorded (or the file is unreadable)."""
+    """key(source, entity, path) -> fingerprint; empty when nothing was recorded (or the file is unreadable),
+    and when the warehouse itself is gone: a deleted warehouse has judged nothing."""
+    if not warehouse.exists():
+        return {}
     try:
         data = json.loads(judged_files_path(warehouse).read_text(encoding="utf-8"))
         return {k: (int(v[0]), int(v[1])) for k, v in data.items()}

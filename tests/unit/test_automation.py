@@ -179,6 +179,7 @@ def test_files_ingest_already_judged_start_no_run_even_without_a_cursor(setup, i
 
     config, sources = setup
     warehouse = load_settings(config).warehouse
+    warehouse.touch()  # what it holds is not read: the sensor never opens it
     june = _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
     rel = june.relative_to(sources).as_posix()
     record_judged_files(warehouse, "jd", "orders", [(rel, fingerprint(june))])
@@ -191,6 +192,15 @@ def test_files_ingest_already_judged_start_no_run_even_without_a_cursor(setup, i
     _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202607.csv")
     [request] = _tick(config, instance, quiet.cursor, defs).run_requests
     assert request.tags["crmgrade/new_or_changed_files"] == "2"
+    # a deleted warehouse has judged nothing, whatever is left beside it
+    july = sources / "marketplaces" / "jd" / "jd_order_lines_202607.csv"
+    record_judged_files(
+        warehouse, "jd", "orders", [(rel, fingerprint(june)), (f"marketplaces/jd/{july.name}", fingerprint(july))]
+    )
+    assert not _tick(config, instance, None, defs).run_requests
+    warehouse.unlink()
+    assert _tick(config, instance, None, defs).run_requests
+    warehouse.touch()
     # a source's entries are replaced as a whole by its next ingest; the other sources' stay
     record_judged_files(warehouse, "jd", "orders", [("marketplaces/jd/jd_order_lines_202607.csv", (5, 6))])
     assert judged_files(warehouse) == {
