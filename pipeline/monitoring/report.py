@@ -4,7 +4,7 @@ and a short Markdown summary for the Dagster asset page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import jinja2
@@ -22,7 +22,31 @@ _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),
 )
-_LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 40, "b": 60}, "height": 380}
+# fonts that have Chinese glyphs first where the system has one (Plotly's default Open Sans has none)
+FONT = '"Open Sans", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif'
+_LAYOUT = {
+    "template": "plotly_white",
+    "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
+    "height": 380,
+    "font": {"family": FONT},
+}
+DAY_MS = 86_400_000
+DAY_FORMAT = "%Y-%m-%d"
+
+
+def bilingual(en: str, zh: str) -> str:
+    """A label in English and Chinese: the report is read by teams in both."""
+    return f"{en} · {zh}"
+
+
+def date_axis(fig: go.Figure, dates: pl.Series) -> None:
+    """The x axis in days. Plotly ticks a span of a day or two in hours ("23:59:59.9995"): such a span is
+    widened by a day each side and ticked once a day."""
+    first, last = dates.min(), dates.max()
+    fig.update_xaxes(type="date", tickformat=DAY_FORMAT, hoverformat=DAY_FORMAT)
+    if isinstance(first, date) and (last - first).days < 7:
+        span = [(first - timedelta(days=1)).isoformat(), (last + timedelta(days=1)).isoformat()]
+        fig.update_xaxes(range=span, dtick=DAY_MS, tick0=first.isoformat())
 
 
 @dataclass
@@ -60,8 +84,13 @@ def _grade_chart(data: ReportData) -> Chart | None:
             go.Bar(name="share of revenue", x=grades["grade"], y=grades["share_of_revenue"]),
         ]
     )
-    fig.update_layout(barmode="group", yaxis_tickformat=".0%")
-    return Chart("chart-grades", "Grades", "Customers and revenue per grade on the report's date.", fig)
+    fig.update_layout(barmode="group", yaxis_tickformat=".0%", xaxis_type="category")
+    return Chart(
+        "chart-grades",
+        bilingual("Grades", "客户等级"),
+        f"Share of customers and of revenue ({data.currency}) per grade on the report's date.",
+        fig,
+    )
 
 
 def _segment_chart(data: ReportData) -> Chart | None:
@@ -70,7 +99,26 @@ def _segment_chart(data: ReportData) -> Chart | None:
         return None
     segments = segments.sort("customers")
     fig = go.Figure(go.Bar(x=segments["customers"], y=segments["segment_en"], orientation="h"))
-    return Chart("chart-segments", "Segments", "Customers per RFM segment.", fig)
+    return Chart("chart-segments", bilingual("Segments", "客户细分"), "Customers per RFM segment.", fig)
+
+
+def _classic_segment_chart(data: ReportData) -> Chart | None:
+    """The eight classic RFM segments, named in Chinese with the English beside (reference.rfm_segments_cn)."""
+    segments = data["segments_cn"]
+    if segments is None:
+        return None
+    segments = segments.sort("customers")
+    names = [
+        f"{cn} {en}" if en else cn for cn, en in zip(segments["segment_cn"], segments["segment_cn_en"], strict=True)
+    ]
+    fig = go.Figure(go.Bar(x=segments["customers"], y=names, orientation="h"))
+    return Chart(
+        "chart-segments-cn",
+        bilingual("The eight RFM segments", "RFM 八类客户"),
+        "Customers per classic RFM segment (重要价值客户 ... 一般挽留客户): recency, frequency and monetary each "
+        "above or below its split.",
+        fig,
+    )
 
 
 def _nearest_migrations(data: ReportData) -> pl.DataFrame | None:
@@ -100,7 +148,10 @@ def _migration_chart(data: ReportData) -> Chart | None:
         xaxis_title=f"grade on {data.as_of_date}", yaxis_title=f"grade on {since}", yaxis_autorange="reversed"
     )
     return Chart(
-        "chart-migrations", f"Grade migrations since {since}", "Customers by grade then (rows) and now (columns).", fig
+        "chart-migrations",
+        bilingual(f"Grade migrations since {since}", "等级迁移"),
+        "Customers by grade then (rows) and now (columns).",
+        fig,
     )
 
 
@@ -123,7 +174,7 @@ def _migration_cause_chart(data: ReportData) -> Chart | None:
     fig.update_layout(xaxis_title="cause", yaxis_title="customers changing grade")
     return Chart(
         "chart-migration-causes",
-        f"Why grades changed since {since}",
+        bilingual(f"Why grades changed since {since}", "等级变化原因"),
         "Customers whose grade changed, by cause: behaviour (orders, refunds, time), identity (merged or split by "
         "identity resolution), data_correction (a file of their orders replaced), spec_change (another grading spec).",
         fig,
@@ -136,7 +187,13 @@ def _trend_chart(data: ReportData) -> Chart | None:
         return None
     fig = go.Figure(_line_per_group(trends, "segment_en", "share_of_customers"))
     fig.update_layout(yaxis_tickformat=".0%")
-    return Chart("chart-segment-trends", "Segment shares over time", "Share of graded customers per segment.", fig)
+    date_axis(fig, trends["as_of_date"])
+    return Chart(
+        "chart-segment-trends",
+        bilingual("Segment shares over time", "细分占比趋势"),
+        "Share of graded customers per segment.",
+        fig,
+    )
 
 
 def _kpi_chart(data: ReportData) -> Chart | None:
@@ -150,7 +207,13 @@ def _kpi_chart(data: ReportData) -> Chart | None:
         ]
     )
     fig.update_layout(yaxis_tickformat=".0%")
-    return Chart("chart-kpi-trends", "KPIs over time", "Repeat rate, churn rate and high churn risk share.", fig)
+    date_axis(fig, kpis["as_of_date"])
+    return Chart(
+        "chart-kpi-trends",
+        bilingual("KPIs over time", "指标趋势"),
+        "Repeat rate (复购率), churn rate (流失率) and high churn risk share (高流失风险占比).",
+        fig,
+    )
 
 
 def _dq_chart(data: ReportData) -> Chart | None:
@@ -159,8 +222,12 @@ def _dq_chart(data: ReportData) -> Chart | None:
         return None
     fig = go.Figure(_line_per_group(dq, "source_name", "quarantine_rate"))
     fig.update_layout(yaxis_tickformat=".1%")
+    date_axis(fig, dq["as_of_date"])
     return Chart(
-        "chart-dq", "Quarantine rate per source", "Rows quarantined / rows read, per delivery date and source.", fig
+        "chart-dq",
+        bilingual("Quarantine rate per source", "各来源隔离率"),
+        "Rows quarantined / rows read, per delivery date and source.",
+        fig,
     )
 
 
@@ -176,7 +243,13 @@ def _alert_chart(data: ReportData) -> Chart | None:
         ]
     )
     fig.update_layout(barmode="stack")
-    return Chart("chart-alerts", "Drift alerts per date", "Alerts raised on each graded date, by kind.", fig)
+    date_axis(fig, counts["as_of_date"])
+    return Chart(
+        "chart-alerts",
+        bilingual("Drift alerts per date", "漂移预警"),
+        "Alerts raised on each graded date, by kind.",
+        fig,
+    )
 
 
 def _backtest_lift_chart(data: ReportData) -> Chart | None:
@@ -196,10 +269,12 @@ def _backtest_lift_chart(data: ReportData) -> Chart | None:
             go.Bar(name="predicted (CLV pro rata)", x=grades["grade"], y=grades["predicted_per_customer"]),
         ]
     )
-    fig.update_layout(barmode="group", yaxis_title=f"revenue per customer, {horizon} days")
+    fig.update_layout(
+        barmode="group", yaxis_title=f"revenue per customer, {horizon} days ({data.currency})", xaxis_type="category"
+    )
     return Chart(
         "chart-backtest-lift",
-        f"Backtest: grades of {day}, the {horizon} days after",
+        bilingual(f"Backtest: grades of {day}, the {horizon} days after", "回测"),
         "Revenue per customer each grade of that day brought in the following days, its lift over the day's "
         "average, and the CLV predicted that day for the same span.",
         fig,
@@ -213,9 +288,10 @@ def _backtest_score_chart(data: ReportData) -> Chart | None:
     fig = go.Figure(_line_per_group(scores, "score", "auc_repeat"))
     fig.add_hline(y=0.5, line_dash="dot", annotation_text="chance")
     fig.update_layout(yaxis_title="AUC: buyers ranked above non-buyers", xaxis_title="graded day")
+    date_axis(fig, scores["as_of_date"])
     return Chart(
         "chart-backtest-auc",
-        "Backtest: does the score predict who buys again?",
+        bilingual("Backtest: does the score predict who buys again?", "评分能否预测复购"),
         "Per backtested day and score, the chance a customer who bought in the horizon scored above one who did "
         "not (0.5 = chance, 1 = perfect). Compare the lines after changing grading.yml.",
         fig,
@@ -225,6 +301,7 @@ def _backtest_score_chart(data: ReportData) -> Chart | None:
 CHARTS = [
     _grade_chart,
     _segment_chart,
+    _classic_segment_chart,
     _migration_chart,
     _migration_cause_chart,
     _trend_chart,
@@ -282,6 +359,7 @@ def render_report(data: ReportData, path: Path) -> list[str]:
     html = _TEMPLATES.get_template("report.html.j2").render(
         as_of_date=data.as_of_date,
         run_id=data.run_id,
+        currency=data.currency,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         plotly_js=get_plotlyjs(),
         plotly_version=plotly.__version__,
@@ -310,7 +388,7 @@ def summary_markdown(data: ReportData) -> str:
     if (grades := data["grades"]) is not None:
         parts.append(
             md_table(
-                ["grade", "customers", "share", "avg CLV"],
+                ["grade", "customers", "share", f"avg CLV ({data.currency})"],
                 grades.select(
                     "grade", "customers", pl.col("share_of_customers").round(3), pl.col("average_clv").round(0)
                 ).rows(),

@@ -17,6 +17,14 @@ _QUERIES = {
     "segments": """select en.breakdown_value as segment_en, en.customers, en.share_of_customers, en.revenue
         from history.kpi_history as en where en.as_of_date = ? and en.breakdown = 'segment_en'
         order by en.customers desc""",
+    # the classic eight RFM segments (重要价值客户 ... 一般挽留客户) with their English names (the reference seed)
+    "segments_cn": """select cn.breakdown_value as segment_cn, names.segment_cn_en, cn.customers, cn.share_of_customers,
+            cn.revenue
+        from history.kpi_history as cn
+        left join (select distinct segment_cn, segment_cn_en from reference.rfm_segments_cn) as names
+            on cn.breakdown_value = names.segment_cn
+        where cn.as_of_date = ? and cn.breakdown = 'segment_cn'
+        order by cn.customers desc""",
     "migrations": """select horizon, compared_with_date, from_value, to_value, cause, customers
         from monitoring.grade_migrations where as_of_date = ? and dimension = 'grade'""",
     "segment_trends": """select as_of_date, value as segment_en, share_of_customers, customers
@@ -66,6 +74,7 @@ class ReportData:
     as_of_date: date
     run_id: str
     sections: dict[str, pl.DataFrame | None]
+    currency: str = "CNY"  # grading.yml's: every amount the report shows is in it
 
     def __getitem__(self, name: str) -> pl.DataFrame | None:
         frame = self.sections.get(name)
@@ -79,4 +88,8 @@ def read_report_data(con: duckdb.DuckDBPyConnection, as_of_date: date, run_id: s
             sections[name] = con.sql(sql, params=[as_of_date]).pl()
         except duckdb.CatalogException:  # the model has not been built in this warehouse yet
             sections[name] = None
-    return ReportData(as_of_date, run_id, sections)
+    try:
+        [(currency,)] = con.execute("select any_value(currency) from grading_spec.settings").fetchall()
+    except duckdb.CatalogException:  # a warehouse that never loaded the grading spec
+        currency = None
+    return ReportData(as_of_date, run_id, sections, currency or "CNY")

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.monitoring.report import render_report, summary_markdown
+from pipeline.monitoring.report import build_charts, render_report, summary_markdown
 from pipeline.monitoring.report_data import ReportData
 
 DAYS = [date(2026, 7, 1), date(2026, 7, 2), date(2026, 7, 3)]
@@ -48,6 +48,15 @@ def full_report_data() -> ReportData:
                     "customers": [30, 50, 20],
                     "share_of_customers": [0.3, 0.5, 0.2],
                     "revenue": [1.0, 2.0, 3.0],
+                }
+            ),
+            "segments_cn": pl.DataFrame(
+                {
+                    "segment_cn": ["重要价值客户", "一般挽留客户"],
+                    "segment_cn_en": ["Important value", "General win-back"],
+                    "customers": [40, 60],
+                    "share_of_customers": [0.4, 0.6],
+                    "revenue": [9.0, 1.0],
                 }
             ),
             "migrations": pl.DataFrame(
@@ -134,6 +143,7 @@ def full_report_data() -> ReportData:
                 }
             ),
         },
+        currency="EUR",
     )
 
 
@@ -144,8 +154,9 @@ def chromium() -> str:
     return path
 
 
-def rendered_dom(html: Path) -> str:
-    """The page's DOM after its scripts ran, from headless Chromium with the network off."""
+def rendered_dom(html: Path, window: str = "1250,2000") -> str:
+    """The page's DOM after its scripts ran, from headless Chromium with the network off, in a window as wide as
+    a laptop's (two charts a row)."""
     out = subprocess.run(
         [
             chromium(),
@@ -154,6 +165,7 @@ def rendered_dom(html: Path) -> str:
             "--disable-gpu",
             "--disable-dev-shm-usage",
             "--proxy-server=127.0.0.1:9",
+            f"--window-size={window}",
             "--virtual-time-budget=15000",
             "--dump-dom",
             html.resolve().as_uri(),
@@ -172,6 +184,7 @@ def test_every_chart_of_the_report_is_drawn_in_headless_chromium(tmp_path):
     assert charts == [
         "chart-grades",
         "chart-segments",
+        "chart-segments-cn",
         "chart-migrations",
         "chart-migration-causes",
         "chart-segment-trends",
@@ -191,6 +204,17 @@ def test_every_chart_of_the_report_is_drawn_in_headless_chromium(tmp_path):
         drawn = dom[match.end() : match.end() + 200_000]
         assert 'class="main-svg"' in drawn, f"{chart} has no SVG"
     assert dom.count('class="main-svg"') >= len(charts)
+    # Every chart is drawn as wide as its cell: the first one was drawn the width of the whole row (the cells
+    # after it were not parsed yet) and clipped to half of it, grades C and D cut off.
+    widths = {
+        chart: float(
+            re.search(r'class="main-svg"[^>]*width="([\d.]+)"', dom[dom.index(f'<div id="{chart}"') :]).group(1)
+        )
+        for chart in charts
+    }
+    assert len(set(widths.values())) == 1 and 500 < widths["chart-grades"] < 700, widths
+    grades = dom[dom.index('<div id="chart-grades"') :][:200_000]
+    assert [t for t in ("A", "B", "C", "D") if f'data-unformatted="{t}"' in grades] == ["A", "B", "C", "D"]
     heatmap = dom[dom.index('id="chart-migrations"') :]
     assert "heatmaplayer" in heatmap[:200_000]
     # the changes split by cause: A->B by behaviour (1) and the new C (3), A->B by identity (2)
@@ -272,3 +296,51 @@ def test_a_candidate_spec_is_set_beside_the_served_grades_of_the_days_it_graded(
     text = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text(encoding="utf-8")).split())
     assert "Which grading spec predicted better" in text
     assert "cand1 shadow 1 1.000 0.500 0.900 0.100 3.00 0.00" in text
+
+
+def test_one_graded_day_is_shown_in_days_not_hours():
+    """With one date Plotly ticked hours around it ("23:59:59.9995"); the axis spans a day each side instead."""
+    data = full_report_data()
+    day = DAYS[-1]
+    data.sections["kpi_trends"] = data.sections["kpi_trends"].filter(pl.col("as_of_date") == day)
+    charts = {c.chart_id: c for c in build_charts(data)}
+    axis = charts["chart-kpi-trends"].figure.layout.xaxis
+    assert (axis.type, axis.tickformat, axis.dtick) == ("date", "%Y-%m-%d", 86_400_000)
+    assert tuple(axis.range) == ("2026-07-02", "2026-07-04")
+    # three days and more: Plotly's own range, still labelled in days
+    trends = charts["chart-segment-trends"].figure.layout.xaxis
+    assert (trends.tickformat, trends.dtick) == ("%Y-%m-%d", 86_400_000) and tuple(trends.range) == (
+        "2026-06-30",
+        "2026-07-04",
+    )
+    many = full_report_data()
+    many.sections["dq"] = pl.DataFrame(
+        {
+            "as_of_date": [date(2026, 5, 1), date(2026, 7, 3)],
+            "source_name": ["tmall", "tmall"],
+            "rows_read": [1, 1],
+            "rows_quarantined": [0, 0],
+            "rows_duplicate": [0, 0],
+            "quarantine_rate": [0.0, 0.0],
+        }
+    )
+    dq_axis = {c.chart_id: c for c in build_charts(many)}["chart-dq"].figure.layout.xaxis
+    assert (dq_axis.tickformat, dq_axis.range, dq_axis.dtick) == ("%Y-%m-%d", None, None)
+
+
+def test_amounts_carry_the_currency_and_labels_are_in_chinese_too(tmp_path):
+    data = full_report_data()  # graded in EUR
+    render_report(data, tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "revenue · 销售额 12,345 EUR" in text and "average CLV · 平均客户终身价值 800 EUR" in text
+    assert "revenue per customer (EUR)" in text and "churn rate · 流失率 10.0%" in text
+    assert "| grade | customers | share | avg CLV (EUR) |" in summary_markdown(data)
+    charts = {c.chart_id: c for c in build_charts(data)}
+    assert charts["chart-grades"].title == "Grades · 客户等级"
+    classic = charts["chart-segments-cn"].figure.data[0]
+    # smallest first: the horizontal bars read top down from the largest
+    assert list(classic.y) == ["重要价值客户 Important value", "一般挽留客户 General win-back"]
+    assert list(classic.x) == [40, 60]
+    lift = charts["chart-backtest-lift"].figure.layout.yaxis.title.text
+    assert lift == "revenue per customer, 90 days (EUR)"
