@@ -47,3 +47,30 @@ def test_a_documented_python_block_runs_against_the_serving_copy(block, project,
         assert re.search(r"Champions\W+5\b", out) and re.search(r"Hibernating\W+4\b", out), out
     else:
         assert "('A', 3), ('B', 3), ('C', 3)" in out, out
+
+
+def test_a_bi_tool_reflects_the_serving_copy_through_sqlalchemy(project):
+    """What Superset does to add a dataset: list the tables, reflect columns and keys, load the table. It failed
+    under SQLAlchemy 2.0.55+ (REGCLASS) and 2.1 (collations): pyproject.toml keeps the versions that reflect."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    engine = sa.create_engine(
+        f"duckdb:///{project / 'data/serving/warehouse.duckdb'}", connect_args={"read_only": True}, poolclass=NullPool
+    )
+    inspector = sa.inspect(engine)
+    # the two published tables and the version stamp every publish adds
+    assert sorted(inspector.get_table_names(schema="bi")) == ["customer_grades", "customers", "published_version"]
+    columns = inspector.get_columns("customer_grades", schema="bi")
+    assert [(c["name"], str(c["type"]), c["nullable"]) for c in columns] == [
+        ("customer_key", "VARCHAR", True),
+        ("grade", "VARCHAR", True),
+        ("segment_en", "VARCHAR", True),
+    ]
+    assert inspector.get_pk_constraint("customer_grades", schema="bi")["constrained_columns"] == []
+    assert inspector.get_foreign_keys("customer_grades", schema="bi") == []
+    customers = sa.Table("customers", sa.MetaData(), schema="bi", autoload_with=engine)
+    assert [c.name for c in customers.columns] == ["customer_key", "region"]
+    with engine.connect() as con:
+        regions = con.execute(sa.select(customers.c.region, sa.func.count()).group_by(customers.c.region)).fetchall()
+    assert regions == [("华东", 9)]
