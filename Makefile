@@ -89,4 +89,4 @@ bench-stages: $(BIN)/crmgrade  ## at 10M orders: the demo generator, then ingest
 	rm -rf $(BENCH_DATA)
 
 clean:
-	rm -rf data/demo data/warehouse.duckdb data/warehouse.duckdb.* data/reports dbt_project/target
+	rm -rf data/demo data/warehouse.duckdb data/warehouse.duckdb.* data/reports data/outbox dbt_project/target

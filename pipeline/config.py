@@ -328,6 +328,10 @@ class Settings(_Strict):
     )
     sources: SourcesConfig
     reports_dir: Path = Path("data/reports")
+    outbox_dir: Path = Field(
+        default=Path("data/outbox"),
+        description="Where the activation events go: one folder per destination of rules.yml, a file per run.",
+    )
     demo: DemoConfig | None = None
     quality: QualityConfig = QualityConfig()
     identity: IdentityConfig = IdentityConfig()
@@ -417,6 +421,7 @@ def load_settings(file: Path | str | None = None) -> Settings:
     base = file.parent
     settings.warehouse = (base / settings.warehouse).resolve()
     settings.reports_dir = (base / settings.reports_dir).resolve()
+    settings.outbox_dir = (base / settings.outbox_dir).resolve()
     settings.serving.dir = (base / settings.serving.dir).resolve()
     settings.privacy.dir = (base / settings.privacy.dir).resolve()
     if settings.duckdb.temp_directory is not None:

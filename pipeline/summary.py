@@ -68,6 +68,11 @@ def collect(warehouse: Path) -> dict:
             """select as_of_date, horizon_days, score, auc_repeat, gini_revenue from monitoring.backtest_scores
             where as_of_date = (select max(as_of_date) from monitoring.backtest_scores) order by score""",
         )
+        outbox = _optional(
+            con,
+            """select b.destination, b.events, b.file, s.as_of_date from activation.state as s
+            left join activation.batches as b on b.run_id = s.run_id order by b.destination""",
+        )
     finally:
         con.close()
     present = {entity for entity, *_ in sources}
@@ -75,6 +80,7 @@ def collect(warehouse: Path) -> dict:
         "absent": [e for e in ENTITIES if e not in present],
         "alerts": alerts,
         "backtest": backtest,
+        "outbox": outbox,
         "sources": sources,
         "rules": rules,
         "stopped": stopped,
@@ -180,6 +186,12 @@ def _monitoring_lines(summary: dict) -> list[str]:
         lines += ["", f"Backtest of the grades of {day} against the {horizon} days after: {scores or 'no AUC'}."]
     elif summary["backtest"] is not None:
         lines += ["", "Backtest: no graded day is old enough yet (monitoring.backtest.horizon_days)."]
+    if summary["outbox"]:
+        sent = [(d, n, f) for d, n, f, _ in summary["outbox"] if d is not None]
+        lines += ["", f"## Outbox of {summary['outbox'][0][3]} (activation.events, docs/activation.md)", ""]
+        lines += [f"- {d}: {n:,} events -> {f or 'not written yet'}" for d, n, f in sent] or [
+            "No customer entered or left a membership an action watches since the last delivery."
+        ]
     return lines
 
 

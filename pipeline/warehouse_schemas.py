@@ -32,6 +32,7 @@ SCHEMAS: tuple[Schema, ...] = (
     Schema("history", "grades, KPIs and tags of every graded day", True),
     Schema("clv", "the CLV models' parameters and predictions", True),
     Schema("tags", "the tags of rules.yml, per customer and rule (Python, read by dbt as a source)", True),
+    Schema("activation", "rules.yml actions: memberships as delivered, enter/exit events, outbox files", True),
     Schema("monitoring", "drift alerts, backtests, the shadow comparison, trends", True),
     Schema("bi", "dbt views: what BI tools read, published to the serving copy"),
     Schema("privacy", "the erasure audit"),

@@ -70,7 +70,8 @@ def write_run_config(folder: Path, sources: Path, as_of_date: str = DEMO_AS_OF) 
     config.write_text(
         f"warehouse: {warehouse}\nas_of_date: {as_of_date}\nsources:\n  root: {sources}\n"
         f"  contracts: {CONTRACTS}\nreports_dir: {folder / 'reports'}\n"
-        f"serving: {{dir: {folder / 'serving'}}}\nprivacy: {{dir: {folder / 'privacy'}}}\n",
+        f"serving: {{dir: {folder / 'serving'}}}\nprivacy: {{dir: {folder / 'privacy'}}}\n"
+        f"outbox_dir: {folder / 'outbox'}\n",
         encoding="utf-8",
     )
     return config, warehouse

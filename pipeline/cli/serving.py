@@ -71,6 +71,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
             salt=privacy_salt(settings.privacy.dir),
             privacy_dir=settings.privacy.dir,
             reports_dir=settings.reports_dir,
+            outbox_dir=settings.outbox_dir,
         )
     except ErasureError as exc:
         return fail(str(exc))
@@ -80,7 +81,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     print(f"Erasure {report.erasure_id}: customer(s) {keys}, {report.records} records")
     for table, rows in sorted(report.rows_removed.items()):
         print(f"  {table}: {rows} rows removed")
-    print(f"  {len(report.files_scrubbed)} file(s) under {settings.reports_dir} scrubbed")
+    print(f"  {len(report.files_scrubbed)} file(s) under {settings.reports_dir} and {settings.outbox_dir} scrubbed")
     print(f"  {report.identifiers_suppressed} identifier(s) added to {settings.privacy.dir / 'suppressions.csv'}")
     if (settings.serving.dir / "current").is_symlink():
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline.config import Settings
+from pipeline.defs.assets.activation import activation_outbox
 from pipeline.defs.assets.grading import clv_assets, customer_tags, grading_spec_assets, shadow_grade_comparison
 from pipeline.defs.assets.identity import identity_assets
 from pipeline.defs.assets.ingest import ingest_assets
@@ -35,6 +36,7 @@ ASSET_BUILDERS = (
     crmgrade_dbt_assets,
     clv_assets,
     customer_tags,
+    activation_outbox,
     shadow_grade_comparison,
     backtest_assets,
     spec_backtest_asset,

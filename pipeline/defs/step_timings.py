@@ -22,6 +22,7 @@ STAGES = (
     ("grading_spec", "grading"),
     ("clv_", "grading"),
     ("tags__customer_tags", "grading"),
+    ("activation__", "grading"),  # acting on the grades: rules.yml actions
     ("backtest", "monitoring"),
     ("monitoring__", "monitoring"),
     ("serving__", "serving"),

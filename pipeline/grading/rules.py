@@ -1,4 +1,5 @@
-"""`rules.yml`: tags from conditions over the customer fact table, e.g. `monetary > 10000 -> high_value`.
+"""`rules.yml`: tags from conditions over the customer fact table, e.g. `monetary > 10000 -> high_value`, and the
+actions taken when a customer enters or leaves a rule's tag, a grade or a segment (pipeline/activation).
 
 A condition is parsed by Polars' SQL expression parser (pipeline/contracts/expressions.py) and evaluated by
 Polars on the fact table: it never becomes SQL text run against the warehouse, statements and subqueries are
@@ -8,11 +9,13 @@ rule runs, so a wrong rule stops the run with its name, not halfway.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.contracts.expressions import ExpressionError, parse_expression
 from pipeline.validated_yaml import YamlFileError, load_yaml_model
@@ -20,6 +23,31 @@ from pipeline.validated_yaml import YamlFileError, load_yaml_model
 
 class RulesError(YamlFileError):
     pass
+
+
+Event = Literal["enter", "exit"]
+
+
+class Destination(BaseModel):
+    """Where the changes of memberships go: one file per run under <outbox_dir>/<destination>/."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["csv", "parquet", "jsonl"] = Field(
+        description="csv or parquet: a CRM import, one row per change; jsonl: one webhook payload per line."
+    )
+    description: str = ""
+
+
+class Action(BaseModel):
+    """What to do when a customer enters or leaves a membership (a rule's tag, a grade, a segment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    destination: str
+    do: str = Field(min_length=1, max_length=200, description="The instruction, e.g. 分配到高价值客户组.")
+    # not `on`: YAML 1.1 reads that key as true
+    events: list[Event] = Field(default=["enter", "exit"], min_length=1, description="Which changes to send.")
 
 
 class Rule(BaseModel):
@@ -30,12 +58,35 @@ class Rule(BaseModel):
     tag: str = Field(min_length=1, max_length=100)
     group: str | None = Field(default=None, max_length=100)
     description: str = ""
+    actions: list[Action] = []
+
+
+class GradeAction(Action):
+    """An action on a grade or segment of customer_grades: exactly one of grade, segment_cn, segment_en."""
+
+    grade: str | None = None
+    segment_cn: str | None = None
+    segment_en: str | None = None
+
+    @model_validator(mode="after")
+    def _one_membership(self) -> GradeAction:
+        named = [k for k in ("grade", "segment_cn", "segment_en") if getattr(self, k) is not None]
+        if len(named) != 1:
+            raise ValueError(f"name exactly one of grade, segment_cn, segment_en (got {named or 'none'})")
+        return self
+
+    @property
+    def membership(self) -> tuple[str, str]:
+        kind = next(k for k in ("grade", "segment_cn", "segment_en") if getattr(self, k) is not None)
+        return kind, getattr(self, kind)
 
 
 class RulesSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    destinations: dict[str, Destination] = {}
     rules: list[Rule] = []
+    grade_actions: list[GradeAction] = []
 
     @field_validator("rules")
     @classmethod
@@ -45,6 +96,23 @@ class RulesSpec(BaseModel):
         if dupes:
             raise ValueError(f"rule names must be unique: {', '.join(dupes)}")
         return rules
+
+    @field_validator("destinations")
+    @classmethod
+    def _destination_names(cls, destinations: dict[str, Destination]) -> dict[str, Destination]:
+        bad = sorted(n for n in destinations if not re.fullmatch(r"[a-z][a-z0-9_]*", n))
+        if bad:
+            raise ValueError(f"destination names are folder names, lowercase letters, digits and _: {bad}")
+        return destinations
+
+    @model_validator(mode="after")
+    def _declared_destinations(self) -> RulesSpec:
+        used = [a.destination for r in self.rules for a in r.actions] + [a.destination for a in self.grade_actions]
+        unknown = sorted(set(used) - set(self.destinations))
+        if unknown:
+            declared = ", ".join(sorted(self.destinations)) or "none"
+            raise ValueError(f"actions name undeclared destination(s) {unknown}; destinations: {declared}")
+        return self
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ files it wrote, and keep them out of later ingests.
    identity, intermediate, marts, history, clv and monitoring, the lineage rows of identity, the quarantined
    rows holding an identifier, the duplicate-row pointers to their rows; blank the identifiers in
    dq.validation_results samples. The customer key is retired, never reissued.
-4. Scrub the text files under reports_dir (validation pages, reports) of the identifiers and names.
+4. Scrub the text files under reports_dir (validation pages, reports) of the identifiers and names, and take the
+   person's events out of the activation outbox files (docs/activation.md).
 5. Add the identifiers' salted hashes to the suppression list, and record the erasure in privacy.erasure_audit
    and privacy.dir/erasure_log.jsonl: who, when, which keys, how many rows per table; no personal data.
 The serving copy is republished by the caller (its older versions, which hold the person, are removed).
@@ -29,6 +30,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.activation.outbox import remove_from_outbox
 from pipeline.contracts.model import SourceContract
 from pipeline.contracts.schema import PERSONAL, SOURCE_SCOPED
 from pipeline.identity.records import build_records
@@ -96,6 +98,7 @@ def erase(
     salt: str,
     privacy_dir: Path,
     reports_dir: Path,
+    outbox_dir: Path | None = None,
 ) -> ErasureReport:
     phones = [normalise_phone(p) for p in request.phones]
     emails = [normalise_email(e) for e in request.emails]
@@ -138,6 +141,8 @@ def erase(
         con.execute("rollback")
         raise
     scrubbed = scrub_files(reports_dir, _scrub_values(identifiers, [*names, *quarantined_values]))
+    if outbox_dir is not None:
+        scrubbed += remove_from_outbox(outbox_dir, keys)
     suppressed = add_suppressions(privacy_dir, salt, identifiers, erasure_id)
     report = ErasureReport(erasure_id, keys, records, removed, scrubbed, suppressed)
     _audit(con, privacy_dir, request, report)

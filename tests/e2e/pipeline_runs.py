@@ -120,13 +120,13 @@ class RecordedRun:
         return self.materialized.get(step_key, [])
 
     def copy_to(self, folder: Path) -> tuple[Path, Path]:
-        """The run's warehouse, reports, serving copy and privacy folder copied into `folder`, with a config
+        """The run's warehouse, reports, outbox, serving copy and privacy folder copied into `folder`, with a config
         pointing there: (config, warehouse)."""
         config, warehouse = write_run_config(folder, self.sources)
         shutil.copy(self.warehouse, warehouse)
         if judged_files_path(self.warehouse).exists():  # what the new-files sensor reads beside the warehouse
             shutil.copy(judged_files_path(self.warehouse), judged_files_path(warehouse))
-        for name in ("reports", "serving", "privacy"):
+        for name in ("reports", "outbox", "serving", "privacy"):
             if (self.folder / name).exists():
                 shutil.copytree(self.folder / name, folder / name, symlinks=True)  # serving links are relative
         return config, warehouse

@@ -254,8 +254,12 @@ def test_cli_rerun_adds_no_rows_gives_the_same_grades_and_prints_the_summary(
     assert query(warehouse, "select count(*) from raw.orders")[0][0] == before
     assert query(warehouse, "select customer_key, grade from marts.customer_grades order by 1") == grades_before
 
-    # once more, nothing changed since that run: it is not run again, and says so
+    # the same grades and tags again: the outbox got no event and no file from this run (idempotent)
     run_id = timings["run_id"]
+    assert query(warehouse, f"select count(*) from activation.events where run_id = '{run_id}'") == [(0,)]
+    assert query(warehouse, f"select count(*) from activation.batches where run_id = '{run_id}'") == [(0,)]
+    assert f"## Outbox of {DEMO_AS_OF}" in out and "No customer entered or left a membership" in out
+    # once more, nothing changed since that run: it is not run again, and says so
     timings_written = (config.parent / "reports" / "run_timings.json").stat().st_mtime_ns
     assert main(["run", "--config", str(config)]) == 0
     again = capsys.readouterr().out
@@ -647,3 +651,42 @@ def test_the_sensor_starts_nothing_for_files_a_run_already_ingested(first_run, r
     [request] = tick().run_requests
     assert request.tags["crmgrade/new_or_changed_files"] == "1"
     assert request.tags["crmgrade/source_files"] == str(len(judged))
+
+
+def test_the_first_run_sends_every_member_of_each_watched_membership_to_its_destination(first_run, run_env):
+    config, warehouse = run_env
+    from pipeline.config import load_settings
+
+    run = first_run.run_id
+    per_action = dict(
+        (tuple(r[:3]), r[3])
+        for r in query(
+            warehouse,
+            f"""select destination, membership_kind || ':' || membership_value, event, count(*)::bigint
+            from activation.events where run_id = '{run}' group by all""",
+        )
+    )
+    tagged = dict(query(warehouse, "select rule, count(*)::bigint from tags.customer_tags group by 1"))
+    grade_a = query(warehouse, "select count(*)::bigint from marts.customer_grades where grade = 'A'")[0][0]
+    win_back = query(warehouse, "select count(*)::bigint from marts.customer_grades where segment_cn = '重要挽留客户'")[
+        0
+    ][0]
+    # rules.yml: high_value -> crm_groups, at_risk -> staff_tasks, grade A -> crm_groups, 重要挽留客户 -> staff_tasks
+    expected = {
+        ("crm_groups", "rule:high_value", "enter"): tagged.get("high_value", 0),
+        ("staff_tasks", "rule:at_risk", "enter"): tagged.get("at_risk", 0),
+        ("crm_groups", "grade:A", "enter"): grade_a,
+        ("staff_tasks", "segment_cn:重要挽留客户", "enter"): win_back,
+    }
+    assert per_action == {k: v for k, v in expected.items() if v}
+    assert grade_a > 0 and tagged["high_value"] > 0
+    # one file per destination in the run's outbox_dir, with as many lines as events (the CSV has a header)
+    files = query(warehouse, f"select destination, file, events from activation.batches where run_id = '{run}'")
+    assert sorted(d for d, _, _ in files) == ["crm_groups", "staff_tasks"]
+    for destination, file, n in files:
+        path = Path(file)
+        assert path == first_run.folder / "outbox" / destination / f"{DEMO_AS_OF}_{run[:8]}{path.suffix}"
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        assert len(lines) == n + (1 if path.suffix == ".csv" else 0)
+    # a copy's config keeps its own outbox beside it
+    assert load_settings(config).outbox_dir == config.parent / "outbox"

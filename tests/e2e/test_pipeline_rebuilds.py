@@ -253,6 +253,16 @@ def test_an_erased_person_is_gone_from_every_layer_file_and_the_serving_copy(fir
     assert served == [(0,)]
     assert query(copy, "select count(*) from marts.dim_customer")[0][0] > 0  # nobody else went
 
+    # a customer the outbox sent to the CRM leaves the outbox files on this disk; the others' events stay
+    [crm_file] = (tmp_path / "outbox" / "crm_groups").glob("*.csv")
+    rows = crm_file.read_text(encoding="utf-8-sig").splitlines()
+    sent = rows[1].split(",")[6]
+    assert main(["erase", "--config", str(cfg), "--customer", sent, "--by", "dpo", "--reason", "T-2"]) == 0
+    left_rows = crm_file.read_text(encoding="utf-8-sig").splitlines()
+    assert left_rows == [r for r in rows if r.split(",")[6] != sent] and len(left_rows) < len(rows)
+    assert _texts_holding([sent], tmp_path / "outbox") == []
+    assert query(copy, f"select count(*) from activation.events where customer_key = '{sent}'") == [(0,)]
+
     # Ingesting the original files again (into a fresh warehouse: a rebuild) does not bring the person back
     from datetime import date, datetime
 

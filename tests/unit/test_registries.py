@@ -39,6 +39,7 @@ def test_the_schema_registry_names_what_erasure_and_the_variants_use():
         "history",
         "clv",
         "tags",
+        "activation",
         "monitoring",
         "shadow_intermediate",
         "shadow_marts",

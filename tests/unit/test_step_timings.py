@@ -46,6 +46,7 @@ def test_a_failed_step_is_timed_too_and_every_step_has_a_stage():
         [timing] = step_timings(instance, result.run_id)
     assert timing.step == "broken" and not timing.succeeded and timing.stage == "other"
     assert stage_of("crmgrade_dbt_assets_3") == "dbt" and stage_of("identity_assets") == "identity"
+    assert stage_of("activation__outbox") == "grading"
 
 
 def test_dbt_node_times_come_from_the_metadata_dagster_dbt_puts_on_its_events(tmp_path):
