@@ -254,9 +254,22 @@ class BacktestConfig(_Strict):
     )
 
 
+class CampaignEffectConfig(_Strict):
+    """monitoring.campaign_effect: each campaign's customers against a comparison group, before and after."""
+
+    window_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Net spend is compared in this many days before and after a campaign's first contact; a "
+        "campaign is evaluated once that many days have passed before the run's as-of date.",
+    )
+
+
 class MonitoringConfig(_Strict):
     drift: DriftConfig = DriftConfig()
     backtest: BacktestConfig = BacktestConfig()
+    campaign_effect: CampaignEffectConfig = CampaignEffectConfig()
 
 
 class ServingConfig(_Strict):
@@ -381,12 +394,13 @@ class Settings(_Strict):
         return self.as_of_date if self.as_of_date is not None else self.business_date(now)
 
     def dbt_vars(self) -> dict[str, object]:
-        """The dbt vars of a run: the as-of date, the time zone, the drift thresholds and the bi columns shown
-        unmasked (dbt_project.yml)."""
+        """The dbt vars of a run: the as-of date, the time zone, the drift thresholds, the campaign-effect window
+        and the bi columns shown unmasked (dbt_project.yml)."""
         return {
             "as_of_date": self.resolved_as_of_date().isoformat(),
             "timezone": self.timezone,
             "drift": self.monitoring.drift.model_dump(),
+            "campaign_effect": self.monitoring.campaign_effect.model_dump(),
             "bi_unmasked": list(self.serving.unmasked_columns),
         }
 

@@ -56,8 +56,14 @@ def dbt_test_vars() -> dict:
     """The dbt vars of the end-to-end runs (crmgrade.yml defaults, as of DEMO_AS_OF)."""
     from pipeline.config import MonitoringConfig
 
-    drift = MonitoringConfig().drift.model_dump()
-    return {"as_of_date": DEMO_AS_OF, "timezone": "Asia/Shanghai", "drift": drift, "bi_unmasked": []}
+    monitoring = MonitoringConfig()
+    return {
+        "as_of_date": DEMO_AS_OF,
+        "timezone": "Asia/Shanghai",
+        "drift": monitoring.drift.model_dump(),
+        "campaign_effect": monitoring.campaign_effect.model_dump(),
+        "bi_unmasked": [],
+    }
 
 
 # The demo history ends on DemoSpec.end_date (2026-06-30): the tests grade as of the day after.

@@ -114,6 +114,8 @@ ENTITIES: dict[str, dict[str, ColumnType]] = {
         "targeted_at": "timestamp",
         "response_type": "string",
         "responded_at": "timestamp",
+        # in the campaign's control group: chosen for it and not contacted (how its effect is measured)
+        "is_holdout": "boolean",
     },
     "leads": {
         "lead_id": "string",

@@ -64,6 +64,12 @@ _QUERIES = {
     # a candidate spec graded beside the live one (crmgrade.yml shadow_grading), the day's grade pairs
     "shadow": """select live_spec_version, shadow_spec_version, live_grade, shadow_grade, customers
         from monitoring.shadow_grade_comparison where as_of_date = ? order by live_grade, shadow_grade""",
+    # what each campaign whose after-window has passed did to its customers' spend (newest first)
+    "campaigns": """select campaign_id, campaign_name, campaign_date, window_days, comparison, targeted_customers,
+            response_rate, matched_customers, uplift_per_customer, uplift_ci_low, uplift_ci_high,
+            incremental_revenue, cost, roi
+        from monitoring.campaign_effect where breakdown = 'all' and campaign_date < ?
+        order by campaign_date desc, campaign_id""",
     # every spec version that graded a backtested day (served, shadow, regrade), for which predicted better
     "spec_backtest": """select * from monitoring.spec_backtest where as_of_date < ? order by as_of_date""",
 }

@@ -690,3 +690,37 @@ def test_the_first_run_sends_every_member_of_each_watched_membership_to_its_dest
         assert len(lines) == n + (1 if path.suffix == ".csv" else 0)
     # a copy's config keeps its own outbox beside it
     assert load_settings(config).outbox_dir == config.parent / "outbox"
+
+
+def test_every_campaign_is_evaluated_and_the_demo_shows_no_effect_it_did_not_plant(first_run, run_env):
+    _, warehouse = run_env
+    evaluated = query(
+        warehouse,
+        """select campaign_id, comparison, targeted_customers, responders, matched_customers,
+            uplift_ci_low <= 0 and 0 <= uplift_ci_high
+        from monitoring.campaign_effect where breakdown = 'all' order by 1""",
+    )
+    # what the raw export says each campaign targeted and who responded (clicked or purchased)
+    raw = query(
+        warehouse,
+        """select campaign_id, count(distinct member_no),
+            count(distinct member_no) filter (where response in ('clicked', 'purchased'))
+        from read_csv(? , all_varchar = true) group by 1 order by 1""".replace(
+            "?", f"'{first_run.sources / 'marketing' / 'campaign_responses.csv'}'"
+        ),
+    )
+    assert [(c, t, r) for c, _, t, r, _, _ in evaluated] == [(c, int(t), int(r)) for c, t, r in raw]
+    # the demo marks no holdout: every campaign is measured against untargeted buyers of the year before
+    assert {method for _, method, *_ in evaluated} == {"matched_non_targeted"}
+    assert all(matched <= targeted for _, _, targeted, _, matched, _ in evaluated)
+    # an early campaign of a small demo may find no untargeted buyer of its targeted customers' bands: not measured,
+    # no interval; the later ones are
+    measured = [holds_zero for *_, matched, holds_zero in evaluated if matched > 0]
+    assert [h is None for *_, m, h in evaluated if m == 0] == [True] * (len(evaluated) - len(measured))
+    assert evaluated[-1][4] > 0 and len(measured) >= len(evaluated) // 2
+    # its orders do not depend on its campaigns: the 95% interval holds 0 for all but chance exceptions
+    assert sum(measured) >= len(measured) - 2
+    # one grade row set per campaign; before the demo's only graded day nobody had a grade
+    assert query(
+        warehouse, "select distinct breakdown_value from monitoring.campaign_effect where breakdown = 'grade'"
+    ) == [("(not graded then)",)]

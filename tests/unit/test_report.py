@@ -344,3 +344,35 @@ def test_amounts_carry_the_currency_and_labels_are_in_chinese_too(tmp_path):
     assert list(classic.x) == [40, 60]
     lift = charts["chart-backtest-lift"].figure.layout.yaxis.title.text
     assert lift == "revenue per customer, 90 days (EUR)"
+
+
+def test_each_campaign_shows_its_uplift_interval_and_roi_and_none_without_campaigns(tmp_path):
+    data = full_report_data()
+    data.sections["campaigns"] = pl.DataFrame(
+        {
+            "campaign_id": ["K2", "K1"],
+            "campaign_name": [None, "春季会员日"],
+            "campaign_date": [date(2026, 5, 1), date(2026, 3, 1)],
+            "window_days": [30, 30],
+            "comparison": ["matched_non_targeted", "holdout"],
+            "targeted_customers": [3, 3000],
+            "response_rate": [1 / 3, 0.125],
+            "matched_customers": [2, 3000],
+            "uplift_per_customer": [75.0, 120.0],
+            "uplift_ci_low": [-20.5, 32.35],
+            "uplift_ci_high": [170.5, 207.65],
+            "incremental_revenue": [150.0, 360000.0],
+            "cost": [None, 300000.0],
+            "roi": [None, 0.2],
+        }
+    )
+    render_report(data, tmp_path / "r.html")
+    text = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text(encoding="utf-8")).split())
+    assert "Did the campaigns work? · 营销活动效果" in text and "in the 30 days before and after" in text
+    assert "K2 2026-05-01 matched untargeted 3 33.3% 2 75.00 -20.50 … 170.50 150 " in text
+    assert "K1 春季会员日 2026-03-01 holdout 3,000 12.5% 3,000 120.00 32.35 … 207.65 360,000 300,000 20%" in text
+    assert f"uplift per customer ({data.currency})" in text and data.currency == "EUR"
+
+    data.sections["campaigns"] = None
+    render_report(data, tmp_path / "r.html")
+    assert "Did the campaigns work?" not in (tmp_path / "r.html").read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ campaigns as (
         ) as campaigns_responded
     from {{ ref('int_campaign_responses') }}
     where customer_key is not null
+        and not is_holdout
         and targeted_at < {{ as_of_timestamp() }}
     group by customer_key
 

@@ -34,6 +34,7 @@ _READS = [
     ["monitoring", "backtest_scores"],
     ["monitoring", "shadow_grade_comparison"],
     ["monitoring", "spec_backtest"],
+    ["monitoring", "campaign_effect"],
 ]
 
 

@@ -15,6 +15,8 @@ renamed as (
         -- strings
         phone,
         response_type,
+        -- booleans
+        is_holdout,
         -- dates and timestamps
         targeted_at,
         responded_at,
