@@ -68,6 +68,11 @@ def collect(warehouse: Path) -> dict:
             """select as_of_date, horizon_days, score, auc_repeat, gini_revenue from monitoring.backtest_scores
             where as_of_date = (select max(as_of_date) from monitoring.backtest_scores) order by score""",
         )
+        offers = _optional(
+            con,
+            """select as_of_date, hit_rate, chance_hit_rate, lift from monitoring.backtest_recommendations
+            where basis = 'all' and as_of_date = (select max(as_of_date) from monitoring.backtest_recommendations)""",
+        )
         outbox = _optional(
             con,
             """select b.destination, b.events, b.file, s.as_of_date from activation.state as s
@@ -80,6 +85,7 @@ def collect(warehouse: Path) -> dict:
         "absent": [e for e in ENTITIES if e not in present],
         "alerts": alerts,
         "backtest": backtest,
+        "offers": offers,
         "outbox": outbox,
         "sources": sources,
         "rules": rules,
@@ -184,6 +190,9 @@ def _monitoring_lines(summary: dict) -> list[str]:
             f"{score} AUC {area:.3f}" for _, _, score, area, _ in summary["backtest"] if area is not None
         )
         lines += ["", f"Backtest of the grades of {day} against the {horizon} days after: {scores or 'no AUC'}."]
+        for offered_on, hit_rate, chance, lift in summary["offers"] or []:
+            habit = f", {chance:.1%} by the segment's habit (lift {lift:.2f})" if lift is not None else ""
+            lines += [f"Recommendations of {offered_on}: {hit_rate:.1%} of the products offered were bought{habit}."]
     elif summary["backtest"] is not None:
         lines += ["", "Backtest: no graded day is old enough yet (monitoring.backtest.horizon_days)."]
     if summary["outbox"]:

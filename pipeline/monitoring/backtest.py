@@ -17,6 +17,8 @@ import numpy as np
 import polars as pl
 from scipy.stats import mannwhitneyu
 
+from pipeline.monitoring.recommendation_backtest import COLUMNS as RECOMMENDATION_COLUMNS
+
 # Scores a higher value of which should mean more value in the horizon.
 SCORES = ("weighted_score", "p_alive", "clv")
 # Group columns of the lift table; "all" is the graded day as a whole (the base of the lift).
@@ -60,6 +62,18 @@ BACKTEST_TABLES = {
     "buyers, repeat and churn rate, revenue, lift and the CLV predicted for the horizon, pro rata.",
     "backtest_scores": "Per backtested day and score (weighted_score, p_alive, clv): AUC for buying again and the "
     "normalised Gini of revenue.",
+    "backtest_recommendations": "Per backtested day and basis (all, co_purchase, segment_popular): the products "
+    "offered that day, how many their customers bought in the horizon, against the segment's own habit (lift).",
+}
+# What each table is computed from, beyond the graded days
+BACKTEST_DEPS = {
+    "backtest_groups": [["marts", "fct_orders"]],
+    "backtest_scores": [["marts", "fct_orders"]],
+    "backtest_recommendations": [
+        ["history", "recommendation_history"],
+        ["intermediate", "int_order_lines"],
+        ["marts", "fct_orders"],
+    ],
 }
 
 
@@ -93,6 +107,7 @@ BACKTEST_COLUMNS = {
         "gini_repeat": "2 * auc_repeat - 1.",
         "gini_revenue": "Normalised Gini of horizon revenue ranked by the score (1 perfect, 0 random).",
     },
+    "backtest_recommendations": RECOMMENDATION_COLUMNS,
 }
 
 

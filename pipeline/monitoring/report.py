@@ -369,6 +369,9 @@ def render_report(data: ReportData, path: Path) -> list[str]:
         earlier_alerts=alerts.height - latest_alerts.height if alerts is not None else 0,
         dq_rules=data["dq_rules"].head(15).rows(named=True) if data["dq_rules"] is not None else [],
         backtest=data["backtest_grades"].rows(named=True) if data["backtest_grades"] is not None else [],
+        offers=data["backtest_recommendations"].rows(named=True)
+        if data["backtest_recommendations"] is not None
+        else [],
         shadow=comparison_totals(data["shadow"].rows(named=True)) if data["shadow"] is not None else None,
         cut_points=cut_point_rows(data["cut_points"]),
         campaigns=data["campaigns"].head(12).rows(named=True) if data["campaigns"] is not None else [],

@@ -46,6 +46,12 @@ _QUERIES = {
         where grouped_by = 'grade' and as_of_date = (
             select max(as_of_date) from monitoring.backtest_groups where as_of_date < ?)
         order by grade""",
+    # the same day's recommendations against what their customers bought, per basis
+    "backtest_recommendations": """select as_of_date, horizon_days, basis, customers, recommendations, hit_rate,
+            customer_hit_rate, chance_hit_rate, lift
+        from monitoring.backtest_recommendations
+        where as_of_date = (select max(as_of_date) from monitoring.backtest_recommendations where as_of_date < ?)
+        order by case basis when 'all' then 0 else 1 end, basis""",
     "backtest_scores": """select as_of_date, score, customers, buyers, auc_repeat, gini_revenue
         from monitoring.backtest_scores where as_of_date < ? order by 1, 2""",
     # the cut points the day was scored by, beside the previous graded day's (drift_alerts watches the change)

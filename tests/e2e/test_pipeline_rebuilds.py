@@ -148,7 +148,9 @@ def test_the_backtest_compares_a_past_days_grades_with_the_purchases_after_it(ea
     DEMO_AS_OF, is not backtested: its horizon has not passed)."""
     config, _ = run_env
     copy, _ = earlier_day
-    backtest = dg.AssetSelection.keys(["monitoring", "backtest_groups"], ["monitoring", "backtest_scores"])
+    backtest = dg.AssetSelection.keys(
+        ["monitoring", "backtest_groups"], ["monitoring", "backtest_scores"], ["monitoring", "backtest_recommendations"]
+    )
     result = materialize(config, copy, selection=backtest)
     assert result.success
     graded = query(copy, "select count(*) from history.grade_history where as_of_date = '2026-01-01'")[0][0]
@@ -179,6 +181,27 @@ def test_the_backtest_compares_a_past_days_grades_with_the_purchases_after_it(ea
     assert area > 0.6
     checks = [c for c in result.get_asset_check_evaluations() if c.check_name == "grades_predict_better_than_chance"]
     assert [c.passed for c in checks] == [True]
+
+    # The day's recommendations: a hit is an offered product its customer bought in the 90 days after
+    offers = query(
+        copy,
+        """select basis, customers, recommendations, hits, chance_hit_rate, lift
+        from monitoring.backtest_recommendations where as_of_date = '2026-01-01' order by basis""",
+    )
+    [(offered, bought)] = query(
+        copy,
+        """select count(*), count(*) filter (where exists (
+                select 1 from intermediate.int_order_lines l join marts.fct_orders o using (source_name, order_id)
+                where l.customer_key = r.customer_key and l.product_key = r.product_key and o.is_purchase
+                    and o.order_date >= date '2026-01-01' and o.order_date < date '2026-04-01'))
+        from history.recommendation_history r where r.as_of_date = '2026-01-01'""",
+    )
+    by_basis = {basis: rest for basis, *rest in offers}
+    assert by_basis["all"][1:3] == [offered, bought] and offered > 0
+    assert by_basis["co_purchase"][1] + by_basis["segment_popular"][1] == offered
+    # the demo's customers buy to their planted taste: products offered for what a customer already bought sell
+    # better than the segment's habit would sell them
+    assert by_basis["co_purchase"][4] > 1, offers
 
 
 def _planted_person(warehouse: Path) -> dict:

@@ -376,3 +376,25 @@ def test_each_campaign_shows_its_uplift_interval_and_roi_and_none_without_campai
     data.sections["campaigns"] = None
     render_report(data, tmp_path / "r.html")
     assert "Did the campaigns work?" not in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_the_recommendations_of_the_backtested_day_are_set_against_the_segments_habit(tmp_path):
+    data = full_report_data()
+    data.sections["backtest_recommendations"] = pl.DataFrame(
+        {
+            "as_of_date": [date(2026, 4, 1)] * 3,
+            "horizon_days": [90] * 3,
+            "basis": ["all", "co_purchase", "segment_popular"],
+            "customers": [1200, 1000, 500],
+            "recommendations": [3000, 2000, 1000],
+            "hit_rate": [0.05, 0.06, 0.03],
+            "customer_hit_rate": [0.11, 0.1, 0.06],
+            "chance_hit_rate": [0.025, 0.02, None],
+            "lift": [2.0, 3.0, None],
+        }
+    )
+    render_report(data, tmp_path / "r.html")
+    text = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text(encoding="utf-8")).split())
+    assert "The products recommended on 2026-04-01" in text and "in the 90 days after" in text
+    assert "all 1,200 3,000 5.0% 11.0% 2.5% 2.00 co_purchase 1,000 2,000 6.0% 10.0% 2.0% 3.00" in text
+    assert "segment_popular 500 1,000 3.0% 6.0% " in text

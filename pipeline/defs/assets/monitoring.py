@@ -10,7 +10,8 @@ from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.grading.spec import load_grading_spec
 from pipeline.markdown import md_table
-from pipeline.monitoring.backtest import BACKTEST_COLUMNS, BACKTEST_TABLES, backtest, read_outcomes
+from pipeline.monitoring.backtest import BACKTEST_COLUMNS, BACKTEST_DEPS, BACKTEST_TABLES, backtest, read_outcomes
+from pipeline.monitoring.recommendation_backtest import recommendation_backtest
 from pipeline.monitoring.report import render_report, summary_markdown
 from pipeline.monitoring.report_data import read_report_data
 from pipeline.monitoring.spec_backtest import (
@@ -32,6 +33,7 @@ _READS = [
     ["monitoring", "drift_alerts"],
     ["monitoring", "backtest_groups"],
     ["monitoring", "backtest_scores"],
+    ["monitoring", "backtest_recommendations"],
     ["monitoring", "shadow_grade_comparison"],
     ["monitoring", "spec_backtest"],
     ["monitoring", "campaign_effect"],
@@ -50,7 +52,7 @@ _READS = [
                 )
             },
             kinds={"duckdb", "polars"},
-            deps=[dg.AssetKey(["history", "grade_history"]), dg.AssetKey(["marts", "fct_orders"])],
+            deps=[dg.AssetKey(["history", "grade_history"]), *(dg.AssetKey(k) for k in BACKTEST_DEPS[table])],
         )
         for table, description in BACKTEST_TABLES.items()
     ],
@@ -66,7 +68,12 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
     with warehouse.connect() as con:
         outcomes = read_outcomes(con, as_of, horizon, list(spec.purchase_statuses), spec.monetary)
         result = backtest(outcomes, horizon, spec.clv.horizon_months)
-        replace_tables(con, "monitoring", {"backtest_groups": result.groups, "backtest_scores": result.scores})
+        offers = recommendation_backtest(con, as_of, horizon, list(spec.purchase_statuses))
+        replace_tables(
+            con,
+            "monitoring",
+            {"backtest_groups": result.groups, "backtest_scores": result.scores, "backtest_recommendations": offers},
+        )
     days, latest = result.scores["as_of_date"].n_unique(), result.scores["as_of_date"].max()
     context.log.info(f"backtested {days} graded day(s) with a {horizon}-day horizon before {as_of}")
     grades = result.groups.filter((pl.col("as_of_date") == latest) & (pl.col("grouped_by") == "grade"))
@@ -82,6 +89,22 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
                     ["grade", "customers", "repeat rate", "revenue per customer", "lift"],
                     grades.select("group_value", "customers", "repeat_rate", "revenue_per_customer", "lift").rows(),
                 )
+            ),
+        },
+    )
+    latest_offers = offers.filter(pl.col("as_of_date") == offers["as_of_date"].max())
+    yield dg.MaterializeResult(
+        asset_key=["monitoring", "backtest_recommendations"],
+        metadata={
+            **common,
+            "rows": offers.height,
+            "hit_rates": dg.MetadataValue.md(
+                md_table(
+                    ["basis", "offers", "hit rate", "by chance", "lift"],
+                    latest_offers.select("basis", "recommendations", "hit_rate", "chance_hit_rate", "lift").rows(),
+                )
+                if latest_offers.height
+                else "no day with recommendations is old enough yet"
             ),
         },
     )
