@@ -33,18 +33,29 @@ lines as (
     join marts.fct_orders as o using (source_name, order_id)
     where l.customer_key is not null and list_contains($statuses, o.order_status)
 ),
--- per graded customer and product they bought: before the day, and in the horizon after it
+-- when each customer first bought each product (once, not per day): owned before a day, or new in its horizon
+first_bought as (
+    select customer_key, product_key, min(order_date) as first_on from lines group by all
+),
+-- the habit's counts per day, segment and product: who had it before the day, who first bought it in the horizon
 held as (
-    select g.as_of_date, g.segment_en, g.customer_key, l.product_key,
-        bool_or(l.order_date < g.as_of_date) as owned_before,
-        bool_or(l.order_date >= g.as_of_date) as bought_after
+    select g.as_of_date, g.segment_en, g.customer_key, f.product_key,
+        f.first_on < g.as_of_date as owned_before,
+        f.first_on >= g.as_of_date as bought_after
     from graded as g
-    join lines as l on l.customer_key = g.customer_key and l.order_date < g.as_of_date + $horizon
-    group by all
+    join first_bought as f on f.customer_key = g.customer_key and f.first_on < g.as_of_date + $horizon
+),
+-- an offer hits when its customer bought the product in the horizon (again, for one who had it before)
+bought_in_horizon as (
+    select distinct r.as_of_date, r.customer_key, r.product_key
+    from recommended as r
+    join lines as l on l.customer_key = r.customer_key and l.product_key = r.product_key
+        and l.order_date >= r.as_of_date and l.order_date < r.as_of_date + $horizon
 ),
 offers as (
-    select r.*, coalesce(h.bought_after, false) as hit, coalesce(h.owned_before, false) as owned_before
+    select r.*, b.customer_key is not null as hit, coalesce(h.owned_before, false) as owned_before
     from recommended as r
+    left join bought_in_horizon as b using (as_of_date, customer_key, product_key)
     left join held as h using (as_of_date, customer_key, product_key)
 ),
 segment_sizes as (
