@@ -63,6 +63,8 @@ ENTITIES: dict[str, dict[str, ColumnType]] = {
         "unit_price": "decimal",
         "amount": "decimal",
         "refund_amount": "decimal",
+        # what the line's goods cost the seller (purchase price x quantity): margin = net spend less it
+        "cost_amount": "decimal",
         "currency": "string",
         "status": "string",
         "ordered_at": "timestamp",

@@ -4,7 +4,8 @@ Two exports written here, as another company would deliver them:
 - a US web shop's order history of 1997-1998 in dollars: orders only, no order numbers, zero-padded customer
   numbers, `$1,234.50` totals, month/day/year dates, one line with an impossible date;
 - a dealer's invoice-line export: cancellation invoices (`C...`) of negative quantities, float-text customer
-  ids (`17850.0`), zero prices, unit prices of three places, exact duplicate lines and one broken line.
+  ids (`17850.0`), zero prices, unit prices of three places, exact duplicate lines and one broken line; each line's
+  cost of goods (none on the cancellations), so its customers have a margin.
 Nothing else: no members, interactions, tickets or campaigns. Graded as of 1998-07-01 in USD, through the real
 command in a process of its own (its partitions start from its own config).
 """
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.slow
 
 AS_OF = "1998-07-01"
 SHOP_HEADER = "cust_no,date,items,total\n"
-INVOICE_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+MARGIN_SCORING = {"method": "thresholds", "thresholds": [10, 40, 80, 160]}
+INVOICE_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country,LineCost\n"
 
 
 def _shop(rng: random.Random) -> tuple[str, list[tuple[str, Decimal]]]:
@@ -45,7 +47,7 @@ def _shop(rng: random.Random) -> tuple[str, list[tuple[str, Decimal]]]:
 
 def _invoices(rng: random.Random) -> tuple[str, dict]:
     """The dealer's file and what it holds: purchases per customer, and the counts of each kind of line."""
-    lines, purchases = [], defaultdict(list)
+    lines, purchases, margins = [], defaultdict(list), defaultdict(Decimal)
     number = 536365
     for _ in range(60):
         customer = rng.randint(12346, 12375)
@@ -57,17 +59,22 @@ def _invoices(rng: random.Random) -> tuple[str, dict]:
         value = Decimal(0)
         for _ in range(rng.randint(1, 4)):
             quantity, price = rng.randint(1, 24), Decimal(rng.randint(100, 9999)) / 1000
-            lines.append(f"{invoice},{rng.randint(20000, 23000)},ITEM,{quantity},{when},{price},{customer}.0,USA\n")
+            cost = (quantity * price * Decimal("0.6")).quantize(Decimal("0.01"))
+            lines.append(
+                f"{invoice},{rng.randint(20000, 23000)},ITEM,{quantity},{when},{price},{customer}.0,USA,{cost}\n"
+            )
             value += quantity * price
+            margins[str(customer)] += quantity * price - cost
         purchases[str(customer)].append(value)
     # two cancellations of earlier goods, a zero-price invoice, two exact repeats of a line, one broken line
-    lines.append("C536999,85123A,Cancelled,-2,5/30/1998 10:00,2.550,12346.0,USA\n")
-    lines.append("C537000,D,Discount,-1,5/30/1998 11:00,27.500,12347.0,USA\n")
-    lines.append("537001,22139,FREE SAMPLE,56,6/1/1998 11:52,0,12348.0,USA\n")
+    lines.append("C536999,85123A,Cancelled,-2,5/30/1998 10:00,2.550,12346.0,USA,\n")
+    lines.append("C537000,D,Discount,-1,5/30/1998 11:00,27.500,12347.0,USA,\n")
+    lines.append("537001,22139,FREE SAMPLE,56,6/1/1998 11:52,0,12348.0,USA,5.00\n")  # the sample cost its goods
+    margins["12348"] -= Decimal("5.00")
     lines += [lines[0], lines[0]]
     lines.append("537002,22140,BROKEN\n")
     counts = {"lines": len(lines), "duplicates": 2, "malformed": 1}
-    return INVOICE_HEADER + "".join(lines), {"purchases": purchases, **counts}
+    return INVOICE_HEADER + "".join(lines), {"purchases": purchases, "margins": margins, **counts}
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +124,7 @@ def foreign_run(tmp_path_factory):
                     "InvoiceDate": "ordered_at",
                     "UnitPrice": "unit_price",
                     "CustomerID": "buyer_id",
+                    "LineCost": "cost_amount",
                 },
                 "derived": {"amount": "quantity * unit_price", "status": "'completed'"},
                 "returns": {"negative_quantity": True, "order_id_prefix": "C"},
@@ -125,9 +133,12 @@ def foreign_run(tmp_path_factory):
         ),
         encoding="utf-8",
     )
-    spec = (REPO / "grading.yml").read_text(encoding="utf-8")
-    assert spec.count("currency: CNY") == 1
-    (folder / "grading.yml").write_text(spec.replace("currency: CNY", "currency: USD"), encoding="utf-8")
+    spec = yaml.safe_load((REPO / "grading.yml").read_text(encoding="utf-8"))
+    assert spec["currency"] == "CNY"
+    spec["currency"] = "USD"
+    # the dealer's cost of goods makes margin a dimension of its own (利润贡献)
+    spec["dimensions"]["profit"] = {"indicator": "margin", "scoring": MARGIN_SCORING, "weight": 1}
+    (folder / "grading.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     config = folder / "crmgrade.yml"
     config.write_text(
         f"warehouse: {folder / 'w.duckdb'}\ntimezone: America/New_York\nas_of_date: {AS_OF}\n"
@@ -225,3 +236,48 @@ def test_the_summary_names_the_currency_and_the_absent_entities(foreign_run):
     assert "net spend (USD)" in text
     assert "No data for customers, interactions, service_tickets, surveys, campaigns, campaign_responses, leads" in text
     assert "## Customers per grade (as of 1998-07-01)" in text
+
+
+def test_margin_is_net_spend_less_cost_where_the_export_gives_one(foreign_run):
+    rows = query(
+        foreign_run["warehouse"],
+        """select distinct orders.buyer_id, facts.margin, facts.margin_cost_coverage, facts.monetary
+           from raw.orders as orders
+           join identity.record_links as links
+               on links.source_name = orders._source and links.source_file = orders._source_file
+               and links.source_row_number = orders._row_number
+           join marts.fct_customer as facts using (customer_key)""",
+    )
+    margins = {b: (m, c) for b, m, c, _ in rows}
+    expected = foreign_run["dealer"]["margins"]
+    # the dealer's customers: every line's value less its cost, the free sample's cost taken off; all spend costed
+    assert {b: Decimal(m).quantize(Decimal("0.01")) for b, (m, _) in margins.items() if b in expected} == {
+        b: m.quantize(Decimal("0.01")) for b, m in expected.items()
+    }
+    assert {c for b, (_, c) in margins.items() if b in expected} == {1.0}
+    # the shop exports no cost: no margin, nothing costed
+    shop = {b for b, _ in foreign_run["shop_orders"]}
+    assert {margins[b] for b in shop} == {(None, 0.0)}
+
+    # graded by it: each dealer customer's profit score counts the thresholds its margin reaches
+    scores = dict(
+        query(
+            foreign_run["warehouse"],
+            "select customer_key, score from intermediate.int_grading__dimension_scores where dimension = 'profit'",
+        )
+    )
+    keyed = dict(
+        query(
+            foreign_run["warehouse"],
+            """select distinct orders.buyer_id, links.customer_key from raw.orders as orders
+            join identity.record_links as links
+                on links.source_name = orders._source and links.source_file = orders._source_file
+                and links.source_row_number = orders._row_number""",
+        )
+    )
+    thresholds = MARGIN_SCORING["thresholds"]
+    assert {b: scores[keyed[b]] for b in expected} == {
+        b: 1 + sum(expected[b] >= t for t in thresholds) for b in expected
+    }
+    # a customer without a margin scores 1, as every customer without a value does: no evidence is not good evidence
+    assert {scores[keyed[b]] for b in shop} == {1}

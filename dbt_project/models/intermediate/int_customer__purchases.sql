@@ -21,6 +21,9 @@ aggregated as (
         coalesce(sum(gross_amount) filter (where order_status != 'cancelled'), 0) as monetary_gross,
         coalesce(sum(refund_amount) filter (where order_status != 'cancelled'), 0) as refund_amount,
         sum(net_amount) as monetary_net,
+        -- of the orders with a cost: what they left after it, and what share of the net spend they are
+        sum(margin_amount) as margin,
+        sum(net_amount) filter (where margin_amount is not null) as net_with_cost,
         {{ sorted_distinct_list('source_name', where='is_purchase') }} as purchase_channels,
         count(distinct source_name) filter (where is_purchase) as purchase_channel_count
     from orders
@@ -41,6 +44,9 @@ final as (
         monetary_gross,
         refund_amount,
         monetary_net,
+        margin,
+        margin / nullif(net_with_cost, 0) as margin_rate,
+        case when monetary_net > 0 then coalesce(net_with_cost, 0) / monetary_net end as margin_cost_coverage,
         purchase_channels,
         purchase_channel_count
     from aggregated

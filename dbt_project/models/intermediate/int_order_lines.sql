@@ -35,6 +35,7 @@ final as (
         quantity,
         amount,
         refund_amount,
+        cost_amount,
         currency,
         store_id,
         source_file,

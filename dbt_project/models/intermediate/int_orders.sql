@@ -28,6 +28,8 @@ orders as (
         count(*) as line_count,
         sum(amount) as gross_amount,
         sum(coalesce(refund_amount, 0)) as refund_amount,
+        -- an order's cost only when every line has one: a partial cost would overstate the margin
+        case when count(cost_amount) = count(*) then sum(cost_amount) end as cost_amount,
         -- validation lets through only the grading currency (expectations/orders.json): one per order
         min(currency) as currency,
         case
@@ -60,6 +62,18 @@ final as (
             when order_status = 'cancelled' then 0
             else greatest(gross_amount - refund_amount, 0)
         end as net_amount,
+        cost_amount,
+        -- net spend less the cost of the goods kept: a refund returns its share of the goods (their cost scaled by
+        -- net / gross), a cancelled order ships nothing; a free sample or replacement costs its goods
+        case
+            when cost_amount is null then null
+            when order_status = 'cancelled' then 0
+            when gross_amount <= 0 then -cost_amount
+            else cast(
+                greatest(gross_amount - refund_amount, 0) - cost_amount * greatest(gross_amount - refund_amount, 0)
+                / gross_amount as decimal(38, 4)
+            )
+        end as margin_amount,
         -- a purchase has a value: a zero-price invoice (a free sample, a replacement) is an order, not a purchase
         order_status in ('completed', 'partially_refunded') and gross_amount > 0 as is_purchase,
         store_id,

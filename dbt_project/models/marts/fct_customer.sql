@@ -55,6 +55,9 @@ joined as (
         purchases.monetary_gross,
         purchases.refund_amount,
         purchases.monetary_net,
+        purchases.margin,
+        purchases.margin_rate,
+        purchases.margin_cost_coverage,
         purchases.purchase_channels,
         purchases.purchase_channel_count,
         engagement.campaigns_targeted,
@@ -115,6 +118,9 @@ final as (
         coalesce(monetary_net, 0) as monetary,
         coalesce(monetary_gross, 0) as monetary_gross,
         coalesce(refund_amount, 0) as refund_amount,
+        margin,
+        margin_rate,
+        margin_cost_coverage,
         -- in whole fen first: half a fen then rounds up on every engine (in binary floating point 5174.775
         -- is 5174.7749..., which DuckDB rounded down and Spark's decimals up)
         case when frequency > 0 then round(monetary_net * 100 / frequency) / 100 end as average_order_value,

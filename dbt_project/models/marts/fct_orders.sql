@@ -24,6 +24,8 @@ final as (
         gross_amount,
         refund_amount,
         net_amount,
+        cost_amount,
+        margin_amount,
         currency,
         store_id
     from orders

@@ -32,6 +32,7 @@ renamed as (
         unit_price,
         amount,
         refund_amount,
+        cost_amount,
         -- dates and timestamps
         ordered_at,
         -- lineage
