@@ -205,6 +205,20 @@ def test_purchases_returns_and_free_lines_are_what_the_exports_say(foreign_run):
     assert currencies == ["USD"]
 
 
+def _per_buyer(warehouse, columns: str, joined: str = "") -> list[tuple]:
+    """(buyer_id, *columns) for every buyer id of the exports, through the identity links of its rows; `joined`
+    joins a table keyed by customer_key (using)."""
+    return query(
+        warehouse,
+        f"""select distinct orders.buyer_id, {columns}
+           from raw.orders as orders
+           join identity.record_links as links
+               on links.source_name = orders._source and links.source_file = orders._source_file
+               and links.source_row_number = orders._row_number
+           {joined}""",
+    )
+
+
 def _expected_grades(foreign_run) -> dict[str, tuple[int, Decimal]]:
     expected: dict[str, list[Decimal]] = defaultdict(list)
     for customer, total in foreign_run["shop_orders"]:
@@ -215,15 +229,10 @@ def _expected_grades(foreign_run) -> dict[str, tuple[int, Decimal]]:
 
 
 def test_frequency_and_net_spend_per_customer_are_exact(foreign_run):
-    graded = query(
+    graded = _per_buyer(
         foreign_run["warehouse"],
-        """select distinct orders.buyer_id, grades.frequency, grades.monetary, grades.grade
-           from raw.orders as orders
-           join identity.record_links as links
-               on links.source_name = orders._source and links.source_file = orders._source_file
-               and links.source_row_number = orders._row_number
-           join marts.customer_grades as grades using (customer_key)
-           where grades.frequency > 0""",
+        "grades.frequency, grades.monetary, grades.grade",
+        "join marts.customer_grades as grades using (customer_key) where grades.frequency > 0",
     )
     assert {b: (f, Decimal(m)) for b, f, m, _ in graded} == {
         c: (f, m.quantize(Decimal("0.01"))) for c, (f, m) in _expected_grades(foreign_run).items()
@@ -239,14 +248,10 @@ def test_the_summary_names_the_currency_and_the_absent_entities(foreign_run):
 
 
 def test_margin_is_net_spend_less_cost_where_the_export_gives_one(foreign_run):
-    rows = query(
+    rows = _per_buyer(
         foreign_run["warehouse"],
-        """select distinct orders.buyer_id, facts.margin, facts.margin_cost_coverage, facts.monetary
-           from raw.orders as orders
-           join identity.record_links as links
-               on links.source_name = orders._source and links.source_file = orders._source_file
-               and links.source_row_number = orders._row_number
-           join marts.fct_customer as facts using (customer_key)""",
+        "facts.margin, facts.margin_cost_coverage, facts.monetary",
+        "join marts.fct_customer as facts using (customer_key)",
     )
     margins = {b: (m, c) for b, m, c, _ in rows}
     expected = foreign_run["dealer"]["margins"]
@@ -266,15 +271,7 @@ def test_margin_is_net_spend_less_cost_where_the_export_gives_one(foreign_run):
             "select customer_key, score from intermediate.int_grading__dimension_scores where dimension = 'profit'",
         )
     )
-    keyed = dict(
-        query(
-            foreign_run["warehouse"],
-            """select distinct orders.buyer_id, links.customer_key from raw.orders as orders
-            join identity.record_links as links
-                on links.source_name = orders._source and links.source_file = orders._source_file
-                and links.source_row_number = orders._row_number""",
-        )
-    )
+    keyed = dict(_per_buyer(foreign_run["warehouse"], "links.customer_key"))
     thresholds = MARGIN_SCORING["thresholds"]
     assert {b: scores[keyed[b]] for b in expected} == {
         b: 1 + sum(expected[b] >= t for t in thresholds) for b in expected
