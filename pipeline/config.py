@@ -266,10 +266,23 @@ class CampaignEffectConfig(_Strict):
     )
 
 
+class MembershipEffectConfig(_Strict):
+    """monitoring.membership_effect: customers who joined the loyalty programme against those who did not."""
+
+    window_days: int = Field(
+        default=90,
+        ge=1,
+        le=365,
+        description="Net spend is compared in this many days before and after joining; a month of joining is "
+        "evaluated once that many days have passed after its last joiner before the run's as-of date.",
+    )
+
+
 class MonitoringConfig(_Strict):
     drift: DriftConfig = DriftConfig()
     backtest: BacktestConfig = BacktestConfig()
     campaign_effect: CampaignEffectConfig = CampaignEffectConfig()
+    membership_effect: MembershipEffectConfig = MembershipEffectConfig()
 
 
 class ServingConfig(_Strict):
@@ -394,13 +407,14 @@ class Settings(_Strict):
         return self.as_of_date if self.as_of_date is not None else self.business_date(now)
 
     def dbt_vars(self) -> dict[str, object]:
-        """The dbt vars of a run: the as-of date, the time zone, the drift thresholds, the campaign-effect window
-        and the bi columns shown unmasked (dbt_project.yml)."""
+        """The dbt vars of a run: the as-of date, the time zone, the drift thresholds, the campaign- and
+        membership-effect windows and the bi columns shown unmasked (dbt_project.yml)."""
         return {
             "as_of_date": self.resolved_as_of_date().isoformat(),
             "timezone": self.timezone,
             "drift": self.monitoring.drift.model_dump(),
             "campaign_effect": self.monitoring.campaign_effect.model_dump(),
+            "membership_effect": self.monitoring.membership_effect.model_dump(),
             "bi_unmasked": list(self.serving.unmasked_columns),
         }
 

@@ -62,6 +62,7 @@ def dbt_test_vars() -> dict:
         "timezone": "Asia/Shanghai",
         "drift": monitoring.drift.model_dump(),
         "campaign_effect": monitoring.campaign_effect.model_dump(),
+        "membership_effect": monitoring.membership_effect.model_dump(),
         "bi_unmasked": [],
     }
 

@@ -375,6 +375,7 @@ def render_report(data: ReportData, path: Path) -> list[str]:
         shadow=comparison_totals(data["shadow"].rows(named=True)) if data["shadow"] is not None else None,
         cut_points=cut_point_rows(data["cut_points"]),
         campaigns=data["campaigns"].head(12).rows(named=True) if data["campaigns"] is not None else [],
+        memberships=data["memberships"].head(12).rows(named=True) if data["memberships"] is not None else [],
         spec_comparison=compare_specs(data["spec_backtest"]).rows(named=True)
         if data["spec_backtest"] is not None
         else [],

@@ -76,6 +76,11 @@ _QUERIES = {
             incremental_revenue, cost, roi
         from monitoring.campaign_effect where breakdown = 'all' and campaign_date < ?
         order by campaign_date desc, campaign_id""",
+    # what joining the loyalty programme did to spend, per month of joining (newest first)
+    "memberships": """select cohort_month, window_days, joined, targeted_customers, matched_customers,
+            uplift_per_customer, uplift_ci_low, uplift_ci_high, incremental_revenue
+        from monitoring.membership_effect where breakdown = 'all' and cohort_month < ?
+        order by cohort_month desc""",
     # every spec version that graded a backtested day (served, shadow, regrade), for which predicted better
     "spec_backtest": """select * from monitoring.spec_backtest where as_of_date < ? order by as_of_date""",
 }

@@ -724,3 +724,24 @@ def test_every_campaign_is_evaluated_and_the_demo_shows_no_effect_it_did_not_pla
     assert query(
         warehouse, "select distinct breakdown_value from monitoring.campaign_effect where breakdown = 'grade'"
     ) == [("(not graded then)",)]
+
+
+def test_each_month_of_joining_is_measured_on_the_joiners_who_bought_before(first_run, run_env):
+    _, warehouse = run_env
+    months = query(
+        warehouse,
+        """select cohort_month, joined, targeted_customers, matched_customers, comparison_customers
+        from monitoring.membership_effect where breakdown = 'all' order by 1""",
+    )
+    # the registry's joiners per month, and those of them who bought in the year before their day
+    expected = query(
+        warehouse,
+        f"""select date_trunc('month', d.member_since)::date, count(*), count(*) filter (where exists (
+                select 1 from marts.fct_orders o where o.customer_key = d.customer_key and o.is_purchase
+                    and o.order_date >= d.member_since - 365 and o.order_date < d.member_since))
+        from marts.dim_customer d where d.member_since is not null
+        group by 1 having max(d.member_since) + 90 <= date '{DEMO_AS_OF}' order by 1""",
+    )
+    assert [m[:3] for m in months] == expected and months
+    assert all(matched <= targeted for _, _, targeted, matched, _ in months)
+    assert sum(matched for *_, matched, _ in months) > 0

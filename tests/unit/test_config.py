@@ -113,6 +113,7 @@ def test_as_of_date_defaults_to_today_in_the_business_time_zone(tmp_path, monkey
         "timezone": "Asia/Shanghai",
         "drift": dated.monitoring.drift.model_dump(),
         "campaign_effect": {"window_days": 30},
+        "membership_effect": {"window_days": 90},
         "bi_unmasked": [],
     }
 
@@ -120,11 +121,12 @@ def test_as_of_date_defaults_to_today_in_the_business_time_zone(tmp_path, monkey
 def test_drift_thresholds_default_like_the_dbt_project_and_are_checked(tmp_path):
     import yaml
 
-    from pipeline.config import REPO_ROOT, CampaignEffectConfig, DriftConfig
+    from pipeline.config import REPO_ROOT, CampaignEffectConfig, DriftConfig, MembershipEffectConfig
 
     dbt_vars = yaml.safe_load((REPO_ROOT / "dbt_project/dbt_project.yml").read_text())["vars"]
     assert dbt_vars["drift"] == DriftConfig().model_dump()
     assert dbt_vars["campaign_effect"] == CampaignEffectConfig().model_dump()
+    assert dbt_vars["membership_effect"] == MembershipEffectConfig().model_dump()
     tuned = load_settings(write(tmp_path, GOOD + "monitoring:\n  drift: {grade_change_share: 0.1}\n"))
     assert tuned.dbt_vars()["drift"]["grade_change_share"] == 0.1
     with pytest.raises(ConfigError, match="min_baseline_runs"):

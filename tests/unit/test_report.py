@@ -398,3 +398,24 @@ def test_the_recommendations_of_the_backtested_day_are_set_against_the_segments_
     assert "The products recommended on 2026-04-01" in text and "in the 90 days after" in text
     assert "all 1,200 3,000 5.0% 11.0% 2.5% 2.00 co_purchase 1,000 2,000 6.0% 10.0% 2.0% 3.00" in text
     assert "segment_popular 500 1,000 3.0% 6.0% " in text
+
+
+def test_each_month_of_joining_shows_what_membership_did_to_spend(tmp_path):
+    data = full_report_data()
+    data.sections["memberships"] = pl.DataFrame(
+        {
+            "cohort_month": [date(2026, 3, 1), date(2026, 2, 1)],
+            "window_days": [90, 90],
+            "joined": [320, 278],
+            "targeted_customers": [205, 167],
+            "matched_customers": [205, 0],
+            "uplift_per_customer": [112.9, None],
+            "uplift_ci_low": [-93.6, None],
+            "uplift_ci_high": [319.3, None],
+            "incremental_revenue": [23144.7, None],
+        }
+    )
+    render_report(data, tmp_path / "r.html")
+    text = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text(encoding="utf-8")).split())
+    assert "Did joining the loyalty programme pay? · 会员权益效果" in text and "in the 90 days before and after" in text
+    assert "2026-03 320 205 205 112.90 -93.60 … 319.30 23,145 2026-02 278 167 0 " in text

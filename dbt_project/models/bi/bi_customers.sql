@@ -29,6 +29,7 @@ select
     points,
     {{ personal('customers', 'wechat_unionid', 'hash') }} as wechat_unionid,
     is_member,
+    member_since,
     sources,
     record_count,
     identifier_group_count,

@@ -60,6 +60,8 @@ footprint as (
         count(distinct identifier_group) as identifier_group_count,
         {{ sorted_distinct_list('source_name') }} as sources,
         bool_or(entity = 'customers') as is_member,
+        -- a registry record is stamped with its registration
+        cast(min(observed_at) filter (where entity = 'customers') as date) as member_since,
         bool_or(link_rule in ('match', 'masked_phone')) as has_probabilistic_link
     from graph
     group by customer_key
@@ -88,6 +90,7 @@ final as (
         golden.points,
         golden.wechat_unionid,
         footprint.is_member,
+        footprint.member_since,
         footprint.sources,
         footprint.record_count,
         footprint.identifier_group_count,

@@ -37,6 +37,7 @@ _READS = [
     ["monitoring", "shadow_grade_comparison"],
     ["monitoring", "spec_backtest"],
     ["monitoring", "campaign_effect"],
+    ["monitoring", "membership_effect"],
 ]
 
 

@@ -1,0 +1,156 @@
+{#- The difference in differences of net spend between a treated group and its comparison group, shared by
+    campaign_effect (treated: a campaign's contacts) and membership_effect (treated: the customers who joined the
+    loyalty programme in a month). The calling model defines the CTEs
+      members   (group_id, event_date, customer_key, is_targeted, responded, stratum): one row per group and customer,
+                is_targeted false for the comparison group, each with the day its windows turn on;
+      purchases (customer_key, order_date, net_amount) and grades (as_of_date, customer_key, grade);
+    spend_effect_ctes adds spend ... effects: per group, breakdown (all, or grade held on event_date) and value, the
+    sums that spend_effect_columns turns into means, the uplift, its standard error and the incremental revenue.
+    Within a stratum the comparison's means are weighted to the treated customers' count; a stratum needs two
+    comparison customers (a spread) to count. -#}
+{% macro spend_effect_ctes(window_days) %}
+
+spend as (
+
+    select
+        members.group_id,
+        members.customer_key,
+        coalesce(sum(purchases.net_amount) filter (where purchases.order_date < members.event_date), 0)
+            as pre_spend,
+        coalesce(sum(purchases.net_amount) filter (where purchases.order_date >= members.event_date), 0)
+            as post_spend
+    from members
+    left join purchases
+        on members.customer_key = purchases.customer_key
+        and purchases.order_date >= {{ dbt.dateadd('day', -window_days, 'members.event_date') }}
+        and purchases.order_date < {{ dbt.dateadd('day', window_days, 'members.event_date') }}
+    group by members.group_id, members.customer_key
+
+),
+
+-- the grade each customer held on its event day: the latest graded day on or before it
+graded_days as (
+
+    select
+        members.group_id,
+        members.customer_key,
+        max(grades.as_of_date) as graded_on
+    from members
+    inner join grades
+        on members.customer_key = grades.customer_key and grades.as_of_date <= members.event_date
+    group by members.group_id, members.customer_key
+
+),
+
+grade_then as (
+
+    select
+        graded_days.group_id,
+        graded_days.customer_key,
+        grades.grade
+    from graded_days
+    inner join grades
+        on graded_days.customer_key = grades.customer_key and graded_days.graded_on = grades.as_of_date
+
+),
+
+measured as (
+
+    select
+        members.*,
+        spend.pre_spend,
+        spend.post_spend,
+        spend.post_spend - spend.pre_spend as spend_change,
+        coalesce(grade_then.grade, '(not graded then)') as grade_then
+    from members
+    inner join spend
+        on members.group_id = spend.group_id and members.customer_key = spend.customer_key
+    left join grade_then
+        on members.group_id = grade_then.group_id and members.customer_key = grade_then.customer_key
+
+),
+
+breakdowns as (
+
+    select 'all' as breakdown, 'all' as breakdown_value, * from measured
+    union all
+    select 'grade' as breakdown, grade_then as breakdown_value, * from measured
+
+),
+
+strata as (
+
+    select
+        group_id,
+        breakdown,
+        breakdown_value,
+        stratum,
+        count(*) filter (where is_targeted) as targeted,
+        count(*) filter (where is_targeted and responded) as responders,
+        count(*) filter (where not is_targeted) as comparison,
+        var_samp(spend_change) filter (where is_targeted) as targeted_change_variance,
+        var_samp(spend_change) filter (where not is_targeted) as comparison_change_variance,
+        sum(pre_spend) filter (where is_targeted) as targeted_pre,
+        sum(post_spend) filter (where is_targeted) as targeted_post,
+        sum(post_spend) filter (where is_targeted and responded) as responder_post,
+        sum(post_spend) filter (where is_targeted and not responded) as non_responder_post,
+        avg(pre_spend) filter (where not is_targeted) as comparison_pre_mean,
+        avg(post_spend) filter (where not is_targeted) as comparison_post_mean
+    from breakdowns
+    group by group_id, breakdown, breakdown_value, stratum
+
+),
+
+effects as (
+
+    select
+        group_id,
+        breakdown,
+        breakdown_value,
+        sum(targeted) as targeted_customers,
+        sum(responders) as responders,
+        sum(comparison) as comparison_customers,
+        -- the treated customers of strata with a comparison: the ones the effect is measured on
+        sum(targeted) filter (where comparison >= 2) as matched_customers,
+        sum(targeted_pre) filter (where comparison >= 2) as matched_pre,
+        sum(targeted_post) filter (where comparison >= 2) as matched_post,
+        sum(targeted * comparison_pre_mean) filter (where comparison >= 2) as comparison_pre_weighted,
+        sum(targeted * comparison_post_mean) filter (where comparison >= 2) as comparison_post_weighted,
+        -- n_s^2 * (var_targeted / n_s + var_comparison / c_s), summed; over N^2 it is the uplift's variance
+        sum(
+            targeted * coalesce(targeted_change_variance, 0)
+            + targeted * targeted * comparison_change_variance / comparison
+        ) filter (where comparison >= 2 and targeted > 0) as uplift_variance_numerator,
+        sum(responder_post) as responder_post,
+        sum(non_responder_post) as non_responder_post
+    from strata
+    group by group_id, breakdown, breakdown_value
+
+)
+
+{% endmacro %}
+
+{#- The measures of an `effects` row: counts, the means before and after, the uplift per measured customer with
+    its standard error, and the incremental revenue. -#}
+{% macro spend_effect_columns(effects='effects') %}
+        cast(coalesce({{ effects }}.targeted_customers, 0) as bigint) as targeted_customers,
+        cast(coalesce({{ effects }}.comparison_customers, 0) as bigint) as comparison_customers,
+        cast(coalesce({{ effects }}.matched_customers, 0) as bigint) as matched_customers,
+        {{ effects }}.matched_pre / nullif({{ effects }}.matched_customers, 0) as targeted_pre_spend,
+        {{ effects }}.matched_post / nullif({{ effects }}.matched_customers, 0) as targeted_post_spend,
+        {{ effects }}.comparison_pre_weighted / nullif({{ effects }}.matched_customers, 0) as comparison_pre_spend,
+        {{ effects }}.comparison_post_weighted / nullif({{ effects }}.matched_customers, 0) as comparison_post_spend,
+        ({{ effects }}.matched_post - {{ effects }}.matched_pre - {{ effects }}.comparison_post_weighted
+            + {{ effects }}.comparison_pre_weighted) / nullif({{ effects }}.matched_customers, 0)
+            as uplift_per_customer,
+        sqrt({{ effects }}.uplift_variance_numerator) / nullif({{ effects }}.matched_customers, 0)
+            as uplift_standard_error,
+        {{ effects }}.matched_post - {{ effects }}.matched_pre - {{ effects }}.comparison_post_weighted
+            + {{ effects }}.comparison_pre_weighted as incremental_revenue
+{%- endmacro %}
+
+{#- The 95% interval of the uplift (normal approximation), over a relation with spend_effect_columns. -#}
+{% macro spend_effect_interval() %}
+    uplift_per_customer - 1.96 * uplift_standard_error as uplift_ci_low,
+    uplift_per_customer + 1.96 * uplift_standard_error as uplift_ci_high
+{%- endmacro %}
