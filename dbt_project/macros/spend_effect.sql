@@ -1,13 +1,28 @@
 {#- The difference in differences of net spend between a treated group and its comparison group, shared by
     campaign_effect (treated: a campaign's contacts) and membership_effect (treated: the customers who joined the
-    loyalty programme in a month). The calling model defines the CTEs
-      members   (group_id, event_date, customer_key, is_targeted, responded, stratum): one row per group and customer,
-                is_targeted false for the comparison group, each with the day its windows turn on;
-      purchases (customer_key, order_date, net_amount) and grades (as_of_date, customer_key, grade);
+    loyalty programme in a month). The calling model defines purchases and grades with spend_effect_inputs(), then
+    the CTE members (group_id, event_date, customer_key, is_targeted, responded, stratum): one row per group and
+    customer, is_targeted false for the comparison group, each with the day its windows turn on;
     spend_effect_ctes adds spend ... effects: per group, breakdown (all, or grade held on event_date) and value, the
     sums that spend_effect_columns turns into means, the uplift, its standard error and the incremental revenue.
     Within a stratum the comparison's means are weighted to the treated customers' count; a stratum needs two
     comparison customers (a spread) to count. -#}
+{#- The CTEs both effects read: purchases with their value, and the grade history (for the grade held on a day). -#}
+{% macro spend_effect_inputs() %}
+purchases as (
+
+    select customer_key, order_date, net_amount from {{ ref('int_orders') }}
+    where is_purchase and customer_key is not null
+
+),
+
+grades as (
+
+    select as_of_date, customer_key, grade from {{ ref('grade_history') }}
+
+)
+{%- endmacro %}
+
 {% macro spend_effect_ctes(window_days) %}
 
 spend as (

@@ -14,18 +14,7 @@ customers as (
 
 ),
 
-purchases as (
-
-    select customer_key, order_date, net_amount from {{ ref('int_orders') }}
-    where is_purchase and customer_key is not null
-
-),
-
-grades as (
-
-    select as_of_date, customer_key, grade from {{ ref('grade_history') }}
-
-),
+{{ spend_effect_inputs() }},
 
 -- months of joining whose every member's after-window has passed before the as-of date
 cohorts as (
