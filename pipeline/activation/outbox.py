@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import get_args
 
 import duckdb
 import polars as pl
 
 from pipeline.activation.memberships import PlannedAction, current_memberships
 from pipeline.grading.rules import Destination
+from pipeline.warehouse_tables import transaction
 
 DDL = [
     "create schema if not exists activation",
@@ -77,7 +81,8 @@ EVENT_COLUMNS = [
     "segment_cn",
     "segment_en",
 ]
-SUFFIX = {"csv": "csv", "parquet": "parquet", "jsonl": "jsonl"}
+# a destination's format (rules.yml) is its files' suffix
+FORMATS = get_args(Destination.model_fields["format"].annotation)
 
 
 @dataclass
@@ -86,7 +91,6 @@ class Delivery:
     as_of_date: date
     skipped: str | None = None  # why nothing was compared (an earlier as-of date than the delivered state)
     events: dict[tuple[str, str], int] = field(default_factory=dict)  # (destination, event) -> count
-    files: list[Path] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -129,55 +133,53 @@ def record_changes(
     con.register("current_members", current.to_arrow())
     con.register("planned_actions", plan.to_arrow())
     try:
-        con.execute("begin transaction")
-        con.execute(
-            """create or replace temp table membership_changes as
-            select coalesce(c.membership, s.membership) as membership,
-                coalesce(c.customer_key, s.customer_key) as customer_key,
-                case when s.customer_key is null then 'enter' else 'exit' end as event
-            from current_members as c
-            full join activation.memberships as s
-                on c.membership = s.membership and c.customer_key = s.customer_key
-            where (c.customer_key is null or s.customer_key is null)
-                -- a membership no action watches any more leaves the state without events
-                and coalesce(c.membership, s.membership) in (select membership from planned_actions)"""
-        )
-        con.execute(
-            """insert into activation.events
-            select
-                sha256(concat_ws('|', ?, p.destination, p.action, ch.membership, ch.customer_key, ch.event))[:24],
-                ?, ?, ?, p.destination, ch.event, p.kind, p.value, p.action, ch.customer_key,
-                d.member_id, g.grade, g.segment_cn, g.segment_en, current_timestamp::timestamp
-            from membership_changes as ch
-            inner join planned_actions as p
-                on ch.membership = p.membership and list_contains(p.events, ch.event)
-            left join marts.dim_customer as d on ch.customer_key = d.customer_key
-            left join marts.customer_grades as g on ch.customer_key = g.customer_key
-            order by p.destination, ch.membership, ch.event, ch.customer_key""",
-            [delivery.batch_id, delivery.batch_id, run_id, as_of_date],
-        )
-        con.execute(
-            """create or replace temp table next_memberships as
-            select c.membership, c.customer_key, coalesce(s.since_date, ?) as since_date
-            from current_members as c
-            left join activation.memberships as s
-                on c.membership = s.membership and c.customer_key = s.customer_key""",
-            [as_of_date],
-        )
-        con.execute("delete from activation.memberships")
-        con.execute("insert into activation.memberships select * from next_memberships")
-        con.execute("delete from activation.state")
-        con.execute("insert into activation.state values (?, ?, current_timestamp::timestamp)", [as_of_date, run_id])
-        con.execute(
-            """insert into activation.batches
-            select ?, destination, ?, ?, count(*), null, null from activation.events
-            where batch_id = ? group by destination""",
-            [delivery.batch_id, run_id, as_of_date, delivery.batch_id],
-        )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        with transaction(con):
+            con.execute(
+                """create or replace temp table membership_changes as
+                select coalesce(c.membership, s.membership) as membership,
+                    coalesce(c.customer_key, s.customer_key) as customer_key,
+                    case when s.customer_key is null then 'enter' else 'exit' end as event
+                from current_members as c
+                full join activation.memberships as s
+                    on c.membership = s.membership and c.customer_key = s.customer_key
+                where (c.customer_key is null or s.customer_key is null)
+                    -- a membership no action watches any more leaves the state without events
+                    and coalesce(c.membership, s.membership) in (select membership from planned_actions)"""
+            )
+            con.execute(
+                """insert into activation.events
+                select
+                    sha256(concat_ws('|', ?, p.destination, p.action, ch.membership, ch.customer_key, ch.event))[:24],
+                    ?, ?, ?, p.destination, ch.event, p.kind, p.value, p.action, ch.customer_key,
+                    d.member_id, g.grade, g.segment_cn, g.segment_en, current_timestamp::timestamp
+                from membership_changes as ch
+                inner join planned_actions as p
+                    on ch.membership = p.membership and list_contains(p.events, ch.event)
+                left join marts.dim_customer as d on ch.customer_key = d.customer_key
+                left join marts.customer_grades as g on ch.customer_key = g.customer_key
+                order by p.destination, ch.membership, ch.event, ch.customer_key""",
+                [delivery.batch_id, delivery.batch_id, run_id, as_of_date],
+            )
+            con.execute(
+                """create or replace temp table next_memberships as
+                select c.membership, c.customer_key, coalesce(s.since_date, ?) as since_date
+                from current_members as c
+                left join activation.memberships as s
+                    on c.membership = s.membership and c.customer_key = s.customer_key""",
+                [as_of_date],
+            )
+            con.execute("delete from activation.memberships")
+            con.execute("insert into activation.memberships select * from next_memberships")
+            con.execute("delete from activation.state")
+            con.execute(
+                "insert into activation.state values (?, ?, current_timestamp::timestamp)", [as_of_date, run_id]
+            )
+            con.execute(
+                """insert into activation.batches
+                select ?, destination, ?, ?, count(*), null, null from activation.events
+                where batch_id = ? group by destination""",
+                [delivery.batch_id, run_id, as_of_date, delivery.batch_id],
+            )
     finally:
         con.unregister("current_members")
         con.unregister("planned_actions")
@@ -205,7 +207,7 @@ def write_outbox(con: duckdb.DuckDBPyConnection, outbox_dir: Path, destinations:
             " where batch_id = ? and destination = ? order by membership_kind, membership_value, event, customer_key",
             params=[batch_id, destination],
         ).pl()
-        path = outbox_dir / destination / f"{batch_id}.{SUFFIX[spec.format]}"
+        path = outbox_dir / destination / f"{batch_id}.{spec.format}"
         _write(events, path, spec.format, destination)
         con.execute(
             "update activation.batches set file = ?, written_at = current_timestamp::timestamp"
@@ -239,17 +241,16 @@ def remove_from_outbox(outbox_dir: Path, customer_keys: list[str]) -> list[Path]
     if not customer_keys or not outbox_dir.is_dir():
         return changed
     keys = set(customer_keys)
-    for path in sorted(p for p in outbox_dir.glob("*/*") if p.suffix.lstrip(".") in SUFFIX.values()):
-        if path.suffix == ".jsonl":
+    for path in sorted(p for p in outbox_dir.glob("*/*") if p.suffix.lstrip(".") in FORMATS):
+        fmt = path.suffix.lstrip(".")
+        if fmt == "jsonl":
             lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
             kept = [line for line in lines if json.loads(line)["customer"]["customer_key"] not in keys]
             if len(kept) < len(lines):
-                partial = path.with_name(path.name + ".partial")
-                partial.write_text("".join(kept), encoding="utf-8")
-                os.replace(partial, path)
+                with _replacing(path) as partial:
+                    partial.write_text("".join(kept), encoding="utf-8")
                 changed.append(path)
             continue
-        fmt = path.suffix.lstrip(".")
         events = pl.read_csv(path, infer_schema=False) if fmt == "csv" else pl.read_parquet(path)
         kept = events.filter(~pl.col("customer_key").is_in(list(keys)))
         if kept.height < events.height:
@@ -258,15 +259,23 @@ def remove_from_outbox(outbox_dir: Path, customer_keys: list[str]) -> list[Path]
     return changed
 
 
-def _write(events: pl.DataFrame, path: Path, fmt: str, destination: str) -> None:
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A file to write in `path`'s stead, put in its place once written whole: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    if fmt == "csv":
-        # with a BOM: Excel, and the CRM import screens that follow it, read UTF-8 Chinese only so
-        events.write_csv(partial, include_bom=True)
-    elif fmt == "parquet":
-        events.write_parquet(partial)
-    else:
-        lines = [json.dumps(webhook_payload(r, destination), ensure_ascii=False) for r in events.iter_rows(named=True)]
-        partial.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    os.replace(partial, path)  # a reader never sees half a file
+    yield partial
+    os.replace(partial, path)
+
+
+def _write(events: pl.DataFrame, path: Path, fmt: str, destination: str) -> None:
+    with _replacing(path) as partial:
+        if fmt == "csv":
+            # with a BOM: Excel, and the CRM import screens that follow it, read UTF-8 Chinese only so
+            events.write_csv(partial, include_bom=True)
+        elif fmt == "parquet":
+            events.write_parquet(partial)
+        else:
+            rows = events.iter_rows(named=True)
+            lines = [json.dumps(webhook_payload(r, destination), ensure_ascii=False) for r in rows]
+            partial.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")

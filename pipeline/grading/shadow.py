@@ -14,6 +14,7 @@ from datetime import date
 import duckdb
 
 from pipeline.grading.variant import grades_table, keep_variant_grades
+from pipeline.warehouse_tables import transaction
 
 VARIANT = "shadow"
 GRADES = grades_table(VARIANT)
@@ -37,8 +38,7 @@ def record_comparison(con: duckdb.DuckDBPyConnection, as_of_date: date) -> list[
     """
     con.execute("create schema if not exists monitoring")
     con.execute(COMPARISON_DDL)
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute("delete from monitoring.shadow_grade_comparison where as_of_date = ?", [as_of_date])
         con.execute(
             f"""insert into monitoring.shadow_grade_comparison
@@ -55,10 +55,6 @@ def record_comparison(con: duckdb.DuckDBPyConnection, as_of_date: date) -> list[
             group by coalesce(live.grade, '(none)'), coalesce(shadow.grade, '(none)')""",
             [as_of_date],
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return (
         con.sql(
             """select live_spec_version, shadow_spec_version, live_grade, shadow_grade, customers

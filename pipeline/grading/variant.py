@@ -18,7 +18,7 @@ import polars as pl
 from pipeline.grading.spec import GradingSpec, parse_grading_spec, spec_tables
 from pipeline.grading.versions import SpecVersion
 from pipeline.warehouse_schemas import spec_schema_of
-from pipeline.warehouse_tables import replace_tables
+from pipeline.warehouse_tables import replace_tables, transaction
 
 # what a day's grading decided, as history.grade_history keeps it (its CLV columns are the CLV model's, not graded)
 GRADED_COLUMNS = (
@@ -96,8 +96,7 @@ def keep_variant_grades(con: duckdb.DuckDBPyConnection, variant: str, as_of_date
     if len(versions) != 1:
         raise ValueError(f"{grades_table(variant)} holds {len(versions)} spec versions, not one")
     version = versions[0][0]
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute(
             "delete from history.variant_grades where as_of_date = ? and spec_version = ?", [as_of_date, version]
         )
@@ -106,8 +105,4 @@ def keep_variant_grades(con: duckdb.DuckDBPyConnection, variant: str, as_of_date
             select ?, {GRADED_SELECT}, ?, ?, current_timestamp from {grades_table(variant)}""",
             [as_of_date, variant, inputs_as_of],
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return version

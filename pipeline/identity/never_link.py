@@ -28,6 +28,7 @@ import duckdb
 from pipeline.config import KEY_PATTERN, NeverLink
 from pipeline.identity.changes import table_columns
 from pipeline.identity.work_db import WORK_DB
+from pipeline.warehouse_tables import transaction
 
 LINEAGE = ("source_name", "source_file", "source_row_number")
 _LINEAGE_COLUMNS = "source_name varchar not null, source_file varchar not null, source_row_number bigint not null"
@@ -167,13 +168,8 @@ def request_unmerge(con: duckdb.DuckDBPyConnection, key: str, reason: str, now: 
         f"""select {", ".join(LINEAGE)} from identity.merge_records
         where run_id = '{run}' and merged_into = '{successor}' and customer_key != '{key}'""",
     )
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         records, successor_records = _insert_pair(con, pair_id, "unmerge", side, others, reason, now)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return Unmerge(key, successor, run, records, successor_records)
 
 

@@ -50,6 +50,7 @@ from pipeline.identity.never_link import (
 )
 from pipeline.identity.records import build_records
 from pipeline.identity.work_db import WORK_DB, identity_workspace, unordered
+from pipeline.warehouse_tables import transaction
 
 log = logging.getLogger(__name__)
 
@@ -314,63 +315,59 @@ def _write(con, config, run_id, now, summary, incremental, fingerprint, model) -
         }
     )
     con.register("identity_trust", trust)
-    con.execute("begin transaction")
     try:
-        if incremental:
-            _write_increment(con, config, run_id, now, summary)
-        else:
-            _write_full(con, config, run_id, now, summary, model)
-        con.execute("create or replace table identity.source_trust as select * from identity_trust")
-        con.execute(
-            "insert into identity.customer_keys select customer_key, ?, ?, null, null from identity_new_keys",
-            [run_id, now],
-        )
-        con.execute(
-            """update identity.customer_keys k set retired_run_id = ?, successor_key = r.successor_key
-            from identity_retired r where k.customer_key = r.customer_key""",
-            [run_id],
-        )
-        [(run_seq,)] = con.execute(
-            """select coalesce(max(run_seq) filter (where run_id = ?), max(run_seq) + 1, 1)
-            from identity.customer_changes""",
-            [run_id],
-        ).fetchall()
-        summary.merges, summary.unmerges = record_merges(con, config.never_link, run_id, run_seq, now)
-        _count_totals(con, summary)
-        con.execute(
-            """insert into identity.runs (run_id, resolved_at, records, identified_records, identifier_groups, profiles,
-                accepted_matches, customers, new_keys, retired_keys, shared_identifiers, matching_skipped,
-                stage_seconds, changed_customers, mode, mode_reason, resolved_records, state_fingerprint, merges,
-                unmerges, kept_apart)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                run_id,
-                now,
-                summary.records,
-                summary.identified_records,
-                summary.identifier_groups,
-                summary.profiles,
-                summary.accepted_matches,
-                summary.customers,
-                summary.new_keys,
-                summary.retired_keys,
-                summary.shared_identifiers,
-                summary.matching_skipped,
-                summary.stage_seconds,
-                summary.changed_customers,
-                summary.mode,
-                summary.mode_reason,
-                summary.resolved_records,
-                fingerprint,
-                summary.merges,
-                summary.unmerges,
-                summary.kept_apart,
-            ],
-        )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        with transaction(con):
+            if incremental:
+                _write_increment(con, config, run_id, now, summary)
+            else:
+                _write_full(con, config, run_id, now, summary, model)
+            con.execute("create or replace table identity.source_trust as select * from identity_trust")
+            con.execute(
+                "insert into identity.customer_keys select customer_key, ?, ?, null, null from identity_new_keys",
+                [run_id, now],
+            )
+            con.execute(
+                """update identity.customer_keys k set retired_run_id = ?, successor_key = r.successor_key
+                from identity_retired r where k.customer_key = r.customer_key""",
+                [run_id],
+            )
+            [(run_seq,)] = con.execute(
+                """select coalesce(max(run_seq) filter (where run_id = ?), max(run_seq) + 1, 1)
+                from identity.customer_changes""",
+                [run_id],
+            ).fetchall()
+            summary.merges, summary.unmerges = record_merges(con, config.never_link, run_id, run_seq, now)
+            _count_totals(con, summary)
+            con.execute(
+                """insert into identity.runs (run_id, resolved_at, records, identified_records, identifier_groups,
+                    profiles, accepted_matches, customers, new_keys, retired_keys, shared_identifiers, matching_skipped,
+                    stage_seconds, changed_customers, mode, mode_reason, resolved_records, state_fingerprint, merges,
+                    unmerges, kept_apart)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    run_id,
+                    now,
+                    summary.records,
+                    summary.identified_records,
+                    summary.identifier_groups,
+                    summary.profiles,
+                    summary.accepted_matches,
+                    summary.customers,
+                    summary.new_keys,
+                    summary.retired_keys,
+                    summary.shared_identifiers,
+                    summary.matching_skipped,
+                    summary.stage_seconds,
+                    summary.changed_customers,
+                    summary.mode,
+                    summary.mode_reason,
+                    summary.resolved_records,
+                    fingerprint,
+                    summary.merges,
+                    summary.unmerges,
+                    summary.kept_apart,
+                ],
+            )
     finally:
         con.unregister("identity_trust")
 

@@ -39,6 +39,7 @@ from pipeline.quality.docs import page_path, render_validation
 from pipeline.quality.store import ensure_dq_tables, forget_file_version, forget_judgement, record_file_delivery
 from pipeline.quality.suites import Suite, suite_for
 from pipeline.quality.validate import RuleOutcome, Validation, validate_frame
+from pipeline.warehouse_tables import transaction
 
 log = logging.getLogger(__name__)
 
@@ -453,18 +454,13 @@ def _duplicate_file(job: _FileJob, original: str, original_rows: int | None) -> 
     rows_read = original_rows or 0
     result = job.result("duplicate_file", rows_read=rows_read, rows_duplicate=rows_read)
     result.message = f"same content as {original}"
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute(
             f"delete from raw.{contract.entity} where _source = ? and _source_file = ?", [contract.source, job.rel]
         )
         forget_file_version(con, contract.source, job.rel, keep_sha=None)
         _record_manifest(job, "duplicate", rows_loaded=0, rows_read=rows_read, rows_validated=0, duplicate_of=original)
         job.reconcile(result)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return result
 
 
@@ -595,8 +591,7 @@ def _load(p: _Prepared, validation: Validation) -> FileResult:
     if validation.warnings:
         result.message = "; ".join(o.summary for o in validation.warnings)
     table = f"raw.{contract.entity}"
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         if job.seen_before:  # a new file has nothing to replace: skip two scans of growing tables
             con.execute(f"delete from {table} where _source = ? and _source_file = ?", [contract.source, job.rel])
             forget_file_version(con, contract.source, job.rel, keep_sha=None)
@@ -610,10 +605,6 @@ def _load(p: _Prepared, validation: Validation) -> FileResult:
         job.validation_rows(validation, reader_rules)
         result.seconds = time.perf_counter() - job.start
         job.reconcile(result)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return result
 
 
@@ -679,8 +670,7 @@ def _reject(
         validation=validation,
     )
     result.message = message
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         forget_judgement(con, contract.source, job.rel, job.sha)
         if quarantined.height:
             job.quarantine(quarantined)
@@ -689,10 +679,6 @@ def _reject(
         extra = [(rule, "stop", False, rows_read, detail or message)] if rule else []
         job.validation_rows(validation, extra)
         job.reconcile(result)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     log.error("%s %s: %s: %s", contract.source, job.rel, status, message)
     return result
 

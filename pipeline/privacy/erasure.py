@@ -38,6 +38,7 @@ from pipeline.identity.work_db import WORK_DB, identity_workspace
 from pipeline.privacy.suppression import KINDS, add_suppressions
 from pipeline.quality.cleaning import clean_email, clean_phone
 from pipeline.warehouse_schemas import erased_by_key
+from pipeline.warehouse_tables import transaction
 
 ERASED = "[erased]"
 TEXT_SUFFIXES = {".html", ".md", ".json", ".txt", ".csv"}
@@ -133,13 +134,8 @@ def erase(
         raise ErasureError("no customer or record in the warehouse matches the request")
     identifiers, names = _identifiers(con, phones, emails)
     erasure_id = str(uuid.uuid4())
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         removed, quarantined_values = _delete_rows(con, keys, identifiers, personal_columns(contracts), erasure_id)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     scrubbed = scrub_files(reports_dir, _scrub_values(identifiers, [*names, *quarantined_values]))
     if outbox_dir is not None:
         scrubbed += remove_from_outbox(outbox_dir, keys)
