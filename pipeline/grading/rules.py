@@ -61,6 +61,9 @@ class Rule(BaseModel):
     actions: list[Action] = []
 
 
+GRADE_MEMBERSHIPS = ("grade", "segment_cn", "segment_en")  # the customer_grades columns an action can watch
+
+
 class GradeAction(Action):
     """An action on a grade or segment of customer_grades: exactly one of grade, segment_cn, segment_en."""
 
@@ -68,16 +71,19 @@ class GradeAction(Action):
     segment_cn: str | None = None
     segment_en: str | None = None
 
+    def _named(self) -> list[str]:
+        return [k for k in GRADE_MEMBERSHIPS if getattr(self, k) is not None]
+
     @model_validator(mode="after")
     def _one_membership(self) -> GradeAction:
-        named = [k for k in ("grade", "segment_cn", "segment_en") if getattr(self, k) is not None]
+        named = self._named()
         if len(named) != 1:
-            raise ValueError(f"name exactly one of grade, segment_cn, segment_en (got {named or 'none'})")
+            raise ValueError(f"name exactly one of {', '.join(GRADE_MEMBERSHIPS)} (got {named or 'none'})")
         return self
 
     @property
     def membership(self) -> tuple[str, str]:
-        kind = next(k for k in ("grade", "segment_cn", "segment_en") if getattr(self, k) is not None)
+        [kind] = self._named()
         return kind, getattr(self, kind)
 
 

@@ -15,8 +15,6 @@ from datetime import date
 import duckdb
 import polars as pl
 
-BASES = ("all", "co_purchase", "segment_popular")
-
 _QUERY = """
 with recommended as (
     select as_of_date, customer_key, segment_en, basis, product_key
