@@ -45,7 +45,7 @@ orders as (
 
 ),
 
-final as (
+valued as (
 
     select
         source_name,
@@ -63,22 +63,27 @@ final as (
             else greatest(gross_amount - refund_amount, 0)
         end as net_amount,
         cost_amount,
+        -- a purchase has a value: a zero-price invoice (a free sample, a replacement) is an order, not a purchase
+        order_status in ('completed', 'partially_refunded') and gross_amount > 0 as is_purchase,
+        store_id,
+        source_file
+    from orders
+
+),
+
+final as (
+
+    select
+        *,
         -- net spend less the cost of the goods kept: a refund returns its share of the goods (their cost scaled by
         -- net / gross), a cancelled order ships nothing; a free sample or replacement costs its goods
         case
             when cost_amount is null then null
             when order_status = 'cancelled' then 0
             when gross_amount <= 0 then -cost_amount
-            else cast(
-                greatest(gross_amount - refund_amount, 0) - cost_amount * greatest(gross_amount - refund_amount, 0)
-                / gross_amount as decimal(38, 4)
-            )
-        end as margin_amount,
-        -- a purchase has a value: a zero-price invoice (a free sample, a replacement) is an order, not a purchase
-        order_status in ('completed', 'partially_refunded') and gross_amount > 0 as is_purchase,
-        store_id,
-        source_file
-    from orders
+            else cast(net_amount - cost_amount * net_amount / gross_amount as decimal(38, 4))
+        end as margin_amount
+    from valued
 
 )
 
