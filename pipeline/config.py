@@ -68,6 +68,15 @@ class QualityConfig(_Strict):
         description="An order amount or refund above this, in the source's currency, is quarantined as absurd; "
         "a source can set its own (contract quality.max_amount).",
     )
+    max_quarantine_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="A source with more than this share of the rows it delivered in a run quarantined stops its "
+        "entity and fails the run (pipeline/quality/gate.py); a source can set its own (contract "
+        "quality.max_quarantine_share).",
+    )
 
 
 # The names pipeline/contracts/schema.py IDENTIFIERS lists (Literal of the tuple: one list, not two)

@@ -212,6 +212,33 @@ def write_summary(warehouse: Path, reports_dir: Path) -> tuple[str, Path]:
     return text, path
 
 
+def write_failure_summary(
+    reports_dir: Path,
+    run_id: str,
+    gate_messages: list[str],
+    failed_steps: list[tuple[str, str]],
+    stopped: list[tuple[str, str, str, str]],
+) -> tuple[str, Path]:
+    """A failed run's summary, in place of the last good run's (which would read as this run's): why it stopped,
+    the quarantine gate first (pipeline/quality/gate.py), then the failed steps and the files stopped."""
+    lines = ["# crmgrade run FAILED", "", f"Run {run_id}, finished {datetime.now():%Y-%m-%d %H:%M:%S}.", ""]
+    if gate_messages:
+        lines += ["## Sources stopped: most of their rows were quarantined", ""]
+        lines += [f"- {m}" for m in gate_messages] + [""]
+    if failed_steps:
+        lines += ["## Failed steps", ""]
+        lines += [f"- {step}: {message}" for step, message in failed_steps] + [""]
+    if stopped:
+        lines += ["## Files stopped (not loaded; an earlier version stays)", ""]
+        lines += [f"- {s} {f} ({status}): {message}" for s, f, status, message in stopped] + [""]
+    lines += ["Nothing was published: the serving copy BI tools read is the last successful run's."]
+    text = "\n".join(lines) + "\n"
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    path = reports_dir / SUMMARY_FILE
+    path.write_text(text, encoding="utf-8")
+    return text, path
+
+
 def stopped_files(warehouse: Path, run_id: str) -> list[tuple[str, str, str, str]]:
     """The files a run rejected or could not read, with the reason: what a failed run prints."""
     try:

@@ -24,6 +24,8 @@ def run_and_report(config_file: Path | str | None, as_of: date | None = None, fo
             print(f"Its summary: {outcome.summary_file}.")
         return 0
     if not outcome.succeeded:
+        for message in outcome.gate_messages:  # first: the likeliest cause of everything after it
+            print(f"  STOPPED: {message}", file=sys.stderr)
         for step, message in outcome.failed_steps:
             print(f"  step {step} failed: {message}", file=sys.stderr)
         for source, file, status, message in outcome.stopped_files:

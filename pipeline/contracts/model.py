@@ -66,6 +66,14 @@ class SourceQuality(BaseModel):
     earliest: date | None = Field(default=None, description="No event of this source is dated before this day.")
     max_history_years: int | None = Field(default=None, ge=1, le=200)
     max_amount: float | None = Field(default=None, gt=0, description="In the source's currency.")
+    max_quarantine_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="More than this share of the rows read in a run quarantined stops the entity (crmgrade.yml's "
+        "quality.max_quarantine_share where unset).",
+    )
 
     @model_validator(mode="after")
     def _one_lower_bound(self) -> SourceQuality:

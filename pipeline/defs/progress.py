@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ LOGGER = "crmgrade_progress"
 # node, which dagster-dbt writes there) to the run's console log.
 console = {"out": sys.stdout, "err": sys.stderr}
 _ENDED = {"STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED"}
+_SKIPPED = re.compile(r"Dependencies for step \S+ (failed|were not executed)")
 
 
 class _StepLines(logging.Handler):
@@ -44,6 +46,8 @@ class _StepLines(logging.Handler):
             print(line, file=console["out"] if kind == "STEP_SUCCESS" else console["err"], flush=True)
         elif record.levelno >= logging.WARNING:
             message = meta.get("orig_message", record.getMessage()) if isinstance(meta, dict) else record.getMessage()
+            if _SKIPPED.match(message):
+                return  # a line per step after a failed one would bury its cause; the run's outcome counts them
             print(f"  {record.levelname.lower()}: {message}", file=console["err"], flush=True)
 
 

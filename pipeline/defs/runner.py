@@ -5,6 +5,7 @@ for one as-of date. Returns what happened; the caller says it (pipeline/cli prin
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ class RunOutcome:
     run_id: str | None = None
     seconds: float = 0.0
     failed_steps: list[tuple[str, str]] = field(default_factory=list)  # (step, error message)
+    gate_messages: list[str] = field(default_factory=list)  # sources over the quarantine gate (quality/gate.py)
     stopped_files: list[tuple[str, str, str, str]] = field(default_factory=list)  # (source, file, status, message)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     timings_file: Path | None = None
@@ -96,7 +98,7 @@ def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> Ru
     from pipeline.defs.progress import RUN_CONFIG as PROGRESS_ONLY
     from pipeline.defs.progress import quiet_console
     from pipeline.defs.step_timings import dbt_node_timings, stage_seconds, step_timings, write_timings
-    from pipeline.summary import stopped_files, write_summary
+    from pipeline.summary import stopped_files, write_failure_summary, write_summary
 
     t0 = time.perf_counter()
     progress("Parsing the dbt project ...")
@@ -125,6 +127,7 @@ def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> Ru
             raise_on_error=False,
             run_config=PROGRESS_ONLY,  # a line per step on the console, not Dagster's line per event
         )
+    steps = [(e.step_key, step_error(e.step_failure_data.error)) for e in result.all_events if e.is_step_failure]
     timings = step_timings(instance, result.run_id)
     timings_file = write_timings(
         settings.reports_dir / "run_timings.json",
@@ -132,28 +135,66 @@ def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> Ru
         time.perf_counter() - t0,
         timings,
         dbt_node_timings(instance, result.run_id),
+        failed_steps=steps,
     )
     ran = {"run_id": result.run_id, "stage_seconds": stage_seconds(timings), "timings_file": timings_file}
     if not result.success:
-        failed = [e for e in result.all_events if e.is_step_failure]
-        steps = []
-        for event in failed:
-            err = event.step_failure_data.error
-            steps.append((event.step_key, err.message.strip() if err else ""))
-        where = (
-            "; see dq.reconciliation and dq.quarantine" if any(e.step_key.startswith("raw__") for e in failed) else ""
-        )
+        where = "; see dq.reconciliation and dq.quarantine" if any(s.startswith("raw__") for s, _ in steps) else ""
+        gates = gate_messages(settings, result.run_id)
+        stopped = stopped_files(settings.warehouse, result.run_id)
+        text, path = write_failure_summary(settings.reports_dir, result.run_id, gates, steps, stopped)
         return RunOutcome(
             False,
-            f"run {result.run_id} failed in {len(failed)} step(s){where}",
+            f"run {result.run_id} failed in {len(steps)} step(s){where}; summary: {path}",
             seconds=time.perf_counter() - t0,
             failed_steps=steps,
-            stopped_files=stopped_files(settings.warehouse, result.run_id),
+            gate_messages=gates,
+            stopped_files=stopped,
+            summary=text,
+            summary_file=path,
             **ran,
         )
     text, path = write_summary(settings.warehouse, settings.reports_dir)
     record_inputs(settings, result.run_id, digest)
     return RunOutcome(True, seconds=time.perf_counter() - t0, summary=text, summary_file=path, **ran)
+
+
+def step_error(err) -> str:
+    """What a failed step's error says: the exception raised inside the asset (type and message), not Dagster's
+    wrapper around it ('Error occurred while executing op ...'), which names no cause."""
+    if err is None:
+        return "no error recorded"
+    wrapper = " ".join(err.message.split())  # one line: the summary and the console list it after the step
+    while err.cause is not None:
+        err = err.cause
+    message = " ".join(err.message.split()) or wrapper
+    head, _, rest = message.partition(": ")
+    if re.fullmatch(r"[\w.]+\.(\w+)", head):  # 'dagster._core.errors.XError: ...' is said 'XError: ...'
+        return f"{head.rsplit('.', 1)[1]}: {rest}"
+    if message == wrapper or head == err.cls_name:
+        return message
+    return f"{err.cls_name or 'Error'}: {message}"
+
+
+def gate_messages(settings: Settings, run_id: str) -> list[str]:
+    """The sources over the quarantine gate in a run (pipeline/quality/gate.py), said as the ingest check says."""
+    import duckdb
+
+    from pipeline.defs.assets.ingest import rule_descriptions
+    from pipeline.quality import gate
+
+    limits = gate.source_limits(load_contracts(settings.sources.contracts), settings.quality.max_quarantine_share)
+    try:
+        con = settings.connect_warehouse(read_only=True)
+    except duckdb.Error:
+        return []
+    try:
+        found = gate.breaches(con, run_id, limits)
+    except duckdb.CatalogException:
+        return []
+    finally:
+        con.close()
+    return [b.message(rule_descriptions(b.entity)) for b in found]
 
 
 def _has_dagster_home() -> bool:

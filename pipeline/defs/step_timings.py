@@ -109,6 +109,7 @@ def write_timings(
     wall_seconds: float,
     timings: list[StepTiming],
     dbt_nodes: list[DbtNodeTiming] = (),
+    failed_steps: list[tuple[str, str]] = (),
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
@@ -117,6 +118,7 @@ def write_timings(
         "stage_seconds": stage_seconds(timings),
         "steps": [asdict(t) for t in timings],
         "dbt_nodes": [asdict(n) for n in dbt_nodes],
+        "failed_steps": [{"step": step, "error": error} for step, error in failed_steps],
     }
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return path

@@ -28,6 +28,7 @@ from pipeline.ingest.loader import (
 )
 from pipeline.privacy.salt import privacy_salt
 from pipeline.privacy.suppression import load_suppressions
+from pipeline.quality import gate
 from pipeline.quality.docs import write_index
 from pipeline.quality.reconcile import reconciliation_problems
 from pipeline.quality.suites import suite_for
@@ -37,6 +38,7 @@ _READER_RULES = {
     READABLE: ("stop", "Every file of this entity can be read as its contract says (encoding, format, sheet)."),
     HAS_COLUMNS: ("stop", "Every file has the columns its contract maps."),
     MALFORMED: ("quarantine", "No line has the wrong number of fields or broken JSON (such lines are quarantined)."),
+    gate.CHECK_NAME: ("stop", gate.DESCRIPTION),
 }
 
 
@@ -63,7 +65,14 @@ def _check_specs(entity: str) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def _check_results(entity: str, results: list[FileResult], problems: list[str]) -> list[dg.AssetCheckResult]:
+def rule_descriptions(entity: str) -> dict[str, str]:
+    """What each rule of an entity checks, for the messages that name a rule."""
+    return {name: description for name, (_, description) in _rules(entity).items()}
+
+
+def _check_results(
+    entity: str, results: list[FileResult], problems: list[str], breaches: list[gate.Breach]
+) -> list[dg.AssetCheckResult]:
     checks = [
         dg.AssetCheckResult(
             check_name=RECONCILIATION,
@@ -95,6 +104,9 @@ def _check_results(entity: str, results: list[FileResult], problems: list[str]) 
                     samples[o.rule.name].extend(o.sample[: 5 - len(samples[o.rule.name])])
                 else:
                     failed[o.rule.name].append(f"{r.file}: {o.unexpected_count} rows (values in dq.validation_results)")
+    for breach in breaches:
+        failed[gate.CHECK_NAME].append(breach.message(rule_descriptions(entity)))
+        counts[gate.CHECK_NAME][breach.source] += breach.rows_quarantined
     for name, (on_failure, _) in _rules(entity).items():
         severity = dg.AssetCheckSeverity.ERROR if on_failure == "stop" else dg.AssetCheckSeverity.WARN
         files = failed.get(name, [])
@@ -171,6 +183,10 @@ def _ingest_asset(entity: str, partitions: dg.PartitionsDefinition) -> dg.Assets
                     context.log.error(f"source {contract.source!r}: {exc}")
                     errors.append(f"{contract.source}: {exc}")
             problems = reconciliation_problems(con, entity, context.run_id)
+            limits = gate.source_limits(contracts, cfg.quality.max_quarantine_share)
+            breaches = gate.breaches(con, context.run_id, limits)
+            for breach in breaches:
+                context.log.error(breach.message(rule_descriptions(entity)))
             table_rows = con.execute(f"select count(*) from raw.{entity}").fetchall()[0][0]
         if errors:
             raise dg.Failure(
@@ -216,7 +232,7 @@ def _ingest_asset(entity: str, partitions: dg.PartitionsDefinition) -> dg.Assets
                 "per_source": dg.MetadataValue.json({k: dict(v) for k, v in per_source.items()}),
             }
         )
-        yield from _check_results(entity, results, problems)
+        yield from _check_results(entity, results, problems, breaches)
 
     return _asset
 
