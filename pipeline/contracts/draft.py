@@ -28,6 +28,14 @@ from pipeline.contracts.schema import ENTITIES, ColumnType
 
 SAMPLE_BYTES = 512 * 1024
 SAMPLE_ROWS = 500
+SPREAD_BYTES = 128 * 1024  # read again from the middle and the end of a larger file: exports change as they go
+MONEY = ("amount", "unit_price", "refund_amount", "cost_amount")
+# words and signs beside an amount in a header or a value, and the currency they name (a proposal to check)
+CURRENCY_WORDS = {
+    "usd": "USD", "us$": "USD", "eur": "EUR", "€": "EUR", "cny": "CNY", "rmb": "CNY", "元": "CNY", "¥": "CNY",
+    "￥": "CNY", "gbp": "GBP", "£": "GBP", "jpy": "JPY", "円": "JPY", "hkd": "HKD", "aud": "AUD", "cad": "CAD",
+    "sgd": "SGD", "chf": "CHF", "krw": "KRW", "inr": "INR", "twd": "TWD", "$": "USD",
+}  # fmt: skip
 
 DATETIME_FORMATS = [
     "%Y-%m-%d %H:%M:%S",
@@ -35,6 +43,8 @@ DATETIME_FORMATS = [
     "%Y-%m-%d %H:%M",
     "%Y/%m/%d %H:%M",
     "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S%z",  # ISO 8601 with an offset, +08:00 or -0500
+    "%Y-%m-%d %H:%M:%S %z",  # Shopify's 'Created at': 2023-01-05 10:23:45 -0500
     "%Y-%m-%dT%H:%M:%S",
     "%m/%d/%Y %H:%M",
     "%d/%m/%Y %H:%M",
@@ -64,6 +74,7 @@ class DraftColumn:
     target: str | None  # the canonical column proposed, None when nothing fits
     filled: int  # sampled rows with a value
     note: str = ""
+    currency: str | None = None  # the currency its header names (amount_usd, 金额(元))
 
 
 @dataclass
@@ -83,6 +94,11 @@ class Draft:
     returns: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     rows_sampled: int = 0
+    grain: str = "record"  # order_line when an order id repeats
+    fill_down: list[str] = field(default_factory=list)  # headers filled on an order's first line only
+    currency: str | None = None  # proposed from headers or value signs; None: nothing said
+    currency_from: str = ""
+    spread: bool = False  # rows from the middle and end of the file were sampled too
 
 
 def _normalize(name: str) -> str:
@@ -90,6 +106,20 @@ def _normalize(name: str) -> str:
 
 
 _LOOKUP = {_normalize(word): column for column, words in SYNONYMS.items() for word in words}
+_CURRENCY_KEYS = sorted(CURRENCY_WORDS, key=len, reverse=True)
+
+
+def lookup(header: str) -> tuple[str | None, str | None]:
+    """The canonical column a header names, and the currency it names beside an amount ('amount_usd',
+    '金额(元)', 'Betrag EUR'), if any."""
+    key = _normalize(header)
+    if key in _LOOKUP:
+        return _LOOKUP[key], None
+    for word in _CURRENCY_KEYS:
+        for rest in (key[: -len(word)] if key.endswith(word) else "", key[len(word) :] if key.startswith(word) else ""):
+            if rest and _LOOKUP.get(rest) in MONEY:
+                return _LOOKUP[rest], CURRENCY_WORDS[word]
+    return None, None
 
 
 def sniff_encoding(sample: bytes) -> str:
@@ -124,6 +154,26 @@ def _rows(path: Path) -> tuple[list[list[str]], str, str]:
     # blank rows stay: header_row counts the lines a person sees, blank ones too
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     return rows[: SAMPLE_ROWS + 20], encoding, delimiter
+
+
+def _later_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
+    """Rows from the middle and the end of a file larger than the first sample: whole lines only (a line cut by
+    the read, or a quoted value spanning lines, gives a row of another width, which the caller drops)."""
+    size = path.stat().st_size
+    if size <= SAMPLE_BYTES:
+        return []
+    codec = "gb18030" if encoding == "gbk" else encoding
+    out: list[list[str]] = []
+    with open(path, "rb") as fh:
+        for start, at_end in ((size // 2, False), (max(size - SPREAD_BYTES, SAMPLE_BYTES), True)):
+            fh.seek(start)
+            chunk = fh.read(SPREAD_BYTES)
+            if chunk.count(b"\n") < 2:
+                continue
+            chunk = chunk[chunk.index(b"\n") + 1 : chunk.rindex(b"\n") + 1]
+            rows = list(csv.reader(io.StringIO(chunk.decode(codec, errors="replace")), delimiter=delimiter))
+            out += rows[-(SAMPLE_ROWS // 2) :] if at_end else rows[: SAMPLE_ROWS // 2]
+    return out
 
 
 def _xlsx_rows(path: Path) -> list[list[str]]:
@@ -204,6 +254,25 @@ def _formats_parsing_all(values: list[str], formats: list[str]) -> list[str]:
     return [fmt for fmt in formats if parses(fmt)]
 
 
+def _format_parsing_most(values: list[str], formats: list[str]) -> tuple[str, int] | None:
+    """The format parsing the most values when none parses all, if it parses at least 95% of them; and how many
+    it leaves (a few impossible dates in an export are rows to quarantine, not a reason to read it as text)."""
+
+    def parsed(fmt: str) -> int:
+        n = 0
+        for v in values:
+            try:
+                datetime.strptime(v, fmt)
+            except ValueError:
+                continue
+            n += 1
+        return n
+
+    best = max(formats, key=parsed)
+    n = parsed(best)
+    return (best, len(values) - n) if n and n >= 0.95 * len(values) else None
+
+
 def _number_notation(values: list[str]) -> tuple[str, str] | None:
     """(decimal separator, thousands separator) in which every value is a number, or None."""
     cleaned = [re.sub(r"[\s\u00a0$¥￥€£元]|CNY|RMB|USD|EUR|GBP", "", v).strip("()").rstrip("-") for v in values]
@@ -218,13 +287,22 @@ def _number_notation(values: list[str]) -> tuple[str, str] | None:
 def _column(header: str, values: list[str], draft_notes: list[str]) -> tuple[DraftColumn, list[str], str | None]:
     """A column's type and proposed target; the date formats its values need; its number notation."""
     present = [v.strip() for v in values if v.strip()]
-    target = _LOOKUP.get(_normalize(header))
+    target, currency = lookup(header)
+    if target in (None, "name", "buyer_name") and present and all(re.fullmatch(r"#\d+", v) for v in present):
+        target = "order_id"  # '#1001': Shopify's order number, in a column it calls 'Name'
     kind: ColumnType = "string"
     formats: list[str] = []
     notation = None
     if present and not (target and target.endswith("_id")):  # ids look like numbers, and are text
         datetimes = _formats_parsing_all(present, DATETIME_FORMATS)
         dates = _formats_parsing_all(present, DATE_FORMATS)
+        if not (datetimes or dates) and (target in ("ordered_at", "birth_date", "registered_at") or not target):
+            most = _format_parsing_most(present, DATETIME_FORMATS + DATE_FORMATS)
+            if most:
+                (datetimes if most[0] in DATETIME_FORMATS else dates).append(most[0])
+                draft_notes.append(
+                    f"{header}: {most[1]} of {len(present)} sampled values fit no date format (quarantined when loaded)"
+                )
         numbers = _number_notation(present)
         if (datetimes or dates) and not (numbers and target not in ("ordered_at", "birth_date", "registered_at")):
             formats = (datetimes or dates)[:1]
@@ -239,7 +317,7 @@ def _column(header: str, values: list[str], draft_notes: list[str]) -> tuple[Dra
         if wanted in ("decimal", "integer") and kind == "string" and present:
             draft_notes.append(f"{header}: named like {target} but its values are not all numbers; mapped as text")
             target = None
-    return DraftColumn(header, kind, target, len(present)), formats, notation
+    return DraftColumn(header, kind, target, len(present), currency=currency), formats, notation
 
 
 def _entity(targets: set[str]) -> str:
@@ -270,7 +348,10 @@ def draft_contract(path: Path, entity: str | None = None) -> Draft:
     if not any(any(v.strip() for v in r) for r in rows):
         raise DraftError(f"{path}: no rows to read")
     h = _header_row(rows)
-    header, body = rows[h], [r for r in rows[h + 1 :] if len(r) == len(rows[h])][:SAMPLE_ROWS]
+    header = rows[h]
+    first = [r for r in rows[h + 1 :] if len(r) == len(header)][:SAMPLE_ROWS]
+    later = [r for r in _later_rows(path, encoding, delimiter) if len(r) == len(header)] if fmt == "csv" else []
+    body = first + later
     columns, date_formats, datetime_formats, notations = [], [], [], Counter()
     seen_targets: set[str] = set()
     for i, name in enumerate(header):
@@ -289,40 +370,105 @@ def draft_contract(path: Path, entity: str | None = None) -> Draft:
     chosen = entity or _entity(seen_targets)
     canonical = ENTITIES[chosen]
     for col in columns:
-        if col.target and col.target not in canonical:
+        # a person's name is `name` in a registry and `buyer_name` on an order ('客户名称' is either)
+        alias = {"name": "buyer_name", "buyer_name": "name"}.get(col.target or "")
+        if col.target and col.target not in canonical and alias in canonical and alias not in seen_targets:
+            seen_targets.add(alias)
+            col.target = alias
+        elif col.target and col.target not in canonical:
             col.note = f"{col.target} is not a column of {chosen}"
             col.target = None
     draft = Draft(path, fmt, encoding, delimiter, h + 1, chosen, columns, date_formats, datetime_formats)
-    draft.rows_sampled, draft.notes = len(body), notes
+    draft.rows_sampled, draft.notes, draft.spread = len(body), notes, bool(later)
     if notations:
         # a thousands separator seen is kept; a column of plain integers says nothing about separators
         dec, thousands = max(notations, key=lambda n: (notations[n], n != ".,"))
         draft.decimal_separator, draft.thousands_separator = dec, thousands
+    _currency(draft, body)
     if chosen == "orders":
-        _orders_details(draft, header, body)
+        _orders_details(draft, first, body)
     return draft
 
 
-def _orders_details(draft: Draft, header: list[str], body: list[list[str]]) -> None:
+def _currency(draft: Draft, body: list[list[str]]) -> None:
+    """The currency the money headers name ('amount_usd'), else the sign its money values carry ('$12.50')."""
+    money = [(i, c) for i, c in enumerate(draft.columns) if c.target in MONEY]
+    named = {c.currency for _, c in money if c.currency}
+    if len(named) == 1:
+        draft.currency = named.pop()
+        draft.currency_from = "the header " + ", ".join(_quote(c.header) for _, c in money if c.currency)
+        return
+    if len(named) > 1:
+        draft.notes.append(f"the money headers name several currencies: {sorted(named)}")
+        return
+    signs = Counter(
+        CURRENCY_WORDS[sign]
+        for i, _ in money
+        for r in body
+        for sign in ("€", "£", "¥", "￥", "元", "$")
+        if sign in r[i]
+    )
+    if len(signs) == 1:
+        draft.currency, count = signs.popitem()
+        draft.currency_from = f"the sign on {count} sampled amounts"
+
+
+def _orders_details(draft: Draft, first: list[list[str]], body: list[list[str]]) -> None:
     by_target = {c.target: i for i, c in enumerate(draft.columns) if c.target}
     if "status" in by_target:
         words = sorted({r[by_target["status"]].strip() for r in body if r[by_target["status"]].strip()})
-        lookup = {w.lower(): status for status, ws in STATUS_WORDS.items() for w in ws}
-        draft.statuses = {w: lookup.get(w.lower(), "unknown") for w in words[:30]}
+        lookup_status = {w.lower(): status for status, ws in STATUS_WORDS.items() for w in ws}
+        draft.statuses = {w: lookup_status.get(w.lower(), "unknown") for w in words[:30]}
         unknown = [w for w, s in draft.statuses.items() if s == "unknown"]
         if unknown:
             draft.notes.append(
                 f"statuses not recognised (mapped to 'unknown', quarantined until you map them): {unknown}"
             )
+    if "order_id" in by_target:
+        _order_lines(draft, first, by_target["order_id"])
     if "quantity" in by_target:
         q = by_target["quantity"]
         negative = [r for r in body if r[q].strip().startswith("-")]
         if negative:
             draft.returns["negative_quantity"] = True
             if "order_id" in by_target:
-                prefixes = {r[by_target["order_id"]].strip()[:1] for r in negative}
-                if len(prefixes) == 1 and prefixes <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ"):
+                o = by_target["order_id"]
+                prefixes = {r[o].strip()[:1] for r in negative}
+                positive = [r for r in body if r[q].strip() and not r[q].strip().startswith("-")]
+                # a prefix every order shares ('SO...') would make every order a return
+                if (
+                    len(prefixes) == 1
+                    and prefixes <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                    and not any(r[o].strip().startswith(next(iter(prefixes))) for r in positive)
+                ):
                     draft.returns["order_id_prefix"] = prefixes.pop()
+
+
+def _order_lines(draft: Draft, first: list[list[str]], o: int) -> None:
+    """grain order_line when an order id repeats in the rows read from the start (an order's lines are
+    together there); then the columns an export fills on an order's first line only (Shopify's status, e-mail,
+    total) are carried down to its other lines (fill_down), money excepted: a total on every line would be
+    summed once per line."""
+    lines: dict[str, list[list[str]]] = {}
+    for r in first:
+        if r[o].strip():
+            lines.setdefault(r[o].strip(), []).append(r)
+    several = [rows for rows in lines.values() if len(rows) > 1]
+    if not several:
+        return
+    draft.grain = "order_line"
+    for i, col in enumerate(draft.columns):
+        if not col.target or col.target in ("order_id", "line_number"):
+            continue
+        on_first_only = all(not r[i].strip() for rows in several for r in rows[1:])
+        if on_first_only and any(rows[0][i].strip() for rows in several):
+            if col.target in MONEY:
+                draft.notes.append(
+                    f"{col.header}: given on an order's first line only (an order's total): the order's value is "
+                    "that line's; check it is not a line amount"
+                )
+            else:
+                draft.fill_down.append(col.header)
 
 
 def _quote(text: str) -> str:
@@ -337,7 +483,8 @@ def render_draft(draft: Draft, source: str) -> str:
     mapped = [c for c in d.columns if c.target]
     lines = [
         f"# Draft contract for exports like {d.file.name} (crmgrade contract draft, {datetime.now():%Y-%m-%d}):",
-        f"# inferred from its first {d.rows_sampled} rows. Check every line, then save it in sources.contracts.",
+        f"# inferred from {d.rows_sampled} rows{' of its start, middle and end' if d.spread else ''}. Check every "
+        "line, then save it in sources.contracts.",
         "# No value of a row is written here (a contract is kept in git).",
         f"source: {source}",
         f"entity: {d.entity}                # {len(mapped)} of {len(d.columns)} columns mapped",
@@ -347,7 +494,11 @@ def render_draft(draft: Draft, source: str) -> str:
     if d.format == "csv":
         lines += [f"encoding: {d.encoding}", f"delimiter: {_quote(d.delimiter)}"]
     lines += [f"header_row: {d.header_row}" + ("                 # title rows above it" if d.header_row > 1 else "")]
-    if d.entity in ("orders", "opportunities", "campaigns"):
+    if d.grain == "order_line":
+        lines += ["grain: order_line             # an order id repeats: one row per order line"]
+    if d.currency:
+        lines += [f"currency: {d.currency}                 # from {d.currency_from}: check"]
+    elif d.entity in ("orders", "opportunities", "campaigns"):
         lines += ["currency: CNY                 # the ISO code of the amounts: check (it cannot be inferred)"]
     lines += [
         "timezone: Asia/Shanghai       # the time zone of the export's timestamps: check",
@@ -366,6 +517,8 @@ def render_draft(draft: Draft, source: str) -> str:
             lines.append(
                 f"  # {_quote(c.header)}: ?   ({c.kind}, {c.filled} of {d.rows_sampled} sampled rows filled{why})"
             )
+    if d.fill_down:
+        lines.append(f"fill_down: [{', '.join(map(_quote, d.fill_down))}]   # on an order's first line only")
     derived = _derived(d)
     if derived:
         lines.append("derived:")

@@ -95,6 +95,11 @@ class SourceContract(BaseModel):
     header_row: int = Field(default=1, ge=1, description="1-based row holding the column names.")
     sheet: str | None = None
     grain: Literal["record", "order_line"] = "record"
+    fill_down: list[str] = Field(
+        default=[],
+        description="Source columns an export fills on an order's first line only (Shopify's status, e-mail, "
+        "customer): carried down to the order's other lines, within the order id, in file order.",
+    )
     columns: dict[str, str | HelperColumn] = Field(min_length=1)
     derived: dict[str, str] = {}
     null_values: list[str] = ["", "NULL", "null", "None", "N/A", "n/a", "-", "--", "\\N"]
@@ -164,6 +169,8 @@ class SourceContract(BaseModel):
             raise ValueError("grain 'order_line' is only valid for entity 'orders'")
         if self.returns is not None and self.entity != "orders":
             raise ValueError("returns are only valid for entity 'orders'")
+        if self.fill_down and self.grain != "order_line":
+            raise ValueError("fill_down carries values down an order's lines: it needs grain 'order_line'")
         return self
 
     # -- derived views of the contract ------------------------------------------------------------
@@ -218,6 +225,15 @@ def check_contract(contract: SourceContract, file: Path | str) -> None:
         if name in seen:
             raise ContractError(file, key, f"{name!r} is already mapped from column {seen[name]!r}")
         seen[name] = source_col
+    for i, column in enumerate(contract.fill_down):
+        if column not in contract.columns:
+            raise ContractError(
+                file,
+                f"fill_down[{i}]",
+                f"{column!r} is not a column the contract maps{_suggest(column, contract.columns)}",
+            )
+        if "order_id" not in seen:
+            raise ContractError(file, "fill_down", "carries values down an order's lines: map a column to order_id")
     known = set(seen)
     for target, text in contract.derived.items():
         key = f"derived.{target}"

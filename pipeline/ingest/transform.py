@@ -60,6 +60,11 @@ def _number(raw: pl.Expr, contract: SourceContract, *, places: int) -> pl.Expr:
     return pl.when(text.str.contains(pattern)).then(signed)
 
 
+def names_its_offset(fmt: str) -> bool:
+    """Whether a timestamp format reads the value's own UTC offset: %z / %:z, or a literal Z (UTC)."""
+    return "%z" in fmt or "%:z" in fmt or fmt.endswith("Z")
+
+
 def _parse(col: str, kind: str, contract: SourceContract, warehouse_tz: str) -> pl.Expr:
     raw = pl.col(col)
     if kind == "string":
@@ -83,16 +88,25 @@ def _parse(col: str, kind: str, contract: SourceContract, warehouse_tz: str) -> 
         parsed += [raw.str.strptime(pl.Datetime("us"), f, strict=False).dt.date() for f in contract.datetime_formats]
         return pl.coalesce(parsed)
     if kind == "timestamp":
-        parsed = [raw.str.strptime(pl.Datetime("us"), f, strict=False) for f in contract.datetime_formats]
+        local = [f for f in contract.datetime_formats if not names_its_offset(f)]
+        parsed = [raw.str.strptime(pl.Datetime("us"), f, strict=False) for f in local]
         parsed += [raw.str.strptime(pl.Date, f, strict=False).cast(pl.Datetime("us")) for f in contract.date_formats]
-        ts = pl.coalesce(parsed)
+        ts = pl.coalesce(parsed) if parsed else pl.lit(None, pl.Datetime("us"))
         if contract.timezone != warehouse_tz:
             ts = (
                 ts.dt.replace_time_zone(contract.timezone, ambiguous="earliest", non_existent="null")
                 .dt.convert_time_zone(warehouse_tz)
                 .dt.replace_time_zone(None)
             )
-        return ts
+        # a value that says its own offset ('+08:00', '-0500', 'Z') is that instant, whatever the contract's zone
+        instants = [
+            raw.str.strptime(pl.Datetime("us", "UTC"), f, strict=False)
+            .dt.convert_time_zone(warehouse_tz)
+            .dt.replace_time_zone(None)
+            for f in contract.datetime_formats
+            if names_its_offset(f)
+        ]
+        return pl.coalesce([*instants, ts]) if instants else ts
     raise ValueError(f"unknown type {kind!r}")  # pragma: no cover
 
 
@@ -148,6 +162,16 @@ def to_canonical(
             for c in names
         ]
     )
+    if contract.fill_down:
+        # values given on an order's first line only, carried down its lines (never across orders)
+        order = pl.col("order_id")
+        lf = lf.with_columns(
+            pl.when(order.is_not_null())
+            .then(pl.col(renames[c]).forward_fill().over(order))
+            .otherwise(pl.col(renames[c]))
+            .alias(renames[c])
+            for c in contract.fill_down
+        )
     # Clean what the suites judge by format (phones, e-mails, names); other strings are only trimmed.
     canonical_strings = {c for c, t in ENTITIES[contract.entity].items() if t == "string"}
     cleaning = {c: cleaning_for(c) for c in names if types[c] == "string" and c in canonical_strings}

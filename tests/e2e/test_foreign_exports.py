@@ -1,4 +1,5 @@
-"""A company's own exports, not shaped like the demo: the first `crmgrade run` is green and every figure is exact.
+"""A company's own exports, not shaped like the demo: drafted by `crmgrade contract draft` and run as drafted (only
+the glob, currency and time zone edited), the first `crmgrade run` is green and every figure is exact.
 
 Two exports written here, as another company would deliver them:
 - a US web shop's order history of 1997-1998 in dollars: orders only, no order numbers, zero-padded customer
@@ -20,6 +21,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
+from pipeline.contracts.draft import draft_contract, render_draft
 from tests.conftest import REPO
 from tests.e2e.pipeline_runs import query
 
@@ -89,50 +91,15 @@ def foreign_run(tmp_path_factory):
     contracts.mkdir()
     (sources / "shop" / "orders_1997_1998.csv").write_text(shop, encoding="utf-8")
     (sources / "dealer" / "invoices.csv").write_text(invoices, encoding="utf-8")
-    (contracts / "shop.yml").write_text(
-        yaml.safe_dump(
-            {
-                "source": "us_shop",
-                "entity": "orders",
-                "path": "shop/*.csv",
-                "format": "csv",
-                "currency": "USD",
-                "timezone": "America/New_York",
-                "columns": {"cust_no": "buyer_id", "date": "ordered_at", "items": "quantity", "total": "amount"},
-                "derived": {"status": "'completed'"},
-                "date_formats": ["%m/%d/%Y"],
-                "datetime_formats": ["%m/%d/%Y %H:%M"],
-            }
-        ),
-        encoding="utf-8",
-    )
-    (contracts / "dealer.yml").write_text(
-        yaml.safe_dump(
-            {
-                "source": "dealer",
-                "entity": "orders",
-                "path": "dealer/*.csv",
-                "format": "csv",
-                "grain": "order_line",
-                "currency": "USD",
-                "timezone": "America/New_York",
-                "columns": {
-                    "InvoiceNo": "order_id",
-                    "StockCode": "product_id",
-                    "Description": "product_name",
-                    "Quantity": "quantity",
-                    "InvoiceDate": "ordered_at",
-                    "UnitPrice": "unit_price",
-                    "CustomerID": "buyer_id",
-                    "LineCost": "cost_amount",
-                },
-                "derived": {"amount": "quantity * unit_price", "status": "'completed'"},
-                "returns": {"negative_quantity": True, "order_id_prefix": "C"},
-                "datetime_formats": ["%m/%d/%Y %H:%M"],
-            }
-        ),
-        encoding="utf-8",
-    )
+    # each contract as `crmgrade contract draft` writes it, with only what a draft cannot know edited:
+    # the files' glob, their currency and their time zone
+    for name, export, source in (
+        ("shop", "shop/orders_1997_1998.csv", "us_shop"),
+        ("dealer", "dealer/invoices.csv", "dealer"),
+    ):
+        drafted = yaml.safe_load(render_draft(draft_contract(sources / export), source))
+        drafted.update(path=f"{name}/*.csv", currency="USD", timezone="America/New_York")
+        (contracts / f"{name}.yml").write_text(yaml.safe_dump(drafted, allow_unicode=True), encoding="utf-8")
     spec = yaml.safe_load((REPO / "grading.yml").read_text(encoding="utf-8"))
     assert spec["currency"] == "CNY"
     spec["currency"] = "USD"

@@ -1,5 +1,6 @@
 """`crmgrade contract draft`: a contract inferred from a sample export loads, and ingests that export exactly."""
 
+import re
 from datetime import datetime
 
 import duckdb
@@ -152,3 +153,159 @@ def test_json_lines_and_parquet_exports(tmp_path):
         "total": "amount",
         "order_date": "ordered_at",
     }
+
+
+# -- drafts that run right as written (issue 42) ------------------------------------------------------------------
+INVOICE_LINES = (
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,LineCost\n"
+    "536365,85123A,WHITE HANGING HEART,6,12/13/2010 8:26,2.55,17850.0,9.18\n"
+    "536365,71053,WHITE METAL LANTERN,6,12/13/2010 8:26,3.39,17850.0,12.20\n"
+    "536366,22633,HAND WARMER,6,12/14/2010 8:28,1.85,17850.0,6.66\n"
+    "C536379,D,Discount,-1,12/15/2010 9:41,27.50,14527.0,\n"
+)
+
+
+def test_an_invoice_whose_number_repeats_is_drafted_at_the_grain_of_its_lines(tmp_path):
+    draft, text, contract = _drafted(tmp_path, "invoices.csv", INVOICE_LINES)
+    assert contract.grain == "order_line" and "grain: order_line" in text
+    assert contract.columns["LineCost"] == "cost_amount"
+    assert (contract.returns.negative_quantity, contract.returns.order_id_prefix) == (True, "C")
+    con, [result] = _ingest(tmp_path, contract)
+    # as drafted, nothing is quarantined: both lines of 536365 load as lines 1 and 2
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 4, 0)
+    rows = con.execute(
+        "select order_id, line_number, status, amount::varchar, cost_amount::varchar from raw.orders order by 1, 2"
+    ).fetchall()
+    assert rows == [
+        ("536365", 1, "completed", "15.3000", "9.1800"),
+        ("536365", 2, "completed", "20.3400", "12.2000"),
+        ("536366", 1, "completed", "11.1000", "6.6600"),
+        ("C536379", 1, "refunded", "27.5000", None),
+    ]
+
+
+ERP = (
+    "单据编号,单据日期,客户名称,存货编码,数量,含税单价,金额(元),成本\n"
+    "SO0001,2024-03-01,华东五金有限公司,P-01,10,12.50,125.00,80.00\n"
+    "SO0002,2024-03-02,华南建材,P-02,4,30.00,120.00,70.00\n"
+    "SO0003,2024-03-03,华东五金有限公司,P-01,-2,12.50,-25.00,-16.00\n"
+)
+
+
+def test_an_erp_export_whose_ids_share_a_prefix_is_not_all_returns(tmp_path):
+    draft, text, contract = _drafted(tmp_path, "erp.csv", ERP.encode("gbk"))
+    assert {c.header: c.target for c in draft.columns} == {
+        "单据编号": "order_id",
+        "单据日期": "ordered_at",
+        "客户名称": "buyer_name",
+        "存货编码": "product_id",
+        "数量": "quantity",
+        "含税单价": "unit_price",
+        "金额(元)": "amount",
+        "成本": "cost_amount",
+    }
+    # every id starts with S, the positive lines too: a prefix would make every order a return
+    assert contract.returns is not None and contract.returns.order_id_prefix is None
+    assert contract.currency == "CNY" and 'currency: CNY                 # from the header "金额(元)"' in text
+    assert contract.grain == "record"
+
+
+def test_an_amount_header_naming_its_currency_maps_to_amount_and_proposes_the_currency(tmp_path):
+    for header, currency in (("amount_usd", "USD"), ("Betrag EUR", "EUR"), ("Total (GBP)", "GBP")):
+        sample = f"order_no,order_date,{header}\nA1,2024-03-01,12.50\nA2,2024-03-02,3.00\n"
+        draft, _, contract = _drafted(tmp_path, "o.csv", sample)
+        assert (contract.columns[header], contract.currency) == ("amount", currency), header
+    # no header says it: a sign on the amounts proposes it
+    draft, _, contract = _drafted(tmp_path, "o.csv", 'order_no,order_date,total\nA1,2024-03-01,"$1,250.00"\n')
+    assert contract.currency == "USD" and draft.currency_from == "the sign on 1 sampled amounts"
+
+
+SHOPIFY = (
+    "Name,Email,Financial Status,Paid at,Currency,Subtotal,Total,Discount Code,Created at,Lineitem quantity,"
+    "Lineitem name,Lineitem price,Lineitem sku,Billing Name,Billing City,Billing Province,Refunded Amount,Id\n"
+    "#1001,ann@example.com,paid,2024-03-01 10:00:00 -0500,USD,30.00,33.00,,2024-03-01 09:59:00 -0500,1,Mug,10.00,"
+    "MUG-1,Ann Lee,Boston,MA,0.00,5001\n"
+    "#1001,,,,,,,,2024-03-01 09:59:00 -0500,2,Tea,10.00,TEA-1,,,,,5001\n"
+    "#1002,bob@example.com,refunded,2024-03-02 11:00:00 -0500,USD,15.00,15.00,,2024-03-02 10:30:00 -0500,1,Pot,"
+    "15.00,POT-1,Bob Ray,Austin,TX,15.00,5002\n"
+    "#1003,cy@example.com,voided,,USD,8.00,8.00,,2024-03-03 23:30:00 -0500,1,Cup,8.00,CUP-1,Cy Doe,Denver,CO,"
+    "0.00,5003\n"
+    "#1003,,,,,,,,2024-03-03 23:30:00 -0500,1,Lid,0.00,LID-1,,,,,5003\n"
+)
+
+
+def test_a_shopify_export_with_order_fields_on_the_first_line_runs_right_as_drafted(tmp_path):
+    draft, text, contract = _drafted(tmp_path, "orders_export.csv", SHOPIFY)
+    mapped = {c.header: c.target for c in draft.columns if c.target}
+    assert mapped == {
+        "Name": "order_id",
+        "Email": "email",
+        "Financial Status": "status",
+        "Currency": "currency",
+        "Total": "amount",
+        "Created at": "ordered_at",
+        "Lineitem quantity": "quantity",
+        "Lineitem name": "product_name",
+        "Lineitem price": "unit_price",
+        "Lineitem sku": "product_id",
+        "Billing Name": "buyer_name",
+        "Billing City": "city",
+        "Billing Province": "province",
+        "Refunded Amount": "refund_amount",
+    }
+    assert contract.grain == "order_line"
+    # the order's fields carried down its lines; its money never (a total on each line would count twice)
+    assert contract.fill_down == [
+        "Email",
+        "Financial Status",
+        "Currency",
+        "Billing Name",
+        "Billing City",
+        "Billing Province",
+    ]
+    assert contract.datetime_formats == ["%Y-%m-%d %H:%M:%S %z"]
+    assert draft.statuses == {"paid": "completed", "refunded": "refunded", "voided": "cancelled"}
+    assert "'completed'" not in contract.derived["status"].split("else")[-1]
+    con, [result] = _ingest(tmp_path, contract, currency="USD")
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 5, 0)
+    rows = con.execute(
+        """select order_id, line_number, email, status, buyer_name, amount::varchar, refund_amount::varchar,
+                  ordered_at::varchar
+           from raw.orders order by 1, 2"""
+    ).fetchall()
+    # -0500 is that instant: 09:59 in Boston is 22:59 in Shanghai (the warehouse's zone), whatever the contract says
+    assert rows == [
+        ("#1001", 1, "ann@example.com", "completed", "Ann Lee", "33.0000", "0.0000", "2024-03-01 22:59:00"),
+        ("#1001", 2, "ann@example.com", "completed", "Ann Lee", None, None, "2024-03-01 22:59:00"),
+        ("#1002", 1, "bob@example.com", "refunded", "Bob Ray", "15.0000", "15.0000", "2024-03-02 23:30:00"),
+        ("#1003", 1, "cy@example.com", "cancelled", "Cy Doe", "8.0000", "0.0000", "2024-03-04 12:30:00"),
+        ("#1003", 2, "cy@example.com", "cancelled", "Cy Doe", None, None, "2024-03-04 12:30:00"),
+    ]
+
+
+def test_the_draft_reads_the_middle_and_the_end_of_a_large_export(tmp_path):
+    """A status word that first appears late in the file (returns start in the last month) is still mapped, and
+    an impossible date among the values does not make the date column text."""
+    head = "订单编号,下单时间,实付金额,订单状态\n"
+    early = "".join(f"A{i:07d},2024-01-01 10:00:00,{10 + i % 90}.00,交易成功\n" for i in range(20_000))
+    late = "".join(f"B{i:07d},2024-06-30 10:00:00,{10 + i % 90}.00,已退款\n" for i in range(2_000))
+    text = head + early + "X1,2024-02-30 10:00:00,1.00,交易成功\n" + late
+    assert len(text.encode()) > 3 * 512 * 1024 // 2
+    draft, rendered, contract = _drafted(tmp_path, "big.csv", text)
+    assert draft.statuses == {"交易成功": "completed", "已退款": "refunded"}
+    assert draft.spread and "of its start, middle and end" in rendered
+    bad = _drafted(tmp_path, "bad.csv", head + early[:2000] + "X1,2024-02-30 10:00:00,1.00,交易成功\n")[2]
+    assert bad.datetime_formats == ["%Y-%m-%d %H:%M:%S"]
+
+
+def test_fill_down_needs_order_lines_and_a_mapped_column(tmp_path):
+    from pipeline.contracts.model import ContractError
+
+    base = "source: s\nentity: orders\npath: '*.csv'\nformat: csv\ncolumns: {Name: order_id, Email: email}\n"
+    for extra, message in (
+        ("fill_down: [Email]\n", "needs grain 'order_line'"),
+        ("grain: order_line\nfill_down: [Emial]\n", "fill_down[0]: 'Emial' is not a column the contract maps"),
+    ):
+        (tmp_path / "c.yml").write_text(base + extra, encoding="utf-8")
+        with pytest.raises(ContractError, match=re.escape(message)):
+            load_contract(tmp_path / "c.yml")
