@@ -53,7 +53,10 @@ def _prepare(settings: Settings, as_of: date | None, progress: Callable[[str], N
             settings.sources.root,
             DemoSpec(customers=settings.demo.customers, seed=settings.demo.seed, orders=settings.demo.orders),
         )
-    load_contracts(settings.sources.contracts)
+    from pipeline.ingest.source_files import unmatched_globs
+
+    for warning in unmatched_globs(settings.sources.root, load_contracts(settings.sources.contracts)):
+        progress(f"warning: {warning}")
     load_grading_spec(settings.grading)
     load_rules(settings.rules)  # the conditions are type-checked against the fact table when it exists
     return settings

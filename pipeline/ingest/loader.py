@@ -425,6 +425,15 @@ def _prepare(job: _FileJob, workdir: Path, pending_hashes: pl.DataFrame) -> File
         # The header itself only where erasure reaches: a file without a header row has a person's data there.
         detail = f"{message}; the file has {read.header}"
         return _reject(job, read, "rejected", HAS_COLUMNS, message, malformed=malformed, detail=detail)
+    ambiguous = read.ambiguous_columns(contract)
+    if ambiguous:
+        named = "; ".join(f"{name!r} is columns {' and '.join(map(str, at))}" for name, at in ambiguous)
+        message = (
+            f"{rel}: the header (row {contract.header_row}) holds a column the contract of source "
+            f"{contract.source!r} maps more than once: {named}. Which one it means cannot be told: rename one in "
+            "the export"
+        )
+        return _reject(job, read, "rejected", HAS_COLUMNS, message, malformed=malformed)
     source_cols = list(contract.columns)
     frame = read.frame.select("_row_number", *source_cols).with_columns(_record_hash(source_cols).alias("_record_hash"))
     t0 = time.perf_counter()

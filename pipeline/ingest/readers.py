@@ -57,6 +57,16 @@ class SourceRead:
     def missing_columns(self, contract: SourceContract) -> list[str]:
         return [c for c in contract.columns if c not in self.header]
 
+    def ambiguous_columns(self, contract: SourceContract) -> list[tuple[str, list[int]]]:
+        """(name, 1-based positions) of the mapped columns the header holds more than once: which one the
+        contract means cannot be told (the readers name a repeat `手机_duplicated_0`)."""
+        out = []
+        for name in contract.columns:
+            repeats = [i for i, h in enumerate(self.header, 1) if h == name or h.startswith(f"{name}_duplicated_")]
+            if len(repeats) > 1:
+                out.append((name, repeats))
+        return out
+
 
 MALFORMED_SCHEMA = {"_row_number": pl.Int64, "text": pl.String, "reason": pl.String}
 
@@ -207,7 +217,22 @@ def _decoded(path: Path, contract: SourceContract, workdir: Path) -> Decoded:
         raise SourceReadError(f"{path}: {exc}") from None
 
 
+def _with_line_feeds(path: Path, workdir: Path) -> Path:
+    """A file whose lines end in a carriage return alone (classic Mac, Excel for Mac's CSV) as a copy of the same
+    name ending them in line feeds, which the readers split on; any other file as it is. (0x0D is never part of
+    a multi-byte UTF-8 or GBK character.)"""
+    with open(path, "rb") as fh:
+        head = fh.read(CHUNK)
+    if b"\r" not in head or b"\n" in head:
+        return path
+    copy = workdir / "line_feeds" / path.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_bytes(path.read_bytes().replace(b"\r", b"\n"))
+    return copy
+
+
 def _read_csv(path: Path, contract: SourceContract, workdir: Path, first_data_row: int) -> SourceRead:
+    path = _with_line_feeds(path, workdir)
     decoded = Decoded(path) if is_utf8(contract.encoding) else _decoded(path, contract, workdir)
     if not decoded.bad_lines:
         try:

@@ -36,3 +36,24 @@ def find_source_files(root: Path, contract: SourceContract) -> SourceFiles:
 def list_source_files(root: Path, contract: SourceContract) -> list[Path]:
     """The files of a contract that are read: under the root, links resolved and checked."""
     return find_source_files(root, contract).files
+
+
+def unmatched_globs(root: Path, contracts: list[SourceContract]) -> list[str]:
+    """What to say of the contracts whose glob matches no file under the root (a misspelt path, a folder renamed):
+    said before the run, not found out from an empty entity at its end. A contract whose files have not come yet
+    is legitimate, so this is a warning."""
+    import difflib
+
+    out = []
+    children = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+    for contract in contracts:
+        if find_source_files(root, contract).files:
+            continue
+        first = contract.path.replace("\\", "/").split("/")[0]
+        close = difflib.get_close_matches(first, children, n=1) if not any(c in first for c in "*?[") else []
+        hint = f" (did you mean {close[0]!r}?)" if close and close[0] != first else ""
+        out.append(
+            f"the contract of source {contract.source!r} ({contract.entity}): path {contract.path!r} matches no file "
+            f"under {root}{hint}"
+        )
+    return out

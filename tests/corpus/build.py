@@ -106,6 +106,35 @@ CASES: dict[str, tuple[str, str, list]] = {
             )
         ],
     ),
+    "mapped_column_twice_in_the_header": (
+        "orders_csv",
+        "A header holding 手机 twice: the second column was silently dropped; now the file is rejected, naming both"
+        " columns.",
+        [
+            (
+                {
+                    "o.csv": GOOD.replace("状态\n", "状态,手机\n")
+                    .replace("成功\n", "成功,13900000000\n")
+                    .replace("关闭\n", "关闭,\n")
+                },
+                [
+                    {
+                        "file": "o.csv",
+                        "status": "rejected",
+                        "loaded": 0,
+                        "quarantined": {"file__has_contract_columns": 3},
+                        "message": "'手机' is columns 2 and 7",
+                    }
+                ],
+            )
+        ],
+    ),
+    "carriage_returns_only": (
+        "orders_csv",
+        "Lines ending in a carriage return alone (Excel for Mac): read as lines, each row on its own line number"
+        " (it was rows_read 0, 'balanced', with 3 rows neither counted nor quarantined).",
+        [({"o.csv": GOOD.replace("\n", "\r").encode()}, [ok("o.csv", 3, row_numbers=[2, 3, 4])])],
+    ),
     "reordered_columns": (
         "orders_csv",
         "Columns in another order are matched by name.",

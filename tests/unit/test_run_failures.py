@@ -110,3 +110,21 @@ def test_a_failed_runs_summary_replaces_the_last_good_one_and_says_the_gate_firs
         < text.index("- shop a.csv (rejected): ['退款金额']")
     )
     assert "yesterday" not in text
+
+
+def test_a_contract_whose_glob_matches_nothing_is_named_before_the_run(tmp_path):
+    from pipeline.contracts.model import SourceContract
+    from pipeline.ingest.source_files import unmatched_globs
+
+    (tmp_path / "dealers").mkdir()
+    (tmp_path / "dealers" / "d.csv").write_text("a\n1\n", encoding="utf-8")
+
+    def contract(source, path):
+        return SourceContract(source=source, entity="orders", path=path, format="csv", columns={"a": "order_id"})
+
+    said = unmatched_globs(tmp_path, [contract("dealer", "dealer/*.csv"), contract("ok", "dealers/*.csv")])
+    assert said == [
+        f"the contract of source 'dealer' (orders): path 'dealer/*.csv' matches no file under {tmp_path} "
+        "(did you mean 'dealers'?)"
+    ]
+    assert unmatched_globs(tmp_path / "missing", [contract("x", "*.csv")])[0].endswith(f"under {tmp_path / 'missing'}")
