@@ -356,6 +356,11 @@ class PrivacyConfig(_Strict):
 class Settings(_Strict):
     warehouse: Path
     timezone: str = "Asia/Shanghai"
+    country: str = Field(
+        default="CN",
+        description="ISO 3166 code of the business's home country: a phone without a country code is read as "
+        "one of its numbers (a contract's own `country` wins).",
+    )
     as_of_date: date | None = Field(
         default=None,
         description="Facts and grades are computed as of this date from data stamped before it; "
@@ -426,6 +431,13 @@ class Settings(_Strict):
             "membership_effect": self.monitoring.membership_effect.model_dump(),
             "bi_unmasked": list(self.serving.unmasked_columns),
         }
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        from pipeline.contracts.model import check_country
+
+        return check_country(value)
 
     @field_validator("timezone")
     @classmethod

@@ -17,6 +17,15 @@ from pipeline.contracts.schema import ENTITIES, ColumnType
 from pipeline.validated_yaml import YamlFileError, load_yaml_model
 
 
+def check_country(value: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 code the phone library knows, upper-cased."""
+    from pipeline.quality.cleaning import is_country
+
+    if value is not None and not is_country(value.upper()):
+        raise ValueError(f"unknown country {value!r}: an ISO 3166 code such as CN, US, GB, DE")
+    return value.upper() if value else value
+
+
 class ContractError(YamlFileError):
     """A contract file that cannot be used. The message names the file and the key."""
 
@@ -106,6 +115,11 @@ class SourceContract(BaseModel):
     date_formats: list[str] = Field(default=["%Y-%m-%d"], min_length=1)
     datetime_formats: list[str] = Field(default=["%Y-%m-%d %H:%M:%S"], min_length=1)
     timezone: str = "Asia/Shanghai"
+    country: str | None = Field(
+        default=None,
+        description="ISO 3166 code of the country a phone without a country code is from (US, GB, DE...); "
+        "crmgrade.yml's `country` where unset.",
+    )
     currency: str = Field(
         default="CNY",
         pattern=r"^[A-Z]{3}$",
@@ -139,6 +153,11 @@ class SourceContract(BaseModel):
         if ".." in parts:
             raise ValueError(f"{value!r} climbs out of sources.root with '..'")
         return value
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        return check_country(value)
 
     @field_validator("timezone")
     @classmethod

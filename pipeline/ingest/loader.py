@@ -64,6 +64,7 @@ class IngestOptions:
     suppression: tuple[str, frozenset[str]] | None = None
     max_history_years: int = 50  # crmgrade.yml quality.*: the limits a contract's quality block can override
     max_amount: float = 10_000_000
+    country: str = "CN"  # crmgrade.yml's: where a phone without a country code is from (a contract's own wins)
     currency: str = "CNY"  # grading.yml's: an order in another currency is quarantined, never summed with these
 
     def limits(self, contract: SourceContract) -> dict[str, object]:
@@ -446,6 +447,7 @@ def _prepare(job: _FileJob, workdir: Path, pending_hashes: pl.DataFrame) -> File
         file_sha256=sha,
         ingested_at=job.at,
         warehouse_tz=options.warehouse_tz,
+        country=contract.country or options.country,
     ).collect()
     stages = {"read": t_read, "deduplicate": t_dedupe, "clean_and_type": time.perf_counter() - t0 - t_dedupe}
     suppressed = None

@@ -149,6 +149,7 @@ def to_canonical(
     file_sha256: str,
     ingested_at: datetime,
     warehouse_tz: str,
+    country: str = "CN",
 ) -> pl.LazyFrame:
     """Map a frame from `read_source_file` to the canonical columns of the contract's entity plus lineage."""
     types = contract.target_types()
@@ -174,7 +175,7 @@ def to_canonical(
         )
     # Clean what the suites judge by format (phones, e-mails, names); other strings are only trimmed.
     canonical_strings = {c for c, t in ENTITIES[contract.entity].items() if t == "string"}
-    cleaning = {c: cleaning_for(c) for c in names if types[c] == "string" and c in canonical_strings}
+    cleaning = {c: cleaning_for(c, country) for c in names if types[c] == "string" and c in canonical_strings}
     lf = lf.with_columns([expr.alias(c) for c, expr in cleaning.items() if expr is not None])
     # Type into shadow columns first so each value is parsed once and compared with its text once.
     lf = lf.with_columns([_parse(c, types[c], contract, warehouse_tz).alias(f"__typed_{c}") for c in names])

@@ -309,3 +309,38 @@ def test_fill_down_needs_order_lines_and_a_mapped_column(tmp_path):
         (tmp_path / "c.yml").write_text(base + extra, encoding="utf-8")
         with pytest.raises(ContractError, match=re.escape(message)):
             load_contract(tmp_path / "c.yml")
+
+
+WESTERN_SHOP = (
+    "Order ID,Order Date,Customer Email,Phone,Total,Status\n"
+    "W1,2024-03-01 10:00:00,ann@example.com,(415) 555-0100,$12.50,completed\n"
+    "W2,2024-03-02 11:00:00,bob@example.com,+44 20 7946 0958,$8.00,completed\n"
+    "W3,2024-03-03 12:00:00,cy@example.com,415-555-0199,$3.00,refunded\n"
+    "W4,2024-03-04 13:00:00,dee@example.com,555-0100,$4.00,completed\n"
+)
+
+
+def test_a_western_shops_phones_are_judged_by_its_country_not_as_chinese_numbers(tmp_path):
+    _, _, contract = _drafted(tmp_path, "shop.csv", WESTERN_SHOP)
+    # read as Chinese numbers (the default country), three of four rows would be quarantined
+    con, [as_chinese] = _ingest(tmp_path, contract, currency="USD")
+    assert (as_chinese.rows_loaded, as_chinese.rows_quarantined) == (1, 3)
+    con.close()
+    (tmp_path / "w.duckdb").unlink()
+    con, [result] = _ingest(tmp_path, contract.model_copy(update={"country": "US"}), currency="USD")
+    assert (result.rows_loaded, result.rows_quarantined) == (3, 1)  # 555-0100 has no area code
+    assert con.execute("select order_id, phone from raw.orders order by 1").fetchall() == [
+        ("W1", "+14155550100"),
+        ("W2", "+442079460958"),
+        ("W3", "+14155550199"),
+    ]
+
+
+def test_an_unknown_country_is_refused(tmp_path):
+    from pipeline.contracts.model import ContractError
+
+    (tmp_path / "c.yml").write_text(
+        "source: s\nentity: orders\npath: '*.csv'\nformat: csv\ncountry: XX\ncolumns: {a: order_id}\n", encoding="utf-8"
+    )
+    with pytest.raises(ContractError, match="country: Value error, unknown country 'XX'"):
+        load_contract(tmp_path / "c.yml")

@@ -32,10 +32,45 @@ LIMITS = IngestOptions(warehouse_tz="Asia/Shanghai", run_id="t", now=datetime(20
         ("0755-1234567", "+867551234567"),
         ("1381234567", "1381234567"),  # ten digits: left as it came, for the suite to reject
         ("12345", "12345"),
+        ("+8612345", "+8612345"),
+        # another country's number in a Chinese export, by its prefix
+        ("+44 20 7946 0958", "+442079460958"),
+        ("0044 20 7946 0958", "+442079460958"),
+        ("+1 (415) 555-0100", "+14155550100"),
+        ("+1 555", "+1 555"),
     ],
 )
 def test_phones_become_e164_or_stay_as_they_came(raw, clean):
     assert pl.select(clean_phone(pl.lit(raw))).item() == clean
+
+
+@pytest.mark.parametrize(
+    ("country", "raw", "clean"),
+    [
+        ("US", "(415) 555-0100", "+14155550100"),
+        ("US", "415.555.0100", "+14155550100"),
+        ("US", "+44 20 7946 0958", "+442079460958"),
+        ("US", "555-0100", "555-0100"),  # no area code: no number of the US, left for the suite
+        ("GB", "020 7946 0958", "+442079460958"),
+        ("DE", "030 901820", "+4930901820"),
+        ("US", "13812345678", "13812345678"),  # a Chinese mobile without +86 is no US number
+    ],
+)
+def test_a_sources_country_says_where_a_phone_without_a_country_code_is_from(country, raw, clean):
+    frame = pl.DataFrame({"phone": [raw, raw, None]})  # each distinct value parsed once; nulls stay null
+    assert frame.select(clean_phone(pl.col("phone"), country)).to_series().to_list() == [clean, clean, None]
+
+
+def test_the_phone_rule_takes_any_countrys_e164_and_still_refuses_a_short_chinese_one():
+    suite = load_suite(suite_for("orders").file)
+    [rule] = [r for r in suite.rules if r.type == "expect_column_values_to_match_regex" and r.columns == ["phone"]]
+    import re
+
+    pattern = re.compile(rule.kwargs["regex"])
+    assert [bool(pattern.search(v)) for v in ("+14155550100", "+442079460958", "+8613812345678", "+86138****5678")] == [
+        True
+    ] * 4
+    assert [bool(pattern.search(v)) for v in ("+8612345", "+1 555", "4155550100", "+0123456789")] == [False] * 4
 
 
 def test_names_and_full_width():

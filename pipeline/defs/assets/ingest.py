@@ -150,6 +150,7 @@ def _ingest_asset(entity: str, partitions: dg.PartitionsDefinition) -> dg.Assets
             max_history_years=cfg.quality.max_history_years,
             max_amount=cfg.quality.max_amount,
             currency=load_grading_spec(cfg.grading).currency,
+            country=cfg.country,
             docs_dir=cfg.reports_dir / "validation" / context.run_id,
             as_of_date=cfg.resolved_as_of_date(),
             suppression=_suppression(cfg.privacy.dir),
