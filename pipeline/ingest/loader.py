@@ -100,6 +100,7 @@ class FileResult:
     rows_quarantined: int = 0
     rows_duplicate: int = 0
     rows_suppressed: int = 0  # rows of erased people (pipeline/privacy/suppression.py)
+    orders_redelivered: int = 0  # orders an earlier file of the source held: this file's state replaces theirs
     seconds: float = 0.0
     message: str | None = None
     validation: Validation | None = field(default=None, repr=False)
@@ -263,7 +264,7 @@ class _FileJob:
         accounted = r.rows_loaded + r.rows_quarantined + r.rows_duplicate + r.rows_suppressed
         balanced = r.rows_read == accounted
         self.con.execute(
-            "insert into dq.reconciliation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into dq.reconciliation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 *self.base(),
                 r.status,
@@ -277,6 +278,7 @@ class _FileJob:
                 r.seconds,
                 self.options.as_of_date,
                 r.rows_suppressed,
+                r.orders_redelivered,
             ],
         )
         # In the file's transaction: a run killed after this file still has its delivery in dq_trends.
@@ -607,6 +609,8 @@ def _load(p: _Prepared, validation: Validation) -> FileResult:
             con.execute(f"delete from {table} where _source = ? and _source_file = ?", [contract.source, job.rel])
             forget_file_version(con, contract.source, job.rel, keep_sha=None)
         _insert(con, table, load)
+        if contract.entity == "orders" and "order_id" in contract.filled_columns():
+            result.orders_redelivered = _orders_redelivered(con, contract.source, job.rel)
         job.profile_columns(canonical)
         job.quarantine(pl.concat([quarantined, malformed]))
         job.duplicates(dups)
@@ -617,6 +621,16 @@ def _load(p: _Prepared, validation: Validation) -> FileResult:
         result.seconds = time.perf_counter() - job.start
         job.reconcile(result)
     return result
+
+
+def _orders_redelivered(con: duckdb.DuckDBPyConnection, source: str, file: str) -> int:
+    """Orders of `file` that another file of the source holds too: the one loaded last is the order's state."""
+    return con.execute(
+        """select count(distinct order_id) from raw.orders
+           where _source = $source and _source_file = $file
+               and order_id in (select order_id from raw.orders where _source = $source and _source_file <> $file)""",
+        {"source": source, "file": file},
+    ).fetchall()[0][0]
 
 
 def _reject(

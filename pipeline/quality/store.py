@@ -83,6 +83,9 @@ DDL = [
     # Rows of erased people left out by the suppression list (pipeline/privacy): read = loaded + quarantined
     # + duplicates + suppressed.
     "alter table dq.reconciliation add column if not exists rows_suppressed bigint default 0",
+    # Orders of the file that an earlier-loaded file of its source already held: this file's state of them replaces
+    # the earlier one (macros/latest_delivery.sql), never summed with it.
+    "alter table dq.reconciliation add column if not exists orders_redelivered bigint default 0",
     """create table if not exists dq.deliveries (
         run_id varchar not null,
         as_of_date date not null,

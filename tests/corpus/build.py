@@ -106,6 +106,21 @@ CASES: dict[str, tuple[str, str, list]] = {
             )
         ],
     ),
+    "order_relisted_in_the_next_export": (
+        "orders_csv",
+        "The same order in March's export (成功) and again in April's (关闭): both files load whole, and April's"
+        " counts the order it delivers again (its state replaces March's in int_order_lines, never summed).",
+        [
+            ({"2024-03.csv": H + R1 + R2}, [ok("2024-03.csv", 2)]),
+            (
+                {"2024-03.csv": H + R1 + R2, "2024-04.csv": H + R1.replace("成功", "关闭") + R3},
+                [
+                    {"file": "2024-03.csv", "status": "unchanged", "loaded": 0},
+                    ok("2024-04.csv", 2, redelivered=1),
+                ],
+            ),
+        ],
+    ),
     "mapped_column_twice_in_the_header": (
         "orders_csv",
         "A header holding 手机 twice: the second column was silently dropped; now the file is rejected, naming both"

@@ -62,6 +62,11 @@ def test_case(name, tmp_path):
             assert r.status == expected["status"], f"{where}: {r.status} ({r.message})"
             assert r.rows_loaded == expected["loaded"], where
             assert r.rows_duplicate == expected.get("duplicates", 0), where
+            assert r.orders_redelivered == expected.get("redelivered", 0), where
+            stored = con.execute(
+                "select orders_redelivered from dq.reconciliation where run_id = ? and file = ?", [run_id, r.file]
+            ).fetchall()
+            assert {n for (n,) in stored} <= {expected.get("redelivered", 0)}, f"{where}: dq.reconciliation"
             by_rule = dict(
                 con.execute(
                     "select rule, count(distinct row_number) from dq.quarantine where run_id = ? and file = ?"

@@ -5,7 +5,7 @@
 
 with
 
-order_lines as (
+lines_of_orders as (
 
     select * from {{ ref('int_order_lines') }}
     {%- if customer_increment().incremental %}
@@ -15,6 +15,14 @@ order_lines as (
             or (customer_key is null and {{ delivered_since_last_build() }})
     )
     {%- endif %}
+
+),
+
+-- int_order_lines keeps each order's latest delivery; again here, since an increment leaves the superseded lines
+-- of an order nobody owns in place (their file was not delivered since)
+order_lines as (
+
+    {{ latest_delivery('lines_of_orders') }}
 
 ),
 

@@ -165,6 +165,8 @@ def _ingest_asset(entity: str, partitions: dg.PartitionsDefinition) -> dg.Assets
                 f"{r.source}: {r.file} {r.status}: read {r.rows_read}, loaded {r.rows_loaded}, "
                 f"quarantined {r.rows_quarantined}, duplicates {r.rows_duplicate} ({r.seconds:.1f}s)"
             )
+            if r.orders_redelivered:
+                line += f"; {r.orders_redelivered} order(s) delivered again: this file's state replaces the earlier"
             (context.log.error if r.stopped else context.log.info)(line + (f": {r.message}" if r.message else ""))
 
         with warehouse.connect() as con:
