@@ -204,8 +204,16 @@ def _monitoring_lines(summary: dict) -> list[str]:
     return lines
 
 
-def write_summary(warehouse: Path, reports_dir: Path) -> tuple[str, Path]:
+def write_summary(warehouse: Path, reports_dir: Path, gone: list = ()) -> tuple[str, Path]:
+    """The summary of a run that succeeded; `gone`: the loaded files no longer in the source folder
+    (pipeline/ingest/withdraw.py GoneFile)."""
     text = render(collect(warehouse), warehouse, reports_dir)
+    if gone:
+        lines = ["", "## Files gone from the source folder (their rows stay loaded)", ""]
+        lines += [f"- {g.source} {g.file}: {g.rows_loaded:,} rows in raw.{g.entity}" for g in gone]
+        lines += ["", "`crmgrade source withdraw FILE` takes a file's rows out; a file put back is judged again."]
+        marker = "\nWarehouse: "
+        text = text.replace(marker, "\n".join(lines) + "\n" + marker, 1)
     reports_dir.mkdir(parents=True, exist_ok=True)
     path = reports_dir / SUMMARY_FILE
     path.write_text(text, encoding="utf-8")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.cli import contract, demo, identity, regrade, run, serving
+from pipeline.cli import contract, demo, identity, regrade, run, serving, source
 from pipeline.cli.common import CommandFailed, fail
 
 # In the order `crmgrade --help` lists them
-COMMANDS = (demo, contract, run, serving, identity, regrade)
+COMMANDS = (demo, contract, run, source, serving, identity, regrade)
 
 
 def main(argv: list[str] | None = None) -> int:

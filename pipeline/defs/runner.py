@@ -157,7 +157,7 @@ def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> Ru
             summary_file=path,
             **ran,
         )
-    text, path = write_summary(settings.warehouse, settings.reports_dir)
+    text, path = write_summary(settings.warehouse, settings.reports_dir, gone=files_gone(settings))
     record_inputs(settings, result.run_id, digest)
     return RunOutcome(True, seconds=time.perf_counter() - t0, summary=text, summary_file=path, **ran)
 
@@ -198,6 +198,17 @@ def gate_messages(settings: Settings, run_id: str) -> list[str]:
     finally:
         con.close()
     return [b.message(rule_descriptions(b.entity)) for b in found]
+
+
+def files_gone(settings: Settings) -> list:
+    """The loaded files no longer in the source folder (pipeline/ingest/withdraw.py), for the summary."""
+    from pipeline.ingest.withdraw import gone_files
+
+    con = settings.connect_warehouse(read_only=True)
+    try:
+        return gone_files(con, load_contracts(settings.sources.contracts), settings.sources.root)
+    finally:
+        con.close()
 
 
 def _has_dagster_home() -> bool:

@@ -5,6 +5,7 @@
 - dq.reconciliation: per file and run, rows read = rows loaded + rows quarantined + duplicates removed;
 - dq.validation_results: per file, run and rule: success, unexpected count, sample values;
 - dq.column_profiles: per file and run, rows and nulls of every column the contract fills (drift alerts);
+- dq.withdrawals: the files taken out with `crmgrade source withdraw`, with the rows removed;
 - dq.deliveries: per run and source, the files judged and their rows, under the run's as-of date (monitoring's
   time axis, since runs happen at any wall-clock time). Re-totalled in each file's own transaction, so a run
   killed half-way still has the deliveries of the files it judged: the next run sees them as unchanged.
@@ -86,6 +87,16 @@ DDL = [
     # Orders of the file that an earlier-loaded file of its source already held: this file's state of them replaces
     # the earlier one (macros/latest_delivery.sql), never summed with it.
     "alter table dq.reconciliation add column if not exists orders_redelivered bigint default 0",
+    # Files taken out with `crmgrade source withdraw` (pipeline/ingest/withdraw.py): what was removed, and when.
+    """create table if not exists dq.withdrawals (
+        source varchar not null,
+        entity varchar not null,
+        file varchar not null,
+        file_sha256 varchar,
+        rows_removed bigint not null,
+        quarantined_removed bigint not null,
+        withdrawn_at timestamp not null
+    )""",
     """create table if not exists dq.deliveries (
         run_id varchar not null,
         as_of_date date not null,

@@ -26,6 +26,7 @@ from pipeline.ingest.loader import (
     ensure_raw_tables,
     ingest_contract,
 )
+from pipeline.ingest.withdraw import gone_files
 from pipeline.privacy.salt import privacy_salt
 from pipeline.privacy.suppression import load_suppressions
 from pipeline.quality import gate
@@ -182,6 +183,11 @@ def _ingest_asset(entity: str, partitions: dg.PartitionsDefinition) -> dg.Assets
                     record_judged_files(
                         cfg.warehouse, contract.source, entity, [(r.file, r.fingerprint) for r in judged]
                     )
+                    for gone in gone_files(con, [contract], cfg.sources.root):
+                        context.log.warning(
+                            f"{gone.source}: {gone.file} is no longer in the source folder; its {gone.rows_loaded:,} "
+                            f"rows stay loaded (`crmgrade source withdraw {gone.file}` takes them out)"
+                        )
                 except Exception as exc:
                     context.log.error(f"source {contract.source!r}: {exc}")
                     errors.append(f"{contract.source}: {exc}")
