@@ -118,6 +118,26 @@ def _refused(tree: exp.Expression) -> str | None:
     return None
 
 
+def _try_casts(tree: exp.Expression) -> exp.Expression:
+    return tree.transform(lambda n: exp.TryCast(this=n.this, to=n.to) if type(n) is exp.Cast else n)
+
+
+def derived_expression(text: str, known_columns: set[str]) -> tuple[pl.Expr, list[tuple[pl.Expr, pl.Expr, str]]]:
+    """A contract's derived field: `text` as a Polars expression whose CASTs give null for a value that does not
+    convert (a strict CAST fails the whole file on one bad cell), and per CAST (its operand, the conversion, how it
+    is written), so that the caller can name such a value and quarantine its row instead."""
+    expr = parse_expression(text, known_columns)
+    tree = sqlglot.parse_one(text, read="postgres")
+    casts = [n for n in tree.walk() if type(n) is exp.Cast]
+    if not casts:
+        return expr, []
+    checks = [
+        (pl.sql_expr(_try_casts(n.this).sql("duckdb")), pl.sql_expr(_try_casts(n).sql("duckdb")), n.sql("postgres"))
+        for n in casts
+    ]
+    return pl.sql_expr(_try_casts(tree).sql("duckdb")), checks
+
+
 def parse_expression(text: str, known_columns: set[str]) -> pl.Expr:
     """Parse `text` into a Polars expression over `known_columns`, or raise ExpressionError."""
     if not text or not text.strip():

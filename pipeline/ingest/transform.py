@@ -15,7 +15,7 @@ from datetime import datetime
 
 import polars as pl
 
-from pipeline.contracts.expressions import parse_expression
+from pipeline.contracts.expressions import derived_expression
 from pipeline.contracts.model import HelperColumn, SourceContract
 from pipeline.contracts.schema import ENTITIES, RECORD_ID
 from pipeline.quality.cleaning import cleaning_for
@@ -88,6 +88,8 @@ def _parse(col: str, kind: str, contract: SourceContract, warehouse_tz: str) -> 
         parsed += [raw.str.strptime(pl.Datetime("us"), f, strict=False).dt.date() for f in contract.datetime_formats]
         return pl.coalesce(parsed)
     if kind == "timestamp":
+        # a leap second (23:59:60) is the last second of its minute, not the next day's first (where parsing puts it)
+        raw = raw.str.replace(r"(\d{1,2}:\d{2}):60(\D|$)", "${1}:59${2}")
         local = [f for f in contract.datetime_formats if not names_its_offset(f)]
         parsed = [raw.str.strptime(pl.Datetime("us"), f, strict=False) for f in local]
         parsed += [raw.str.strptime(pl.Date, f, strict=False).cast(pl.Datetime("us")) for f in contract.date_formats]
@@ -194,8 +196,21 @@ def to_canonical(
     known = set(names)
     canonical = ENTITIES[contract.entity]
     for target, text in contract.derived.items():
-        expr = parse_expression(text, known)
+        expr, casts = derived_expression(text, known)
         lf = lf.with_columns(expr.cast(POLARS_TYPES[canonical[target]], strict=False).alias(target))
+        # a value a CAST cannot convert is named, and its row quarantined (parse_errors), not the file failed
+        failed = [
+            pl.when(operand.is_not_null() & converted.is_null()).then(
+                pl.lit(f"{target}: {written} of ") + operand.cast(pl.String).str.slice(0, 80)
+            )
+            for operand, converted, written in casts
+        ]
+        if failed:
+            lf = lf.with_columns(
+                pl.concat_str([pl.col("_parse_errors"), *failed], separator="; ", ignore_nulls=True)
+                .replace("", None)
+                .alias("_parse_errors")
+            )
         known.add(target)
 
     if contract.returns is not None:

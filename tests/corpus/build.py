@@ -769,6 +769,53 @@ CASES: dict[str, tuple[str, str, list]] = {
         [],
         {"contract_error": "climbs out of sources.root"},
     ),
+    "leap_second": (
+        "orders_csv",
+        "An order at a leap second (23:59:60) was dated the next day; it stays on its day, at 23:59:59.",
+        [
+            (
+                {"o.csv": GOOD.replace("2024-03-06 09:00:00", "2016-12-31 23:59:60")},
+                [
+                    ok(
+                        "o.csv",
+                        3,
+                        values={"ordered_at": ["2024-03-05 14:22:01", "2016-12-31 23:59:59", "2024-03-07 10:00:00"]},
+                    )
+                ],
+            )
+        ],
+    ),
+    "derived_cast_of_a_bad_cell": (
+        {
+            **yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")),
+            "columns": {
+                "订单编号": "order_id",
+                "实付金额": {"name": "paid_text", "type": "string"},
+                "下单时间": "ordered_at",
+                "状态": {"name": "status_cn", "type": "string"},
+            },
+            "derived": {
+                "amount": "cast(paid_text as decimal(18, 2))",
+                "status": "case status_cn when '成功' then 'completed' else 'cancelled' end",
+            },
+        },
+        "A CAST in a derived field meeting one value it cannot convert failed the whole source; now that row is"
+        " quarantined, naming the value, and the rest load.",
+        [
+            (
+                {"o.csv": GOOD.replace("20.50", "二十")},
+                [
+                    ok(
+                        "o.csv",
+                        2,
+                        quarantined={"parse_errors__to_be_null": 1},
+                        values={"amount": ["100.0000", "35.0000"]},
+                        reason="amount: CAST(paid_text AS DECIMAL(18, 2)) of 二十",
+                    )
+                ],
+            )
+        ],
+    ),
     "derived_field_reads_a_file": (
         {
             **yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")),
