@@ -103,6 +103,11 @@ class SourceContract(BaseModel):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     header_row: int = Field(default=1, ge=1, description="1-based row holding the column names.")
     sheet: str | None = None
+    merged_cells: Literal["fill", "quarantine"] = Field(
+        default="fill",
+        description="xlsx: a merged cell's value fills every cell it covers, as Excel shows it (fill), or the rows "
+        "it covers below its first are set aside (quarantine).",
+    )
     grain: Literal["record", "order_line"] = "record"
     fill_down: list[str] = Field(
         default=[],

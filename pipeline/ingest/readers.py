@@ -18,12 +18,14 @@ import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import polars as pl
 
 from pipeline.contracts.model import SourceContract
 from pipeline.ingest.decoding import Decoded, UndecodableHeader, is_utf8, to_utf8, unreadable_lines
 from pipeline.ingest.excel_bounds import SheetTooLarge, check_sheet_size
+from pipeline.ingest.excel_cells import SheetCells, scan_sheet
 
 CHUNK = 4 * 1024 * 1024
 # The line-by-line reader takes fields up to this size (Python's csv module stops at 128 KiB by default).
@@ -332,4 +334,74 @@ def _read_xlsx(path: Path, contract: SourceContract, first_data_row: int) -> Sou
     except Exception as exc:
         raise SourceReadError(f"{path}: cannot read as Excel: {exc}") from None
     header = frame.columns
-    return SourceRead(frame.with_row_index("_row_number", offset=first_data_row), header)
+    try:
+        cells = scan_sheet(path, contract.sheet or sheets[0], contract.header_row)
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile, ElementTree.ParseError) as exc:
+        raise SourceReadError(f"{path}: sheet {contract.sheet or sheets[0]!r}: {exc}") from None
+    if len(cells.data_rows) != frame.height:  # the reader saw other rows than the XML holds: number them in order
+        return SourceRead(frame.with_row_index("_row_number", offset=first_data_row), header)
+    frame = frame.with_columns(pl.Series("_row_number", cells.data_rows, dtype=pl.Int64))
+    return _excel_cells_judged(frame, header, cells, contract)
+
+
+def _cell_name(row: int, col: int) -> str:
+    letters = ""
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row}"
+
+
+def _excel_cells_judged(frame: pl.DataFrame, header: list[str], cells: SheetCells, contract: SourceContract):
+    """Merged cells filled (or their rows set aside, `merged_cells: quarantine`); rows whose mapped cells hold a
+    formula never calculated or an error value set aside, naming the cell (excel_cells.py)."""
+    first = cells.header_first_column
+    column_at = {first + i: name for i, name in enumerate(header)}  # Excel column -> frame column
+    row_at = {r: i for i, r in enumerate(frame["_row_number"].to_list())}
+    mapped = set(contract.columns)
+    aside: dict[int, str] = {}  # Excel row -> why
+    patches: dict[str, dict[int, str]] = {}  # frame column -> {frame row: value}
+    for r1, c1, r2, c2 in cells.merged:
+        if r1 not in row_at or column_at.get(c1) is None:
+            continue  # a merged title or header: not data
+        top_left = frame[column_at[c1]][row_at[r1]]
+        for r in range(r1, r2 + 1):
+            for c in range(c1, c2 + 1):
+                name = column_at.get(c)
+                if (r, c) == (r1, c1) or r not in row_at or name is None:
+                    continue
+                if contract.merged_cells == "quarantine" and name in mapped:
+                    aside.setdefault(
+                        r,
+                        f"cell {_cell_name(r, c)} is part of merged cell {_cell_name(r1, c1)}:"
+                        f"{_cell_name(r2, c2)} (the contract says merged_cells: quarantine)",
+                    )
+                else:
+                    patches.setdefault(name, {})[row_at[r]] = top_left
+    for kind, found in (("uncalculated", cells.uncalculated), ("error", cells.errors)):
+        for (r, c), text in sorted(found.items()):
+            if r in row_at and column_at.get(c) in mapped and r not in aside:
+                aside[r] = (
+                    f"cell {_cell_name(r, c)} ({column_at[c]}) holds a formula no program calculated ({text}): open "
+                    "and save the workbook in Excel, or export the sheet as CSV"
+                    if kind == "uncalculated"
+                    else f"cell {_cell_name(r, c)} ({column_at[c]}) holds the Excel error {text}"
+                )
+    for name, values in patches.items():
+        column = frame[name].to_list()
+        for i, value in values.items():
+            column[i] = value
+        frame = frame.with_columns(pl.Series(name, column, dtype=pl.String))
+    if not aside:
+        return SourceRead(frame, header)
+    is_aside = pl.col("_row_number").is_in(list(aside))
+    malformed = (
+        frame.filter(is_aside)
+        .select(
+            "_row_number",
+            pl.concat_str([pl.col(c).fill_null("") for c in header], separator="\t").alias("text"),
+            pl.col("_row_number").replace_strict(aside, return_dtype=pl.String).alias("reason"),
+        )
+        .sort("_row_number")
+    )
+    return SourceRead(frame.filter(~is_aside), header, malformed)

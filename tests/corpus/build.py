@@ -456,6 +456,80 @@ CASES: dict[str, tuple[str, str, list]] = {
             )
         ],
     ),
+    "excel_blank_row": (
+        "orders_xlsx",
+        "A blank row in a workbook was skipped and every later row numbered one too low: rows keep Excel's numbers.",
+        [({"o.xlsx": "xlsx:blank_row"}, [ok("o.xlsx", 2, row_numbers=[2, 4])])],
+    ),
+    "excel_merged_order_id": (
+        {
+            **yaml.safe_load((HERE / "contracts" / "orders_xlsx.yml").read_text(encoding="utf-8")),
+            "grain": "order_line",
+        },
+        "An order id merged over its order's two lines read as empty on the second (an anonymous order of its own):"
+        " a merged cell's value fills the cells it covers, as Excel shows it.",
+        [({"o.xlsx": "xlsx:merged_order_id"}, [ok("o.xlsx", 3, values={"order_id": ["A1", "A1", "A2"]})])],
+    ),
+    "excel_merged_order_id_quarantined": (
+        {
+            **yaml.safe_load((HERE / "contracts" / "orders_xlsx.yml").read_text(encoding="utf-8")),
+            "grain": "order_line",
+            "merged_cells": "quarantine",
+        },
+        "With merged_cells: quarantine, the rows a merged cell covers below its first are set aside, naming it.",
+        [
+            (
+                {"o.xlsx": "xlsx:merged_order_id"},
+                [
+                    ok(
+                        "o.xlsx",
+                        2,
+                        quarantined={"file__malformed_line": 1},
+                        reason="cell A3 is part of merged cell A2:A3",
+                    )
+                ],
+            )
+        ],
+    ),
+    "excel_formulas_never_calculated": (
+        "orders_xlsx",
+        "A workbook a program wrote with formulas it never calculated: the amount =50*2 loaded as 0 and #DIV/0! as"
+        " empty. Rows whose mapped cells hold such a formula or an error value are quarantined, naming the cell; a"
+        " formula in a column the contract does not map is no matter.",
+        [
+            (
+                {"o.xlsx": "xlsx:formulas"},
+                [
+                    ok(
+                        "o.xlsx",
+                        2,
+                        quarantined={"file__malformed_line": 2},
+                        row_numbers=[4, 5],
+                        reason="cell C2 (实付金额) holds a formula no program calculated (=50*2)",
+                    )
+                ],
+            )
+        ],
+    ),
+    "excel_formulas_calculated_by_excel": (
+        "orders_xlsx",
+        "The same workbook as Excel saves it (no calculation pending): a formula's value is its result and loads;"
+        " an error value is still quarantined.",
+        [
+            (
+                {"o.xlsx": "xlsx:formulas_calculated"},
+                [
+                    ok(
+                        "o.xlsx",
+                        3,
+                        quarantined={"file__malformed_line": 1},
+                        values={"amount": ["100.0000", "35.0000", "12.0000"]},
+                        reason="cell C3 (实付金额) holds the Excel error #DIV/0!",
+                    )
+                ],
+            )
+        ],
+    ),
     "jsonl_broken_line": (
         "events_jsonl",
         "A broken JSON line is quarantined with its text; the other lines load.",
@@ -851,7 +925,43 @@ def _xlsx(kind: str, path: Path) -> None:
         ws.merge_range(0, 2, 0, 3, "实付金额")  # 退款金额 lost under the merge
         ws.write_row(0, 4, header[4:])
         ws.write_row(1, 0, ["A1", "13812345678", 100, 0, "2024-03-05 14:22:01", "成功"])
+    elif kind == "blank_row":
+        ws = wb.add_worksheet("明细")
+        ws.write_row(0, 0, header)
+        ws.write_row(1, 0, ["A1", "13812345678", 100, 0, "2024-03-05 14:22:01", "成功"])
+        ws.write_row(3, 0, ["A2", "", 20.5, 0, "2024-03-06 09:00:00", "成功"])  # row 3 left blank
+    elif kind == "merged_order_id":
+        ws = wb.add_worksheet("明细")
+        ws.write_row(0, 0, header)
+        ws.merge_range(1, 0, 2, 0, "A1")  # one order id over the order's two lines
+        ws.write_row(1, 1, ["13812345678", 100, 0, "2024-03-05 14:22:01", "成功"])
+        ws.write_row(2, 1, ["13812345678", 20, 0, "2024-03-05 14:22:01", "成功"])
+        ws.write_row(3, 0, ["A2", "", 35, 0, "2024-03-07 10:00:00", "成功"])
+    elif kind in ("formulas", "formulas_calculated"):
+        ws = wb.add_worksheet("明细")
+        ws.write_row(0, 0, [*header, "备注"])
+        ws.write_row(1, 0, ["A1", "13812345678"])
+        ws.write_formula(1, 2, "=50*2", None, 100 if kind == "formulas_calculated" else 0)
+        ws.write_row(1, 3, [0, "2024-03-05 14:22:01", "成功"])
+        ws.write_row(2, 0, ["A2", ""])
+        ws.write_formula(2, 2, "=1/0", None, "#DIV/0!")
+        ws.write_row(2, 3, [0, "2024-03-06 09:00:00", "成功"])
+        ws.write_row(3, 0, ["A3", "", 35, 0, "2024-03-07 10:00:00", "成功"])
+        ws.write_row(4, 0, ["A4", "", 12, 0, "2024-03-08 10:00:00", "成功"])
+        ws.write_formula(4, 6, '="note"', None, 0)  # a formula in a column the contract does not map
     wb.close()
+    if kind == "formulas_calculated":  # as Excel saves it: the values are its results, nothing to calculate on load
+        _rewrite_member(path, "xl/workbook.xml", lambda xml: xml.replace(b' fullCalcOnLoad="1"', b""))
+
+
+def _rewrite_member(path: Path, member: str, change) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        parts = [(info, book.read(info.filename)) for info in book.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for info, data in parts:
+            book.writestr(info, change(data) if info.filename == member else data)
 
 
 def build() -> None:

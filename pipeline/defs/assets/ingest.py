@@ -38,7 +38,11 @@ RECONCILIATION = "reconciliation"
 _READER_RULES = {
     READABLE: ("stop", "Every file of this entity can be read as its contract says (encoding, format, sheet)."),
     HAS_COLUMNS: ("stop", "Every file has the columns its contract maps."),
-    MALFORMED: ("quarantine", "No line has the wrong number of fields or broken JSON (such lines are quarantined)."),
+    MALFORMED: (
+        "quarantine",
+        "No line has the wrong number of fields or broken JSON, and no Excel cell the contract maps holds a formula "
+        "never calculated or an error value (such lines are quarantined, naming the cell).",
+    ),
     gate.CHECK_NAME: ("stop", gate.DESCRIPTION),
 }
 
