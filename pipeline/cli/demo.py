@@ -8,11 +8,14 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.cli.common import fail, positive_int
+from pipeline.demo.shapes import SHAPES
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from pipeline.demo.generator import DemoSpec, generate
 
+    if args.shape:
+        return _shape(args)
     spec = DemoSpec(customers=args.customers, seed=args.seed, orders=args.orders, end_date=args.end_date)
     print(
         f"Generating demo data: {spec.customers:,} customers, {spec.n_orders:,} orders, seed {spec.seed} -> {args.out}"
@@ -20,6 +23,19 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     generate(args.out, spec)
     print(f"Done in {time.perf_counter() - t0:.1f}s. The planted truth is in {Path(args.out) / 'truth'}.")
+    return 0
+
+
+def _shape(args: argparse.Namespace) -> int:
+    """Another company's exports (pipeline/demo/shapes.py) and the figures a right run gives."""
+    from pipeline.demo.shapes import TRUTH_FILE, write_shape
+
+    truth = write_shape(args.shape, args.out, seed=args.seed, end=args.end_date)
+    print(f"Wrote {len(truth.exports)} {args.shape} export(s) to {args.out}: {', '.join(truth.exports)}.")
+    print(
+        f"Draft a contract for them (crmgrade contract draft {Path(args.out) / truth.exports[0]}), edit the glob, "
+        f"currency and time zone, and run; {Path(args.out) / TRUTH_FILE} holds what every buyer bought."
+    )
     return 0
 
 
@@ -55,6 +71,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         type=date.fromisoformat,
         default=date(2026, 6, 30),
         help="Last day of the generated history (YYYY-MM-DD).",
+    )
+    demo.add_argument(
+        "--shape",
+        choices=SHAPES,
+        default=None,
+        help="Instead of the demo retailer, another company's exports: a wholesaler's invoice lines with credit "
+        "notes, a Shopify-style shop, an ERP's monthly files with duplicates, a member registry alone.",
     )
     demo.set_defaults(func=cmd_demo_data)
 

@@ -138,7 +138,7 @@ def sniff_encoding(sample: bytes) -> str:
 
 
 def _rows(path: Path) -> tuple[list[list[str]], str, str]:
-    """The first rows of a CSV as text, its encoding and its delimiter."""
+    """The rows of a CSV's first SAMPLE_BYTES as text, its encoding and its delimiter."""
     with open(path, "rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
     if not sample.strip():
@@ -152,8 +152,7 @@ def _rows(path: Path) -> tuple[list[list[str]], str, str]:
     except csv.Error:
         delimiter = ","
     # blank rows stay: header_row counts the lines a person sees, blank ones too
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    return rows[: SAMPLE_ROWS + 20], encoding, delimiter
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter)), encoding, delimiter
 
 
 def _later_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
@@ -349,8 +348,16 @@ def draft_contract(path: Path, entity: str | None = None) -> Draft:
         raise DraftError(f"{path}: no rows to read")
     h = _header_row(rows)
     header = rows[h]
-    first = [r for r in rows[h + 1 :] if len(r) == len(header)][:SAMPLE_ROWS]
-    later = [r for r in _later_rows(path, encoding, delimiter) if len(r) == len(header)] if fmt == "csv" else []
+    read = [r for r in rows[h + 1 :] if len(r) == len(header)]
+    first, rest = read[:SAMPLE_ROWS], read[SAMPLE_ROWS:]
+    # beyond the first rows: the middle and the end of what was read, then of the rest of a larger file
+    half = SAMPLE_ROWS // 4
+    later = (
+        rest[max(len(rest) // 2 - half, 0) : len(rest) // 2 + half]
+        + rest[max(len(rest) // 2 + half, len(rest) - 2 * half) :]
+    )
+    if fmt == "csv":
+        later += [r for r in _later_rows(path, encoding, delimiter) if len(r) == len(header)]
     body = first + later
     columns, date_formats, datetime_formats, notations = [], [], [], Counter()
     seen_targets: set[str] = set()
@@ -411,6 +418,12 @@ def _currency(draft: Draft, body: list[list[str]]) -> None:
     if len(signs) == 1:
         draft.currency, count = signs.popitem()
         draft.currency_from = f"the sign on {count} sampled amounts"
+        return
+    column = next((i for i, c in enumerate(draft.columns) if c.target == "currency"), None)
+    codes = {r[column].strip().upper() for r in body if r[column].strip()} if column is not None else set()
+    if len(codes) == 1 and re.fullmatch(r"[A-Z]{3}", next(iter(codes))):
+        draft.currency = codes.pop()
+        draft.currency_from = f"the column {_quote(draft.columns[column].header)}"
 
 
 def _orders_details(draft: Draft, first: list[list[str]], body: list[list[str]]) -> None:
@@ -450,9 +463,9 @@ def _order_lines(draft: Draft, first: list[list[str]], o: int) -> None:
     total) are carried down to its other lines (fill_down), money excepted: a total on every line would be
     summed once per line."""
     lines: dict[str, list[list[str]]] = {}
-    for r in first:
+    for r in dict.fromkeys(map(tuple, first)):  # a row exported twice is a duplicate, not a second line
         if r[o].strip():
-            lines.setdefault(r[o].strip(), []).append(r)
+            lines.setdefault(r[o].strip(), []).append(list(r))
     several = [rows for rows in lines.values() if len(rows) > 1]
     if not several:
         return
@@ -542,11 +555,22 @@ def _derived(d: Draft) -> dict[str, str]:
         if "amount" not in targets and {"quantity", "unit_price"} <= targets:
             out["amount"] = "quantity * unit_price"
         if d.statuses:
-            cases = " ".join(f"when {_sql(w)} then {_sql(s)}" for w, s in d.statuses.items() if s != "unknown")
+            # the words seen, then the other known words of their script: a later file's 作废 or 'refunded' is
+            # mapped too, not quarantined as unknown (header_names.yml is the vocabulary)
+            chinese = any(_is_cjk(w) for w in d.statuses)
+            known = {
+                w: s for s, ws in STATUS_WORDS.items() for w in ws if _is_cjk(w) == chinese and w not in d.statuses
+            }
+            mapped = {**{w: s for w, s in d.statuses.items() if s != "unknown"}, **known}
+            cases = " ".join(f"when {_sql(w)} then {_sql(s)}" for w, s in mapped.items())
             out["status"] = f"case status_text {cases} else 'unknown' end" if cases else "'unknown'"
         elif "status" not in targets:
             out["status"] = "'completed'"  # no status column: every line a completed sale; check
     return out
+
+
+def _is_cjk(word: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in word)
 
 
 def _sql(text: str) -> str:

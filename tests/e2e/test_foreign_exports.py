@@ -1,6 +1,12 @@
 """A company's own exports, not shaped like the demo: drafted by `crmgrade contract draft` and run as drafted (only
 the glob, currency and time zone edited), the first `crmgrade run` is green and every figure is exact.
 
+Beside the two exports written below, the run takes the three order shapes of pipeline/demo/shapes.py (a
+wholesaler's invoice lines of a long-tail catalogue with credit notes, a Shopify-style shop with its order fields on
+each order's first line, a Chinese ERP's monthly files with rows exported twice and orders listed again), each
+checked against the truth the generator wrote; the fourth shape, a member registry and nothing else, is a company
+of its own (test_a_registry_only_company_...).
+
 Two exports written here, as another company would deliver them:
 - a US web shop's order history of 1997-1998 in dollars: orders only, no order numbers, zero-padded customer
   numbers, `$1,234.50` totals, month/day/year dates, one line with an impossible date;
@@ -16,16 +22,20 @@ import random
 import subprocess
 import sys
 from collections import defaultdict
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import yaml
 
 from pipeline.contracts.draft import draft_contract, render_draft
+from pipeline.demo.shapes import write_shape
 from tests.conftest import REPO
 from tests.e2e.pipeline_runs import query
 
 pytestmark = pytest.mark.slow
+
+SHAPES = ("invoice_lines", "western_shop", "duplicates")  # in the run, as sources of their own
 
 AS_OF = "1998-07-01"
 SHOP_HEADER = "cust_no,date,items,total\n"
@@ -91,11 +101,13 @@ def foreign_run(tmp_path_factory):
     contracts.mkdir()
     (sources / "shop" / "orders_1997_1998.csv").write_text(shop, encoding="utf-8")
     (sources / "dealer" / "invoices.csv").write_text(invoices, encoding="utf-8")
-    # each contract as `crmgrade contract draft` writes it, with only what a draft cannot know edited:
-    # the files' glob, their currency and their time zone
+    truths = {shape: write_shape(shape, sources / shape, end=date(1998, 6, 30)) for shape in SHAPES}
+    # each contract as `crmgrade contract draft` writes it from one export, with only what a draft cannot know
+    # edited: the files' glob, their currency and their time zone
     for name, export, source in (
         ("shop", "shop/orders_1997_1998.csv", "us_shop"),
         ("dealer", "dealer/invoices.csv", "dealer"),
+        *((shape, f"{shape}/{truths[shape].exports[0]}", shape) for shape in SHAPES),
     ):
         drafted = yaml.safe_load(render_draft(draft_contract(sources / export), source))
         drafted.update(path=f"{name}/*.csv", currency="USD", timezone="America/New_York")
@@ -129,6 +141,7 @@ def foreign_run(tmp_path_factory):
         "summary": folder / "reports" / "run_summary.md",
         "shop_orders": shop_orders,
         "dealer": dealer,
+        "truths": truths,
     }
 
 
@@ -141,7 +154,7 @@ def test_every_line_is_accounted_for(foreign_run):
     rows = query(
         foreign_run["warehouse"],
         """select source, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, balanced
-           from dq.reconciliation order by source""",
+           from dq.reconciliation where source in ('dealer', 'us_shop') order by source""",
     )
     shop_valid = len(foreign_run["shop_orders"])
     lines = foreign_run["dealer"]["lines"]
@@ -150,7 +163,8 @@ def test_every_line_is_accounted_for(foreign_run):
         ("us_shop", "loaded", shop_valid + 1, shop_valid, 1, 0, True),
     ]
     quarantined = query(
-        foreign_run["warehouse"], "select source, rule, reason from dq.quarantine order by source, rule"
+        foreign_run["warehouse"],
+        "select source, rule, reason from dq.quarantine where source in ('dealer', 'us_shop') order by source, rule",
     )
     assert [(s, r) for s, r, _ in quarantined] == [
         ("dealer", "file__malformed_line"),
@@ -163,7 +177,11 @@ def test_every_line_is_accounted_for(foreign_run):
 def test_purchases_returns_and_free_lines_are_what_the_exports_say(foreign_run):
     warehouse = foreign_run["warehouse"]
     statuses = dict(
-        query(warehouse, "select order_status || ':' || is_purchase, count(*) from marts.fct_orders group by 1")
+        query(
+            warehouse,
+            """select order_status || ':' || is_purchase, count(*) from marts.fct_orders
+               where source_name in ('us_shop', 'dealer') group by 1""",
+        )
     )
     shop, invoices = len(foreign_run["shop_orders"]), sum(map(len, foreign_run["dealer"]["purchases"].values()))
     # the two cancellation invoices are refunded orders, the free sample an order of no value: no purchases
@@ -177,7 +195,7 @@ def _per_buyer(warehouse, columns: str, joined: str = "") -> list[tuple]:
     joins a table keyed by customer_key (using)."""
     return query(
         warehouse,
-        f"""select distinct orders.buyer_id, {columns}
+        f"""select distinct coalesce(orders.buyer_id, orders.email), {columns}
            from raw.orders as orders
            join identity.record_links as links
                on links.source_name = orders._source and links.source_file = orders._source_file
@@ -192,6 +210,10 @@ def _expected_grades(foreign_run) -> dict[str, tuple[int, Decimal]]:
         expected[customer].append(total)
     for customer, values in foreign_run["dealer"]["purchases"].items():
         expected[customer] += values
+    for truth in foreign_run["truths"].values():  # the shapes' buyers: numbers, e-mails and codes of their own
+        for buyer, values in truth.purchases.items():
+            assert buyer not in expected
+            expected[buyer] = [Decimal(v) for v in values]
     return {c: (len(v), sum(v, Decimal(0))) for c, v in expected.items()}
 
 
@@ -202,7 +224,7 @@ def test_frequency_and_net_spend_per_customer_are_exact(foreign_run):
         "join marts.customer_grades as grades using (customer_key) where grades.frequency > 0",
     )
     assert {b: (f, Decimal(m)) for b, f, m, _ in graded} == {
-        c: (f, m.quantize(Decimal("0.01"))) for c, (f, m) in _expected_grades(foreign_run).items()
+        c: (f, m.quantize(Decimal("0.01"), ROUND_HALF_UP)) for c, (f, m) in _expected_grades(foreign_run).items()
     }
     assert {g for *_, g in graded} <= {"A", "B", "C", "D"}
 
@@ -245,3 +267,81 @@ def test_margin_is_net_spend_less_cost_where_the_export_gives_one(foreign_run):
     }
     # a customer without a margin scores 1, as every customer without a value does: no evidence is not good evidence
     assert {scores[keyed[b]] for b in shop} == {1}
+
+
+def test_each_shape_is_accounted_for_as_its_truth_says(foreign_run):
+    for shape, truth in foreign_run["truths"].items():
+        [(files, read, loaded, quarantined, duplicates, redelivered, balanced)] = query(
+            foreign_run["warehouse"],
+            f"""select count(*), sum(rows_read), sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate),
+                       sum(orders_redelivered), bool_and(balanced)
+                from dq.reconciliation where source = '{shape}'""",
+        )
+        assert (files, read, quarantined, duplicates, redelivered, balanced) == (
+            len(truth.exports),
+            truth.lines,
+            0,
+            truth.duplicates,
+            truth.redelivered,
+            True,
+        ), shape
+        [(orders,)] = query(
+            foreign_run["warehouse"], f"select count(*) from marts.fct_orders where source_name = '{shape}'"
+        )
+        assert orders == truth.orders, shape
+
+
+def test_a_long_tail_catalogue_keeps_every_product(foreign_run):
+    truth = foreign_run["truths"]["invoice_lines"]
+    [(products,)] = query(
+        foreign_run["warehouse"], "select count(distinct product_id) from raw.orders where _source = 'invoice_lines'"
+    )
+    assert products == truth.products > 1000
+
+
+def test_the_shops_order_fields_reach_every_line_of_the_order(foreign_run):
+    rows = query(
+        foreign_run["warehouse"],
+        """select count(*), count(email), count(status), count(phone), count(*) filter (where phone like '+1415555%'),
+                  count(amount), count(distinct order_id)
+           from raw.orders where _source = 'western_shop'""",
+    )
+    truth = foreign_run["truths"]["western_shop"]
+    # every line carries its order's e-mail, status and phone (fill_down); the total stays on the first line only
+    assert rows == [(truth.lines, truth.lines, truth.lines, truth.lines, truth.lines, truth.orders, truth.orders)]
+
+
+def test_a_registry_only_company_is_resolved_and_the_run_says_why_nothing_is_graded(tmp_path):
+    """A company that sends its member registry and nothing else (no phones anywhere, several records per person):
+    drafted and run as drafted, its people are resolved one customer each, and the run fails saying no order was
+    loaded, instead of a green run of no grades."""
+    truth = write_shape("registry_only", tmp_path / "exports" / "registry", end=date(1998, 6, 30))
+    (tmp_path / "contracts").mkdir()
+    drafted = yaml.safe_load(render_draft(draft_contract(tmp_path / "exports" / "registry" / "members.csv"), "members"))
+    drafted.update(path="registry/*.csv", timezone="Europe/London")
+    (tmp_path / "contracts" / "members.yml").write_text(yaml.safe_dump(drafted), encoding="utf-8")
+    config = tmp_path / "crmgrade.yml"
+    config.write_text(
+        f"warehouse: {tmp_path / 'w.duckdb'}\ntimezone: Europe/London\ncountry: GB\nas_of_date: {AS_OF}\n"
+        f"sources: {{root: {tmp_path / 'exports'}, contracts: {tmp_path / 'contracts'}}}\n"
+        f"reports_dir: {tmp_path / 'reports'}\nserving: {{dir: {tmp_path / 'serving'}}}\n"
+        f"privacy: {{dir: {tmp_path / 'privacy'}}}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRMGRADE_", "DAGSTER_HOME"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", "--config", str(config)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 1
+    assert "no order was loaded: no source contract maps entity `orders`" in done.stderr
+    [(records, customers)] = query(
+        tmp_path / "w.duckdb", "select count(*), count(distinct customer_key) from identity.record_links"
+    )
+    assert (records, customers) == (truth.lines, truth.persons)
+    [(facts,)] = query(tmp_path / "w.duckdb", "select count(*) from marts.fct_customer")
+    assert facts == truth.persons

@@ -4,6 +4,7 @@ import hashlib
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from pipeline.demo.generator import DemoSpec, generate
 
@@ -63,3 +64,34 @@ def test_truth_lists_every_row_of_every_file(small_demo):
     dirty = pl.read_parquet(small_demo / "truth/dirty_rows.parquet")
     assert dirty.height == records.filter(pl.col("defect").is_not_null()).height
     assert records.filter(pl.col("is_duplicate_record")).height > 0  # planted duplicate registrations
+
+
+@pytest.mark.parametrize("shape", ["invoice_lines", "western_shop", "duplicates", "registry_only"])
+def test_each_other_company_shape_is_deterministic_and_its_truth_counts_its_files(shape, tmp_path):
+    import csv
+
+    from pipeline.demo.shapes import read_truth, write_shape
+
+    a, b = write_shape(shape, tmp_path / "a", seed=3), write_shape(shape, tmp_path / "b", seed=3)
+    assert a == b == read_truth(tmp_path / "a")
+    for name in a.exports:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    encoding = "gbk" if shape == "duplicates" else "utf-8"
+    rows = [
+        row
+        for name in a.exports
+        for row in list(csv.reader((tmp_path / "a" / name).read_text(encoding=encoding).splitlines()))[1:]
+    ]
+    assert len(rows) == a.lines
+    if shape != "registry_only":
+        assert len({r[0] for r in rows}) == a.orders and a.purchases
+    else:
+        assert len({r[2] for r in rows}) == a.persons
+
+
+def test_the_command_writes_a_shape(tmp_path, capsys):
+    from pipeline.cli import main
+
+    assert main(["demo-data", "--shape", "duplicates", "--out", str(tmp_path / "erp")]) == 0
+    assert "Wrote 6 duplicates export(s)" in capsys.readouterr().out
+    assert (tmp_path / "erp" / "truth" / "expected.json").exists()
