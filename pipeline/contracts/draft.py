@@ -30,6 +30,7 @@ SAMPLE_BYTES = 512 * 1024
 SAMPLE_ROWS = 500
 SPREAD_BYTES = 128 * 1024  # read again from the middle and the end of a larger file: exports change as they go
 MONEY = ("amount", "unit_price", "refund_amount", "cost_amount")
+TIME_TARGETS = ("ordered_at", "updated_at", "birth_date", "registered_at")  # dates even when they look like numbers
 # words and signs beside an amount in a header or a value, and the currency they name (a proposal to check)
 CURRENCY_WORDS = {
     "usd": "USD", "us$": "USD", "eur": "EUR", "€": "EUR", "cny": "CNY", "rmb": "CNY", "元": "CNY", "¥": "CNY",
@@ -45,6 +46,7 @@ DATETIME_FORMATS = [
     "%Y-%m-%dT%H:%M:%SZ",
     "%Y-%m-%dT%H:%M:%S%z",  # ISO 8601 with an offset, +08:00 or -0500
     "%Y-%m-%d %H:%M:%S %z",  # Shopify's 'Created at': 2023-01-05 10:23:45 -0500
+    "%Y-%m-%d %H:%M:%S UTC",
     "%Y-%m-%dT%H:%M:%S",
     "%m/%d/%Y %H:%M",
     "%d/%m/%Y %H:%M",
@@ -295,7 +297,7 @@ def _column(header: str, values: list[str], draft_notes: list[str]) -> tuple[Dra
     if present and not (target and target.endswith("_id")):  # ids look like numbers, and are text
         datetimes = _formats_parsing_all(present, DATETIME_FORMATS)
         dates = _formats_parsing_all(present, DATE_FORMATS)
-        if not (datetimes or dates) and (target in ("ordered_at", "birth_date", "registered_at") or not target):
+        if not (datetimes or dates) and (target in TIME_TARGETS or not target):
             most = _format_parsing_most(present, DATETIME_FORMATS + DATE_FORMATS)
             if most:
                 (datetimes if most[0] in DATETIME_FORMATS else dates).append(most[0])
@@ -303,7 +305,7 @@ def _column(header: str, values: list[str], draft_notes: list[str]) -> tuple[Dra
                     f"{header}: {most[1]} of {len(present)} sampled values fit no date format (quarantined when loaded)"
                 )
         numbers = _number_notation(present)
-        if (datetimes or dates) and not (numbers and target not in ("ordered_at", "birth_date", "registered_at")):
+        if (datetimes or dates) and not (numbers and target not in TIME_TARGETS):
             formats = (datetimes or dates)[:1]
             kind = "timestamp" if datetimes else "date"
             if {"%m/%d/%Y", "%d/%m/%Y"} <= set(dates) or {"%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"} <= set(datetimes):

@@ -68,6 +68,9 @@ ENTITIES: dict[str, dict[str, ColumnType]] = {
         "currency": "string",
         "status": "string",
         "ordered_at": "timestamp",
+        # when the export last changed the order (an ERP's 修改时间): of two deliveries of an order, the later
+        # state wins (macros/latest_delivery.sql); without it, the file loaded last
+        "updated_at": "timestamp",
     },
     "interactions": {
         "interaction_id": "string",

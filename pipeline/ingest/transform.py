@@ -61,8 +61,8 @@ def _number(raw: pl.Expr, contract: SourceContract, *, places: int) -> pl.Expr:
 
 
 def names_its_offset(fmt: str) -> bool:
-    """Whether a timestamp format reads the value's own UTC offset: %z / %:z, or a literal Z (UTC)."""
-    return "%z" in fmt or "%:z" in fmt or fmt.endswith("Z")
+    """Whether a timestamp format reads the value's own UTC offset: %z / %:z, or a literal Z, UTC or GMT."""
+    return "%z" in fmt or "%:z" in fmt or fmt.endswith(("Z", "UTC", "GMT"))
 
 
 def _parse(col: str, kind: str, contract: SourceContract, warehouse_tz: str) -> pl.Expr:

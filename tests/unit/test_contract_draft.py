@@ -344,3 +344,23 @@ def test_an_unknown_country_is_refused(tmp_path):
     )
     with pytest.raises(ContractError, match="country: Value error, unknown country 'XX'"):
         load_contract(tmp_path / "c.yml")
+
+
+def test_an_erp_export_with_a_change_time_and_utc_stamps(tmp_path):
+    sample = (
+        "单据编号,单据日期,修改时间,客户编码,金额,单据状态\n"
+        "SO1,2024-03-01 10:00:00 UTC,2024-03-02 08:00:00 UTC,K1,10.00,已审核\n"
+        "SO2,2024-03-01 11:00:00 UTC,2024-03-01 11:00:00 UTC,K2,20.00,作废\n"
+    )
+    draft, _, contract = _drafted(tmp_path, "erp.csv", sample)
+    assert contract.columns["修改时间"] == "updated_at"
+    assert contract.datetime_formats == ["%Y-%m-%d %H:%M:%S UTC"]
+    con, [result] = _ingest(tmp_path, contract)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 0)
+    # a stamp that says UTC is that instant, in the warehouse's zone (Asia/Shanghai), whatever the contract's zone
+    assert con.execute(
+        "select order_id, ordered_at::varchar, updated_at::varchar, status from raw.orders order by 1"
+    ).fetchall() == [
+        ("SO1", "2024-03-01 18:00:00", "2024-03-02 16:00:00", "completed"),
+        ("SO2", "2024-03-01 19:00:00", "2024-03-01 19:00:00", "cancelled"),
+    ]

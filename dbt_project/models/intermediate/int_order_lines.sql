@@ -50,6 +50,7 @@ final as (
         refund_amount,
         cost_amount,
         currency,
+        updated_at,
         store_id,
         source_file,
         source_row_number,

@@ -35,6 +35,7 @@ renamed as (
         cost_amount,
         -- dates and timestamps
         ordered_at,
+        updated_at,
         -- lineage
         {{ staging_lineage_columns() }}
 
