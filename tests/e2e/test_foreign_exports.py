@@ -89,6 +89,28 @@ def _invoices(rng: random.Random) -> tuple[str, dict]:
     return INVOICE_HEADER + "".join(lines), {"purchases": purchases, "margins": margins, **counts}
 
 
+def _run_company(folder, settings: str) -> subprocess.CompletedProcess:
+    """`crmgrade run` in a process of its own on a company's folder (exports/, contracts/), as of AS_OF, with
+    `settings` (YAML lines) added to its crmgrade.yml."""
+    config = folder / "crmgrade.yml"
+    config.write_text(
+        f"warehouse: {folder / 'w.duckdb'}\nas_of_date: {AS_OF}\n{settings}"
+        f"sources: {{root: {folder / 'exports'}, contracts: {folder / 'contracts'}}}\n"
+        f"reports_dir: {folder / 'reports'}\nserving: {{dir: {folder / 'serving'}}}\n"
+        f"privacy: {{dir: {folder / 'privacy'}}}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRMGRADE_", "DAGSTER_HOME"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", "--config", str(config)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
 @pytest.fixture(scope="module")
 def foreign_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("foreign")
@@ -118,23 +140,7 @@ def foreign_run(tmp_path_factory):
     # the dealer's cost of goods makes margin a dimension of its own (利润贡献)
     spec["dimensions"]["profit"] = {"indicator": "margin", "scoring": MARGIN_SCORING, "weight": 1}
     (folder / "grading.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
-    config = folder / "crmgrade.yml"
-    config.write_text(
-        f"warehouse: {folder / 'w.duckdb'}\ntimezone: America/New_York\nas_of_date: {AS_OF}\n"
-        f"sources: {{root: {sources}, contracts: {contracts}}}\ngrading: {folder / 'grading.yml'}\n"
-        f"reports_dir: {folder / 'reports'}\nserving: {{dir: {folder / 'serving'}}}\n"
-        f"privacy: {{dir: {folder / 'privacy'}}}\n",
-        encoding="utf-8",
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRMGRADE_", "DAGSTER_HOME"))}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", "--config", str(config)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    done = _run_company(folder, f"timezone: America/New_York\ngrading: {folder / 'grading.yml'}\n")
     return {
         "done": done,
         "warehouse": folder / "w.duckdb",
@@ -320,23 +326,7 @@ def test_a_registry_only_company_is_resolved_and_the_run_says_why_nothing_is_gra
     drafted = yaml.safe_load(render_draft(draft_contract(tmp_path / "exports" / "registry" / "members.csv"), "members"))
     drafted.update(path="registry/*.csv", timezone="Europe/London")
     (tmp_path / "contracts" / "members.yml").write_text(yaml.safe_dump(drafted), encoding="utf-8")
-    config = tmp_path / "crmgrade.yml"
-    config.write_text(
-        f"warehouse: {tmp_path / 'w.duckdb'}\ntimezone: Europe/London\ncountry: GB\nas_of_date: {AS_OF}\n"
-        f"sources: {{root: {tmp_path / 'exports'}, contracts: {tmp_path / 'contracts'}}}\n"
-        f"reports_dir: {tmp_path / 'reports'}\nserving: {{dir: {tmp_path / 'serving'}}}\n"
-        f"privacy: {{dir: {tmp_path / 'privacy'}}}\n",
-        encoding="utf-8",
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRMGRADE_", "DAGSTER_HOME"))}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", "--config", str(config)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    done = _run_company(tmp_path, "timezone: Europe/London\ncountry: GB\n")
     assert done.returncode == 1
     assert "no order was loaded: no source contract maps entity `orders`" in done.stderr
     [(records, customers)] = query(
