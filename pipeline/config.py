@@ -463,6 +463,29 @@ def _known_timezone(value: str) -> str:
     return value
 
 
+def _no_overlaps(settings: Settings, file: Path) -> None:
+    """The warehouse holds raw phones and the hashing salt: it may never lie where its readers look (the serving
+    folder BI tools read, the reports, the outbox a CRM takes), nor the serving copy inside the sources root."""
+    outside = {
+        "serving.dir": settings.serving.dir,
+        "reports_dir": settings.reports_dir,
+        "outbox_dir": settings.outbox_dir,
+    }
+    for key, folder in outside.items():
+        if settings.warehouse.resolve().is_relative_to(folder.resolve()):
+            raise ConfigError(
+                file,
+                "warehouse",
+                f"{settings.warehouse} is inside {key} ({folder}), which others read: the working warehouse holds "
+                "raw phones and the hashing salt. BI tools read the serving copy, which the run publishes into "
+                f"{settings.serving.dir}; keep the warehouse out of it",
+            )
+    if settings.serving.dir.resolve().is_relative_to(settings.sources.root.resolve()):
+        raise ConfigError(
+            file, "serving.dir", f"{settings.serving.dir} is inside sources.root ({settings.sources.root}): keep it out"
+        )
+
+
 def load_settings(file: Path | str | None = None) -> Settings:
     """Read and validate a config file; relative paths become absolute, relative to the file."""
     file = Path(file or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
@@ -492,6 +515,7 @@ def load_settings(file: Path | str | None = None) -> Settings:
             else ""
         )
         raise ConfigError(file, "sources.root", f"folder {settings.sources.root} does not exist{demo}")
+    _no_overlaps(settings, file)
     if not settings.warehouse.parent.is_dir():
         raise ConfigError(file, "warehouse", f"folder {settings.warehouse.parent} does not exist")
     if os.environ.get(AS_OF_ENV):

@@ -259,6 +259,21 @@ def remove_from_outbox(outbox_dir: Path, customer_keys: list[str]) -> list[Path]
     return changed
 
 
+# A cell Excel (and a CRM import that follows it) would run as a formula: '=HYPERLINK(...)', '@SUM(...)', a tab or
+# carriage return first, or a sign followed by more than a number ('+cmd|...', '-2+3+cmd|...'). A plain signed
+# number such as a phone '+8613812345678' or a masked '+86138****5678' is no formula and stays as it is.
+_FORMULA = r"^[=@\t\r]|^[+\-](?:.*[^0-9 ().*\-])"
+
+
+def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text cell that a spreadsheet would read as a formula, prefixed with ' (shown as text, not run)."""
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text
+    )
+
+
 @contextmanager
 def _replacing(path: Path) -> Iterator[Path]:
     """A file to write in `path`'s stead, put in its place once written whole: a reader never sees half a file."""
@@ -272,7 +287,7 @@ def _write(events: pl.DataFrame, path: Path, fmt: str, destination: str) -> None
     with _replacing(path) as partial:
         if fmt == "csv":
             # with a BOM: Excel, and the CRM import screens that follow it, read UTF-8 Chinese only so
-            events.write_csv(partial, include_bom=True)
+            spreadsheet_safe(events).write_csv(partial, include_bom=True)
         elif fmt == "parquet":
             events.write_parquet(partial)
         else:

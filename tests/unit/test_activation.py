@@ -244,3 +244,39 @@ def test_a_grade_or_segment_grading_never_gives_is_named(tmp_path):
         "grade 'E' (known: A, B)",
         "segment_en 'Champion' (known: Champions)",
     ]
+
+
+def test_a_csv_for_excel_or_a_crm_import_holds_no_live_formula():
+    import polars as pl
+
+    from pipeline.activation.outbox import spreadsheet_safe
+
+    frame = pl.DataFrame(
+        {
+            "member_id": ['=HYPERLINK("http://x","y")', "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3+cmd|x", "\tM1", "M2"],
+            "phone": ["+8613812345678", "+86138****5678", "-5", "+1 (415) 555-0100", None, "13812345678"],
+            "events": [1, 2, 3, 4, 5, 6],
+        }
+    )
+    safe = spreadsheet_safe(frame)
+    assert safe["member_id"].to_list() == [
+        '\'=HYPERLINK("http://x","y")',
+        "'@SUM(A1)",
+        "'+cmd|' /C calc'!A0",
+        "'-2+3+cmd|x",
+        "'\tM1",
+        "M2",
+    ]
+    # a phone or a signed number is no formula: as it was
+    assert safe["phone"].to_list() == frame["phone"].to_list()
+    assert safe["events"].to_list() == frame["events"].to_list()
+
+
+def test_the_outbox_csv_is_written_spreadsheet_safe(tmp_path):
+    import polars as pl
+
+    from pipeline.activation.outbox import _write
+
+    path = tmp_path / "crm_groups" / "batch.csv"
+    _write(pl.DataFrame({"member_id": ['=HYPERLINK("http://x")'], "customer_key": ["C1"]}), path, "csv", "crm_groups")
+    assert path.read_text(encoding="utf-8-sig") == 'member_id,customer_key\n"\'=HYPERLINK(""http://x"")",C1\n'

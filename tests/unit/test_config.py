@@ -166,3 +166,23 @@ def test_a_mistyped_source_root_is_an_error_even_with_a_demo_block(tmp_path):
     assert demo.generates_demo_data()
     (tmp_path / "data" / "demo").mkdir(parents=True)
     assert not load_settings(write(tmp_path, text.replace("data/exprots", "data/demo"))).generates_demo_data()
+
+
+@pytest.mark.parametrize(
+    ("settings", "key", "fragment"),
+    [
+        # docs/bi.md gives BI tools data/serving/warehouse.duckdb: a warehouse there would serve raw phones and the salt
+        ("warehouse: serving/warehouse.duckdb\nserving: {dir: serving}\n", "warehouse", "inside serving.dir"),
+        ("warehouse: reports/w.duckdb\nreports_dir: reports\n", "warehouse", "inside reports_dir"),
+        ("warehouse: out/crm/w.duckdb\noutbox_dir: out\n", "warehouse", "inside outbox_dir"),
+        ("warehouse: w.duckdb\nserving: {dir: exports/bi}\n", "serving.dir", "inside sources.root"),
+    ],
+)
+def test_the_warehouse_may_not_lie_where_its_readers_look(tmp_path, settings, key, fragment):
+    for folder in ("exports/bi", "contracts", "serving", "reports", "out/crm"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    (tmp_path / "crmgrade.yml").write_text(
+        settings + "sources: {root: exports, contracts: contracts}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=f"{key}: .*{fragment}"):
+        load_settings(tmp_path / "crmgrade.yml")
