@@ -111,6 +111,13 @@ def test_a_contract_that_quarantines_most_of_an_export_fails_the_run_naming_the_
     assert summary.startswith("# crmgrade run FAILED")
     assert summary.index("## Sources stopped") < summary.index("## Failed steps")
     assert share in summary
+    # and in run_timings.json, beside every step's time: the step and the exception it raised
+    import json
+
+    timings = json.loads((tmp_path / "reports" / "run_timings.json").read_text(encoding="utf-8"))
+    [failed] = timings["failed_steps"]
+    assert failed["step"] == "raw__orders"
+    assert failed["error"].startswith("DagsterAssetCheckFailedError: 1 blocking asset check failed")
 
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     try:
