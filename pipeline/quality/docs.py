@@ -22,9 +22,31 @@ def render_validation(ge_result: Any, path: Path) -> Path:
     from great_expectations.render.view import DefaultJinjaPageView
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    page = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(ge_result))
+    page = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(_values_escaped(ge_result)))
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_escaped(v) for v in value)
+    return value
+
+
+def _values_escaped(ge_result: Any) -> Any:
+    """A copy of the result whose values from the file (unexpected values, their counts, observed values) are
+    HTML-escaped: GE's page writes them into its HTML as they are, so a cell holding `<img src=x onerror=...>`
+    ran in the browser of whoever opened the validation page."""
+    import copy
+
+    escaped = copy.deepcopy(ge_result)
+    for outcome in escaped.results:
+        outcome.result = _escaped(outcome.result)
+    return escaped
 
 
 def page_path(run_dir: Path, entity: str, source: str, name: str) -> Path:

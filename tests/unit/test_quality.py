@@ -137,3 +137,26 @@ def test_validation_names_failing_rows_and_rules():
     assert not v.stops
     v = validate_frame(df, suite, {**LIMITS, "min_rows": 10})
     assert [o.rule.name for o in v.stops] == ["table__row_count_to_be_between"]
+
+
+def test_a_validation_page_shows_a_files_markup_as_text(tmp_path):
+    """A cell holding markup was written into GE's page as it was: `<img src=x onerror=...>` ran in the browser of
+    whoever opened the validation page. Every value from the file is escaped, once."""
+    from pipeline.quality.docs import render_validation
+    from pipeline.quality.suites import Suite
+
+    suite = load_suite(suite_for("orders").file)
+    [rule] = [r for r in suite.rules if r.type == "expect_column_values_to_match_regex" and r.columns == ["email"]]
+    only = Suite(
+        suite.name,
+        suite.file,
+        {**suite.document, "expectations": [suite.document["expectations"][rule.index]]},
+        (rule,),
+    )
+    frame = pl.DataFrame({"_row_number": [1, 2], "email": ["<img src=x onerror=alert(1)>", "a@b.cn"]})
+    validation = validate_frame(frame, only, LIMITS, index="_row_number")
+    page = render_validation(validation.ge_result, tmp_path / "v.html").read_text(encoding="utf-8")
+    assert "<img src=x onerror" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&amp;lt;" not in page
+    # the result itself is left as it was (dq.validation_results keeps the values as read)
+    assert validation.ge_result.results[0].result["partial_unexpected_list"] == ["<img src=x onerror=alert(1)>"]
