@@ -243,34 +243,24 @@ def _date_format(value: str) -> str | None:
     return None
 
 
-def _formats_parsing_all(values: list[str], formats: list[str]) -> list[str]:
-    def parses(fmt: str) -> bool:
-        try:
-            for v in values:
-                datetime.strptime(v, fmt)
-        except ValueError:
-            return False
-        return True
+def _parses(value: str, fmt: str) -> bool:
+    try:
+        datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True
 
-    return [fmt for fmt in formats if parses(fmt)]
+
+def _formats_parsing_all(values: list[str], formats: list[str]) -> list[str]:
+    return [fmt for fmt in formats if all(_parses(v, fmt) for v in values)]
 
 
 def _format_parsing_most(values: list[str], formats: list[str]) -> tuple[str, int] | None:
     """The format parsing the most values when none parses all, if it parses at least 95% of them; and how many
     it leaves (a few impossible dates in an export are rows to quarantine, not a reason to read it as text)."""
-
-    def parsed(fmt: str) -> int:
-        n = 0
-        for v in values:
-            try:
-                datetime.strptime(v, fmt)
-            except ValueError:
-                continue
-            n += 1
-        return n
-
-    best = max(formats, key=parsed)
-    n = parsed(best)
+    parsed = {fmt: sum(_parses(v, fmt) for v in values) for fmt in formats}
+    best = max(formats, key=parsed.__getitem__)
+    n = parsed[best]
     return (best, len(values) - n) if n and n >= 0.95 * len(values) else None
 
 

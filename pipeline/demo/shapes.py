@@ -36,9 +36,8 @@ TRUTH_FILE = "truth/expected.json"
 class ShapeTruth:
     shape: str
     exports: list[str]  # files written, relative to the folder
-    buyer_column: str  # the export's column that names a buyer (raw.orders/customers column it maps to: buyer_key)
-    buyer_key: str
-    # buyer -> the net value of each of its purchases before the as-of date (refunds netted, cancellations out)
+    # buyer (customer number, e-mail or code, as the export writes it) -> the net value of each of its purchases
+    # before the as-of date (refunds netted, cancellations out)
     purchases: dict[str, list[str]] = field(default_factory=dict)
     lines: int = 0  # data rows written, over every file
     duplicates: int = 0  # rows repeated verbatim within a file
@@ -118,8 +117,6 @@ def _invoice_lines(rng: random.Random, out: Path, end: date) -> ShapeTruth:
     return ShapeTruth(
         "invoice_lines",
         ["invoices.csv"],
-        "CustomerID",
-        "buyer_id",
         {k: [str(v) for v in vs] for k, vs in purchases.items()},
         lines=len(rows),
         orders=len({r.split(",")[0] for r in rows}),
@@ -177,8 +174,6 @@ def _western_shop(rng: random.Random, out: Path, end: date) -> ShapeTruth:
     return ShapeTruth(
         "western_shop",
         ["orders_export_1.csv"],
-        "Email",
-        "email",
         {k: [str(v) for v in vs] for k, vs in purchases.items()},
         lines=len(rows),
         orders=len(orders),
@@ -233,8 +228,6 @@ def _duplicates(rng: random.Random, out: Path, end: date) -> ShapeTruth:
     return ShapeTruth(
         "duplicates",
         files,
-        "客户编码",
-        "buyer_id",
         {k: [str(v) for v in vs] for k, vs in purchases.items()},
         lines=rows_total,
         duplicates=duplicates,
@@ -262,4 +255,4 @@ def _registry_only(rng: random.Random, out: Path, end: date) -> ShapeTruth:
             rows.append(f"M{i:04d}{k},{name},{email},{born:%d/%m/%Y},{city},{joined:%d/%m/%Y}\n")
     rng.shuffle(rows)
     (out / "members.csv").write_text(REGISTRY_HEADER + "".join(rows), encoding="utf-8")
-    return ShapeTruth("registry_only", ["members.csv"], "email", "email", lines=len(rows), persons=persons)
+    return ShapeTruth("registry_only", ["members.csv"], lines=len(rows), persons=persons)

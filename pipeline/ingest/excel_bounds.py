@@ -51,7 +51,8 @@ def column_number(letters: bytes | str) -> int:
     return n
 
 
-def _column_letters(n: int) -> str:
+def column_letters(n: int) -> str:
+    """1 -> A, 26 -> Z, 27 -> AA, 16384 -> XFD."""
     letters = ""
     while n:
         n, rest = divmod(n - 1, 26)
@@ -71,19 +72,24 @@ def _relationships(book: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str
     return out
 
 
-def _sheet_part(book: zipfile.ZipFile, sheet: str | None) -> str:
-    """The zip member holding `sheet` (None: the first sheet), found through the package's relationships."""
-    workbook_part = next(
+def workbook_part(book: zipfile.ZipFile) -> str:
+    """The zip member holding the workbook, found through the package's relationships."""
+    return next(
         (t for kind, t in _relationships(book, "").values() if kind.endswith("/officeDocument")), "xl/workbook.xml"
     )
-    workbook = ElementTree.fromstring(book.read(workbook_part))
+
+
+def _sheet_part(book: zipfile.ZipFile, sheet: str | None) -> str:
+    """The zip member holding `sheet` (None: the first sheet), found through the package's relationships."""
+    workbook_member = workbook_part(book)
+    workbook = ElementTree.fromstring(book.read(workbook_member))
     sheets = workbook.findall("m:sheets/m:sheet", _NS)
     if not sheets:
         raise ValueError("the workbook lists no sheets")
     chosen = next((s for s in sheets if s.get("name") == sheet), None) if sheet is not None else sheets[0]
     if chosen is None:
         raise ValueError(f"no sheet {sheet!r}")
-    target = _relationships(book, workbook_part).get(chosen.get(f"{{{_NS['r']}}}id"))
+    target = _relationships(book, workbook_member).get(chosen.get(f"{{{_NS['r']}}}id"))
     if target is None:
         raise ValueError(f"sheet {chosen.get('name')!r} has no part in the workbook")
     return target[1]
@@ -104,7 +110,7 @@ def sheet_extent(path, sheet: str | None = None) -> SheetExtent:
             for m in _ROW.finditer(text):
                 max_row = max(max_row, int(m.group(1)))
             tail = text[-256:]
-    return SheetExtent(max_row, max_col, f"{_column_letters(max_col)}{max_row}")
+    return SheetExtent(max_row, max_col, f"{column_letters(max_col)}{max_row}")
 
 
 def check_sheet_size(path, sheet: str | None = None, max_cells: int = MAX_CELLS) -> SheetExtent:

@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
-from pipeline.ingest.excel_bounds import _NS, _relationships, _sheet_part, column_number
+from pipeline.ingest.excel_bounds import _NS, _sheet_part, column_number, workbook_part
 
 _REF = re.compile(r"([A-Z]{1,3})(\d+)")
 _MAIN = _NS["m"]
@@ -42,10 +42,7 @@ def _cell(ref: str) -> tuple[int, int]:
 def _calculates_on_load(book: zipfile.ZipFile) -> bool:
     """Whether the workbook asks Excel to calculate every formula when opened: its cached values were never
     calculated (xlsxwriter, and most programs that write workbooks, write 0)."""
-    workbook_part = next(
-        (t for kind, t in _relationships(book, "").values() if kind.endswith("/officeDocument")), "xl/workbook.xml"
-    )
-    calc = ElementTree.fromstring(book.read(workbook_part)).find("m:calcPr", _NS)
+    calc = ElementTree.fromstring(book.read(workbook_part(book))).find("m:calcPr", _NS)
     return calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
 
 

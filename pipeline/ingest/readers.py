@@ -24,7 +24,7 @@ import polars as pl
 
 from pipeline.contracts.model import SourceContract
 from pipeline.ingest.decoding import Decoded, UndecodableHeader, is_utf8, to_utf8, unreadable_lines
-from pipeline.ingest.excel_bounds import SheetTooLarge, check_sheet_size
+from pipeline.ingest.excel_bounds import SheetTooLarge, check_sheet_size, column_letters
 from pipeline.ingest.excel_cells import SheetCells, scan_sheet
 
 CHUNK = 4 * 1024 * 1024
@@ -345,11 +345,7 @@ def _read_xlsx(path: Path, contract: SourceContract, first_data_row: int) -> Sou
 
 
 def _cell_name(row: int, col: int) -> str:
-    letters = ""
-    while col:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(65 + rest) + letters
-    return f"{letters}{row}"
+    return f"{column_letters(col)}{row}"
 
 
 def _excel_cells_judged(frame: pl.DataFrame, header: list[str], cells: SheetCells, contract: SourceContract):

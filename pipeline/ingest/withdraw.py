@@ -43,11 +43,16 @@ class Withdrawal:
     quarantined_removed: int
 
 
+def _present(root: Path, contract: SourceContract) -> set[str]:
+    """The files the contract's glob finds now, named as the manifest names them (relative to the root)."""
+    return {p.relative_to(root).as_posix() for p in list_source_files(root, contract)}
+
+
 def gone_files(con: duckdb.DuckDBPyConnection, contracts: list[SourceContract], root: Path) -> list[GoneFile]:
     """The loaded files of these contracts that their globs no longer find under the root."""
     out = []
     for contract in contracts:
-        present = {p.relative_to(root).as_posix() for p in list_source_files(root, contract)}
+        present = _present(root, contract)
         rows = con.execute(
             f"select file_path, coalesce(rows_loaded, 0) from {MANIFEST}"
             " where source = ? and entity = ? and status in ('loaded', 'replaced') order by file_path",
@@ -81,7 +86,7 @@ def withdraw(
         raise WithdrawError(f"{rel!r} is loaded by several sources {sorted(s for s, *_ in loaded)}: name one, --source")
     [(src, entity, sha)] = loaded
     contract = next((c for c in contracts if c.source == src and c.entity == entity), None)
-    if contract is not None and any(p.relative_to(root).as_posix() == rel for p in list_source_files(root, contract)):
+    if contract is not None and rel in _present(root, contract):
         raise WithdrawError(
             f"{rel!r} is still in {root}: the next run would load it again. Move it out of the folder first."
         )

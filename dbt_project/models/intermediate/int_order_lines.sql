@@ -1,7 +1,8 @@
 -- Order lines of every channel with the identity graph's customer key and a product key, of each order's latest
 -- delivery only (an order re-listed in a later file replaces its earlier state). Rows whose values did not parse or
--- whose amount is negative are held back here; validation turns them into quarantine entries with the reason. Built per customer: a run redoes the lines of the customers identity changed, and the
--- anonymous lines of the files delivered since (macros/customer_increment.sql).
+-- whose amount is negative are held back here; validation turns them into quarantine entries with the reason.
+-- Built per customer: a run redoes the lines of the customers identity changed, and the anonymous lines of the
+-- files delivered since (macros/customer_increment.sql).
 {{ config(**customer_increment_config(files_from='stg_raw__orders')) }}
 
 with
