@@ -235,13 +235,14 @@ def webhook_payload(row: dict, destination: str) -> dict:
 
 
 def remove_from_outbox(outbox_dir: Path, customer_keys: list[str]) -> list[Path]:
-    """Take the events of erased customers out of every outbox file still on this disk (crmgrade erase); returns the
-    files changed. A copy a receiver already took is outside the warehouse: the erasure log names the keys."""
+    """Take the events of erased customers out of every outbox file still on this disk, at any depth (a
+    destination's archive/ of files receivers took included; crmgrade erase); returns the files changed. A copy a
+    receiver already took is outside the warehouse: the erasure log names the keys."""
     changed = []
     if not customer_keys or not outbox_dir.is_dir():
         return changed
     keys = set(customer_keys)
-    for path in sorted(p for p in outbox_dir.glob("*/*") if p.suffix.lstrip(".") in FORMATS):
+    for path in sorted(p for p in outbox_dir.rglob("*") if p.is_file() and p.suffix.lstrip(".") in FORMATS):
         fmt = path.suffix.lstrip(".")
         if fmt == "jsonl":
             lines = path.read_text(encoding="utf-8").splitlines(keepends=True)

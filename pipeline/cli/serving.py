@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.cli.common import CommandFailed, add_config_option, fail, load_config, open_warehouse
-
-
-def publish_now(config, settings) -> str:
-    """Publish the working warehouse's bi schema as a new serving version; returns the version."""
-    from pipeline.defs.dbt.project import dbt_project, prepare_manifest
-    from pipeline.serving.catalog import publish_latest
-    from pipeline.serving.publish import PublishError
-
-    if not dbt_project.manifest_path.exists():
-        prepare_manifest(settings.dbt_vars())
-    try:
-        _, con = open_warehouse(config, "publish")
-    except CommandFailed as exc:
-        raise PublishError(str(exc)) from None
-    try:
-        return publish_latest(con, settings, dbt_project.manifest_path, run_id="crmgrade publish").version
-    finally:
-        con.close()
+from pipeline.cli.common import add_config_option, fail, load_config
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
     """List the published versions, roll back to one, or publish the working warehouse's bi schema now."""
     from pipeline.serving.publish import PublishError, current_version, list_versions, rollback
+    from pipeline.serving.republish import publish_now
 
     settings = load_config(args.config)
     folder = settings.serving.dir
@@ -36,7 +19,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
             version = rollback(folder, args.to)
             print(f"{folder / 'current'} -> {version}")
         elif not args.list:
-            version = publish_now(args.config, settings)
+            version = publish_now(settings)
             print(f"published {version} to {folder}")
     except PublishError as exc:
         return fail(str(exc))
@@ -47,13 +30,16 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
-    """Erase a person from the working warehouse and the reports, suppress them, republish the serving copy."""
+    """Erase a person from the working warehouse and the files the job wrote, suppress them, republish the serving
+    copy: under the run lock, journalled, so that an interrupted erasure finishes on the next erase or run."""
     import getpass
 
-    from pipeline.contracts import load_contracts
-    from pipeline.privacy.erasure import ErasureError, ErasureRequest, erase
-    from pipeline.privacy.salt import privacy_salt
-    from pipeline.serving.publish import PublishError, remove_versions_except_current
+    from pipeline.contracts import ContractError
+    from pipeline.privacy.erasure import ErasureError, ErasureRequest
+    from pipeline.privacy.journal import erase, finish_open_erasures, target_for
+    from pipeline.run_lock import WarehouseBusy, exclusive_run
+    from pipeline.serving.publish import PublishError
+    from pipeline.serving.republish import republish_after_erasure
 
     request = ErasureRequest(
         customer_keys=args.customer or [],
@@ -62,34 +48,32 @@ def cmd_erase(args: argparse.Namespace) -> int:
         requested_by=args.by or getpass.getuser(),
         reason=args.reason,
     )
-    settings, con = open_warehouse(args.config, "erase")
+    settings = load_config(args.config)
+    step = lambda text: print(f"  ... {text}", flush=True)  # noqa: E731
     try:
-        report = erase(
-            con,
-            request,
-            contracts=load_contracts(settings.sources.contracts),
-            salt=privacy_salt(settings.privacy.dir),
-            privacy_dir=settings.privacy.dir,
-            reports_dir=settings.reports_dir,
-            outbox_dir=settings.outbox_dir,
-        )
-    except ErasureError as exc:
+        target = target_for(settings, republish=lambda: republish_after_erasure(settings))
+        with exclusive_run(settings.warehouse, "crmgrade erase"):
+            for earlier in finish_open_erasures(target, step):
+                print(f"Finished the interrupted erasure {earlier.erasure_id}")
+            report = erase(target, request, step)
+    except (ContractError, ErasureError, WarehouseBusy) as exc:
         return fail(str(exc))
-    finally:
-        con.close()
+    except PublishError as exc:
+        return fail(
+            f"erased from the warehouse and its files, but the serving copy was not published again: {exc}. The "
+            "erasure stays open: the next `crmgrade erase` or `crmgrade run` finishes it"
+        )
     keys = ", ".join(report.customer_keys) or "-"
+    if report.already_erased_by and not report.rows_removed:
+        print(f"Already erased (erasure {', '.join(report.already_erased_by)}): nothing of them was left.")
     print(f"Erasure {report.erasure_id}: customer(s) {keys}, {report.records} records")
     for table, rows in sorted(report.rows_removed.items()):
         print(f"  {table}: {rows} rows removed")
     print(f"  {len(report.files_scrubbed)} file(s) under {settings.reports_dir} and {settings.outbox_dir} scrubbed")
     print(f"  {report.identifiers_suppressed} identifier(s) added to {settings.privacy.dir / 'suppressions.csv'}")
-    if (settings.serving.dir / "current").is_symlink():
-        try:
-            version = publish_now(args.config, settings)
-        except PublishError as exc:
-            return fail(f"erased, but the serving copy was not republished: {exc}; run `crmgrade publish`")
-        removed = remove_versions_except_current(settings.serving.dir)
-        print(f"  serving copy republished as {version}; {len(removed)} older version(s) holding the person removed")
+    print(f"  {settings.warehouse} rewritten: the deleted rows' pages are gone from the file")
+    if report.republished:
+        print(f"  {report.republished}")
     return 0
 
 

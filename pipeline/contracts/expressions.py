@@ -119,7 +119,18 @@ def _refused(tree: exp.Expression) -> str | None:
 
 
 def _try_casts(tree: exp.Expression) -> exp.Expression:
-    return tree.transform(lambda n: exp.TryCast(this=n.this, to=n.to) if type(n) is exp.Cast else n)
+    """Every CAST of `tree` (a copy) as TRY_CAST, inner ones included: sqlglot's transform does not visit the
+    operand of a node it replaced, so CAST(CAST(x AS BIGINT) AS TEXT) kept its strict inner CAST, and one cell
+    failed the whole source with the cell's text in the error."""
+    tree = tree.copy()
+    for node in reversed(list(tree.find_all(exp.Cast))):  # innermost first
+        if type(node) is exp.Cast:
+            lenient = exp.TryCast(this=node.this, to=node.to)
+            if node is tree:
+                tree = lenient
+            else:
+                node.replace(lenient)
+    return tree
 
 
 def derived_expression(text: str, known_columns: set[str]) -> tuple[pl.Expr, list[tuple[pl.Expr, pl.Expr, str]]]:

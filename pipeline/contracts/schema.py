@@ -159,6 +159,8 @@ RECORD_ID: dict[str, str] = {
     "opportunities": "opportunity_id",
 }
 
+# The lineage column naming each cell of a row that did not parse, with the cell's text (ingest/transform.py).
+PARSE_ERRORS = "_parse_errors"
 # Lineage columns every raw row carries, in this order, after the canonical columns.
 LINEAGE: dict[str, str] = {
     "_source": "varchar",

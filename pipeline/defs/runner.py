@@ -74,9 +74,28 @@ def run_job(
     try:
         settings = export_environment(config_file)  # what the Dagster resources and the dbt profile read
         with exclusive_run(settings.warehouse):
+            if problem := _finish_erasures(settings, progress):
+                return RunOutcome(False, problem)
             return _run(_prepare(settings, as_of, progress), progress, force)
     except (ConfigError, ContractError, GradingError, RulesError, WarehouseBusy) as exc:
         return RunOutcome(False, str(exc))
+
+
+def _finish_erasures(settings: Settings, progress: Callable[[str], None]) -> str | None:
+    """An erasure interrupted earlier is finished before the run reads anything (pipeline/privacy/journal.py);
+    the reason the run stops when it cannot be."""
+    from pipeline.privacy.journal import finish_open_erasures, open_erasures, target_for
+    from pipeline.serving.republish import republish_after_erasure
+
+    if not open_erasures(settings.privacy.dir):
+        return None
+    try:
+        target = target_for(settings, republish=lambda: republish_after_erasure(settings))
+        for report in finish_open_erasures(target, lambda text: progress(f"  {text}")):
+            progress(f"Finished the interrupted erasure {report.erasure_id}")
+    except Exception as exc:  # the person must not be graded and published again: stop, saying why
+        return f"an interrupted erasure could not be finished, so the run did not start: {exc}"
+    return None
 
 
 def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> RunOutcome:

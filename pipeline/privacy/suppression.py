@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,15 @@ def load_suppressions(privacy_dir: Path) -> SuppressionList:
         return SuppressionList(frozenset(row["identifier_hash"] for row in csv.DictReader(f)))
 
 
+def erasures_listing(privacy_dir: Path) -> dict[str, str]:
+    """identifier hash -> the erasure that listed it."""
+    file = privacy_dir / FILE
+    if not file.exists():
+        return {}
+    with open(file, newline="", encoding="utf-8") as f:
+        return {row["identifier_hash"]: row["erasure_id"] for row in csv.DictReader(f)}
+
+
 def add_suppressions(privacy_dir: Path, salt: str, identifiers: list[tuple[str, str]], erasure_id: str) -> int:
     """Append the hashes of (kind, value) pairs not listed yet; returns how many were added."""
     privacy_dir.mkdir(parents=True, exist_ok=True)
@@ -63,6 +73,8 @@ def add_suppressions(privacy_dir: Path, salt: str, identifiers: list[tuple[str, 
         if new_file:
             writer.writeheader()
         writer.writerows(rows)
+        f.flush()
+        os.fsync(f.fileno())  # listed before any store is scrubbed (privacy/journal.py)
     return len(rows)
 
 

@@ -21,6 +21,37 @@ R3 = "A3,,35,0,2024-03-07 10:00:00,关闭\n"
 GOOD = H + R1 + R2 + R3
 
 
+# The person the privacy cases erase, in the notations people type, and what must be gone after.
+PERSON_PLAIN = "P1,18038913590,100.00,0,2024-03-05 14:22:01,成功\n"
+PERSON_EXT = "P1,180-3891-3590 转 8001,100.00,0,2024-03-05 14:22:01,成功\n"
+PERSON_TWO = "P1,18038913590/13900000000,100.00,0,2024-03-05 14:22:01,成功\n"
+
+
+def erased(*absent: str, **more) -> dict:
+    """The outcome of erasing the person: done, their quarantined row gone, `absent` in no byte of any store, the
+    other customer's phone still loaded."""
+    return {"exit": 0, "quarantine_left": 0, "absent": list(absent), "present": ["+8613812345678"], **more}
+
+
+EVENTS_WITH_CONTACTS = {
+    **yaml.safe_load((HERE / "contracts" / "events_jsonl.yml").read_text(encoding="utf-8")),
+    "columns": {
+        "eventId": "interaction_id",
+        "eventType": "interaction_type",
+        "ts": "occurred_at",
+        "mobile": "phone",
+        "email": "email",
+    },
+}
+EVENT_OK = (
+    '{"eventId": "E1", "eventType": "call", "ts": "2024-03-05T06:00:00Z", "mobile": "13812345678",'
+    ' "email": "li@example.cn"}\n'
+)
+EVENT_CUT = (
+    '{"eventId": "E2", "mobile": "18038913590", "email": "zhang.san@example.cn", "eventType": "call", "ts": "20\n'
+)
+
+
 def ok(file, loaded, **kw):
     return {"file": file, "status": kw.pop("status", "loaded"), "loaded": loaded, **kw}
 
@@ -899,6 +930,129 @@ CASES: dict[str, tuple[str, str, list]] = {
         " error: subqueries and table functions are refused before Polars sees the expression.",
         [],
         {"contract_error": "a subquery is not allowed", "message_excludes": "root:"},
+    ),
+    # Privacy: after the steps, `crmgrade erase` of the person; `erase.expect` is the exact outcome, and none of
+    # `absent` may be left in any byte of the warehouse file, the reports, the outbox or the privacy folder
+    # (tests/unit/test_privacy_corpus.py).
+    "privacy_phone_with_an_extension": (
+        "orders_csv",
+        "A phone written with an extension (180-3891-3590 转 8001) is quarantined as typed; erasing 18038913590 took"
+        " the rows holding it as cleaning writes it, never this one, which stayed in quarantine and on the"
+        " validation page.",
+        [({"o.csv": H + PERSON_EXT + R1}, [ok("o.csv", 1, quarantined={"phone__to_match_regex": 1})])],
+        {"erase": {"phone": ["18038913590"], "expect": erased("180-3891-3590")}},
+    ),
+    "privacy_two_phones_in_one_cell": (
+        "orders_csv",
+        "Two numbers in one cell (18038913590/13900000000): the quarantined row is the person's and goes.",
+        [({"o.csv": H + PERSON_TWO + R1}, [ok("o.csv", 1, quarantined={"phone__to_match_regex": 1})])],
+        {"erase": {"phone": ["18038913590"], "expect": erased("18038913590/13900000000")}},
+    ),
+    "privacy_json_line_cut_short": (
+        EVENTS_WITH_CONTACTS,
+        "A JSON line cut short holds the phone and e-mail but cannot be parsed: it is quarantined as text, and"
+        " erasing the phone takes it, e-mail and all (the split at commas left the quoted phone unmatched).",
+        [
+            (
+                {"e.jsonl": EVENT_OK + EVENT_CUT},
+                [ok("e.jsonl", 1, quarantined={"file__malformed_line": 1})],
+            )
+        ],
+        {"erase": {"phone": ["18038913590"], "expect": erased("18038913590", "zhang.san@example.cn")}},
+    ),
+    "privacy_unreadable_utf16_file": (
+        "orders_csv",
+        "A UTF-16 export under a UTF-8 contract is unreadable; its lines are quarantined as read (a NUL between"
+        " characters), and erasing the phone finds it there. The last line left (a lone NUL after the final newline)"
+        " holds nothing of anyone and stays.",
+        [
+            (
+                {"o.csv": (H + PERSON_PLAIN).encode("utf-16")},
+                [
+                    {
+                        "file": "o.csv",
+                        "status": "unreadable",
+                        "loaded": 0,
+                        "quarantined": {"file__readable": 2},
+                        "message": "is not valid utf-8",
+                    }
+                ],
+            )
+        ],
+        {"erase": {"phone": ["18038913590"], "expect": erased("18038913590", present=[], quarantine_left=1)}},
+    ),
+    "privacy_nested_cast_of_a_phone": (
+        {
+            **yaml.safe_load((HERE / "contracts" / "orders_csv.yml").read_text(encoding="utf-8")),
+            "columns": {
+                "订单编号": "order_id",
+                "手机": {"name": "phone_text", "type": "string"},
+                "实付金额": "amount",
+                "下单时间": "ordered_at",
+                "状态": {"name": "status_cn", "type": "string"},
+            },
+            "derived": {
+                "phone": "'+86' || cast(cast(phone_text as bigint) as varchar)",
+                "status": "case status_cn when '成功' then 'completed' else 'cancelled' end",
+            },
+        },
+        "A CAST inside a CAST stayed strict: one formatted phone failed the whole source with the phone in the error"
+        " (and so in Dagster's log). Now the row is quarantined like any cell that does not convert, and erased.",
+        [
+            (
+                {
+                    "o.csv": "订单编号,手机,实付金额,下单时间,状态\nA1,180-3891-3590,100.00,2024-03-05 14:22:01,成功\n"
+                    "A3,13812345678,35,2024-03-07 10:00:00,成功\n"
+                },
+                [
+                    ok(
+                        "o.csv",
+                        1,
+                        quarantined={"parse_errors__to_be_null": 1},
+                        reason="phone: CAST(phone_text AS BIGINT) of 180-3891-3590",
+                    )
+                ],
+            )
+        ],
+        {"erase": {"phone": ["18038913590"], "expect": erased("180-3891-3590")}},
+    ),
+    "privacy_erased_twice": (
+        "orders_csv",
+        "Erasing a person already erased succeeded only by failing ('no customer or record matches'); now it"
+        " succeeds and names the earlier erasure.",
+        [({"o.csv": H + PERSON_EXT + R1}, [ok("o.csv", 1, quarantined={"phone__to_match_regex": 1})])],
+        {
+            "erase": {
+                "phone": ["18038913590"],
+                "twice": True,
+                "expect": erased("180-3891-3590", message="Already erased"),
+            }
+        },
+    ),
+    "privacy_erase_killed_after_the_database_commit": (
+        "orders_csv",
+        "An erasure killed after its database commit left no suppression entry and no audit record, and a second"
+        " erase found nobody. Now the journal and the suppression entry come first: the next erase finishes it.",
+        [({"o.csv": H + PERSON_EXT + R1}, [ok("o.csv", 1, quarantined={"phone__to_match_regex": 1})])],
+        {
+            "erase": {
+                "phone": ["18038913590"],
+                "crash_after": "database",
+                "expect": erased("180-3891-3590", message="Finished the interrupted erasure"),
+            }
+        },
+    ),
+    "privacy_erase_while_a_run_writes": (
+        "orders_csv",
+        "An erase did not take the run lock and ran in the middle of a run. Now it stops at once, naming the run.",
+        [({"o.csv": H + PERSON_EXT + R1}, [ok("o.csv", 1, quarantined={"phone__to_match_regex": 1})])],
+        {
+            "erase": {
+                "phone": ["18038913590"],
+                "lock_held": True,
+                "expect": {"exit": 1, "message": "is being written by another run", "quarantine_left": 1},
+            }
+        },
     ),
 }
 

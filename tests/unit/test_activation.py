@@ -203,6 +203,20 @@ def test_an_erased_customer_leaves_every_outbox_file_and_the_others_stay_as_writ
     assert list(outbox.rglob("*.partial")) == []
 
 
+def test_an_erased_customer_leaves_the_files_a_receiver_archived(tmp_path, spec):
+    # A receiver moves what it took into <destination>/archive/: erasure globbed only <destination>/<file>.
+    con = warehouse(tmp_path, ["C1", "C2"], {"C1": "A", "C2": "A", "C3": "B"})
+    record_changes(con, planned_actions(spec), date(2026, 7, 1), "run-0001")
+    outbox = tmp_path / "outbox"
+    for path in write_outbox(con, outbox, spec.destinations):
+        (path.parent / "archive" / "2026").mkdir(parents=True, exist_ok=True)
+        path.rename(path.parent / "archive" / "2026" / path.name)
+    changed = remove_from_outbox(outbox, ["C2"])
+    assert sorted(p.suffix for p in changed) == [".csv", ".jsonl", ".parquet"]
+    assert all(p.parent.name == "2026" for p in changed)
+    assert [p for p in outbox.rglob("*") if p.is_file() and b"C2" in p.read_bytes()] == []
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

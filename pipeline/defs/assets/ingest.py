@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from pipeline.contracts import load_contracts
-from pipeline.contracts.schema import ENTITIES, PERSONAL
+from pipeline.contracts.schema import ENTITIES, PARSE_ERRORS, PERSONAL
 from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.grading.spec import load_grading_spec
 from pipeline.ingest.judged_files import record_judged_files
@@ -27,6 +27,7 @@ from pipeline.ingest.loader import (
     ingest_contract,
 )
 from pipeline.ingest.withdraw import gone_files
+from pipeline.privacy.redact import without_values
 from pipeline.privacy.salt import privacy_salt
 from pipeline.privacy.suppression import load_suppressions
 from pipeline.quality import gate
@@ -103,8 +104,9 @@ def _check_results(
             if not o.success:
                 counts[o.rule.name][r.source] += o.unexpected_count
                 # Dagster's event log is outside the warehouse: `crmgrade erase` cannot reach it, so the values
-                # of personal columns stay in dq.validation_results and the validation pages only.
-                if PERSONAL.isdisjoint(o.rule.columns):
+                # of personal columns, and the cell texts a parse error quotes (any column's), stay in
+                # dq.validation_results and the validation pages only.
+                if PERSONAL.isdisjoint(o.rule.columns) and PARSE_ERRORS not in o.rule.columns:
                     failed[o.rule.name].append(f"{r.file}: {o.summary}")
                     samples[o.rule.name].extend(o.sample[: 5 - len(samples[o.rule.name])])
                 else:
@@ -193,8 +195,10 @@ def _ingest_asset(entity: str, partitions: dg.PartitionsDefinition) -> dg.Assets
                             f"rows stay loaded (`crmgrade source withdraw {gone.file}` takes them out)"
                         )
                 except Exception as exc:
-                    context.log.error(f"source {contract.source!r}: {exc}")
-                    errors.append(f"{contract.source}: {exc}")
+                    # the message only: Dagster keeps it where `crmgrade erase` cannot reach (privacy/redact.py)
+                    message = without_values(f"{type(exc).__name__}: {exc}")
+                    context.log.error(f"source {contract.source!r}: {message}")
+                    errors.append(f"{contract.source}: {message}")
             problems = reconciliation_problems(con, entity, context.run_id)
             limits = gate.source_limits(contracts, cfg.quality.max_quarantine_share)
             breaches = gate.breaches(con, context.run_id, limits)

@@ -1,0 +1,147 @@
+"""The privacy corpus (tests/corpus/privacy_*/case.yml): each case's files go through the real ingest (validation
+pages written), then `crmgrade erase` of the person, with the outcome written in the case: the exit code and what
+the command says, the quarantined rows left, and no byte of the person's values left in the warehouse file, the
+reports, the outbox or the privacy folder (as `grep -a` would find them, in UTF-8 and in UTF-16)."""
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from pipeline.cli import main
+from pipeline.contracts.model import load_contract
+from pipeline.ingest.loader import IngestOptions, ingest_contract
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+CASES = sorted(p.parent.name for p in CORPUS.glob("*/case.yml") if "erase" in (p.read_text(encoding="utf-8")))
+
+
+class Crash(BaseException):
+    """The process killed at a step (not an error the command could catch)."""
+
+
+def test_the_privacy_corpus_covers_every_case_of_the_issue():
+    assert len(CASES) >= 8
+
+
+def _ingest(case_dir: Path, case: dict, tmp_path: Path) -> tuple[Path, Path]:
+    """The case's steps ingested into tmp_path/w.duckdb with a crmgrade.yml beside it: (config, warehouse)."""
+    contract_file = (
+        case_dir / "contract.yml" if case["contract"] == "own" else CORPUS / "contracts" / f"{case['contract']}.yml"
+    )
+    contracts, root, warehouse = tmp_path / "contracts", tmp_path / "source", tmp_path / "w.duckdb"
+    contracts.mkdir()
+    shutil.copy(contract_file, contracts / "case.yml")
+    contract = load_contract(contracts / "case.yml")
+    con = duckdb.connect(str(warehouse))
+    try:
+        for i, step in enumerate(case["steps"], start=1):
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            for target, rel in step["files"].items():
+                shutil.copy(case_dir / rel, root / target)
+            options = IngestOptions(
+                warehouse_tz="Asia/Shanghai",
+                run_id=f"step{i}",
+                now=datetime(2026, 6, 30),
+                docs_dir=tmp_path / "reports" / "validation" / f"step{i}",
+            )
+            ingest_contract(con, contract, root, options=options)
+    finally:
+        con.close()
+    config = tmp_path / "crmgrade.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "warehouse": str(warehouse),
+                "sources": {"root": str(root), "contracts": str(contracts)},
+                "reports_dir": str(tmp_path / "reports"),
+                "outbox_dir": str(tmp_path / "outbox"),
+                "serving": {"dir": str(tmp_path / "serving")},
+                "privacy": {"dir": str(tmp_path / "privacy")},
+            }
+        ),
+        encoding="utf-8",
+    )
+    return config, warehouse
+
+
+def _bytes_holding(values: list[str], folders: list[Path]) -> list[str]:
+    found = []
+    for folder in folders:
+        for path in folder.rglob("*") if folder.is_dir() else [folder]:
+            if path.is_file():
+                data = path.read_bytes()
+                found += [
+                    f"{path.relative_to(folder.parent)}: {v}"
+                    for v in values
+                    if v.encode() in data or v.encode("utf-16-le") in data
+                ]
+    return found
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_case(name, tmp_path, capsys, monkeypatch):
+    case_dir = CORPUS / name
+    case = yaml.safe_load((case_dir / "case.yml").read_text(encoding="utf-8"))
+    erase, expect = case["erase"], case["erase"]["expect"]
+    config, warehouse = _ingest(case_dir, case, tmp_path)
+    stores = [warehouse, tmp_path / "reports", tmp_path / "outbox", tmp_path / "privacy"]
+    absent = expect.get("absent", [])
+    # the values are there to be found before: a search that finds nothing proves nothing
+    assert {v for v in absent if _bytes_holding([v], stores)} == set(absent), "not planted"
+    args = ["erase", "--config", str(config), "--by", "dpo", "--reason", name]
+    args += [a for phone in erase.get("phone", []) for a in ("--phone", phone)]
+
+    if erase.get("lock_held"):
+        from pipeline.run_lock import exclusive_run
+
+        with exclusive_run(warehouse, "crmgrade run"):
+            code = main(args)
+    elif crash := erase.get("crash_after"):
+        # killed right after that step: nothing later ran, the journal is still open
+        step = {"files": "delete_rows", "database": "rewrite_warehouse"}[crash]
+
+        def killed(*_, **__):
+            raise Crash(step)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(f"pipeline.privacy.journal.{step}", killed)
+            with pytest.raises(Crash):
+                main(args)
+        assert list((tmp_path / "privacy" / "erasures").glob("*.json")), "the journal is open"
+        assert (tmp_path / "privacy" / "suppressions.csv").exists(), "suppressed before anything was scrubbed"
+        code = main(args)
+    else:
+        code = main(args)
+        if erase.get("twice"):
+            capsys.readouterr()
+            code = code or main(args)
+    out = "".join(capsys.readouterr())
+    assert code == expect["exit"], out
+    if "message" in expect:
+        assert expect["message"] in out, out
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        left = con.sql("select count(*) from dq.quarantine").fetchall()[0][0]
+        present = [v for v in expect.get("present", []) if not _table_holding(con, v)]
+    finally:
+        con.close()
+    assert left == expect["quarantine_left"]
+    assert present == [], "someone else's data went too"
+    assert _bytes_holding(absent, stores) == []
+    if code == 0:
+        assert not list((tmp_path / "privacy" / "erasures").glob("*")), "the journal was closed"
+
+
+def _table_holding(con: duckdb.DuckDBPyConnection, value: str) -> bool:
+    columns = con.sql(
+        "select schema_name, table_name, column_name from duckdb_columns() where data_type = 'VARCHAR'"
+    ).fetchall()
+    return any(
+        con.execute(f'select count(*) from "{s}"."{t}" where contains("{c}", ?)', [value]).fetchall()[0][0]
+        for s, t, c in columns
+    )
