@@ -244,15 +244,59 @@ def _texts_holding(values: list[str], folder: Path) -> list[str]:
     return found
 
 
-def test_an_erased_person_is_gone_from_every_layer_file_and_the_serving_copy(first_run, tmp_path):
+def test_an_erased_person_leaves_no_byte_in_any_file_the_job_wrote(first_run, tmp_path, monkeypatch, capsys):
+    """Issue 43's grep-everything test: the person also written the ways the probe found them (a phone with an
+    extension, two numbers in one cell, a JSON line cut short), a run with Dagster's storage on disk, a receiver's
+    archived outbox file; after `crmgrade erase`, no file under the warehouse folder, reports, outbox, serving,
+    privacy, Dagster's storage or dbt's logs holds their phone, e-mail, name or member number, as bytes."""
+    import shutil
+
     from pipeline.cli import main
 
     cfg, copy = first_run.copy_to(tmp_path)
+    sources = tmp_path / "sources"
+    shutil.copytree(first_run.sources, sources)
+    text = cfg.read_text(encoding="utf-8").replace(str(first_run.sources), str(sources))
+    cfg.write_text(text + "quality: {max_quarantine_share: 1.0}\n", encoding="utf-8")
     person = _planted_person(copy)
-    values = [person["phone"], person["mobile"], person["email"], person["name"]]
-    assert _texts_holding([person["email"]], tmp_path / "reports"), "a validation page shows the bad e-mail"
+    [(member_id,)] = query(
+        copy,
+        f"""select any_value(record ->> 'member_no') from dq.quarantine
+        where source = 'members' and record ->> 'mobile' = '{person["mobile"]}'""",
+    )
+    m = person["mobile"]
+    formatted = f"{m[:3]}-{m[3:7]}-{m[7:]}"
+    registry = sources / "registry" / "late_members.csv"
+    header = (sources / "registry" / "members.csv").read_text(encoding="utf-8").splitlines()[0]
+    empty = "," * (header.count(",") - 2)
+    registry.write_text(
+        f"{header}\nM99000001,{person['name']},{formatted} 转 8001{empty}\nM99000002,,{m}/13900000000{empty}\n",
+        encoding="utf-8",
+    )
+    (sources / "interactions" / "events_late.jsonl").write_text(
+        '{"eventId":"L1","memberId":null,"mobile":"13803487923","email":null,"eventType":"email",'
+        '"direction":"outbound","ts":"2026-06-29T11:13:46Z","durationSec":null,"outcome":null}\n'
+        f'{{"eventId":"L2","mobile":"{m}","email":"{person["email"]}","eventType":"call","ts":"2026-06-2\n',
+        encoding="utf-8",
+    )
+    for path in list((tmp_path / "outbox").glob("*/*.csv")):
+        (path.parent / "archive").mkdir(exist_ok=True)
+        shutil.copy(path, path.parent / "archive" / path.name)
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    assert main(["run", "--config", str(cfg)]) == 0, capsys.readouterr()
 
-    assert main(["erase", "--config", str(cfg), "--phone", person["mobile"], "--by", "dpo", "--reason", "T-1"]) == 0
+    values = [m, person["phone"], formatted, person["email"], person["name"], member_id]
+    stores = [p for p in tmp_path.iterdir() if p != sources and p != cfg]
+    dbt_logs = [Path(__file__).parents[2] / "dbt_project" / d for d in ("logs", "target")]
+    planted = {v for v in values if _bytes_holding([v], stores)}
+    assert planted == set(values), "the values are there to be found before"
+    assert _bytes_holding([formatted], [tmp_path / "reports"]), "a validation page shows the formatted phone"
+
+    assert main(["erase", "--config", str(cfg), "--phone", m, "--by", "dpo", "--reason", "T-1"]) == 0
+    assert _bytes_holding(values, [*stores, *dbt_logs]) == []
+    assert query(copy, "select count(*) from raw.customers where _source_file = 'registry/members.csv'")[0][0] > 0
 
     con = duckdb.connect(str(copy), read_only=True)
     try:
@@ -277,7 +321,7 @@ def test_an_erased_person_is_gone_from_every_layer_file_and_the_serving_copy(fir
     assert query(copy, "select count(*) from marts.dim_customer")[0][0] > 0  # nobody else went
 
     # a customer the outbox sent to the CRM leaves the outbox files on this disk; the others' events stay
-    [crm_file] = (tmp_path / "outbox" / "crm_groups").glob("*.csv")
+    crm_file = sorted((tmp_path / "outbox" / "crm_groups").glob("*.csv"))[0]
     rows = crm_file.read_text(encoding="utf-8-sig").splitlines()
     sent = rows[1].split(",")[6]
     assert main(["erase", "--config", str(cfg), "--customer", sent, "--by", "dpo", "--reason", "T-2"]) == 0
@@ -314,3 +358,14 @@ def test_an_erased_person_is_gone_from_every_layer_file_and_the_serving_copy(fir
     assert back == []
     assert accounts[0] > 0 and accounts[1]  # counted, and rows read = loaded + quarantined + dups + suppressed
     assert loaded > 0
+
+
+def _bytes_holding(values: list[str], folders: list[Path]) -> list[str]:
+    """`grep -a` of every file under `folders` for each value, in UTF-8 and UTF-16."""
+    found = []
+    for folder in folders:
+        for path in folder.rglob("*") if folder.is_dir() else [folder]:
+            if path.is_file():
+                data = path.read_bytes()
+                found += [f"{path}: {v}" for v in values if v.encode() in data or v.encode("utf-16-le") in data]
+    return found

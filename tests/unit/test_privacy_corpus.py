@@ -3,6 +3,7 @@ pages written), then `crmgrade erase` of the person, with the outcome written in
 the command says, the quarantined rows left, and no byte of the person's values left in the warehouse file, the
 reports, the outbox or the privacy folder (as `grep -a` would find them, in UTF-8 and in UTF-16)."""
 
+import json
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,17 @@ from pipeline.ingest.loader import IngestOptions, ingest_contract
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 CASES = sorted(p.parent.name for p in CORPUS.glob("*/case.yml") if "erase" in (p.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(autouse=True)
+def _environment_kept():
+    """`crmgrade erase` exports the settings' environment (the dbt profile's variables): undone after each case."""
+    import os
+
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 class Crash(BaseException):
@@ -145,3 +157,24 @@ def _table_holding(con: duckdb.DuckDBPyConnection, value: str) -> bool:
         con.execute(f'select count(*) from "{s}"."{t}" where contains("{c}", ?)', [value]).fetchall()[0][0]
         for s, t, c in columns
     )
+
+
+def test_an_interrupted_erasure_is_finished_by_the_next_run_before_it_reads_anything(tmp_path, monkeypatch):
+    from pipeline.config import load_settings
+    from pipeline.defs.runner import _finish_erasures
+
+    name = "privacy_erase_killed_after_the_database_commit"
+    case = yaml.safe_load((CORPUS / name / "case.yml").read_text(encoding="utf-8"))
+    config, warehouse = _ingest(CORPUS / name, case, tmp_path)
+    with monkeypatch.context() as patch:
+        patch.setattr("pipeline.privacy.journal.rewrite_warehouse", lambda *_: (_ for _ in ()).throw(Crash()))
+        with pytest.raises(Crash):
+            main(["erase", "--config", str(config), "--phone", "18038913590"])
+    said = []
+    assert _finish_erasures(load_settings(config), said.append) is None
+    assert said[-1].startswith("Finished the interrupted erasure")
+    assert not list((tmp_path / "privacy" / "erasures").glob("*"))
+    stores = [warehouse, tmp_path / "reports", tmp_path / "privacy"]
+    assert _bytes_holding(case["erase"]["expect"]["absent"], stores) == []
+    log = (tmp_path / "privacy" / "erasure_log.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["event"] for line in log] == ["started", "resumed", "completed"]
