@@ -52,6 +52,26 @@ def exclusive_run(warehouse: Path, what: str = "crmgrade run") -> Iterator[None]
         lock.release()
 
 
+def other_holder(warehouse: Path) -> str | None:
+    """Who holds the warehouse's run lock, when another process does (`crmgrade run`, `crmgrade erase`, `crmgrade
+    source withdraw`); None when nobody does or this process itself. For the runs Dagster starts (schedule,
+    sensor, UI), which do not take the lock: they skip, or stop, instead of writing beside an erasure."""
+    if not lock_path(warehouse).exists():
+        return None
+    lock = FileLock(str(lock_path(warehouse)), is_singleton=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        try:
+            if json.loads(_holder_path(warehouse).read_text(encoding="utf-8"))["pid"] == os.getpid():
+                return None
+        except (OSError, ValueError, KeyError):
+            pass
+        return _holder(warehouse)
+    lock.release()
+    return None
+
+
 def _holder(warehouse: Path) -> str:
     try:
         holder = json.loads(_holder_path(warehouse).read_text(encoding="utf-8"))

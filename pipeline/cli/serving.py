@@ -35,6 +35,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     import getpass
 
     from pipeline.contracts import ContractError
+    from pipeline.defs.automation.jobs import active_run_in_dagster_home
     from pipeline.privacy.erasure import ErasureError, ErasureRequest
     from pipeline.privacy.journal import erase, finish_open_erasures, target_for
     from pipeline.run_lock import WarehouseBusy, exclusive_run
@@ -53,6 +54,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
     try:
         target = target_for(settings, republish=lambda: republish_after_erasure(settings))
         with exclusive_run(settings.warehouse, "crmgrade erase"):
+            if run := active_run_in_dagster_home():
+                return fail(f"Dagster run {run} is writing {settings.warehouse}: erase after it ends")
             for earlier in finish_open_erasures(target, step):
                 print(f"Finished the interrupted erasure {earlier.erasure_id}")
             report = erase(target, request, step)

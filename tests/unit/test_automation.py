@@ -103,6 +103,44 @@ def test_no_second_run_while_one_is_active(setup, instance, defs):
     assert not skipped.run_requests and "r-active" in skipped.skip_message
 
 
+def test_no_run_is_triggered_while_an_erasure_holds_the_warehouse(setup, instance, defs):
+    """Runs Dagster starts do not take the run lock (pipeline/run_lock.py): they skip while `crmgrade erase` (or
+    `crmgrade run`) in another process holds it."""
+    import subprocess
+    import sys
+
+    config, sources = setup
+    warehouse = load_settings(config).warehouse
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from pipeline.run_lock import exclusive_run\n"
+            f"with exclusive_run(Path({str(warehouse)!r}), 'crmgrade erase'):\n"
+            "    print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
+        result = _tick(config, instance, "earlier", defs)
+        assert not result.run_requests and "crmgrade erase, process" in result.skip_message
+        schedule = nightly_schedule(load_settings(config))
+        tick = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+        skipped = schedule.evaluate_tick(
+            dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+            )
+        )
+        assert not skipped.run_requests and "crmgrade erase, process" in skipped.skip_message
+    finally:
+        holder.communicate("")
+    assert _tick(config, instance, "earlier", defs).run_requests  # released: the next tick runs
+
+
 def test_a_run_whose_process_is_gone_is_marked_failed_and_no_longer_holds_the_triggers(setup, instance, defs):
     import socket
     import subprocess

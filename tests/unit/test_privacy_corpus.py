@@ -178,3 +178,21 @@ def test_an_interrupted_erasure_is_finished_by_the_next_run_before_it_reads_anyt
     assert _bytes_holding(case["erase"]["expect"]["absent"], stores) == []
     log = (tmp_path / "privacy" / "erasure_log.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["event"] for line in log] == ["started", "resumed", "completed"]
+
+
+def test_an_erase_waits_for_a_run_dagster_started(tmp_path, monkeypatch, capsys):
+    """A run from the Dagster daemon or UI does not hold the run lock: erase asks the instance of $DAGSTER_HOME."""
+    import dagster as dg
+
+    from pipeline.defs.automation.jobs import JOB_NAME
+
+    name = "privacy_phone_with_an_extension"
+    case = yaml.safe_load((CORPUS / name / "case.yml").read_text(encoding="utf-8"))
+    config, _ = _ingest(CORPUS / name, case, tmp_path)
+    (tmp_path / "dagster").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    with dg.DagsterInstance.get() as instance:
+        instance.add_run(dg.DagsterRun(job_name=JOB_NAME, run_id="r-nightly", status=dg.DagsterRunStatus.STARTED))
+    assert main(["erase", "--config", str(config), "--phone", "18038913590"]) == 1
+    assert "Dagster run r-nightly is writing" in capsys.readouterr().err
+    assert not (tmp_path / "privacy" / "erasures").exists()  # nothing begun

@@ -34,6 +34,7 @@ from pipeline.quality import gate
 from pipeline.quality.docs import write_index
 from pipeline.quality.reconcile import reconciliation_problems
 from pipeline.quality.suites import suite_for
+from pipeline.run_lock import other_holder
 
 RECONCILIATION = "reconciliation"
 _READER_RULES = {
@@ -148,6 +149,8 @@ def _ingest_asset(entity: str, partitions: dg.PartitionsDefinition) -> dg.Assets
     )
     def _asset(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
         cfg = settings.load_for(context)
+        if holder := other_holder(cfg.warehouse):  # a run started from the UI while an erasure writes
+            raise dg.Failure(f"{cfg.warehouse} is held by {holder}: one writer at a time; run again after it")
         contracts = [c for c in load_contracts(cfg.sources.contracts) if c.entity == entity]
         options = IngestOptions(
             warehouse_tz=cfg.timezone,

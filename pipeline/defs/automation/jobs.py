@@ -1,5 +1,6 @@
 """The job every trigger runs: all assets, one run at a time per warehouse (DuckDB has one writer)."""
 
+import os
 import socket
 from collections.abc import Sequence
 
@@ -53,3 +54,14 @@ def _worker_gone(run: dg.DagsterRun) -> str | None:
         f"crmgrade: the process running this run ({pid} on {host}) is gone (killed, crashed or the machine "
         "restarted): marked failed so that the schedule and the new-files sensor run again"
     )
+
+
+def active_run_in_dagster_home() -> str | None:
+    """The id of a run of the job Dagster (the daemon, the UI) has not finished, in the instance of
+    $DAGSTER_HOME; None without one. Those runs do not hold the run lock, so a command that writes the warehouse
+    outside a run (`crmgrade erase`) asks here too."""
+    if not os.environ.get("DAGSTER_HOME"):
+        return None
+    with dg.DagsterInstance.get() as instance:
+        active = active_run_ids(instance)
+    return active[0] if active else None

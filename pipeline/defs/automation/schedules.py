@@ -5,6 +5,7 @@ import dagster as dg
 from pipeline.config import Settings
 from pipeline.defs.automation.jobs import JOB_NAME, active_run_ids
 from pipeline.defs.partitions import partition_key
+from pipeline.run_lock import other_holder
 
 
 def nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
@@ -22,6 +23,8 @@ def nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
         active = active_run_ids(context.instance)
         if active:
             return dg.SkipReason(f"run {active[0]} is still active; the warehouse has one writer")
+        if holder := other_holder(settings.warehouse):
+            return dg.SkipReason(f"{holder} holds the warehouse; the warehouse has one writer")
         # the tick's day in the business time zone: a nightly run grades as of today, from yesterday's data,
         # whatever as_of_date crmgrade.yml fixes for runs by hand
         as_of = settings.business_date(context.scheduled_execution_time)

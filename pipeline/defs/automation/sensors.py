@@ -24,6 +24,7 @@ from pipeline.defs.partitions import partition_key
 from pipeline.defs.resources import CrmgradeSettings
 from pipeline.ingest.judged_files import Fingerprint, fingerprint, judged_files, key
 from pipeline.ingest.source_files import list_source_files
+from pipeline.run_lock import other_holder
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ def new_files_sensor(settings: Settings) -> dg.SensorDefinition:
         active = active_run_ids(context.instance)
         if active:
             return dg.SkipReason(f"run {active[0]} is still active; the warehouse has one writer")
+        if holder := other_holder(current.warehouse):
+            return dg.SkipReason(f"{holder} holds the warehouse; the warehouse has one writer")
         context.update_cursor(scan.digest)
         return dg.RunRequest(
             run_key=f"source-files-{scan.digest[:16]}",
