@@ -82,3 +82,15 @@ def write_run_config(folder: Path, sources: Path, as_of_date: str = DEMO_AS_OF) 
         encoding="utf-8",
     )
     return config, warehouse
+
+
+def bytes_holding(values: list[str], folders: list[Path]) -> list[str]:
+    """`grep -a` of every file under `folders` (or of a file given) for each value, in UTF-8 and in UTF-16: a
+    "path: value" per find."""
+    found = []
+    for folder in folders:
+        for path in folder.rglob("*") if folder.is_dir() else [folder]:
+            if path.is_file():
+                data = path.read_bytes()
+                found += [f"{path}: {v}" for v in values if v.encode() in data or v.encode("utf-16-le") in data]
+    return found

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import CONTRACTS, DEMO_AS_OF
+from tests.conftest import CONTRACTS, DEMO_AS_OF, bytes_holding
 from tests.e2e.pipeline_runs import dbt_on, materialize, query, warehouse_copy
 
 pytestmark = pytest.mark.slow
@@ -290,12 +290,12 @@ def test_an_erased_person_leaves_no_byte_in_any_file_the_job_wrote(first_run, tm
     values = [m, person["phone"], formatted, person["email"], person["name"], member_id]
     stores = [p for p in tmp_path.iterdir() if p != sources and p != cfg]
     dbt_logs = [Path(__file__).parents[2] / "dbt_project" / d for d in ("logs", "target")]
-    planted = {v for v in values if _bytes_holding([v], stores)}
+    planted = {v for v in values if bytes_holding([v], stores)}
     assert planted == set(values), "the values are there to be found before"
-    assert _bytes_holding([formatted], [tmp_path / "reports"]), "a validation page shows the formatted phone"
+    assert bytes_holding([formatted], [tmp_path / "reports"]), "a validation page shows the formatted phone"
 
     assert main(["erase", "--config", str(cfg), "--phone", m, "--by", "dpo", "--reason", "T-1"]) == 0
-    assert _bytes_holding(values, [*stores, *dbt_logs]) == []
+    assert bytes_holding(values, [*stores, *dbt_logs]) == []
     assert query(copy, "select count(*) from raw.customers where _source_file = 'registry/members.csv'")[0][0] > 0
 
     con = duckdb.connect(str(copy), read_only=True)
@@ -358,14 +358,3 @@ def test_an_erased_person_leaves_no_byte_in_any_file_the_job_wrote(first_run, tm
     assert back == []
     assert accounts[0] > 0 and accounts[1]  # counted, and rows read = loaded + quarantined + dups + suppressed
     assert loaded > 0
-
-
-def _bytes_holding(values: list[str], folders: list[Path]) -> list[str]:
-    """`grep -a` of every file under `folders` for each value, in UTF-8 and UTF-16."""
-    found = []
-    for folder in folders:
-        for path in folder.rglob("*") if folder.is_dir() else [folder]:
-            if path.is_file():
-                data = path.read_bytes()
-                found += [f"{path}: {v}" for v in values if v.encode() in data or v.encode("utf-16-le") in data]
-    return found

@@ -87,19 +87,24 @@ def test_a_file_still_being_written_waits_for_the_next_tick(setup, instance, def
     assert waiting.cursor in (None, baseline)  # nothing recorded: the next tick sees the file as new
 
 
+def _nightly_tick(config, instance, defs):
+    """The nightly schedule evaluated at 02:00 on 2026-11-24 in the business time zone."""
+    schedule = nightly_schedule(load_settings(config))
+    tick = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    return schedule.evaluate_tick(
+        dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+        )
+    )
+
+
 def test_no_second_run_while_one_is_active(setup, instance, defs):
     config, sources = setup
     instance.add_run(dg.DagsterRun(job_name=JOB_NAME, run_id="r-active", status=dg.DagsterRunStatus.STARTED))
     _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
     result = _tick(config, instance, "earlier", defs)
     assert not result.run_requests and "r-active" in result.skip_message
-    schedule = nightly_schedule(load_settings(config))
-    tick = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-    skipped = schedule.evaluate_tick(
-        dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
-        )
-    )
+    skipped = _nightly_tick(config, instance, defs)
     assert not skipped.run_requests and "r-active" in skipped.skip_message
 
 
@@ -128,13 +133,7 @@ def test_no_run_is_triggered_while_an_erasure_holds_the_warehouse(setup, instanc
         _old_file(sources / "marketplaces" / "jd" / "jd_order_lines_202606.csv")
         result = _tick(config, instance, "earlier", defs)
         assert not result.run_requests and "crmgrade erase, process" in result.skip_message
-        schedule = nightly_schedule(load_settings(config))
-        tick = datetime(2026, 11, 24, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-        skipped = schedule.evaluate_tick(
-            dg.build_schedule_context(
-                instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
-            )
-        )
+        skipped = _nightly_tick(config, instance, defs)
         assert not skipped.run_requests and "crmgrade erase, process" in skipped.skip_message
     finally:
         holder.communicate("")

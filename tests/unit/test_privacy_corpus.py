@@ -15,6 +15,7 @@ import yaml
 from pipeline.cli import main
 from pipeline.contracts.model import load_contract
 from pipeline.ingest.loader import IngestOptions, ingest_contract
+from tests.conftest import bytes_holding
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 CASES = sorted(p.parent.name for p in CORPUS.glob("*/case.yml") if "erase" in (p.read_text(encoding="utf-8")))
@@ -81,20 +82,6 @@ def _ingest(case_dir: Path, case: dict, tmp_path: Path) -> tuple[Path, Path]:
     return config, warehouse
 
 
-def _bytes_holding(values: list[str], folders: list[Path]) -> list[str]:
-    found = []
-    for folder in folders:
-        for path in folder.rglob("*") if folder.is_dir() else [folder]:
-            if path.is_file():
-                data = path.read_bytes()
-                found += [
-                    f"{path.relative_to(folder.parent)}: {v}"
-                    for v in values
-                    if v.encode() in data or v.encode("utf-16-le") in data
-                ]
-    return found
-
-
 @pytest.mark.parametrize("name", CASES)
 def test_case(name, tmp_path, capsys, monkeypatch):
     case_dir = CORPUS / name
@@ -104,7 +91,7 @@ def test_case(name, tmp_path, capsys, monkeypatch):
     stores = [warehouse, tmp_path / "reports", tmp_path / "outbox", tmp_path / "privacy"]
     absent = expect.get("absent", [])
     # the values are there to be found before: a search that finds nothing proves nothing
-    assert {v for v in absent if _bytes_holding([v], stores)} == set(absent), "not planted"
+    assert {v for v in absent if bytes_holding([v], stores)} == set(absent), "not planted"
     args = ["erase", "--config", str(config), "--by", "dpo", "--reason", name]
     args += [a for phone in erase.get("phone", []) for a in ("--phone", phone)]
 
@@ -144,7 +131,7 @@ def test_case(name, tmp_path, capsys, monkeypatch):
         con.close()
     assert left == expect["quarantine_left"]
     assert present == [], "someone else's data went too"
-    assert _bytes_holding(absent, stores) == []
+    assert bytes_holding(absent, stores) == []
     if code == 0:
         assert not list((tmp_path / "privacy" / "erasures").glob("*")), "the journal was closed"
 
@@ -175,7 +162,7 @@ def test_an_interrupted_erasure_is_finished_by_the_next_run_before_it_reads_anyt
     assert said[-1].startswith("Finished the interrupted erasure")
     assert not list((tmp_path / "privacy" / "erasures").glob("*"))
     stores = [warehouse, tmp_path / "reports", tmp_path / "privacy"]
-    assert _bytes_holding(case["erase"]["expect"]["absent"], stores) == []
+    assert bytes_holding(case["erase"]["expect"]["absent"], stores) == []
     log = (tmp_path / "privacy" / "erasure_log.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["event"] for line in log] == ["started", "resumed", "completed"]
 
