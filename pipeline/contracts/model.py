@@ -58,8 +58,9 @@ class HelperColumn(BaseModel):
 
 class Returns(BaseModel):
     """Which lines of an order export are returns or cancellations (a UK-style 'C536379' invoice of negative
-    quantities). Such a line is kept as a refunded line of its value: amount and refund_amount the value returned,
-    quantity positive, status 'refunded'; its order is not a purchase."""
+    quantities). Such a line is kept as a returned line of its value: amount and refund_amount the value returned,
+    quantity positive, status 'returned'. An order of such lines only is a credit note: not a purchase, and its
+    value lowers its customer's net spend (int_orders); a returned line within an invoice refunds that invoice."""
 
     model_config = ConfigDict(extra="forbid")
     negative_quantity: bool = Field(default=False, description="A line with a quantity below 0 is a return.")

@@ -39,6 +39,9 @@ class ShapeTruth:
     # buyer (customer number, e-mail or code, as the export writes it) -> the net value of each of its purchases
     # before the as-of date (refunds netted, cancellations out)
     purchases: dict[str, list[str]] = field(default_factory=dict)
+    # buyer -> the value of each credit note it got before the as-of date that names no invoice: lowers its net
+    # spend (never below 0), not its purchases
+    credits: dict[str, list[str]] = field(default_factory=dict)
     lines: int = 0  # data rows written, over every file
     duplicates: int = 0  # rows repeated verbatim within a file
     redelivered: int = 0  # orders listed again in a later file
@@ -104,7 +107,8 @@ def _invoice_lines(rng: random.Random, out: Path, end: date) -> ShapeTruth:
             sold.add(code)
         if customer and value > 0:
             purchases[str(customer)].append(value)
-    # credit notes that name no invoice: refunded orders of their own (a customer's net is not lowered by them)
+    # credit notes that name no invoice: orders of their own, whose value lowers the customer's net spend
+    credits = defaultdict(list)
     for i, (_, customer, when, lines) in enumerate(inv for inv in invoices if inv[1] and rng.random() < 0.06):
         code, quantity = lines[0]
         later = when + timedelta(days=3)
@@ -113,11 +117,13 @@ def _invoice_lines(rng: random.Random, out: Path, end: date) -> ShapeTruth:
                 f"C{581000 + i},{code},ITEM {code},-{quantity},{later:%m/%d/%Y %H:%M},{prices[code]},{customer}.0,"
                 "United Kingdom\n"
             )
+            credits[str(customer)].append(quantity * prices[code])
     (out / "invoices.csv").write_text(header + "".join(rows), encoding="utf-8")
     return ShapeTruth(
         "invoice_lines",
         ["invoices.csv"],
         {k: [str(v) for v in vs] for k, vs in purchases.items()},
+        {k: [str(v) for v in vs] for k, vs in credits.items()},
         lines=len(rows),
         orders=len({r.split(",")[0] for r in rows}),
         products=len(sold),

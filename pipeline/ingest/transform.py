@@ -113,8 +113,9 @@ def _parse(col: str, kind: str, contract: SourceContract, warehouse_tz: str) -> 
 
 
 def _as_refunds(lf: pl.LazyFrame, contract: SourceContract, known: set[str]) -> pl.LazyFrame:
-    """Return lines (contract `returns`) as refunded lines of their value, so that no validation rule takes a
-    negative quantity or amount for a broken row and no return counts as a purchase."""
+    """Return lines (contract `returns`) as 'returned' lines of their value, so that no validation rule takes a
+    negative quantity or amount for a broken row and no return counts as a purchase. An order of returned lines
+    only is a credit note: its value lowers its customer's net spend (int_orders.net_amount is negative)."""
     returns = contract.returns
     is_return = pl.lit(False)
     if returns.negative_quantity and "quantity" in known:
@@ -123,7 +124,7 @@ def _as_refunds(lf: pl.LazyFrame, contract: SourceContract, known: set[str]) -> 
         is_return = is_return | pl.col("order_id").str.starts_with(returns.order_id_prefix).fill_null(False)
     changes = [
         pl.when(is_return)
-        .then(pl.lit("refunded"))
+        .then(pl.lit("returned"))
         .otherwise(pl.col("status") if "status" in known else None)
         .alias("status")
     ]

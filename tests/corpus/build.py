@@ -834,8 +834,9 @@ CASES: dict[str, tuple[str, str, list]] = {
             "datetime_formats": ["%m/%d/%Y %H:%M"],
         },
         "A UK invoice-line export: a cancellation invoice (C536379) of negative quantity was quarantined as a"
-        " negative amount; it is a refunded line of its value. Float-text customer ids (17850.0) are the customer"
-        " 17850; a zero-price line loads (and is no purchase); an exact duplicate line is removed and counted.",
+        " negative amount; it is a returned line of its value (its invoice a credit note). Float-text customer ids"
+        " (17850.0) are the customer 17850; a zero-price line loads (and is no purchase); an exact duplicate line is"
+        " removed and counted.",
         [
             (
                 {
@@ -853,7 +854,7 @@ CASES: dict[str, tuple[str, str, list]] = {
                         duplicates=1,
                         values={
                             "buyer_id": ["17850", "17850", "14527", None],
-                            "status": ["completed", "completed", "refunded", "completed"],
+                            "status": ["completed", "completed", "returned", "completed"],
                             "quantity": ["6", "6", "1", "56"],
                             "amount": ["15.3000", "20.3400", "27.5000", "0.0000"],
                             "refund_amount": [None, None, "27.5000", None],

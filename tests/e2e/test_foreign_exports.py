@@ -81,12 +81,13 @@ def _invoices(rng: random.Random) -> tuple[str, dict]:
     # two cancellations of earlier goods, a zero-price invoice, two exact repeats of a line, one broken line
     lines.append("C536999,85123A,Cancelled,-2,5/30/1998 10:00,2.550,12346.0,USA,\n")
     lines.append("C537000,D,Discount,-1,5/30/1998 11:00,27.500,12347.0,USA,\n")
+    credits = {"12346": [Decimal("5.10")], "12347": [Decimal("27.50")]}  # they lower those customers' net
     lines.append("537001,22139,FREE SAMPLE,56,6/1/1998 11:52,0,12348.0,USA,5.00\n")  # the sample cost its goods
     margins["12348"] -= Decimal("5.00")
     lines += [lines[0], lines[0]]
     lines.append("537002,22140,BROKEN\n")
     counts = {"lines": len(lines), "duplicates": 2, "malformed": 1}
-    return INVOICE_HEADER + "".join(lines), {"purchases": purchases, "margins": margins, **counts}
+    return INVOICE_HEADER + "".join(lines), {"purchases": purchases, "credits": credits, "margins": margins, **counts}
 
 
 def _run_company(folder, settings: str) -> subprocess.CompletedProcess:
@@ -190,8 +191,8 @@ def test_purchases_returns_and_free_lines_are_what_the_exports_say(foreign_run):
         )
     )
     shop, invoices = len(foreign_run["shop_orders"]), sum(map(len, foreign_run["dealer"]["purchases"].values()))
-    # the two cancellation invoices are refunded orders, the free sample an order of no value: no purchases
-    assert statuses == {"completed:true": shop + invoices, "refunded:false": 2, "completed:false": 1}
+    # the two cancellation invoices are credit notes, the free sample an order of no value: no purchases
+    assert statuses == {"completed:true": shop + invoices, "returned:false": 2, "completed:false": 1}
     [(currencies,)] = query(warehouse, "select list(distinct currency) from marts.fct_orders")
     assert currencies == ["USD"]
 
@@ -211,16 +212,22 @@ def _per_buyer(warehouse, columns: str, joined: str = "") -> list[tuple]:
 
 
 def _expected_grades(foreign_run) -> dict[str, tuple[int, Decimal]]:
+    """buyer -> (purchases, net spend): what it bought, less the credit notes naming no invoice, never below 0."""
     expected: dict[str, list[Decimal]] = defaultdict(list)
+    credited: dict[str, Decimal] = defaultdict(Decimal)
     for customer, total in foreign_run["shop_orders"]:
         expected[customer].append(total)
     for customer, values in foreign_run["dealer"]["purchases"].items():
         expected[customer] += values
+    for customer, values in foreign_run["dealer"]["credits"].items():
+        credited[customer] += sum(values)
     for truth in foreign_run["truths"].values():  # the shapes' buyers: numbers, e-mails and codes of their own
         for buyer, values in truth.purchases.items():
             assert buyer not in expected
             expected[buyer] = [Decimal(v) for v in values]
-    return {c: (len(v), sum(v, Decimal(0))) for c, v in expected.items()}
+        for buyer, values in truth.credits.items():
+            credited[buyer] += sum(map(Decimal, values))
+    return {c: (len(v), max(sum(v, Decimal(0)) - credited[c], Decimal(0))) for c, v in expected.items()}
 
 
 def test_frequency_and_net_spend_per_customer_are_exact(foreign_run):

@@ -78,7 +78,7 @@ def test_an_invoice_line_export_with_cancellations(tmp_path):
     assert rows == [
         ("536365", "17850", "completed", "15.3000"),
         ("536366", "17850", "completed", "20.3400"),
-        ("C536379", "14527", "refunded", "27.5000"),
+        ("C536379", "14527", "returned", "27.5000"),
     ]
 
 
@@ -180,7 +180,7 @@ def test_an_invoice_whose_number_repeats_is_drafted_at_the_grain_of_its_lines(tm
         ("536365", 1, "completed", "15.3000", "9.1800"),
         ("536365", 2, "completed", "20.3400", "12.2000"),
         ("536366", 1, "completed", "11.1000", "6.6600"),
-        ("C536379", 1, "refunded", "27.5000", None),
+        ("C536379", 1, "returned", "27.5000", None),
     ]
 
 

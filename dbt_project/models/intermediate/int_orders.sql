@@ -1,4 +1,5 @@
 -- Orders from every channel at order grain: lines summed, refunds netted, the identity graph's customer key.
+-- A credit note (return lines whose order is unknown) is an order of negative net value.
 -- Built per customer: a run redoes the orders of the customers identity changed and the anonymous orders with
 -- lines delivered since (macros/customer_increment.sql).
 {{ config(**customer_increment_config(files_from='int_order_lines', unowned_key='source_name, order_id')) }}
@@ -43,7 +44,10 @@ orders as (
         case
             when bool_and(line_status = 'cancelled') then 'cancelled'
             when bool_and(line_status = 'refunded') then 'refunded'
-            when bool_or(line_status in ('refunded', 'partially_refunded')) then 'partially_refunded'
+            -- a credit note: return lines only (contract `returns`), the order they return unknown
+            when bool_and(line_status = 'returned') then 'returned'
+            -- a return line within an invoice refunds that invoice
+            when bool_or(line_status in ('refunded', 'partially_refunded', 'returned')) then 'partially_refunded'
             else 'completed'
         end as order_status,
         min(store_id) as store_id,
@@ -68,6 +72,8 @@ valued as (
         currency,
         case
             when order_status = 'cancelled' then 0
+            -- what the credit note gives back lowers its customer's net spend (int_customer__purchases)
+            when order_status = 'returned' then -refund_amount
             else greatest(gross_amount - refund_amount, 0)
         end as net_amount,
         cost_amount,

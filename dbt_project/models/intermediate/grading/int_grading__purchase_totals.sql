@@ -1,6 +1,7 @@
 -- Purchases and spend of every graded customer within the profile's look-back window: how many (frequency),
 -- the spend grading.yml scores (monetary: net or gross), both kept, and the part of the net spend whose return
--- window is still open (provisional: refunds may yet lower it).
+-- window is still open (provisional: refunds may yet lower it). Credit notes of the window (int_orders status
+-- 'returned': returns whose original order is unknown) lower the net spend, never below 0.
 with
 
 customers as (
@@ -30,6 +31,26 @@ in_window as (
 
 ),
 
+settings as (
+
+    select * from {{ ref('stg_grading_spec__settings') }}
+
+),
+
+credits as (
+
+    select
+        customers.customer_key,
+        -sum(orders.net_amount) as credit_note_amount
+    from customers
+    inner join {{ grading_input('orders') }} as orders on customers.customer_key = orders.customer_key
+    where orders.order_status = 'returned'
+        and orders.ordered_at < {{ as_of_timestamp() }}
+        and orders.ordered_at >= {{ dbt.dateadd('day', '-1 * customers.lookback_days', as_of_timestamp()) }}
+    group by customers.customer_key
+
+),
+
 totals as (
 
     select
@@ -44,7 +65,7 @@ totals as (
 
 ),
 
-final as (
+netted as (
 
     select
         customers.customer_key,
@@ -53,10 +74,30 @@ final as (
         coalesce(totals.frequency, 0) as frequency,
         coalesce(totals.monetary, 0) as monetary,
         coalesce(totals.monetary_gross, 0) as monetary_gross,
-        coalesce(totals.monetary_net, 0) as monetary_net,
-        coalesce(totals.monetary_net_provisional, 0) as monetary_net_provisional
+        greatest(coalesce(totals.monetary_net, 0) - coalesce(credits.credit_note_amount, 0), 0) as monetary_net,
+        coalesce(totals.monetary_net_provisional, 0) as monetary_net_provisional,
+        coalesce(credits.credit_note_amount, 0) as credit_note_amount
     from customers
     left join totals on customers.customer_key = totals.customer_key
+    left join credits on customers.customer_key = credits.customer_key
+
+),
+
+final as (
+
+    select
+        netted.customer_key,
+        netted.as_of_date,
+        netted.profile,
+        netted.frequency,
+        -- the gross basis counts what was bought; the net basis what was kept, credit notes included
+        case when settings.monetary_basis = 'gross' then netted.monetary else netted.monetary_net end as monetary,
+        netted.monetary_gross,
+        netted.monetary_net,
+        least(netted.monetary_net_provisional, netted.monetary_net) as monetary_net_provisional,
+        netted.credit_note_amount
+    from netted
+    cross join settings
 
 )
 
