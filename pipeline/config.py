@@ -273,6 +273,13 @@ class CampaignEffectConfig(_Strict):
         description="Net spend is compared in this many days before and after a campaign's first contact; a "
         "campaign is evaluated once that many days have passed before the run's as-of date.",
     )
+    min_customers: int = Field(
+        default=30,
+        ge=2,
+        le=100_000,
+        description="An effect is estimated only on at least this many targeted customers measured against at least "
+        "this many comparison customers; a smaller group's row says 'insufficient data' and carries no estimate.",
+    )
 
 
 class MembershipEffectConfig(_Strict):
@@ -284,6 +291,13 @@ class MembershipEffectConfig(_Strict):
         le=365,
         description="Net spend is compared in this many days before and after joining; a month of joining is "
         "evaluated once that many days have passed after its last joiner before the run's as-of date.",
+    )
+    min_customers: int = Field(
+        default=30,
+        ge=2,
+        le=100_000,
+        description="An effect is estimated only on at least this many joiners measured against at least "
+        "this many comparison customers; a smaller group's row says 'insufficient data' and carries no estimate.",
     )
 
 

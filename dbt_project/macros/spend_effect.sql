@@ -93,6 +93,20 @@ breakdowns as (
 
 ),
 
+-- a stratum of one treated customer has no spread of its own: the spread of the group's treated customers over
+-- every stratum stands in for it. Never a zero variance: where that is unknown too, so is the standard error.
+pooled as (
+
+    select
+        group_id,
+        breakdown,
+        breakdown_value,
+        var_samp(spend_change) filter (where is_targeted) as targeted_change_variance
+    from breakdowns
+    group by group_id, breakdown, breakdown_value
+
+),
+
 strata as (
 
     select
@@ -116,6 +130,19 @@ strata as (
 
 ),
 
+strata_spread as (
+
+    select
+        strata.*,
+        coalesce(strata.targeted_change_variance, pooled.targeted_change_variance) as targeted_spread
+    from strata
+    inner join pooled
+        on strata.group_id = pooled.group_id
+        and strata.breakdown = pooled.breakdown
+        and strata.breakdown_value = pooled.breakdown_value
+
+),
+
 effects as (
 
     select
@@ -127,41 +154,57 @@ effects as (
         sum(comparison) as comparison_customers,
         -- the treated customers of strata with a comparison: the ones the effect is measured on
         sum(targeted) filter (where comparison >= 2) as matched_customers,
+        sum(comparison) filter (where comparison >= 2 and targeted > 0) as matched_comparison_customers,
         sum(targeted_pre) filter (where comparison >= 2) as matched_pre,
         sum(targeted_post) filter (where comparison >= 2) as matched_post,
         sum(targeted * comparison_pre_mean) filter (where comparison >= 2) as comparison_pre_weighted,
         sum(targeted * comparison_post_mean) filter (where comparison >= 2) as comparison_post_weighted,
-        -- n_s^2 * (var_targeted / n_s + var_comparison / c_s), summed; over N^2 it is the uplift's variance
-        sum(
-            targeted * coalesce(targeted_change_variance, 0)
-            + targeted * targeted * comparison_change_variance / comparison
-        ) filter (where comparison >= 2 and targeted > 0) as uplift_variance_numerator,
+        -- n_s^2 * (var_targeted / n_s + var_comparison / c_s), summed; over N^2 it is the uplift's variance.
+        -- Unknown (null) when a measured stratum's treated spread is unknown: a sum would skip it as 0.
+        case
+            when count(*) filter (where comparison >= 2 and targeted > 0 and targeted_spread is null) = 0
+                then sum(
+                    targeted * targeted_spread + targeted * targeted * comparison_change_variance / comparison
+                ) filter (where comparison >= 2 and targeted > 0)
+        end as uplift_variance_numerator,
         sum(responder_post) as responder_post,
         sum(non_responder_post) as non_responder_post
-    from strata
+    from strata_spread
     group by group_id, breakdown, breakdown_value
 
 )
 
 {% endmacro %}
 
-{#- The measures of an `effects` row: counts, the means before and after, the uplift per measured customer with
-    its standard error, and the incremental revenue. -#}
-{% macro spend_effect_columns(effects='effects') %}
+{#- The measures of an `effects` row: counts, the means before and after, and - when at least `min_customers`
+    treated customers are measured against at least `min_customers` comparison customers - the uplift per measured
+    customer with its standard error, and the incremental revenue; below that, `estimate` says 'insufficient data'
+    and the row carries no estimate (a month of 2 joiners is no evidence either way). -#}
+{% macro spend_effect_columns(effects='effects', min_customers=30) %}
+    {%- set enough -%}
+        coalesce({{ effects }}.matched_customers, 0) >= {{ min_customers }}
+        and coalesce({{ effects }}.matched_comparison_customers, 0) >= {{ min_customers }}
+    {%- endset %}
         cast(coalesce({{ effects }}.targeted_customers, 0) as bigint) as targeted_customers,
         cast(coalesce({{ effects }}.comparison_customers, 0) as bigint) as comparison_customers,
         cast(coalesce({{ effects }}.matched_customers, 0) as bigint) as matched_customers,
+        cast(coalesce({{ effects }}.matched_comparison_customers, 0) as bigint) as matched_comparison_customers,
+        case when {{ enough }} then 'estimated' else 'insufficient data' end as estimate,
         {{ effects }}.matched_pre / nullif({{ effects }}.matched_customers, 0) as targeted_pre_spend,
         {{ effects }}.matched_post / nullif({{ effects }}.matched_customers, 0) as targeted_post_spend,
         {{ effects }}.comparison_pre_weighted / nullif({{ effects }}.matched_customers, 0) as comparison_pre_spend,
         {{ effects }}.comparison_post_weighted / nullif({{ effects }}.matched_customers, 0) as comparison_post_spend,
-        ({{ effects }}.matched_post - {{ effects }}.matched_pre - {{ effects }}.comparison_post_weighted
-            + {{ effects }}.comparison_pre_weighted) / nullif({{ effects }}.matched_customers, 0)
-            as uplift_per_customer,
-        sqrt({{ effects }}.uplift_variance_numerator) / nullif({{ effects }}.matched_customers, 0)
-            as uplift_standard_error,
-        {{ effects }}.matched_post - {{ effects }}.matched_pre - {{ effects }}.comparison_post_weighted
-            + {{ effects }}.comparison_pre_weighted as incremental_revenue
+        case when {{ enough }} then
+            ({{ effects }}.matched_post - {{ effects }}.matched_pre - {{ effects }}.comparison_post_weighted
+                + {{ effects }}.comparison_pre_weighted) / {{ effects }}.matched_customers
+        end as uplift_per_customer,
+        case when {{ enough }} then
+            sqrt({{ effects }}.uplift_variance_numerator) / {{ effects }}.matched_customers
+        end as uplift_standard_error,
+        case when {{ enough }} then
+            {{ effects }}.matched_post - {{ effects }}.matched_pre - {{ effects }}.comparison_post_weighted
+                + {{ effects }}.comparison_pre_weighted
+        end as incremental_revenue
 {%- endmacro %}
 
 {#- The 95% interval of the uplift (normal approximation), over a relation with spend_effect_columns. -#}

@@ -72,12 +72,12 @@ _QUERIES = {
         from monitoring.shadow_grade_comparison where as_of_date = ? order by live_grade, shadow_grade""",
     # what each campaign whose after-window has passed did to its customers' spend (newest first)
     "campaigns": """select campaign_id, campaign_name, campaign_date, window_days, comparison, targeted_customers,
-            response_rate, matched_customers, uplift_per_customer, uplift_ci_low, uplift_ci_high,
-            incremental_revenue, cost, roi
+            response_rate, matched_customers, estimate, uplift_per_customer, uplift_ci_low, uplift_ci_high,
+            incremental_revenue, cost, roi, roi_ci_low, roi_ci_high
         from monitoring.campaign_effect where breakdown = 'all' and campaign_date < ?
         order by campaign_date desc, campaign_id""",
     # what joining the loyalty programme did to spend, per month of joining (newest first)
-    "memberships": """select cohort_month, window_days, joined, targeted_customers, matched_customers,
+    "memberships": """select cohort_month, window_days, joined, targeted_customers, matched_customers, estimate,
             uplift_per_customer, uplift_ci_low, uplift_ci_high, incremental_revenue
         from monitoring.membership_effect where breakdown = 'all' and cohort_month < ?
         order by cohort_month desc""",

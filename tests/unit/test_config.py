@@ -112,8 +112,8 @@ def test_as_of_date_defaults_to_today_in_the_business_time_zone(tmp_path, monkey
         "as_of_date": "2025-12-31",
         "timezone": "Asia/Shanghai",
         "drift": dated.monitoring.drift.model_dump(),
-        "campaign_effect": {"window_days": 30},
-        "membership_effect": {"window_days": 90},
+        "campaign_effect": {"window_days": 30, "min_customers": 30},
+        "membership_effect": {"window_days": 90, "min_customers": 30},
         "bi_unmasked": [],
     }
 

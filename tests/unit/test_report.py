@@ -358,19 +358,24 @@ def test_each_campaign_shows_its_uplift_interval_and_roi_and_none_without_campai
             "targeted_customers": [3, 3000],
             "response_rate": [1 / 3, 0.125],
             "matched_customers": [2, 3000],
-            "uplift_per_customer": [75.0, 120.0],
-            "uplift_ci_low": [-20.5, 32.35],
-            "uplift_ci_high": [170.5, 207.65],
-            "incremental_revenue": [150.0, 360000.0],
+            "estimate": ["insufficient data", "estimated"],
+            "uplift_per_customer": [None, 120.0],
+            "uplift_ci_low": [None, 32.35],
+            "uplift_ci_high": [None, 207.65],
+            "incremental_revenue": [None, 360000.0],
             "cost": [None, 300000.0],
             "roi": [None, 0.2],
+            "roi_ci_low": [None, -0.89],
+            "roi_ci_high": [None, 1.08],
         }
     )
     render_report(data, tmp_path / "r.html")
     text = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text(encoding="utf-8")).split())
     assert "Did the campaigns work? · 营销活动效果" in text and "in the 30 days before and after" in text
-    assert "K2 2026-05-01 matched untargeted 3 33.3% 2 75.00 -20.50 … 170.50 150 " in text
-    assert "K1 春季会员日 2026-03-01 holdout 3,000 12.5% 3,000 120.00 32.35 … 207.65 360,000 300,000 20%" in text
+    # two measured customers are no evidence either way: no estimate is shown; a ROI comes with its interval
+    assert "K2 2026-05-01 matched untargeted 3 33.3% 2 insufficient data K1" in text
+    k1 = "K1 春季会员日 2026-03-01 holdout 3,000 12.5% 3,000 120.00 32.35 … 207.65 360,000 300,000 20% (-89% … 108%)"
+    assert k1 in text
     assert f"uplift per customer ({data.currency})" in text and data.currency == "EUR"
 
     data.sections["campaigns"] = None
@@ -409,6 +414,7 @@ def test_each_month_of_joining_shows_what_membership_did_to_spend(tmp_path):
             "joined": [320, 278],
             "targeted_customers": [205, 167],
             "matched_customers": [205, 0],
+            "estimate": ["estimated", "insufficient data"],
             "uplift_per_customer": [112.9, None],
             "uplift_ci_low": [-93.6, None],
             "uplift_ci_high": [319.3, None],
@@ -418,4 +424,4 @@ def test_each_month_of_joining_shows_what_membership_did_to_spend(tmp_path):
     render_report(data, tmp_path / "r.html")
     text = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text(encoding="utf-8")).split())
     assert "Did joining the loyalty programme pay? · 会员权益效果" in text and "in the 90 days before and after" in text
-    assert "2026-03 320 205 205 112.90 -93.60 … 319.30 23,145 2026-02 278 167 0 " in text
+    assert "2026-03 320 205 205 112.90 -93.60 … 319.30 23,145 2026-02 278 167 0 insufficient data" in text

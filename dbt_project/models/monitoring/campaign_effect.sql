@@ -114,7 +114,7 @@ final as (
         case when days.has_holdout then 'holdout' else 'matched_non_targeted' end as comparison,
         cast(effects.responders as bigint) as responders,
         effects.responders / nullif(effects.targeted_customers, 0) as response_rate,
-        {{ spend_effect_columns('effects') }},
+        {{ spend_effect_columns('effects', var('campaign_effect')['min_customers']) }},
         effects.responder_post / nullif(effects.responders, 0) as responder_post_spend,
         effects.non_responder_post / nullif(effects.targeted_customers - effects.responders, 0)
             as non_responder_post_spend,
@@ -132,6 +132,11 @@ final as (
 select
     *,
     {{ spend_effect_interval() }},
-    -- per measured customer: what it brought beyond the comparison, over what contacting it cost
-    (uplift_per_customer - cost_per_customer) / nullif(cost_per_customer, 0) as roi
+    -- per measured customer: what it brought beyond the comparison, over what contacting it cost; with the
+    -- interval of the uplift carried through (the cost is known), so a ROI is never read without its uncertainty
+    (uplift_per_customer - cost_per_customer) / nullif(cost_per_customer, 0) as roi,
+    (uplift_per_customer - 1.96 * uplift_standard_error - cost_per_customer) / nullif(cost_per_customer, 0)
+        as roi_ci_low,
+    (uplift_per_customer + 1.96 * uplift_standard_error - cost_per_customer) / nullif(cost_per_customer, 0)
+        as roi_ci_high
 from final

@@ -99,7 +99,7 @@ final as (
         breakdown_rows.breakdown_value,
         {{ window_days }} as window_days,
         cohorts.joined,
-        {{ spend_effect_columns('effects') }}
+        {{ spend_effect_columns('effects', var('membership_effect')['min_customers']) }}
     from breakdown_rows
     inner join cohorts on breakdown_rows.cohort_month = cohorts.cohort_month
     left join effects
