@@ -73,6 +73,11 @@ def collect(warehouse: Path) -> dict:
             """select as_of_date, hit_rate, chance_hit_rate, lift from monitoring.backtest_recommendations
             where basis = 'all' and as_of_date = (select max(as_of_date) from monitoring.backtest_recommendations)""",
         )
+        unconverged = _optional(
+            con,
+            """select fitted_on, count(*) from marts.customer_clv where clv_fit = 'did not converge'
+            group by 1 order by 1""",
+        )
         outbox = _optional(
             con,
             """select b.destination, b.events, b.file, s.as_of_date from activation.state as s
@@ -87,6 +92,7 @@ def collect(warehouse: Path) -> dict:
         "backtest": backtest,
         "offers": offers,
         "outbox": outbox,
+        "unconverged": unconverged,
         "sources": sources,
         "rules": rules,
         "stopped": stopped,
@@ -100,6 +106,18 @@ def collect(warehouse: Path) -> dict:
         "stages": stages,
         "identity": identity,
     }
+
+
+def clv_fit_lines(unconverged: list[tuple[str, int]] | None) -> list[str]:
+    """A warning when some customers' CLV came from a fit that did not converge: (fit, customers) pairs."""
+    if not unconverged:
+        return []
+    fits = ", ".join(f"{n:,} predicted by the '{fit}' fit" for fit, n in unconverged)
+    return [
+        "",
+        f"**CLV from a fit that did not converge**: {fits} (marts.customer_clv.clv_fit; what was done: the clv "
+        "step's fit_notes, marts.clv_model_params). Read those CLVs with care.",
+    ]
 
 
 def _optional(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple] | None:
@@ -157,6 +175,7 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
             f"last {window} days, "
             "whose return window is still open; refunds may yet lower it (customer_grades.monetary_net_provisional).",
         ]
+    lines += clv_fit_lines(summary.get("unconverged"))
     if any(method != "days" for method, _ in summary["recency_methods"]):
         judged = ", ".join(f"{n:,} by {method.replace('_', ' ')}" for method, n in summary["recency_methods"])
         lines += ["", f"Recency judged: {judged} (marts.customer_grades.recency_method; docs/grading.md)."]

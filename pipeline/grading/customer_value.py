@@ -21,6 +21,7 @@ from pipeline.grading import clv
 from pipeline.grading.spec import ClvSettings
 
 ALL = "all"  # the fit over every customer, used by profiles too small for their own
+CONVERGED, NOT_CONVERGED = "converged", "did not converge"  # predictions.clv_fit: of the fit that predicted it
 SAMPLE_SEED = 20050101  # fixed: a re-run over the same customers draws the same fit sample
 
 
@@ -177,6 +178,9 @@ def predict_customer_value(
         fits, columns, model_of, notes = _fit_profiles(arrays, profile_of, names, settings, predict, usable, log)
         fitted_as_of = as_of_date
     share = np.array([refund_share.get(name, refund_share[ALL]) for name in model_of], dtype=float)
+    # per customer: whether the fit that predicted it converged (its profile's note says what was done if not)
+    converged = {name: all(f.converged for f in fit) for name, fit in fits.items()}
+    clv_fit = np.array([CONVERGED if converged[name] else NOT_CONVERGED for name in model_of], dtype=object)
     p_alive, purchases, p_none = columns["p_alive"], columns["purchases"], columns["p_no_purchase"]
     spend, value = columns["spend"], columns["value"]
 
@@ -186,6 +190,7 @@ def predict_customer_value(
         pl.lit(as_of_date).alias("as_of_date"),
         "profile",
         pl.Series("clv_model", model_of.tolist(), dtype=pl.String),
+        pl.Series("clv_fit", clv_fit.tolist(), dtype=pl.String),
         pl.col("transactions").cast(pl.Int64),
         pl.col("x").cast(pl.Int64).alias("repeat_transactions"),
         pl.col("t_x").alias("recency_t"),

@@ -364,6 +364,7 @@ def render_report(data: ReportData, path: Path) -> list[str]:
         plotly_js=get_plotlyjs(),
         plotly_version=plotly.__version__,
         kpis=data["kpis"].row(0, named=True) if data["kpis"] is not None else None,
+        clv_fits=data["clv_fits"].rows(named=True) if data["clv_fits"] is not None else [],
         charts=[(c, c.html()) for c in charts],
         alerts=latest_alerts.rows(named=True) if latest_alerts is not None else [],
         earlier_alerts=alerts.height - latest_alerts.height if alerts is not None else 0,

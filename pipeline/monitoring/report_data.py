@@ -12,6 +12,9 @@ import polars as pl
 # Section -> query; every query takes the report's as-of date as its only parameter (? or $1).
 _QUERIES = {
     "kpis": """select * from history.kpi_history where as_of_date = ? and breakdown = 'all'""",
+    # customers whose CLV came from a fit that did not converge (marts.customer_clv.clv_fit), per fit
+    "clv_fits": """select fitted_on, count(*) as customers from marts.customer_clv
+        where as_of_date = ? and clv_fit = 'did not converge' group by 1 order by 1""",
     "grades": """select breakdown_value as grade, customers, share_of_customers, share_of_revenue, average_clv
         from history.kpi_history where as_of_date = ? and breakdown = 'grade' order by grade""",
     "segments": """select en.breakdown_value as segment_en, en.customers, en.share_of_customers, en.revenue

@@ -165,6 +165,10 @@ def test_a_profile_whose_fit_finds_nobody_leaving_falls_back_to_the_pooled_fit_a
     )
     flat = result.predictions.filter(pl.col("profile") == "flat")
     assert flat["clv_model"].unique().to_list() == [ALL]
+    # flagged as the fallback that predicted them converged or not (here it did not: said, not hidden)
+    pooled_converged = result.params.filter(pl.col("profile") == ALL)["converged"].all()
+    assert flat["clv_fit"].unique().to_list() == ["converged" if pooled_converged else "did not converge"]
+    assert pooled_converged or result.fit_notes[ALL].startswith("did not converge")
     assert set(result.params["profile"].unique().to_list()) == {ALL, "default"}  # no parameters of its own
     assert result.fit_notes["flat"].startswith("its BG/NBD fit says nobody ever drops out (did not converge: BG/NBD")
     assert result.fit_notes["flat"].endswith("predicted by the 'all' fit")
@@ -185,6 +189,9 @@ def test_a_fit_on_a_bound_whose_rate_and_dropout_are_identified_is_kept_and_said
     assert result.fit_notes["b2b"].startswith("did not converge (BG/NBD r ")
     assert result.fit_notes["b2b"].endswith("used: its rate and dropout are still identified")
     assert "default" not in result.fit_notes  # it converged
+    # and each customer says whether the fit that predicted it converged (marts.customer_clv.clv_fit)
+    flags = dict(result.predictions.group_by("clv_model").agg(pl.col("clv_fit").unique().sort()).iter_rows())
+    assert flags["b2b"] == ["did not converge"] and flags["default"] == ["converged"]
 
 
 def _day(orders: pl.DataFrame, profiles: pl.DataFrame, as_of: date, previous=None, every=7, version="v1"):

@@ -425,3 +425,16 @@ def test_each_month_of_joining_shows_what_membership_did_to_spend(tmp_path):
     text = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text(encoding="utf-8")).split())
     assert "Did joining the loyalty programme pay? · 会员权益效果" in text and "in the 90 days before and after" in text
     assert "2026-03 320 205 205 112.90 -93.60 … 319.30 23,145 2026-02 278 167 0 insufficient data" in text
+
+
+def test_customers_whose_clv_fit_did_not_converge_are_counted_under_the_kpis(tmp_path):
+    data = full_report_data()
+    render_report(data, tmp_path / "r.html")
+    assert "CLV from a fit that did not converge" not in (tmp_path / "r.html").read_text(encoding="utf-8")
+    data.sections["clv_fits"] = pl.DataFrame({"fitted_on": ["all", "b2b"], "customers": [1234, 56]})
+    render_report(data, tmp_path / "r.html")
+    text = " ".join(re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text(encoding="utf-8")).split())
+    assert (
+        "CLV from a fit that did not converge: 1,234 customers predicted by the 'all' fit, 56 customers predicted by "
+        "the 'b2b' fit (marts.customer_clv.clv_fit)" in text
+    )

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from pipeline.summary import _monitoring_lines
+from pipeline.summary import _monitoring_lines, clv_fit_lines
 
 DAY = date(2026, 4, 1)
 
@@ -40,3 +40,13 @@ def test_no_lift_without_a_habit_and_no_outbox_line_without_a_change():
     )
     assert "Recommendations of 2026-04-01: 10.0% of the products offered were bought." in lines
     assert lines[-1] == "No customer entered or left a membership an action watches since the last delivery."
+
+
+def test_customers_predicted_by_a_fit_that_did_not_converge_are_counted_loudly():
+    assert clv_fit_lines(None) == [] and clv_fit_lines([]) == []
+    assert clv_fit_lines([("all", 1234), ("b2b", 56)]) == [
+        "",
+        "**CLV from a fit that did not converge**: 1,234 predicted by the 'all' fit, 56 predicted by the 'b2b' fit "
+        "(marts.customer_clv.clv_fit; what was done: the clv step's fit_notes, marts.clv_model_params). Read those "
+        "CLVs with care.",
+    ]

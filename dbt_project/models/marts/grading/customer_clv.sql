@@ -14,6 +14,7 @@ final as (
         as_of_date,
         profile,
         fitted_on,
+        clv_fit,
         purchase_days,
         repeat_purchase_days,
         recency_t,

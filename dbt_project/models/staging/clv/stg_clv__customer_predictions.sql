@@ -13,6 +13,7 @@ renamed as (
         cast(as_of_date as date) as as_of_date,
         profile,
         clv_model as fitted_on,
+        clv_fit,
         cast(transactions as bigint) as purchase_days,
         cast(repeat_transactions as bigint) as repeat_purchase_days,
         cast(recency_t as double) as recency_t,
