@@ -183,3 +183,12 @@ def test_an_erase_waits_for_a_run_dagster_started(tmp_path, monkeypatch, capsys)
     assert main(["erase", "--config", str(config), "--phone", "18038913590"]) == 1
     assert "Dagster run r-nightly is writing" in capsys.readouterr().err
     assert not (tmp_path / "privacy" / "erasures").exists()  # nothing begun
+
+
+def test_a_dagster_home_not_made_yet_holds_no_run(tmp_path, monkeypatch):
+    # `make test` exports DAGSTER_HOME before anything made it: erase must not fail asking it for runs
+    from pipeline.defs.automation.jobs import active_run_in_dagster_home
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "not_made"))
+    assert active_run_in_dagster_home() is None
+    assert not (tmp_path / "not_made").exists()

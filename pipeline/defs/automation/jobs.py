@@ -60,7 +60,8 @@ def active_run_in_dagster_home() -> str | None:
     """The id of a run of the job Dagster (the daemon, the UI) has not finished, in the instance of
     $DAGSTER_HOME; None without one. Those runs do not hold the run lock, so a command that writes the warehouse
     outside a run (`crmgrade erase`) asks here too."""
-    if not os.environ.get("DAGSTER_HOME"):
+    home = os.environ.get("DAGSTER_HOME")
+    if not home or not os.path.isdir(home):  # no instance there yet: no run either (`make test` sets it unmade)
         return None
     with dg.DagsterInstance.get() as instance:
         active = active_run_ids(instance)
