@@ -53,3 +53,19 @@ def test_a_killed_run_leaves_the_warehouse_free(holder):
         pass
     with exclusive_run(warehouse):  # and released ours on leaving
         pass
+
+
+def test_an_ingest_step_started_from_dagster_stops_while_another_process_holds_the_warehouse(holder):
+    """Runs Dagster starts (the UI, the daemon) do not take the lock; their ingest steps look for its holder (an
+    erasure, a `crmgrade run`) and stop naming it, instead of writing beside it."""
+    import dagster as dg
+
+    from tests.e2e.pipeline_runs import materialize
+
+    config, warehouse, process = holder
+    result = materialize(config, warehouse, selection=[dg.AssetKey(["raw", "orders"])], raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert f"{warehouse} is held by crmgrade run (test), process {process.pid}" in message
+    assert not warehouse.exists()  # it wrote nothing
