@@ -14,9 +14,6 @@ latest graded day only.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,6 +25,7 @@ import polars as pl
 from pipeline.activation.memberships import PlannedAction, current_memberships
 from pipeline.grading.rules import Destination
 from pipeline.warehouse_tables import transaction
+from pipeline.whole_files import replacing
 
 DDL = [
     "create schema if not exists activation",
@@ -248,7 +246,7 @@ def remove_from_outbox(outbox_dir: Path, customer_keys: list[str]) -> list[Path]
             lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
             kept = [line for line in lines if json.loads(line)["customer"]["customer_key"] not in keys]
             if len(kept) < len(lines):
-                with _replacing(path) as partial:
+                with replacing(path) as partial:
                     partial.write_text("".join(kept), encoding="utf-8")
                 changed.append(path)
             continue
@@ -275,17 +273,8 @@ def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@contextmanager
-def _replacing(path: Path) -> Iterator[Path]:
-    """A file to write in `path`'s stead, put in its place once written whole: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    yield partial
-    os.replace(partial, path)
-
-
 def _write(events: pl.DataFrame, path: Path, fmt: str, destination: str) -> None:
-    with _replacing(path) as partial:
+    with replacing(path) as partial:
         if fmt == "csv":
             # with a BOM: Excel, and the CRM import screens that follow it, read UTF-8 Chinese only so
             spreadsheet_safe(events).write_csv(partial, include_bom=True)

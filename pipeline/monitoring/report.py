@@ -17,6 +17,7 @@ from pipeline.grading.shadow import comparison_totals
 from pipeline.markdown import md_table
 from pipeline.monitoring.report_data import ReportData
 from pipeline.monitoring.spec_backtest import compare_specs
+from pipeline.whole_files import replacing
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -381,10 +382,8 @@ def render_report(data: ReportData, path: Path) -> list[str]:
         if data["spec_backtest"] is not None
         else [],
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)  # a reader never sees half a report
+    with replacing(path) as partial:  # a reader never sees half a report
+        partial.write_text(html, encoding="utf-8")
     return [c.chart_id for c in charts]
 
 

@@ -35,9 +35,11 @@ from pipeline.contracts.schema import PERSONAL, SOURCE_SCOPED
 from pipeline.identity.records import build_records
 from pipeline.identity.work_db import WORK_DB, identity_workspace
 from pipeline.privacy.notation import Needles
-from pipeline.privacy.suppression import KINDS, erasures_listing
+from pipeline.privacy.suppression import KINDS, erasures_listing, identifier_hash
 from pipeline.quality.cleaning import clean_email, clean_phone
 from pipeline.warehouse_schemas import erased_by_key
+from pipeline.warehouse_tables import table_exists
+from pipeline.whole_files import replacing
 
 ERASED = "[erased]"
 AUDIT_DDL = """create table if not exists privacy.erasure_audit (
@@ -155,7 +157,7 @@ def plan_erasure(
     emails = [normalise_email(e) for e in request.emails]
     if not (request.customer_keys or phones or emails):
         raise ErasureError("name the person: a customer key, a phone or an e-mail")
-    linked = _exists(con, "identity.record_links")
+    linked = table_exists(con, "identity", "record_links")
     with identity_workspace(con):
         build_records(con, f"{WORK_DB}.erasure_records")
         links = (
@@ -187,12 +189,9 @@ def plan_erasure(
         where customer_key in (select unnest(?)) or phone in (select unnest(?)) or email in (select unnest(?))""",
         [keys, phones, emails],
     )
-    records = [
-        (e, s, f, n)
-        for e, s, f, n in con.execute(
-            """select entity, source_name, source_file, source_row_number from erasure_person order by all"""
-        ).fetchall()
-    ]
+    records = con.execute(
+        "select entity, source_name, source_file, source_row_number from erasure_person order by all"
+    ).fetchall()
     groups = [
         g
         for (g,) in con.execute(
@@ -232,20 +231,9 @@ def personal_columns(contracts: list[SourceContract]) -> dict[str, list[str]]:
     }
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        con.execute(
-            """select 1 from duckdb_tables() where database_name = current_database()
-            and schema_name = ? and table_name = ?""",
-            [schema, name],
-        ).fetchall()
-    )
-
-
 def _erased_keys(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, str]:
     """Of `keys`, those an earlier erasure retired, with its erasure id."""
-    if not keys or not _exists(con, "identity.customer_keys"):
+    if not keys or not table_exists(con, "identity", "customer_keys"):
         return {}
     rows = con.execute(
         """select customer_key, retired_run_id from identity.customer_keys
@@ -262,7 +250,7 @@ def _known_keys(con: duckdb.DuckDBPyConnection, keys: list[str]) -> list[str]:
         con.execute(
             "select customer_key from identity.customer_keys where customer_key in (select unnest(?))", [keys]
         ).fetchall()
-        if _exists(con, "identity.customer_keys")
+        if table_exists(con, "identity", "customer_keys")
         else []
     )
     missing = sorted(set(keys) - {k for (k,) in known})
@@ -273,8 +261,6 @@ def _known_keys(con: duckdb.DuckDBPyConnection, keys: list[str]) -> list[str]:
 
 def _suppressed_by(privacy_dir: Path, salt: str, identifiers: list[tuple[str, str]]) -> list[str]:
     """The erasures whose suppression entries name one of `identifiers`."""
-    from pipeline.privacy.suppression import identifier_hash
-
     listing = erasures_listing(privacy_dir)
     return sorted({listing[h] for k, v in identifiers if (h := identifier_hash(salt, k, v)) in listing})
 
@@ -285,7 +271,7 @@ def _identifiers(
     """(kind, value) of the person's records, without values shared by many people; and their names."""
     shared = (
         set(con.execute("select id_type, id_value from identity.shared_identifiers").fetchall())
-        if _exists(con, "identity.shared_identifiers")
+        if table_exists(con, "identity", "shared_identifiers")
         else set()
     )
     found: set[tuple[str, str]] = {("phone", p) for p in phones if p} | {("email", e) for e in emails if e}
@@ -332,7 +318,7 @@ def _candidates(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], 
 def _quarantined_rows(con: duckdb.DuckDBPyConnection, needles: Needles) -> list[tuple[int, str, str | None]]:
     """(rowid, source, record) of the quarantined rows whose record as read, or reason, holds an identifier of the
     person in any notation: a JSON record, a malformed line, the lines of a file that could not be decoded."""
-    if not _exists(con, "dq.quarantine"):
+    if not table_exists(con, "dq", "quarantine"):
         return []
     hits = []
     for rowid, record, reason in _candidates(con, "dq.quarantine", ["record", "reason"], needles):
@@ -377,7 +363,7 @@ def delete_rows(con: duckdb.DuckDBPyConnection, plan: ErasurePlan) -> dict[str, 
         con.executemany("insert into erasure_rows values (?, ?, ?, ?)", plan.records)
     lineage = "(select (source_name, source_file, source_row_number) from erasure_rows)"
     for (entity,) in con.execute("select distinct entity from erasure_rows order by 1").fetchall():
-        if _exists(con, f"raw.{entity}"):
+        if table_exists(con, "raw", entity):
             delete(
                 f"raw.{entity}",
                 "(_source, _source_file, _row_number) in "
@@ -393,16 +379,16 @@ def delete_rows(con: duckdb.DuckDBPyConnection, plan: ErasurePlan) -> dict[str, 
     for table in _tables(con, erased_by_key(), "customer_key"):
         if table != "identity.customer_keys":
             delete(table, "customer_key in (select unnest(?))", [keys])
-    if _exists(con, "identity.match_edges"):
+    if table_exists(con, "identity", "match_edges"):
         either = "customer_key_l in (select unnest(?)) or customer_key_r in (select unnest(?))"
         delete("identity.match_edges", either, [keys, keys])
-    if _exists(con, "identity.customer_keys"):
+    if table_exists(con, "identity", "customer_keys"):
         con.execute(  # kept, so the number is never issued again
             "update identity.customer_keys set retired_run_id = ?, successor_key = null"
             " where customer_key in (select unnest(?))",
             [f"erased {plan.erasure_id}", keys],
         )
-    if _exists(con, "dq.duplicate_rows"):
+    if table_exists(con, "dq", "duplicate_rows"):
         delete("dq.duplicate_rows", f"(source, duplicate_of_file, duplicate_of_row) in {lineage}", [])
     quarantined = [rowid for rowid, _, _ in _quarantined_rows(con, plan.matching())]
     if quarantined:
@@ -458,9 +444,8 @@ def _scrub_file(path: Path, needles: Needles) -> bool:
     new = needles.replace(text, ERASED)
     if new == text:
         return False
-    tmp = path.with_name(path.name + ".erasing")
-    tmp.write_bytes(new.encode("utf-8", errors="surrogateescape"))
-    tmp.replace(path)
+    with replacing(path) as partial:
+        partial.write_bytes(new.encode("utf-8", errors="surrogateescape"))
     return True
 
 

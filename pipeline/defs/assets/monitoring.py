@@ -22,6 +22,7 @@ from pipeline.monitoring.spec_backtest import (
     spec_backtest,
 )
 from pipeline.warehouse_tables import replace_tables
+from pipeline.whole_files import replacing
 
 REPORT_TAG = "crmgrade/report"
 _READS = [
@@ -219,8 +220,8 @@ def monitoring_report(context: dg.AssetExecutionContext, settings: CrmgradeSetti
     path = folder / f"report_{as_of.isoformat()}_{context.run_id[:8]}.html"
     charts = render_report(data, path)
     latest = folder / "latest.html"
-    shutil.copyfile(path, latest.with_suffix(".tmp"))
-    latest.with_suffix(".tmp").replace(latest)
+    with replacing(latest) as partial:
+        shutil.copyfile(path, partial)
     context.instance.add_run_tags(context.run_id, {REPORT_TAG: str(path.resolve())})
     context.log.info(f"Monitoring report written to {path}")
     return dg.MaterializeResult(
