@@ -3,11 +3,13 @@
 import os
 import socket
 from collections.abc import Sequence
+from pathlib import Path
 
 import dagster as dg
 
 from pipeline.defs.resources import WORKER_HOST_TAG, WORKER_PID_TAG
 from pipeline.processes import process_alive
+from pipeline.run_lock import other_holder
 
 JOB_NAME = "crmgrade_all"
 
@@ -66,3 +68,13 @@ def active_run_in_dagster_home() -> str | None:
     with dg.DagsterInstance.get() as instance:
         active = active_run_ids(instance)
     return active[0] if active else None
+
+
+def why_not_now(instance: dg.DagsterInstance, warehouse: Path) -> str | None:
+    """Why a trigger (the schedule, the new-files sensor) must not start a run now: a run of the job not finished,
+    or another process holding the warehouse's run lock (`crmgrade erase`, `crmgrade run`); None when it may."""
+    if active := active_run_ids(instance):
+        return f"run {active[0]} is still active; the warehouse has one writer"
+    if holder := other_holder(warehouse):
+        return f"{holder} holds the warehouse; the warehouse has one writer"
+    return None

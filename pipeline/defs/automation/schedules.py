@@ -3,9 +3,8 @@
 import dagster as dg
 
 from pipeline.config import Settings
-from pipeline.defs.automation.jobs import JOB_NAME, active_run_ids
+from pipeline.defs.automation.jobs import JOB_NAME, why_not_now
 from pipeline.defs.partitions import partition_key
-from pipeline.run_lock import other_holder
 
 
 def nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
@@ -20,11 +19,8 @@ def nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
         description=f"Every asset at '{cfg.cron}' ({settings.schedule_timezone}); skipped while a run is active.",
     )
     def _nightly(context: dg.ScheduleEvaluationContext):
-        active = active_run_ids(context.instance)
-        if active:
-            return dg.SkipReason(f"run {active[0]} is still active; the warehouse has one writer")
-        if holder := other_holder(settings.warehouse):
-            return dg.SkipReason(f"{holder} holds the warehouse; the warehouse has one writer")
+        if busy := why_not_now(context.instance, settings.warehouse):
+            return dg.SkipReason(busy)
         # the tick's day in the business time zone: a nightly run grades as of today, from yesterday's data,
         # whatever as_of_date crmgrade.yml fixes for runs by hand
         as_of = settings.business_date(context.scheduled_execution_time)

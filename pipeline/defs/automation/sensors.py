@@ -19,12 +19,11 @@ import dagster as dg
 
 from pipeline.config import Settings
 from pipeline.contracts import load_contracts
-from pipeline.defs.automation.jobs import JOB_NAME, active_run_ids
+from pipeline.defs.automation.jobs import JOB_NAME, why_not_now
 from pipeline.defs.partitions import partition_key
 from pipeline.defs.resources import CrmgradeSettings
 from pipeline.ingest.judged_files import Fingerprint, fingerprint, judged_files, key
 from pipeline.ingest.source_files import list_source_files
-from pipeline.run_lock import other_holder
 
 
 @dataclass(frozen=True)
@@ -77,11 +76,8 @@ def new_files_sensor(settings: Settings) -> dg.SensorDefinition:
         if scan.settling:
             names = ", ".join(str(p.name) for p in scan.settling[:3])
             return dg.SkipReason(f"{len(scan.settling)} file(s) still being written ({names}); next tick")
-        active = active_run_ids(context.instance)
-        if active:
-            return dg.SkipReason(f"run {active[0]} is still active; the warehouse has one writer")
-        if holder := other_holder(current.warehouse):
-            return dg.SkipReason(f"{holder} holds the warehouse; the warehouse has one writer")
+        if busy := why_not_now(context.instance, current.warehouse):
+            return dg.SkipReason(busy)
         context.update_cursor(scan.digest)
         return dg.RunRequest(
             run_key=f"source-files-{scan.digest[:16]}",
