@@ -77,8 +77,9 @@ SIM_DIR ?= data/simulation
 simulate: $(BIN)/crmgrade  ## 30 nights of the demo, one day's files delivered per night; checks snapshots, migrations, the planted drift alert
 	$(BIN)/crmgrade simulate --out $(SIM_DIR) --nights 30
 
-bench: $(BIN)/crmgrade  ## the demo run and a no-op run (bench/demo.py); the whole job at 1M and 10M orders (bench/pipeline.py)
+bench: $(BIN)/crmgrade  ## the demo run and a no-op run (bench/demo.py); recommendations at 4,000 products (bench/catalogue.py); the whole job at 1M and 10M orders (bench/pipeline.py)
 	$(BIN)/python -m bench.demo
+	$(BIN)/python -m bench.catalogue --lines 500000 --products 4000
 	$(BIN)/python -m bench.pipeline --orders 1000000 --orders 10000000
 
 BENCH_DATA ?= /tmp/crmgrade-bench-10m

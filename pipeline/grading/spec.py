@@ -186,6 +186,28 @@ class Recommendations(_Strict):
         default=5, ge=1, description="A pair counts when at least this many customers of the segment bought both."
     )
     min_lift: float = Field(default=1.0, ge=0, description="A co-purchase recommendation needs a lift above this.")
+    min_confidence: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="A co-purchase pair needs at least this share of the buyers of the product bought to have "
+        "bought the candidate too (P(b | a)): a high lift on a handful of buyers is noise.",
+    )
+    candidates_per_product: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Of the pairs that pass the floors, the products of highest lift kept per bought product and "
+        "segment: what bounds the customer join by the catalogue's size.",
+    )
+    basket_products: int = Field(
+        default=50,
+        ge=1,
+        le=10000,
+        description="Products per customer that count as its basket (its most recently bought): pairs are "
+        "counted and reasons found on these only, so a wholesaler with thousands of codes costs what a retail "
+        "customer does. Offers still skip every product the customer ever bought.",
+    )
 
 
 class GradingSpec(_Strict):
@@ -339,6 +361,9 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
             "recommendations_per_customer": spec.recommendations.per_customer,
             "recommendation_min_pair_customers": spec.recommendations.min_pair_customers,
             "recommendation_min_lift": spec.recommendations.min_lift,
+            "recommendation_min_confidence": spec.recommendations.min_confidence,
+            "recommendation_candidates_per_product": spec.recommendations.candidates_per_product,
+            "recommendation_basket_products": spec.recommendations.basket_products,
             "currency": spec.currency,
         }
     ]
@@ -393,6 +418,9 @@ def spec_tables(spec: GradingSpec, version: str) -> dict[str, pa.Table]:
                 ("recommendations_per_customer", pa.int32()),
                 ("recommendation_min_pair_customers", pa.int32()),
                 ("recommendation_min_lift", pa.float64()),
+                ("recommendation_min_confidence", pa.float64()),
+                ("recommendation_candidates_per_product", pa.int32()),
+                ("recommendation_basket_products", pa.int32()),
                 ("currency", pa.string()),
             ]
         ),

@@ -1,6 +1,8 @@
 -- What every graded customer bought before the as-of date, per product, with the customer's segment: the
 -- basket side of the co-purchase recommendations. A line counts when its status is a purchase status of
--- grading.yml.
+-- grading.yml. basket_rank orders a customer's products by how recently they were bought: the first
+-- recommendations.basket_products make the basket lift is counted on, so a wholesaler's thousands of codes do not
+-- make the pair count quadratic in the catalogue.
 with
 
 order_lines as (
@@ -38,7 +40,7 @@ purchased as (
 
 ),
 
-final as (
+products as (
 
     select
         grades.customer_key,
@@ -52,6 +54,18 @@ final as (
     inner join grades
         on purchased.customer_key = grades.customer_key
     group by grades.customer_key, grades.as_of_date, grades.segment_en, purchased.product_key
+
+),
+
+final as (
+
+    select
+        products.*,
+        row_number() over (
+            partition by products.customer_key
+            order by products.last_purchased_at desc, products.purchase_lines desc, products.product_key
+        ) as basket_rank
+    from products
 
 )
 

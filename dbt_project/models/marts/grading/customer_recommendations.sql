@@ -1,7 +1,7 @@
 -- Per graded customer: the segment's next best action (seed segment_actions) and the products to offer. First
 -- products that customers of the same segment who bought what this customer bought buy unusually often
--- (co-purchase lift above recommendations.min_lift, int_grading__product_lift), then the segment's most
--- bought products, never one the customer already has. Every row says why.
+-- (co-purchase lift above recommendations.min_lift, int_grading__product_lift, from the customer's basket), then
+-- the segment's most bought products, never one the customer already has. Every row says why.
 with
 
 grades as (
@@ -56,7 +56,8 @@ owned_counts as (
 
 co_purchase as (
 
-    -- the best reason per customer and candidate: the owned product with the highest lift towards it
+    -- the best reason per customer and candidate: the basket product with the highest lift towards it (the basket,
+    -- its most recent products, bounds the rows per customer by basket_products x candidates_per_product)
     select
         owned.customer_key,
         lift.product_key,
@@ -75,7 +76,8 @@ co_purchase as (
     left join owned as already
         on owned.customer_key = already.customer_key
         and lift.product_key = already.product_key
-    where lift.lift > settings.recommendation_min_lift
+    where owned.basket_rank <= settings.recommendation_basket_products
+        and lift.lift > settings.recommendation_min_lift
         and already.customer_key is null
 
 ),

@@ -18,6 +18,9 @@ renamed as (
         recommendations_per_customer,
         recommendation_min_pair_customers,
         recommendation_min_lift,
+        recommendation_min_confidence,
+        recommendation_candidates_per_product,
+        recommendation_basket_products,
         currency
     from source
 
