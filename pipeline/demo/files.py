@@ -11,9 +11,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipeline.demo import vocab
-from pipeline.demo.population import PRODUCT_GROUP_SIZE
-
 
 # --------------------------------------------------------------------------------------------------------------
 # writing helpers
@@ -55,17 +52,6 @@ def line_amount_expr() -> pl.Expr:
         .round(2)
         .alias("line_amount")
     )
-
-
-def line_product_expr() -> pl.Expr:
-    """The product of an order's further lines: the next products of the first line's group."""
-    size = PRODUCT_GROUP_SIZE
-    group_start = pl.col("product") // size * size
-    return (group_start + (pl.col("product") - group_start + pl.col("line")) % size).alias("line_product")
-
-
-def product_name(col: str = "product") -> pl.Expr:
-    return pl.col(col).replace_strict(dict(enumerate(p[1] for p in vocab.PRODUCTS)), return_dtype=pl.String)
 
 
 def plant_defects(df: pl.DataFrame, rng: np.random.Generator, share: float, defects: dict[str, dict]) -> pl.DataFrame:

@@ -9,7 +9,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from pipeline.demo import vocab
+from pipeline.demo import catalogue, vocab
 
 PERSONAS = [
     "champion",
@@ -52,8 +52,6 @@ INTENDED_SEGMENT = {
     "lost": "Lost",
 }
 CHANNELS = ["tmall", "jd", "pdd", "pos", "dealer"]
-PRODUCT_GROUP_SIZE = 4  # vocab.PRODUCTS in groups of 4 consecutive products
-PRODUCT_GROUPS = len(vocab.PRODUCTS) // PRODUCT_GROUP_SIZE
 HEADER = {"dealer": 3}  # dealer sheets carry two title rows above the header
 
 
@@ -209,11 +207,13 @@ def make_orders(spec: DemoSpec, persons: pl.DataFrame, rng: np.random.Generator)
     status = rng.choice(4, size=m, p=[0.88, 0.05, 0.05, 0.02])  # completed, cancelled, refunded, partially_refunded
     status = np.where(is_anchor, 0, status)
     refund = np.where(status == 2, amount, np.where(status == 3, np.round(amount * 0.3, 2), 0))
-    # Each person favours one product group (person_id % groups): 80% of their orders come from it, so
-    # customers of a taste buy the group's products together (what the co-purchase recommendations find).
-    taste = who % PRODUCT_GROUPS
-    in_group = PRODUCT_GROUP_SIZE * taste + rng.integers(0, PRODUCT_GROUP_SIZE, m)
-    product = np.where(rng.random(m) < 0.8, in_group, rng.integers(0, len(vocab.PRODUCTS), m))
+    # Each person favours one taste group of categories (person_id % groups): 80% of their orders start in it,
+    # so customers of a taste buy the group's products together (what the co-purchase recommendations find);
+    # the product within a category is drawn by its long-tail popularity (catalogue.py).
+    taste = who % catalogue.TASTE_GROUPS
+    in_group = catalogue.TASTE_GROUP_SIZE * taste + rng.integers(0, catalogue.TASTE_GROUP_SIZE, m)
+    category = np.where(rng.random(m) < 0.8, in_group, rng.integers(0, len(catalogue.CATEGORIES), m))
+    product = catalogue.draw_products(rng, category)
     return (
         pl.DataFrame(
             {

@@ -9,14 +9,13 @@ import polars as pl
 import xlsxwriter
 
 from pipeline.demo import vocab
+from pipeline.demo.catalogue import line_product_expr, product_name, product_sku
 from pipeline.demo.files import (
     add_row_numbers,
     duplicate_rows,
     line_amount_expr,
-    line_product_expr,
     month_file,
     plant_defects,
-    product_name,
     write_per_file,
 )
 from pipeline.demo.population import HEADER, mask_phone
@@ -108,7 +107,7 @@ def write_jd(out, orders, persons, rng, truth, daily_from=None):
     df = plant_defects(df, rng, 0.003, {**ORDER_DEFECTS, "negative_amount": {"line_amount": -pl.col("line_amount")}})
     df = add_row_numbers(df)
     truth.add("jd", df, "order_id")
-    sku = pl.col("line_product").replace_strict(dict(enumerate(p[0] for p in vocab.PRODUCTS)), return_dtype=pl.String)
+    sku = product_sku()
     write_per_file(
         df.select(
             pl.col("order_id").alias("订单号"),
@@ -219,7 +218,7 @@ def write_pos(out, orders, persons, rng, truth, daily_from=None):
     )
     df = add_row_numbers(df)
     truth.add("pos", df, "receipt_no")
-    sku = pl.col("line_product").replace_strict(dict(enumerate(p[0] for p in vocab.PRODUCTS)), return_dtype=pl.String)
+    sku = product_sku()
     write_per_file(
         df.select(
             "receipt_no",

@@ -127,21 +127,6 @@ MOBILE_PREFIXES = [
     "199",
 ]
 EMAIL_DOMAINS = ["qq.com", "163.com", "126.com", "sina.com", "outlook.com", "gmail.com", "foxmail.com"]
-# In groups of four consecutive products (the demo generator plants a taste per group).
-PRODUCTS = [
-    ("SKU1001", "保温杯 500ml", 89.0),
-    ("SKU1002", "空气炸锅", 399.0),
-    ("SKU1003", "蓝牙耳机", 259.0),
-    ("SKU1004", "电动牙刷", 199.0),
-    ("SKU1005", "羽绒服", 699.0),
-    ("SKU1006", "运动鞋", 459.0),
-    ("SKU1007", "护肤套装", 329.0),
-    ("SKU1008", "扫地机器人", 1999.0),
-    ("SKU1009", "茶叶礼盒", 268.0),
-    ("SKU1010", "床上四件套", 359.0),
-    ("SKU1011", "瓷砖(箱)", 168.0),
-    ("SKU1012", "智能门锁", 1299.0),
-]
 STORES = [("S001", "上海"), ("S002", "北京"), ("S003", "广州"), ("S004", "杭州"), ("S005", "成都"), ("S006", "武汉")]
 DEALERS = [("huadong", "华东经销商"), ("huanan", "华南经销商"), ("xinan", "西南经销商")]
 TICKET_CATEGORIES = ["咨询", "投诉", "维修", "退换货", "物流"]
