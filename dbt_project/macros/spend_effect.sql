@@ -11,7 +11,7 @@
 {% macro spend_effect_inputs() %}
 purchases as (
 
-    select customer_key, order_date, net_amount from {{ ref('int_orders') }}
+    select customer_key, order_date, net_amount, margin_amount from {{ ref('int_orders') }}
     where is_purchase and customer_key is not null
 
 ),
@@ -33,7 +33,14 @@ spend as (
         coalesce(sum(purchases.net_amount) filter (where purchases.order_date < members.event_date), 0)
             as pre_spend,
         coalesce(sum(purchases.net_amount) filter (where purchases.order_date >= members.event_date), 0)
-            as post_spend
+            as post_spend,
+        coalesce(sum(purchases.margin_amount) filter (where purchases.order_date < members.event_date), 0)
+            as pre_margin,
+        coalesce(sum(purchases.margin_amount) filter (where purchases.order_date >= members.event_date), 0)
+            as post_margin,
+        -- a purchase without the cost of its goods: the customer's margin in the windows is unknown
+        count(*) filter (where purchases.customer_key is not null and purchases.margin_amount is null)
+            as purchases_without_cost
     from members
     left join purchases
         on members.customer_key = purchases.customer_key
@@ -76,6 +83,10 @@ measured as (
         spend.pre_spend,
         spend.post_spend,
         spend.post_spend - spend.pre_spend as spend_change,
+        spend.pre_margin,
+        spend.post_margin,
+        spend.post_margin - spend.pre_margin as margin_change,
+        spend.purchases_without_cost = 0 as margin_known,
         coalesce(grade_then.grade, '(not graded then)') as grade_then
     from members
     inner join spend
@@ -101,7 +112,8 @@ pooled as (
         group_id,
         breakdown,
         breakdown_value,
-        var_samp(spend_change) filter (where is_targeted) as targeted_change_variance
+        var_samp(spend_change) filter (where is_targeted) as targeted_change_variance,
+        var_samp(margin_change) filter (where is_targeted) as targeted_margin_change_variance
     from breakdowns
     group by group_id, breakdown, breakdown_value
 
@@ -124,7 +136,15 @@ strata as (
         sum(post_spend) filter (where is_targeted and responded) as responder_post,
         sum(post_spend) filter (where is_targeted and not responded) as non_responder_post,
         avg(pre_spend) filter (where not is_targeted) as comparison_pre_mean,
-        avg(post_spend) filter (where not is_targeted) as comparison_post_mean
+        avg(post_spend) filter (where not is_targeted) as comparison_post_mean,
+        -- the same on margin (net spend less the cost of the goods), where every purchase has its cost
+        count(*) filter (where not margin_known) as margin_unknown,
+        var_samp(margin_change) filter (where is_targeted) as targeted_margin_change_variance,
+        var_samp(margin_change) filter (where not is_targeted) as comparison_margin_change_variance,
+        sum(pre_margin) filter (where is_targeted) as targeted_pre_margin,
+        sum(post_margin) filter (where is_targeted) as targeted_post_margin,
+        avg(pre_margin) filter (where not is_targeted) as comparison_pre_margin_mean,
+        avg(post_margin) filter (where not is_targeted) as comparison_post_margin_mean
     from breakdowns
     group by group_id, breakdown, breakdown_value, stratum
 
@@ -134,7 +154,9 @@ strata_spread as (
 
     select
         strata.*,
-        coalesce(strata.targeted_change_variance, pooled.targeted_change_variance) as targeted_spread
+        coalesce(strata.targeted_change_variance, pooled.targeted_change_variance) as targeted_spread,
+        coalesce(strata.targeted_margin_change_variance, pooled.targeted_margin_change_variance)
+            as targeted_margin_spread
     from strata
     inner join pooled
         on strata.group_id = pooled.group_id
@@ -168,7 +190,19 @@ effects as (
                 ) filter (where comparison >= 2 and targeted > 0)
         end as uplift_variance_numerator,
         sum(responder_post) as responder_post,
-        sum(non_responder_post) as non_responder_post
+        sum(non_responder_post) as non_responder_post,
+        -- margin: known when no measured customer lacks a cost
+        sum(margin_unknown) filter (where comparison >= 2 and targeted > 0) as margin_unknown_customers,
+        sum(targeted_post_margin - targeted_pre_margin) filter (where comparison >= 2) as matched_margin_change,
+        sum(targeted * (comparison_post_margin_mean - comparison_pre_margin_mean)) filter (where comparison >= 2)
+            as comparison_margin_change_weighted,
+        case
+            when count(*) filter (where comparison >= 2 and targeted > 0 and targeted_margin_spread is null) = 0
+                then sum(
+                    targeted * targeted_margin_spread
+                    + targeted * targeted * comparison_margin_change_variance / comparison
+                ) filter (where comparison >= 2 and targeted > 0)
+        end as margin_uplift_variance_numerator
     from strata_spread
     group by group_id, breakdown, breakdown_value
 
@@ -178,7 +212,8 @@ effects as (
 
 {#- The measures of an `effects` row: counts, the means before and after, and - when at least `min_customers`
     treated customers are measured against at least `min_customers` comparison customers - the uplift per measured
-    customer with its standard error, and the incremental revenue; below that, `estimate` says 'insufficient data'
+    customer with its standard error, and the incremental revenue (and the same three on margin, where every
+    measured customer's purchases carry the cost of their goods); below that, `estimate` says 'insufficient data'
     and the row carries no estimate (a month of 2 joiners is no evidence either way). -#}
 {% macro spend_effect_columns(effects='effects', min_customers=30) %}
     {%- set enough -%}
@@ -204,7 +239,18 @@ effects as (
         case when {{ enough }} then
             {{ effects }}.matched_post - {{ effects }}.matched_pre - {{ effects }}.comparison_post_weighted
                 + {{ effects }}.comparison_pre_weighted
-        end as incremental_revenue
+        end as incremental_revenue,
+        -- the same difference on margin, where every measured customer's purchases carry the cost of their goods
+        case when {{ enough }} and {{ effects }}.margin_unknown_customers = 0 then
+            ({{ effects }}.matched_margin_change - {{ effects }}.comparison_margin_change_weighted)
+                / {{ effects }}.matched_customers
+        end as margin_uplift_per_customer,
+        case when {{ enough }} and {{ effects }}.margin_unknown_customers = 0 then
+            sqrt({{ effects }}.margin_uplift_variance_numerator) / {{ effects }}.matched_customers
+        end as margin_uplift_standard_error,
+        case when {{ enough }} and {{ effects }}.margin_unknown_customers = 0 then
+            {{ effects }}.matched_margin_change - {{ effects }}.comparison_margin_change_weighted
+        end as incremental_margin
 {%- endmacro %}
 
 {#- The 95% interval of the uplift (normal approximation), over a relation with spend_effect_columns. -#}

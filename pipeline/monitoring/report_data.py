@@ -76,7 +76,7 @@ _QUERIES = {
     # what each campaign whose after-window has passed did to its customers' spend (newest first)
     "campaigns": """select campaign_id, campaign_name, campaign_date, window_days, comparison, targeted_customers,
             response_rate, matched_customers, estimate, uplift_per_customer, uplift_ci_low, uplift_ci_high,
-            incremental_revenue, cost, roi, roi_ci_low, roi_ci_high
+            incremental_revenue, incremental_margin, cost, roi_basis, roi, roi_ci_low, roi_ci_high
         from monitoring.campaign_effect where breakdown = 'all' and campaign_date < ?
         order by campaign_date desc, campaign_id""",
     # what joining the loyalty programme did to spend, per month of joining (newest first)

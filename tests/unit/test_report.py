@@ -363,7 +363,9 @@ def test_each_campaign_shows_its_uplift_interval_and_roi_and_none_without_campai
             "uplift_ci_low": [None, 32.35],
             "uplift_ci_high": [None, 207.65],
             "incremental_revenue": [None, 360000.0],
+            "incremental_margin": [None, 90000.0],
             "cost": [None, 300000.0],
+            "roi_basis": [None, "margin"],
             "roi": [None, 0.2],
             "roi_ci_low": [None, -0.89],
             "roi_ci_high": [None, 1.08],
@@ -374,7 +376,11 @@ def test_each_campaign_shows_its_uplift_interval_and_roi_and_none_without_campai
     assert "Did the campaigns work? · 营销活动效果" in text and "in the 30 days before and after" in text
     # two measured customers are no evidence either way: no estimate is shown; a ROI comes with its interval
     assert "K2 2026-05-01 matched untargeted 3 33.3% 2 insufficient data K1" in text
-    k1 = "K1 春季会员日 2026-03-01 holdout 3,000 12.5% 3,000 120.00 32.35 … 207.65 360,000 300,000 20% (-89% … 108%)"
+    # the ROI says what it is on: margin where the goods have a cost, else revenue
+    k1 = (
+        "K1 春季会员日 2026-03-01 holdout 3,000 12.5% 3,000 120.00 32.35 … 207.65 360,000 300,000 20% (-89% … 108%) "
+        "on margin"
+    )
     assert k1 in text
     assert f"uplift per customer ({data.currency})" in text and data.currency == "EUR"
 

@@ -6,8 +6,9 @@
 -- did not target who bought in the year before, in the same band of purchases in that year (1, 2, 3, 4, 5+),
 -- weighted to the targeted customers' bands: comparable, not random (`comparison` says which was used). A band
 -- needs two comparison customers (a spread) to count; the targeted customers of the other bands are not measured.
--- uplift_ci_low/high: the 95% interval of the stratified difference (normal approximation). Value is net spend
--- (revenue), not margin; cost is the campaign's budget (stg_raw__campaigns), spread evenly over its contacts.
+-- uplift_ci_low/high: the 95% interval of the stratified difference (normal approximation). The uplift is of net
+-- spend; the ROI is on margin where every measured customer's goods have a cost, else on net spend (roi_basis);
+-- cost is the campaign's budget (stg_raw__campaigns), spread evenly over its contacts.
 with
 
 responses as (
@@ -129,14 +130,22 @@ final as (
 
 )
 
+{#- what a contact brought: margin where every measured customer's goods have a cost (a campaign pays for itself
+    from margin, not revenue), else net spend; roi_basis says which -#}
+{%- set value = 'coalesce(margin_uplift_per_customer, uplift_per_customer)' -%}
+{%- set spread -%}
+    case when margin_uplift_per_customer is not null then margin_uplift_standard_error else uplift_standard_error end
+{%- endset %}
 select
     *,
     {{ spend_effect_interval() }},
+    case
+        when margin_uplift_per_customer is not null then 'margin'
+        when uplift_per_customer is not null then 'revenue'
+    end as roi_basis,
     -- per measured customer: what it brought beyond the comparison, over what contacting it cost; with the
     -- interval of the uplift carried through (the cost is known), so a ROI is never read without its uncertainty
-    (uplift_per_customer - cost_per_customer) / nullif(cost_per_customer, 0) as roi,
-    (uplift_per_customer - 1.96 * uplift_standard_error - cost_per_customer) / nullif(cost_per_customer, 0)
-        as roi_ci_low,
-    (uplift_per_customer + 1.96 * uplift_standard_error - cost_per_customer) / nullif(cost_per_customer, 0)
-        as roi_ci_high
+    ({{ value }} - cost_per_customer) / nullif(cost_per_customer, 0) as roi,
+    ({{ value }} - 1.96 * {{ spread }} - cost_per_customer) / nullif(cost_per_customer, 0) as roi_ci_low,
+    ({{ value }} + 1.96 * {{ spread }} - cost_per_customer) / nullif(cost_per_customer, 0) as roi_ci_high
 from final
