@@ -1,7 +1,10 @@
-"""Predicted customer value: BG/NBD (repeat purchases, P(alive)) and Gamma-Gamma (spend per purchase).
+"""Predicted customer value: BG/NBD or MBG/NBD (repeat purchases, P(alive)) and Gamma-Gamma (spend per purchase).
 
 Maximum-likelihood fits following Fader, Hardie & Lee, "Counting your customers the easy way" (Marketing
-Science 2005) and Fader & Hardie, "The Gamma-Gamma model of monetary value" (2013 note):
+Science 2005), Batislam, Denizel & Filiztekin, "Empirical validation and comparison of models for customer base
+analysis" (IJRM 2007: MBG/NBD, which lets a customer drop out right after the first purchase) and Fader &
+Hardie, "The Gamma-Gamma model of monetary value" (2013 note). fit_purchases fits both purchase models and keeps the
+better fit:
 
 - a *transaction* is a purchase day of a customer (several orders on one day are one transaction);
 - x   = repeat transactions (transactions after the first);
@@ -33,6 +36,10 @@ class FitResult:
     log_likelihood: float
     n_customers: int
     converged: bool
+    model: str = "bg_nbd"  # bg_nbd, mbg_nbd or gamma_gamma
+
+
+PURCHASE_MODELS = ("bg_nbd", "mbg_nbd")
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,88 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> FitResult:
     return FitResult(dict(zip(("r", "alpha", "a", "b"), params.tolist(), strict=True)), ll, len(x), ok)
 
 
+def mbgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Per-customer log-likelihood of MBG/NBD (Batislam, Denizel & Filiztekin 2007): as BG/NBD, but a customer
+    may also drop out right after the first purchase, so one that never came back need not be alive."""
+    r, alpha, a, b = params
+    log_a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    log_a2 = special.betaln(a, b + x + 1) - special.betaln(a, b) - (r + x) * np.log(alpha + T)
+    log_a3 = special.betaln(a + 1, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + t_x)
+    return log_a1 + np.logaddexp(log_a2, log_a3)
+
+
+def fit_mbgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> FitResult:
+    """Maximum-likelihood r, alpha, a, b of MBG/NBD."""
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    if len(x) < 2 or not (x > 0).any():
+        raise ValueError(f"MBG/NBD needs customers with repeat purchases; got {len(x)}, {(x > 0).sum()} repeat")
+    (ux, ut, uT), weight = _grouped(x, t_x, T)
+
+    def neg_ll(log_params: np.ndarray) -> float:
+        value = -float(np.dot(weight, mbgnbd_log_likelihood(np.exp(log_params), ux, ut, uT)))
+        return value if np.isfinite(value) else 1e300
+
+    start = np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
+    params, ll, ok = _fit(neg_ll, start)
+    return FitResult(dict(zip(("r", "alpha", "a", "b"), params.tolist(), strict=True)), ll, len(x), ok, "mbg_nbd")
+
+
+def fit_purchases(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> list[FitResult]:
+    """BG/NBD and MBG/NBD, the better fit first: one that converged before one that did not, then the higher
+    log-likelihood (both have four parameters, so it is also the lower AIC). BG/NBD keeps every one-time buyer
+    alive for sure; where many never come back, MBG/NBD fits better and does not promise them a stream of
+    purchases. The caller takes the first whose predictions are usable."""
+    fits = [fit_bgnbd(x, t_x, T), fit_mbgnbd(x, t_x, T)]
+    return sorted(fits, key=lambda f: (not f.converged, -f.log_likelihood))
+
+
+def p_alive(fit: FitResult, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """P(alive) under the fit's purchase model."""
+    return (mbgnbd_p_alive if fit.model == "mbg_nbd" else bgnbd_p_alive)(fit.params, x, t_x, T)
+
+
+def expected_purchases(fit: FitResult, t: float | np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
+    """E[transactions in (T, T + t]] under the fit's purchase model."""
+    return (mbgnbd_expected_purchases if fit.model == "mbg_nbd" else bgnbd_expected_purchases)(fit.params, t, x, t_x, T)
+
+
+def p_no_purchase(fit: FitResult, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """P(no transaction in (T, T + t] | x, t_x, T) under the fit's purchase model: dead, or alive and silent.
+
+    A customer alive at T buys again at rate lambda ~ Gamma(r + x, alpha + T), so P(no purchase | alive) is
+    ((alpha + T) / (alpha + T + t)) ** (r + x) in both models; dropping out happens only right after a purchase,
+    so a customer who does not buy stays "alive" meanwhile. Unlike BG/NBD's P(alive), which is 1 for every
+    one-time buyer, this falls with the time since the first purchase: the basis of the churn risk bands.
+    """
+    r, alpha = fit.params["r"], fit.params["alpha"]
+    x, T = np.asarray(x, dtype=float), np.asarray(T, dtype=float)
+    alive = p_alive(fit, x, t_x, T)
+    silent_if_alive = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+    return (1.0 - alive) + alive * silent_if_alive
+
+
+def mbgnbd_p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """P(customer still active | x, t_x, T) under MBG/NBD: below 1 for one-time buyers too."""
+    r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    log_ratio = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    return 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700)))
+
+
+def mbgnbd_expected_purchases(
+    params: dict[str, float], t: float | np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """E[transactions in (T, T + t] | x, t_x, T] under MBG/NBD (Batislam et al. 2007, equation 14)."""
+    r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    t = np.asarray(t, dtype=float)
+    z = t / (alpha + T + t)
+    hyp = special.hyp2f1(r + x, b + x + 1, a + b + x, z)
+    head = (a + b + x) / (a - 1)
+    body = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
+    return head * body * mbgnbd_p_alive(params, x, t_x, T)
+
+
 def bgnbd_p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """P(customer still active | x, t_x, T) (FHL 2005, appendix); 1 for customers without repeat purchases."""
     r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
@@ -147,23 +236,6 @@ def bgnbd_expected_purchases(
     head = (a + b + x - 1) / (a - 1)
     body = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
     return head * body * bgnbd_p_alive(params, x, t_x, T)
-
-
-def bgnbd_p_no_purchase(
-    params: dict[str, float], t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
-) -> np.ndarray:
-    """P(no transaction in (T, T + t] | x, t_x, T).
-
-    A customer alive at T buys again at rate lambda ~ Gamma(r + x, alpha + T), so P(no purchase | alive) is
-    ((alpha + T) / (alpha + T + t)) ** (r + x); dropping out happens only right after a purchase, so a
-    customer who does not buy stays "alive" meanwhile. Unlike P(alive), which is 1 for every one-time buyer
-    under BG/NBD, this falls with the time since the first purchase: the basis of the churn risk bands.
-    """
-    r, alpha = params["r"], params["alpha"]
-    x, T = np.asarray(x, dtype=float), np.asarray(T, dtype=float)
-    alive = bgnbd_p_alive(params, x, t_x, T)
-    silent_if_alive = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-    return (1.0 - alive) + alive * silent_if_alive
 
 
 def gamma_gamma_log_likelihood(params: np.ndarray, x: np.ndarray, m_x: np.ndarray) -> np.ndarray:
@@ -208,7 +280,7 @@ def gamma_gamma_expected_spend(params: dict[str, float], x: np.ndarray, m_x: np.
 
 
 def customer_lifetime_value(
-    bgnbd: dict[str, float],
+    purchases: FitResult,
     spend: np.ndarray,
     summary: CustomerSummary,
     *,
@@ -228,7 +300,7 @@ def customer_lifetime_value(
     previous = np.zeros(len(x))
     discounted = np.zeros_like(previous)  # purchases per month, discounted and summed: value per unit of spend
     for k in range(1, horizon_months + 1):
-        cumulative = bgnbd_expected_purchases(bgnbd, k * month, x, t_x, T)
+        cumulative = expected_purchases(purchases, k * month, x, t_x, T)
         discounted += (cumulative - previous) / (1.0 + annual_discount_rate) ** (k / 12)
         previous = cumulative
     return discounted[customer_history] * spend, previous[customer_history]

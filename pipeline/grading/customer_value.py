@@ -37,8 +37,10 @@ class CustomerValue:
     fit_notes: dict[str, str] = field(default_factory=dict)
 
 
-Fits = dict[str, tuple[clv.FitResult, clv.FitResult]]  # profile (or ALL) -> (BG/NBD, Gamma-Gamma)
-MODELS = {"bg_nbd": ("r", "alpha", "a", "b"), "gamma_gamma": ("p", "q", "gamma")}
+Fits = dict[str, tuple[clv.FitResult, clv.FitResult]]  # profile (or ALL) -> (BG/NBD or MBG/NBD, Gamma-Gamma)
+PURCHASE_PARAMETERS = ("r", "alpha", "a", "b")  # of either purchase model (clv.PURCHASE_MODELS)
+SPEND_PARAMETERS = ("p", "q", "gamma")
+MODEL_NAMES = {"bg_nbd": "BG/NBD", "mbg_nbd": "MBG/NBD", "gamma_gamma": "Gamma-Gamma"}
 
 
 def fit_key(settings: ClvSettings, spec_version: str, profiles: list[str]) -> str:
@@ -72,14 +74,17 @@ def stored_fits(
     fits: Fits = {}
     for (profile,), rows in previous.group_by("profile", maintain_order=True):
         results = []
-        for model, names in MODELS.items():
+        purchase_models = [m for m in clv.PURCHASE_MODELS if m in rows["model"].to_list()]
+        if len(purchase_models) != 1:
+            return None, None, f"the fit of {fitted} has {len(purchase_models)} purchase models for profile {profile}"
+        for model, names in ((purchase_models[0], PURCHASE_PARAMETERS), ("gamma_gamma", SPEND_PARAMETERS)):
             part = rows.filter(pl.col("model") == model)
             values = dict(zip(part["parameter"].to_list(), part["value"].to_list(), strict=True))
             if set(values) != set(names):
                 return None, None, f"the fit of {fitted} lacks {model} parameters for profile {profile}"
             first = part.row(0, named=True)
             results.append(
-                clv.FitResult(values, first["log_likelihood"], first["n_customers"], bool(first["converged"]))
+                clv.FitResult(values, first["log_likelihood"], first["n_customers"], bool(first["converged"]), model)
             )
         fits[profile] = (results[0], results[1])
     if ALL not in fits:
@@ -87,12 +92,14 @@ def stored_fits(
     return fits, fitted, f"fitted {age} days before (refit_every_days: {refit_every_days})"
 
 
-def _fits(summary: clv.CustomerSummary, sample: int | None) -> tuple[clv.FitResult, clv.FitResult]:
-    """Both fits, on at most `sample` customers: a seeded draw, so the same customers give the same fit."""
+def _fits(summary: clv.CustomerSummary, sample: int | None) -> list[tuple[clv.FitResult, clv.FitResult]]:
+    """(purchase fit, spend fit) with each purchase model, the better fit first (clv.fit_purchases), on at most
+    `sample` customers: a seeded draw, so the same customers give the same fit."""
     if sample is not None and len(summary.x) > sample:
         chosen = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(summary.x), size=sample, replace=False))
         summary = _subset(summary, chosen)
-    return clv.fit_bgnbd(summary.x, summary.t_x, summary.T), clv.fit_gamma_gamma(summary.x, summary.m_x)
+    spend = clv.fit_gamma_gamma(summary.x, summary.m_x)
+    return [(purchases, spend) for purchases in clv.fit_purchases(summary.x, summary.t_x, summary.T)]
 
 
 def _subset(summary: clv.CustomerSummary, mask: np.ndarray) -> clv.CustomerSummary:
@@ -140,14 +147,14 @@ def predict_customer_value(
     window = settings.churn_risk.window_days / days_per_unit
 
     def predict(fit: tuple[clv.FitResult, clv.FitResult], part: clv.CustomerSummary) -> dict[str, np.ndarray]:
-        bgnbd, gamma_gamma = fit[0].params, fit[1].params
+        purchases, gamma_gamma = fit[0], fit[1].params
         out = {
-            "p_alive": clv.bgnbd_p_alive(bgnbd, part.x, part.t_x, part.T),
-            "p_no_purchase": clv.bgnbd_p_no_purchase(bgnbd, window, part.x, part.t_x, part.T),
+            "p_alive": clv.p_alive(purchases, part.x, part.t_x, part.T),
+            "p_no_purchase": clv.p_no_purchase(purchases, window, part.x, part.t_x, part.T),
             "spend": clv.gamma_gamma_expected_spend(gamma_gamma, part.x, part.m_x),
         }
         out["value"], out["purchases"] = clv.customer_lifetime_value(
-            bgnbd,
+            purchases,
             out["spend"],
             part,
             days_per_unit=days_per_unit,
@@ -215,8 +222,8 @@ def predict_customer_value(
     )
 
     rows = []
-    for name, (bgnbd, gamma_gamma) in fits.items():
-        for model, fit in (("bg_nbd", bgnbd), ("gamma_gamma", gamma_gamma)):
+    for name, (purchase_fit, gamma_gamma) in fits.items():
+        for model, fit in ((purchase_fit.model, purchase_fit), ("gamma_gamma", gamma_gamma)):
             for parameter, v in fit.params.items():
                 rows.append(
                     {
@@ -256,13 +263,20 @@ def _combine(columns: dict[str, np.ndarray], own: dict[str, dict[str, np.ndarray
 def _fit_profiles(
     arrays: clv.CustomerSummary, profile_of: np.ndarray, names: list[str], settings: ClvSettings, predict, usable, log
 ):
-    """The 'all' fit, then one per profile with enough repeat customers whose fit predicts usable values."""
-    fits = {ALL: _fits(arrays, settings.fit_sample_customers)}
-    columns = predict(fits[ALL], arrays)
-    if not usable(columns):
+    """The 'all' fit, then one per profile with enough repeat customers whose fit predicts usable values; of the
+    two purchase models, the better fit whose predictions are usable."""
+    candidates = _fits(arrays, settings.fit_sample_customers)
+    for fit in candidates:
+        columns = predict(fit, arrays)
+        if usable(columns):
+            fits = {ALL: fit}
+            break
+    else:
+        fits = {ALL: candidates[0]}
         raise ValueError(
             f"the CLV fit over all {len(arrays.x):,} customers gives unusable predictions "
-            f"(BG/NBD {fits[ALL][0].params}, Gamma-Gamma {fits[ALL][1].params}): the purchases show no dropout "
+            f"({MODEL_NAMES[fits[ALL][0].model]} {fits[ALL][0].params}, Gamma-Gamma {fits[ALL][1].params}): the "
+            "purchases show no dropout "
             "or spend heterogeneity to fit"
         )
     notes: dict[str, str] = {}
@@ -277,20 +291,27 @@ def _fit_profiles(
             log(f"profile {name}: {repeaters} repeat customers < {settings.min_repeat_customers}, uses the '{ALL}' fit")
             continue
         part = _subset(arrays, mask)
-        own_fit = _fits(part, settings.fit_sample_customers)
+        own_fit, own_columns, refused = None, None, []
+        for candidate in _fits(part, settings.fit_sample_customers):
+            if never_drops_out(candidate[0]):
+                refused.append(
+                    f"its {MODEL_NAMES[candidate[0].model]} fit says nobody ever drops out (did not converge: "
+                    f"{_not_converged(candidate)}), so every customer would be alive for sure"
+                )
+                continue
+            candidate_columns = predict(candidate, part)
+            if not usable(candidate_columns):
+                refused.append(
+                    f"its {MODEL_NAMES[candidate[0].model]} fit ({candidate[0].params}) gives unusable predictions"
+                )
+                continue
+            own_fit, own_columns = candidate, candidate_columns
+            break
+        if own_fit is None:
+            notes[name] = "; ".join(refused) + f": predicted by the '{ALL}' fit"
+            log(f"profile {name}: {notes[name]}")
+            continue
         unconverged = _not_converged(own_fit)
-        if never_drops_out(own_fit[0]):
-            notes[name] = (
-                f"its BG/NBD fit says nobody ever drops out (did not converge: {unconverged}), so every customer "
-                f"would be alive for sure: predicted by the '{ALL}' fit"
-            )
-            log(f"profile {name}: {notes[name]}")
-            continue
-        own_columns = predict(own_fit, part)
-        if not usable(own_columns):
-            notes[name] = f"its fit ({own_fit[0].params}) gives unusable predictions: predicted by the '{ALL}' fit"
-            log(f"profile {name}: {notes[name]}")
-            continue
         if unconverged:
             # both parameters of a ratio on a bound: one rate or one dropout for all, which the limit predicts
             notes[name] = f"did not converge ({unconverged}); used: its rate and dropout are still identified"
@@ -299,7 +320,7 @@ def _fit_profiles(
     return fits, *_combine(columns, own, profile_of), notes
 
 
-# A BG/NBD fit whose dropout probability per purchase, a / (a + b), is below this has found no dropout at all.
+# A BG/NBD or MBG/NBD fit whose dropout probability per purchase, a / (a + b), is below this has found no dropout.
 NO_DROPOUT = 1e-6
 
 
@@ -311,7 +332,7 @@ def never_drops_out(fit: clv.FitResult) -> bool:
 
 def _not_converged(fits: tuple[clv.FitResult, clv.FitResult]) -> str:
     """Which of a profile's two fits did not converge, with their parameters; empty when both did."""
-    named = zip(("BG/NBD", "Gamma-Gamma"), fits, strict=True)
+    named = zip((MODEL_NAMES[fits[0].model], "Gamma-Gamma"), fits, strict=True)
     return "; ".join(
         f"{model} {', '.join(f'{k} {v:.4g}' for k, v in fit.params.items())}"
         for model, fit in named

@@ -40,6 +40,13 @@ def test_bgnbd_matches_the_published_cdnow_fit(cdnow):
     assert fit.n_customers == 2357
 
 
+def test_mbgnbd_matches_the_btydplus_cdnow_fit(cdnow):
+    # BTYDplus's MBG/NBD on the CDNOW sample (r 0.525, alpha 6.183, a 0.891, b 1.614; lifetimes tests against it)
+    fit = clv.fit_mbgnbd(cdnow.x, cdnow.t_x, cdnow.T)
+    assert fit.converged and fit.model == "mbg_nbd"
+    _within(fit.params, {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}, share=0.002)
+
+
 def test_gamma_gamma_matches_the_published_cdnow_fit(cdnow):
     fit = clv.fit_gamma_gamma(cdnow.x, cdnow.m_x)
     _within(fit.params, {"p": 6.25, "q": 3.74, "gamma": 15.44})
@@ -72,7 +79,7 @@ def test_expected_spend_shrinks_towards_the_population_mean():
 
 
 def test_clv_falls_with_the_discount_rate_and_grows_with_the_horizon(cdnow):
-    bgnbd = clv.fit_bgnbd(cdnow.x, cdnow.t_x, cdnow.T).params
+    bgnbd = clv.fit_bgnbd(cdnow.x, cdnow.t_x, cdnow.T)
     spend = clv.gamma_gamma_expected_spend(clv.fit_gamma_gamma(cdnow.x, cdnow.m_x).params, cdnow.x, cdnow.m_x)
     kw = {"days_per_unit": 7.0}
     low, purchases = clv.customer_lifetime_value(bgnbd, spend, cdnow, horizon_months=12, annual_discount_rate=0.0, **kw)
@@ -132,10 +139,10 @@ def test_p_no_purchase_matches_a_simulation_of_the_model():
         group = one & (t_last >= lo) & (t_last < hi)
         simulated = silent_after_T[group].mean()
         mid = np.full(1, (lo + hi) / 2)
-        predicted = clv.bgnbd_p_no_purchase(params, t, np.ones(1), mid, np.full(1, T))[0]
+        predicted = clv.p_no_purchase(clv.FitResult(params, 0.0, n, True), t, np.ones(1), mid, np.full(1, T))[0]
         assert predicted == pytest.approx(simulated, abs=0.03), (lo, hi)
     never = x == 0
-    predicted = clv.bgnbd_p_no_purchase(params, t, np.zeros(1), np.zeros(1), np.full(1, T))[0]
+    predicted = clv.p_no_purchase(clv.FitResult(params, 0.0, n, True), t, np.zeros(1), np.zeros(1), np.full(1, T))[0]
     assert predicted == pytest.approx(silent_after_T[never].mean(), abs=0.01)
 
 
@@ -150,3 +157,53 @@ def test_distinct_histories_are_numpy_uniques_rows_in_the_same_order():
     np.testing.assert_array_equal(np.column_stack([dx, dt, dT]), expected)
     np.testing.assert_array_equal(inverse, expected_inverse.reshape(-1))
     np.testing.assert_array_equal(np.column_stack([dx, dt, dT])[inverse], np.column_stack([x, t_x, T]))
+
+
+def _simulate(params: dict[str, float], n: int, seed: int, *, modified: bool, holdout: float = 26.0):
+    """Customers of (M)BG/NBD observed for 26-52 weeks after their first purchase, then `holdout` weeks more:
+    x, t_x, T and the purchases in the holdout. Under MBG/NBD the first purchase may be the last."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(params["r"], 1 / params["alpha"], n)
+    p = rng.beta(params["a"], params["b"], n)
+    T = rng.uniform(26, 52, n)
+    x, t_last, time, later = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    alive = rng.random(n) >= p if modified else np.ones(n, dtype=bool)
+    while alive.any():
+        idx = np.flatnonzero(alive)
+        time[idx] += rng.exponential(1 / lam[idx])
+        observed = time[idx] <= T[idx]
+        x[idx[observed]] += 1
+        t_last[idx[observed]] = time[idx[observed]]
+        later[idx[(time[idx] > T[idx]) & (time[idx] <= T[idx] + holdout)]] += 1
+        alive[idx[(time[idx] > T[idx] + holdout) | (rng.random(len(idx)) < p[idx])]] = False
+    return x, t_last, T, later
+
+
+PLANTED = {"r": 0.6, "alpha": 3.0, "a": 2.5, "b": 4.0}
+
+
+def test_where_one_time_buyers_leave_mbgnbd_fits_better_and_predicts_them_as_they_buy():
+    # Half the buyers never come back. BG/NBD keeps every one of them alive for sure and promised them 40% more
+    # purchases than they made in the next 26 weeks; MBG/NBD, which fits better, is within 15% and finds the
+    # planted parameters.
+    x, t_x, T, later = _simulate(PLANTED, 20_000, 1, modified=True)
+    best, other = clv.fit_purchases(x, t_x, T)
+    assert (best.model, other.model) == ("mbg_nbd", "bg_nbd") and best.log_likelihood > other.log_likelihood
+    _within(best.params, PLANTED, share=0.1)
+    once = x == 0
+    actual = later[once].mean()
+    assert clv.expected_purchases(best, 26.0, x[once], t_x[once], T[once]).mean() == pytest.approx(actual, rel=0.15)
+    assert clv.expected_purchases(other, 26.0, x[once], t_x[once], T[once]).mean() > 1.25 * actual
+    # and P(alive) of a one-time buyer is below 1, falling with the time since that purchase
+    alive = clv.p_alive(best, np.zeros(2), np.zeros(2), np.array([26.0, 52.0]))
+    assert 0 < alive[1] < alive[0] < 1
+
+
+def test_where_every_buyer_stays_at_first_bgnbd_fits_better_and_is_kept():
+    x, t_x, T, later = _simulate(PLANTED, 20_000, 2, modified=False)
+    best, other = clv.fit_purchases(x, t_x, T)
+    assert (best.model, other.model) == ("bg_nbd", "mbg_nbd")
+    _within(best.params, PLANTED, share=0.1)
+    once = x == 0
+    predicted = clv.expected_purchases(best, 26.0, x[once], t_x[once], T[once]).mean()
+    assert predicted == pytest.approx(later[once].mean(), rel=0.15)

@@ -170,7 +170,7 @@ _CLV_TABLES = {
     ],
 )
 def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
-    """Fit BG/NBD + Gamma-Gamma on purchases before the as-of date of the grades (pipeline/grading/clv.py)."""
+    """Fit BG/NBD or MBG/NBD + Gamma-Gamma on purchases before the grades' as-of date (pipeline/grading/clv.py)."""
     cfg = settings.load_for(context)
     spec = load_grading_spec(cfg.grading)
     with warehouse.connect() as con:
