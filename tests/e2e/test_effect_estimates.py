@@ -85,7 +85,9 @@ def _estimates(campaign_effect_sql, take_up: float) -> list[tuple[float, float, 
     try:
         for schema in ("intermediate", "history", "staging"):
             con.execute(f"create schema if not exists {schema}")
-        con.execute("create or replace table history.grade_history (as_of_date date, customer_key varchar, grade varchar)")
+        con.execute(
+            "create or replace table history.grade_history (as_of_date date, customer_key varchar, grade varchar)"
+        )
         con.execute(
             "create or replace table staging.stg_raw__campaigns "
             "(campaign_id varchar, campaign_name varchar, channel varchar, budget double)"
