@@ -9,7 +9,10 @@ DuckDB cannot do offline: the GBK Tmall exports are transcoded to UTF-8 and the 
 
 The comparison: crmgrade resolves identity with probabilistic matching, the baseline by exact identifiers, so
 their customers differ where matching joined more. Grades are compared on the customers whose records are the
-same in both (the same orders and the same registry rows); there every grade, score and R/F/M value must agree.
+same in both (the same orders and the same registry rows); there every grade, score and R/F/M value must agree,
+but for a dimension scored by quintiles of the profile's customers (grading.yml's B2B money): those customers are
+others where matching joined more, so a value on a cut point may score one quintile apart; such a customer (same
+values, its grade following its scores) is counted apart, `quantile_population`.
 The orders themselves (after cleaning) must agree everywhere: same orders, same amounts, same status.
 """
 
@@ -143,20 +146,51 @@ def compare(warehouse: Path, baseline: Path) -> dict:
             inner join baseline_signatures as b on p.records = b.records and p.signature = b.signature
             """
         )
-        [(pipeline_graded, baseline_graded, compared, same_grade, same_scores, same_segment)] = con.sql(
+        # A quantile dimension scores a value by the quintiles of the profile's customers: where the two sides
+        # put other records together, the profiles hold other customers, and one value can sit on either side of
+        # a cut point. A customer with the same values whose quantile score alone differs is counted apart
+        # (quantile_population), when the grade still follows its scores; every other customer must agree.
+        [(pipeline_graded, baseline_graded, compared, same_grade, same_scores, same_segment, by_population)] = con.sql(
             """
+            with quantile_money as (
+                select distinct profile from pipe.intermediate.int_grading__cut_points
+                where dimension = 'monetary' and method = 'quantile'
+            ),
+            pairs as (
+                select
+                    p.*,
+                    b.grade as b_grade,
+                    b.segment_cn as b_segment_cn,
+                    p.profile = b.profile and p.recency_days = b.recency_days and p.frequency = b.frequency
+                        and p.monetary = b.monetary and p.r_score = b.r_score and p.f_score = b.f_score
+                        as same_values,
+                    p.m_score = b.m_score and p.weighted_score = b.weighted_score as same_money_score,
+                    -- the baseline's grade of its scores with the pipeline's quantile score in its place
+                    case when round((b.r_score + b.f_score + p.m_score) / 3, 4) >= 4 then 'A'
+                        when round((b.r_score + b.f_score + p.m_score) / 3, 4) >= 3 then 'B'
+                        when round((b.r_score + b.f_score + p.m_score) / 3, 4) >= 2 then 'C'
+                        else 'D' end as b_grade_with_pipeline_quintile,
+                    p.profile in (select profile from quantile_money) as money_by_quantile
+                from matched
+                inner join pipe.marts.customer_grades as p on matched.pipeline_key = p.customer_key
+                inner join base.baseline_grades as b on matched.baseline_key = b.customer_key
+            ),
+            flagged as (
+                select
+                    *,
+                    same_values and not same_money_score and money_by_quantile
+                        and b_grade_with_pipeline_quintile = grade as by_population
+                from pairs
+            )
             select
                 (select count(*) from pipe.marts.customer_grades),
                 (select count(*) from base.baseline_grades),
                 count(*),
-                count(*) filter (where p.grade = b.grade),
-                count(*) filter (where p.profile = b.profile and p.recency_days = b.recency_days
-                    and p.frequency = b.frequency and p.monetary = b.monetary and p.r_score = b.r_score
-                    and p.f_score = b.f_score and p.m_score = b.m_score and p.weighted_score = b.weighted_score),
-                count(*) filter (where p.segment_cn = b.segment_cn)
-            from matched
-            inner join pipe.marts.customer_grades as p on matched.pipeline_key = p.customer_key
-            inner join base.baseline_grades as b on matched.baseline_key = b.customer_key
+                count(*) filter (where grade = b_grade and not by_population),
+                count(*) filter (where same_values and same_money_score and not by_population),
+                count(*) filter (where segment_cn = b_segment_cn),
+                count(*) filter (where by_population)
+            from flagged
             """
         ).fetchall()
         examples = con.sql(
@@ -184,7 +218,9 @@ def compare(warehouse: Path, baseline: Path) -> dict:
         "same_grade": same_grade,
         "same_scores": same_scores,
         "same_segment": same_segment,
-        "grades_agree": compared > 0 and same_grade == compared and same_scores == compared,
+        # same values, a quantile score that differs because the profile's customers differ (see above)
+        "quantile_population": by_population,
+        "grades_agree": compared > 0 and same_grade == same_scores == compared - by_population,
         "orders_agree": only_pipeline == only_baseline == differing == 0,
         "disagreements": examples.to_dicts(),
     }

@@ -410,8 +410,14 @@ scored as (
                 + (recency_days <= 365)::int
         end as r_score,
         1 + (frequency >= 2)::int + (frequency >= 4)::int + (frequency >= 8)::int + (frequency >= 16)::int as f_score,
-        1 + (monetary >= 300)::int + (monetary >= 1000)::int + (monetary >= 3000)::int + (monetary >= 8000)::int
-            as m_score
+        case profile
+            -- quintiles of the profile's customers: a value's quintile is that of its first holder
+            when 'b2b_low_frequency'
+                then 1 + floor(5 * (rank() over (partition by profile order by monetary) - 1)
+                    / count(*) over (partition by profile))
+            else 1 + (monetary >= 300)::int + (monetary >= 1000)::int + (monetary >= 3000)::int
+                + (monetary >= 8000)::int
+        end as m_score
     from recency
 ),
 

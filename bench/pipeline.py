@@ -273,7 +273,8 @@ def table(results: list[dict]) -> str:
         lines += [
             f"  grades: {'AGREE' if check['grades_agree'] else 'DISAGREE'} on {check['same_grade']:,} of "
             f"{check['customers_compared']:,} customers whose records are the same in both "
-            f"({check['compared_share']:.0%} of the {check['customers_graded_pipeline']:,} graded); orders: "
+            f"({check['compared_share']:.0%} of the {check['customers_graded_pipeline']:,} graded; "
+            f"{check.get('quantile_population', 0):,} apart, a B2B money quintile of other customers); orders: "
             f"{'AGREE' if check['orders_agree'] else 'DISAGREE'} ({check['orders_only_in_pipeline']} only in crmgrade, "
             f"{check['orders_only_in_baseline']} only in the baseline, {check['orders_differing']} differing)",
         ]

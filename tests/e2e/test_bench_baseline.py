@@ -35,7 +35,10 @@ def test_the_baseline_grades_as_the_pipeline_where_their_customers_are_the_same(
     _, _, result = baseline
     # exact identifiers alone join fewer records than matching does, but most customers still come out the same
     assert result["customers_compared"] >= 0.3 * result["customers_graded_pipeline"], result
-    assert result["same_grade"] == result["same_scores"] == result["customers_compared"], result["disagreements"]
+    # a B2B customer whose money quintile differs because the profile's customers differ is counted apart: a few
+    exact = result["customers_compared"] - result["quantile_population"]
+    assert result["quantile_population"] <= 0.05 * result["customers_compared"], result
+    assert result["same_grade"] == result["same_scores"] == exact, result["disagreements"]
     assert result["grades_agree"]
 
 
