@@ -139,6 +139,15 @@ def test_grades_cover_every_purchasing_customer(first_run, run_env):
         from marts.customer_grades where recency_method != 'days'""",
     )
     assert within_usual_wait > 0 and wrongly_scored == 0
+    # The companies' money is scored by quintiles of their own customers, not by the retail cut-offs (which
+    # scored almost every company M5): every score is used and none holds much more than its fifth.
+    money = dict(
+        query(
+            warehouse,
+            "select m_score, count(*) from marts.customer_grades where profile = 'b2b_low_frequency' group by 1",
+        )
+    )
+    assert set(money) == {1, 2, 3, 4, 5} and max(money.values()) <= 0.3 * sum(money.values()), money
     segments = query(
         warehouse,
         "select count(distinct segment_cn), count(*) filter (where segment_en is null) from marts.customer_grades",
