@@ -58,6 +58,10 @@ def collect(warehouse: Path) -> dict:
                       count(*) filter (where link_rule = 'masked_phone')
                from identity.record_links"""
         ).fetchall()[0]
+        # why probabilistic matching did not run on the latest resolution, if it did not
+        matching_skipped = _optional(
+            con, "select matching_skipped from identity.runs where mode = 'full' order by resolved_at desc limit 1"
+        )
         alerts = _optional(
             con,
             """select alert_type, subject, evidence from monitoring.drift_alerts
@@ -105,6 +109,7 @@ def collect(warehouse: Path) -> dict:
         "customers": customers,
         "stages": stages,
         "identity": identity,
+        "matching_skipped": matching_skipped[0][0] if matching_skipped else None,
     }
 
 
@@ -118,6 +123,14 @@ def clv_fit_lines(unconverged: list[tuple[str, int]] | None) -> list[str]:
         f"**CLV from a fit that did not converge**: {fits} (marts.customer_clv.clv_fit; what was done: the clv "
         "step's fit_notes, marts.clv_model_params). Read those CLVs with care.",
     ]
+
+
+def matching_lines(skipped: str | None) -> list[str]:
+    """Loud when probabilistic matching did not run: then one person seen by two sources with no identifier in
+    common stays two customers."""
+    if not skipped:
+        return []
+    return ["", f"**Probabilistic matching did not run**: {skipped} (identity.runs.matching_skipped)."]
 
 
 def _optional(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple] | None:
@@ -187,6 +200,7 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
         f"Identity: {records:,} person records -> {keys:,} customers; {matched:,} records reached their "
         f"customer through a Splink match, {masked:,} through the masked-phone rule (identity.record_links).",
     ]
+    lines += matching_lines(summary.get("matching_skipped"))
     lines += _monitoring_lines(summary)
     report = reports_dir / "monitoring" / "latest.html"
     lines += [

@@ -24,6 +24,13 @@ log = logging.getLogger(__name__)
 PROFILE_COLUMNS = ["name", "phone_pattern", "phone", "city", "address"]
 # Pairs scoring at least this are kept as evidence in identity.match_edges even when below the threshold.
 EVIDENCE_FLOOR = 0.5
+# Deterministic rules the prior P(two random profiles are one person) is estimated on, most specific first: the
+# first that finds a pair of profiles is used (name + phone pattern wherever phones are exported); without phones,
+# every other rule that finds one. None finding a pair: too thin to train on.
+PRIOR_RULES = (("name", "phone_pattern"), ("name", "city", "address"), ("name", "address"), ("name", "city"))
+PRIOR_RECALL = 0.9  # the share of true pairs those rules are taken to find
+# The prior is kept inside (0, 1): Splink's match weight is its log-odds, undefined at either end.
+PRIOR_BOUNDS = (1e-9, 0.5)
 SOURCES_PER_GROUP = 64  # a profile's unique_id is group_id * 64 + the source's ordinal
 
 
@@ -188,19 +195,56 @@ def match_profiles(
         # Too few groups seen by two sources to learn from; say so rather than guess.
         _create_edges(con, None)
         return MatchResult(profiles, f"only {labelled} profiles share a group: nothing to learn from")
+    rules = _prior_rules(con) if model is None else []
+    if model is None and not rules:
+        _create_edges(con, None)
+        return MatchResult(
+            profiles,
+            "training: no deterministic rule of the attributes present ("
+            + "; ".join(" + ".join(rule) for rule in PRIOR_RULES)
+            + ") finds two profiles alike, so P(two profiles are one person) cannot be estimated; customers are "
+            "resolved by shared identifiers only",
+        )
     with splink_db_api(con) as db_api:
         registered = db_api.register("identity_profiles", table_name="profiles")
         linker = Linker(registered, model or _settings(), log_level=logging.WARNING)
         if model is None:
             linker.training.estimate_probability_two_random_records_match(
-                [block_on("name", "phone_pattern")], recall=0.9
+                [block_on(*rule) for rule in rules], recall=PRIOR_RECALL
             )
+            _bound_prior(linker)
             linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
             linker.training.estimate_m_from_label_column("group_id")
         predictions = linker.inference.predict(threshold_match_probability=EVIDENCE_FLOOR)
         _create_edges(con, _edges_sql(predictions.physical_name, "identity_profiles"))
         model = linker.misc.save_model_to_json()
     return MatchResult(profiles, model=model)
+
+
+def _prior_rules(con: duckdb.DuckDBPyConnection) -> list[tuple[str, ...]]:
+    """The PRIOR_RULES to estimate the prior on: the first that finds a pair of profiles, or, when that is not the
+    phone rule, every one that finds a pair (Splink counts a pair two rules find once)."""
+    found = []
+    for rule in PRIOR_RULES:
+        present = " and ".join(f"{column} is not null" for column in rule)
+        [(pairs,)] = con.sql(
+            f"""select coalesce(sum(n * (n - 1) / 2), 0) from (
+                select count(*) as n from identity_profiles where {present} group by {", ".join(rule)})"""
+        ).fetchall()
+        if pairs > 0:
+            if rule == PRIOR_RULES[0]:
+                return [rule]
+            found.append(rule)
+    return found
+
+
+def _bound_prior(linker: Linker) -> None:
+    """Keep the estimated prior inside PRIOR_BOUNDS. Splink 5 keeps it on the settings object, with no public
+    setter after training."""
+    settings = linker._settings_obj
+    low, high = PRIOR_BOUNDS
+    prior = settings._probability_two_random_records_match
+    settings._probability_two_random_records_match = min(max(prior, low), high)
 
 
 def match_new_profiles(con: duckdb.DuckDBPyConnection, model: dict, known_profiles: str) -> None:

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from pipeline.summary import _monitoring_lines, clv_fit_lines
+from pipeline.summary import _monitoring_lines, clv_fit_lines, matching_lines
 
 DAY = date(2026, 4, 1)
 
@@ -49,4 +49,13 @@ def test_customers_predicted_by_a_fit_that_did_not_converge_are_counted_loudly()
         "**CLV from a fit that did not converge**: 1,234 predicted by the 'all' fit, 56 predicted by the 'b2b' fit "
         "(marts.customer_clv.clv_fit; what was done: the clv step's fit_notes, marts.clv_model_params). Read those "
         "CLVs with care.",
+    ]
+
+
+def test_a_resolution_without_probabilistic_matching_says_so_loudly():
+    assert matching_lines(None) == []
+    assert matching_lines("training: no deterministic rule finds two profiles alike") == [
+        "",
+        "**Probabilistic matching did not run**: training: no deterministic rule finds two profiles alike "
+        "(identity.runs.matching_skipped).",
     ]
