@@ -31,6 +31,13 @@ PRIOR_RULES = (("name", "phone_pattern"), ("name", "city", "address"), ("name", 
 PRIOR_RECALL = 0.9  # the share of true pairs those rules are taken to find
 # The prior is kept inside (0, 1): Splink's match weight is its log-odds, undefined at either end.
 PRIOR_BOUNDS = (1e-9, 0.5)
+# Groups seen by two sources needed to learn the m probabilities from them (estimate_m_from_label_column).
+MIN_LABELLED = 10
+# With fewer (one source: a CRM with duplicate contacts), expectation maximisation as Splink documents it: each
+# blocking rule trains the comparisons it does not block on, so name + city trains phone and address, and the
+# first present of phone pattern and address trains name and city.
+EM_RULES = (("name", "city"),)
+EM_SECOND_RULES = (("phone_pattern",), ("address",))
 SOURCES_PER_GROUP = 64  # a profile's unique_id is group_id * 64 + the source's ordinal
 
 
@@ -191,10 +198,15 @@ def match_profiles(
     profiles, labelled = con.sql(
         "select count(*), count(*) - count(distinct group_id) from identity_profiles"
     ).fetchall()[0]
-    if labelled < 10 and model is None:
-        # Too few groups seen by two sources to learn from; say so rather than guess.
+    em_rules = _em_rules(con) if model is None and labelled < MIN_LABELLED else []
+    if labelled < MIN_LABELLED and model is None and not em_rules:
+        # Too few groups seen by two sources to learn from, and nothing to train on without them: say so.
         _create_edges(con, None)
-        return MatchResult(profiles, f"only {labelled} profiles share a group: nothing to learn from")
+        return MatchResult(
+            profiles,
+            f"training: only {labelled} profiles share a group, and no two profiles share a name and city and "
+            "a phone pattern or address to train on without them: nothing to learn from",
+        )
     rules = _prior_rules(con) if model is None else []
     if model is None and not rules:
         _create_edges(con, None)
@@ -214,7 +226,11 @@ def match_profiles(
             )
             _bound_prior(linker)
             linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-            linker.training.estimate_m_from_label_column("group_id")
+            if em_rules:
+                for rule in em_rules:
+                    linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+            else:
+                linker.training.estimate_m_from_label_column("group_id")
         predictions = linker.inference.predict(threshold_match_probability=EVIDENCE_FLOOR)
         _create_edges(con, _edges_sql(predictions.physical_name, "identity_profiles"))
         model = linker.misc.save_model_to_json()
@@ -226,16 +242,30 @@ def _prior_rules(con: duckdb.DuckDBPyConnection) -> list[tuple[str, ...]]:
     phone rule, every one that finds a pair (Splink counts a pair two rules find once)."""
     found = []
     for rule in PRIOR_RULES:
-        present = " and ".join(f"{column} is not null" for column in rule)
-        [(pairs,)] = con.sql(
-            f"""select coalesce(sum(n * (n - 1) / 2), 0) from (
-                select count(*) as n from identity_profiles where {present} group by {", ".join(rule)})"""
-        ).fetchall()
-        if pairs > 0:
+        if _pairs(con, rule) > 0:
             if rule == PRIOR_RULES[0]:
                 return [rule]
             found.append(rule)
     return found
+
+
+def _em_rules(con: duckdb.DuckDBPyConnection) -> list[tuple[str, ...]]:
+    """The blocking rules expectation maximisation trains on (EM_RULES, then the first of EM_SECOND_RULES), or
+    none when one of them finds no pair of profiles."""
+    second = next((rule for rule in EM_SECOND_RULES if _pairs(con, rule) > 0), None)
+    if second is None or any(_pairs(con, rule) == 0 for rule in EM_RULES):
+        return []
+    return [*EM_RULES, second]
+
+
+def _pairs(con: duckdb.DuckDBPyConnection, rule: tuple[str, ...]) -> int:
+    """Pairs of profiles equal on every column of `rule` (none null)."""
+    present = " and ".join(f"{column} is not null" for column in rule)
+    [(pairs,)] = con.sql(
+        f"""select coalesce(sum(n * (n - 1) / 2), 0) from (
+            select count(*) as n from identity_profiles where {present} group by {", ".join(rule)})"""
+    ).fetchall()
+    return int(pairs)
 
 
 def _bound_prior(linker: Linker) -> None:

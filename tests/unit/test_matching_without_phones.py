@@ -36,7 +36,8 @@ def _profiles(con, people: int, seed: int = 5) -> None:
         f"""create or replace table {WORK_DB}.identity_profiles (unique_id bigint, group_id bigint,
         source_name varchar, name varchar, phone_pattern varchar, phone varchar, city varchar, address varchar)"""
     )
-    con.executemany(f"insert into {WORK_DB}.identity_profiles values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    if rows:
+        con.executemany(f"insert into {WORK_DB}.identity_profiles values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def test_records_without_phones_are_matched_on_what_they_have():
@@ -71,3 +72,33 @@ def test_data_too_thin_to_train_on_is_resolved_by_identifiers_with_a_note():
         assert result.skipped and "training" in result.skipped
         [(edges,)] = con.sql("select count(*) from identity_match_edges").fetchall()
         assert edges == 0
+
+
+def test_one_source_with_duplicate_contacts_is_trained_by_expectation_maximisation():
+    # A single CRM: no group is seen by two sources, so there is no label to learn m from (before: matching was
+    # skipped, "nothing to learn from"). Expectation maximisation on name + city and on address learns it.
+    con = duckdb.connect()
+    with identity_workspace(con):
+        _profiles(con, 0)  # no group seen twice
+        rng = random.Random(9)
+        rows = []
+        for person in range(800):
+            name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+            city = rng.choice(CITIES)
+            street = f"{rng.choice(['人民', '中山', '解放', '建设'])}路{rng.randint(1, 400)}号"
+            rows.append((person * 64 + 1, person, "crm", name, None, None, city, street))
+            if person < PLANTED:  # the same person entered again as another contact
+                rows.append(((10_000 + person) * 64 + 1, 10_000 + person, "crm", name, None, None, city, street))
+        con.executemany(f"insert into {WORK_DB}.identity_profiles values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        result = match_profiles(con, seed=1)
+        assert result.skipped is None and result.model is not None
+        found = {
+            (low, high)
+            for low, high in con.sql(
+                """select least(group_id_l, group_id_r), greatest(group_id_l, group_id_r)
+                from identity_match_edges where match_probability >= 0.95"""
+            ).fetchall()
+        }
+        planted = {(person, 10_000 + person) for person in range(PLANTED)}
+        assert len(found & planted) >= 0.9 * PLANTED, sorted(found)
+        assert not found - planted, sorted(found - planted)
