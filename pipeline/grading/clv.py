@@ -118,20 +118,24 @@ def _fit(neg_ll, start: np.ndarray) -> tuple[np.ndarray, float, bool]:
 
 
 def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> FitResult:
-    """Maximum-likelihood r, alpha, a, b."""
+    """Maximum-likelihood r, alpha, a, b of BG/NBD."""
+    return _fit_purchase_model("bg_nbd", bgnbd_log_likelihood, x, t_x, T)
+
+
+def _fit_purchase_model(model: str, log_likelihood, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> FitResult:
+    """Maximum-likelihood r, alpha, a, b of a purchase model given its per-customer log-likelihood."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     if len(x) < 2 or not (x > 0).any():
-        raise ValueError(f"BG/NBD needs customers with repeat purchases; got {len(x)}, {(x > 0).sum()} repeat")
+        raise ValueError(f"{model} needs customers with repeat purchases; got {len(x)}, {(x > 0).sum()} repeat")
     (ux, ut, uT), weight = _grouped(x, t_x, T)
 
     def neg_ll(log_params: np.ndarray) -> float:
-        ll = bgnbd_log_likelihood(np.exp(log_params), ux, ut, uT)
-        value = -float(np.dot(weight, ll))
+        value = -float(np.dot(weight, log_likelihood(np.exp(log_params), ux, ut, uT)))
         return value if np.isfinite(value) else 1e300
 
     start = np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
     params, ll, ok = _fit(neg_ll, start)
-    return FitResult(dict(zip(("r", "alpha", "a", "b"), params.tolist(), strict=True)), ll, len(x), ok)
+    return FitResult(dict(zip(("r", "alpha", "a", "b"), params.tolist(), strict=True)), ll, len(x), ok, model)
 
 
 def mbgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -146,18 +150,7 @@ def mbgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T:
 
 def fit_mbgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> FitResult:
     """Maximum-likelihood r, alpha, a, b of MBG/NBD."""
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    if len(x) < 2 or not (x > 0).any():
-        raise ValueError(f"MBG/NBD needs customers with repeat purchases; got {len(x)}, {(x > 0).sum()} repeat")
-    (ux, ut, uT), weight = _grouped(x, t_x, T)
-
-    def neg_ll(log_params: np.ndarray) -> float:
-        value = -float(np.dot(weight, mbgnbd_log_likelihood(np.exp(log_params), ux, ut, uT)))
-        return value if np.isfinite(value) else 1e300
-
-    start = np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
-    params, ll, ok = _fit(neg_ll, start)
-    return FitResult(dict(zip(("r", "alpha", "a", "b"), params.tolist(), strict=True)), ll, len(x), ok, "mbg_nbd")
+    return _fit_purchase_model("mbg_nbd", mbgnbd_log_likelihood, x, t_x, T)
 
 
 def fit_purchases(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> list[FitResult]:
