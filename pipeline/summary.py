@@ -82,6 +82,13 @@ def collect(warehouse: Path) -> dict:
             """select fitted_on, count(*) from marts.customer_clv where clv_fit = 'did not converge'
             group by 1 order by 1""",
         )
+        # customers of a profile (other than 'default') predicted by the fit over everyone: too few repeat
+        # buyers of their own, so their CLV follows mostly other profiles' behaviour
+        pooled = _optional(
+            con,
+            """select profile, count(*) from marts.customer_clv
+            where fitted_on = 'all' and profile != 'default' group by 1 order by 1""",
+        )
         outbox = _optional(
             con,
             """select b.destination, b.events, b.file, s.as_of_date from activation.state as s
@@ -97,6 +104,7 @@ def collect(warehouse: Path) -> dict:
         "offers": offers,
         "outbox": outbox,
         "unconverged": unconverged,
+        "pooled": pooled,
         "sources": sources,
         "rules": rules,
         "stopped": stopped,
@@ -113,12 +121,23 @@ def collect(warehouse: Path) -> dict:
     }
 
 
-def clv_fit_lines(unconverged: list[tuple[str, int]] | None) -> list[str]:
-    """A warning when some customers' CLV came from a fit that did not converge: (fit, customers) pairs."""
+def clv_fit_lines(unconverged: list[tuple[str, int]] | None, pooled: list[tuple[str, int]] | None = None) -> list[str]:
+    """Warnings on the CLVs: customers predicted by a fit that did not converge ((fit, customers) pairs), and
+    customers of a profile too small for a fit of its own, predicted by the fit over everyone ((profile,
+    customers) pairs: e.g. a B2B profile whose CLV then follows the retail buyers' habits)."""
+    lines = []
+    if pooled:
+        profiles = ", ".join(f"{n:,} of profile {profile}" for profile, n in pooled)
+        lines += [
+            "",
+            f"**CLV from the fit over everyone**: {profiles}, too few repeat buyers for a fit of their own "
+            "(clv.min_repeat_customers): their CLV follows mostly other profiles' buying "
+            "(marts.customer_clv.fitted_on = 'all').",
+        ]
     if not unconverged:
-        return []
+        return lines
     fits = ", ".join(f"{n:,} predicted by the '{fit}' fit" for fit, n in unconverged)
-    return [
+    return lines + [
         "",
         f"**CLV from a fit that did not converge**: {fits} (marts.customer_clv.clv_fit; what was done: the clv "
         "step's fit_notes, marts.clv_model_params). Read those CLVs with care.",
@@ -188,7 +207,7 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
             f"last {window} days, "
             "whose return window is still open; refunds may yet lower it (customer_grades.monetary_net_provisional).",
         ]
-    lines += clv_fit_lines(summary.get("unconverged"))
+    lines += clv_fit_lines(summary.get("unconverged"), summary.get("pooled"))
     if any(method != "days" for method, _ in summary["recency_methods"]):
         judged = ", ".join(f"{n:,} by {method.replace('_', ' ')}" for method, n in summary["recency_methods"])
         lines += ["", f"Recency judged: {judged} (marts.customer_grades.recency_method; docs/grading.md)."]

@@ -59,3 +59,13 @@ def test_a_resolution_without_probabilistic_matching_says_so_loudly():
         "**Probabilistic matching did not run**: training: no deterministic rule finds two profiles alike "
         "(identity.runs.matching_skipped).",
     ]
+
+
+def test_a_profile_predicted_by_the_fit_over_everyone_is_named():
+    assert clv_fit_lines(None, []) == []
+    assert clv_fit_lines(None, [("b2b_low_frequency", 791)]) == [
+        "",
+        "**CLV from the fit over everyone**: 791 of profile b2b_low_frequency, too few repeat buyers for a fit of "
+        "their own (clv.min_repeat_customers): their CLV follows mostly other profiles' buying "
+        "(marts.customer_clv.fitted_on = 'all').",
+    ]
