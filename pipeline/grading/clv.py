@@ -36,10 +36,13 @@ class FitResult:
     log_likelihood: float
     n_customers: int
     converged: bool
-    model: str = "bg_nbd"  # bg_nbd, mbg_nbd or gamma_gamma
+    model: str  # a key of MODEL_NAMES
 
 
 PURCHASE_MODELS = ("bg_nbd", "mbg_nbd")
+MODEL_NAMES = {"bg_nbd": "BG/NBD", "mbg_nbd": "MBG/NBD", "gamma_gamma": "Gamma-Gamma"}
+PURCHASE_PARAMETERS = ("r", "alpha", "a", "b")  # of either purchase model
+SPEND_PARAMETERS = ("p", "q", "gamma")
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,9 @@ def _fit_purchase_model(model: str, log_likelihood, x: np.ndarray, t_x: np.ndarr
     """Maximum-likelihood r, alpha, a, b of a purchase model given its per-customer log-likelihood."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     if len(x) < 2 or not (x > 0).any():
-        raise ValueError(f"{model} needs customers with repeat purchases; got {len(x)}, {(x > 0).sum()} repeat")
+        raise ValueError(
+            f"{MODEL_NAMES[model]} needs customers with repeat purchases; got {len(x)}, {(x > 0).sum()} repeat"
+        )
     (ux, ut, uT), weight = _grouped(x, t_x, T)
 
     def neg_ll(log_params: np.ndarray) -> float:
@@ -135,7 +140,7 @@ def _fit_purchase_model(model: str, log_likelihood, x: np.ndarray, t_x: np.ndarr
 
     start = np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
     params, ll, ok = _fit(neg_ll, start)
-    return FitResult(dict(zip(("r", "alpha", "a", "b"), params.tolist(), strict=True)), ll, len(x), ok, model)
+    return FitResult(dict(zip(PURCHASE_PARAMETERS, params.tolist(), strict=True)), ll, len(x), ok, model)
 
 
 def mbgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -164,12 +169,12 @@ def fit_purchases(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> list[FitResu
 
 def p_alive(fit: FitResult, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """P(alive) under the fit's purchase model."""
-    return (mbgnbd_p_alive if fit.model == "mbg_nbd" else bgnbd_p_alive)(fit.params, x, t_x, T)
+    return _CLOSED_FORMS[fit.model][0](fit.params, x, t_x, T)
 
 
 def expected_purchases(fit: FitResult, t: float | np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
     """E[transactions in (T, T + t]] under the fit's purchase model."""
-    return (mbgnbd_expected_purchases if fit.model == "mbg_nbd" else bgnbd_expected_purchases)(fit.params, t, x, t_x, T)
+    return _CLOSED_FORMS[fit.model][1](fit.params, t, x, t_x, T)
 
 
 def p_no_purchase(fit: FitResult, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -189,7 +194,7 @@ def p_no_purchase(fit: FitResult, t: float, x: np.ndarray, t_x: np.ndarray, T: n
 
 def mbgnbd_p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """P(customer still active | x, t_x, T) under MBG/NBD: below 1 for one-time buyers too."""
-    r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+    r, alpha, a, b = (params[k] for k in PURCHASE_PARAMETERS)
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     log_ratio = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
     return 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700)))
@@ -199,7 +204,7 @@ def mbgnbd_expected_purchases(
     params: dict[str, float], t: float | np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
     """E[transactions in (T, T + t] | x, t_x, T] under MBG/NBD (Batislam et al. 2007, equation 14)."""
-    r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+    r, alpha, a, b = (params[k] for k in PURCHASE_PARAMETERS)
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     t = np.asarray(t, dtype=float)
     z = t / (alpha + T + t)
@@ -211,7 +216,7 @@ def mbgnbd_expected_purchases(
 
 def bgnbd_p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """P(customer still active | x, t_x, T) (FHL 2005, appendix); 1 for customers without repeat purchases."""
-    r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+    r, alpha, a, b = (params[k] for k in PURCHASE_PARAMETERS)
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     log_ratio = np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
     return np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700))), 1.0)
@@ -221,7 +226,7 @@ def bgnbd_expected_purchases(
     params: dict[str, float], t: float | np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
     """E[transactions in (T, T + t] | x, t_x, T] (FHL 2005, equation 10)."""
-    r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+    r, alpha, a, b = (params[k] for k in PURCHASE_PARAMETERS)
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     t = np.asarray(t, dtype=float)
     z = t / (alpha + T + t)
@@ -229,6 +234,13 @@ def bgnbd_expected_purchases(
     head = (a + b + x - 1) / (a - 1)
     body = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
     return head * body * bgnbd_p_alive(params, x, t_x, T)
+
+
+# per purchase model: P(alive) and the conditional expectation (a spend fit has neither: KeyError)
+_CLOSED_FORMS = {
+    "bg_nbd": (bgnbd_p_alive, bgnbd_expected_purchases),
+    "mbg_nbd": (mbgnbd_p_alive, mbgnbd_expected_purchases),
+}
 
 
 def gamma_gamma_log_likelihood(params: np.ndarray, x: np.ndarray, m_x: np.ndarray) -> np.ndarray:
@@ -260,12 +272,12 @@ def fit_gamma_gamma(x: np.ndarray, m_x: np.ndarray) -> FitResult:
 
     start = np.array([1.0, 2.0, max(float(np.mean(um)), 1e-3)])
     params, ll, ok = _fit(neg_ll, start)
-    return FitResult(dict(zip(("p", "q", "gamma"), params.tolist(), strict=True)), ll, int(keep.sum()), ok)
+    return FitResult(dict(zip(SPEND_PARAMETERS, params.tolist(), strict=True)), ll, int(keep.sum()), ok, "gamma_gamma")
 
 
 def gamma_gamma_expected_spend(params: dict[str, float], x: np.ndarray, m_x: np.ndarray) -> np.ndarray:
     """E[spend per transaction | x, m_x]: the population mean for customers without repeat purchases."""
-    p, q, gamma = (params[k] for k in ("p", "q", "gamma"))
+    p, q, gamma = (params[k] for k in SPEND_PARAMETERS)
     x = np.asarray(x, dtype=float)
     m = np.where(np.isfinite(m_x) & (x > 0), np.asarray(m_x, dtype=float), 0.0)
     population_mean = p * gamma / (q - 1) if q > 1 else np.nan

@@ -38,9 +38,6 @@ class CustomerValue:
 
 
 Fits = dict[str, tuple[clv.FitResult, clv.FitResult]]  # profile (or ALL) -> (BG/NBD or MBG/NBD, Gamma-Gamma)
-PURCHASE_PARAMETERS = ("r", "alpha", "a", "b")  # of either purchase model (clv.PURCHASE_MODELS)
-SPEND_PARAMETERS = ("p", "q", "gamma")
-MODEL_NAMES = {"bg_nbd": "BG/NBD", "mbg_nbd": "MBG/NBD", "gamma_gamma": "Gamma-Gamma"}
 
 
 def fit_key(settings: ClvSettings, spec_version: str, profiles: list[str]) -> str:
@@ -77,7 +74,7 @@ def stored_fits(
         purchase_models = [m for m in clv.PURCHASE_MODELS if m in rows["model"].to_list()]
         if len(purchase_models) != 1:
             return None, None, f"the fit of {fitted} has {len(purchase_models)} purchase models for profile {profile}"
-        for model, names in ((purchase_models[0], PURCHASE_PARAMETERS), ("gamma_gamma", SPEND_PARAMETERS)):
+        for model, names in ((purchase_models[0], clv.PURCHASE_PARAMETERS), ("gamma_gamma", clv.SPEND_PARAMETERS)):
             part = rows.filter(pl.col("model") == model)
             values = dict(zip(part["parameter"].to_list(), part["value"].to_list(), strict=True))
             if set(values) != set(names):
@@ -222,13 +219,13 @@ def predict_customer_value(
     )
 
     rows = []
-    for name, (purchase_fit, gamma_gamma) in fits.items():
-        for model, fit in ((purchase_fit.model, purchase_fit), ("gamma_gamma", gamma_gamma)):
+    for name, profile_fits in fits.items():
+        for fit in profile_fits:
             for parameter, v in fit.params.items():
                 rows.append(
                     {
                         "as_of_date": as_of_date,
-                        "model": model,
+                        "model": fit.model,
                         "profile": name,
                         "parameter": parameter,
                         "value": v,
@@ -272,12 +269,11 @@ def _fit_profiles(
             fits = {ALL: fit}
             break
     else:
-        fits = {ALL: candidates[0]}
+        best, spend = candidates[0]
         raise ValueError(
             f"the CLV fit over all {len(arrays.x):,} customers gives unusable predictions "
-            f"({MODEL_NAMES[fits[ALL][0].model]} {fits[ALL][0].params}, Gamma-Gamma {fits[ALL][1].params}): the "
-            "purchases show no dropout "
-            "or spend heterogeneity to fit"
+            f"({clv.MODEL_NAMES[best.model]} {best.params}, Gamma-Gamma {spend.params}): the purchases show no "
+            "dropout or spend heterogeneity to fit"
         )
     notes: dict[str, str] = {}
     if unconverged := _not_converged(fits[ALL]):
@@ -295,14 +291,14 @@ def _fit_profiles(
         for candidate in _fits(part, settings.fit_sample_customers):
             if never_drops_out(candidate[0]):
                 refused.append(
-                    f"its {MODEL_NAMES[candidate[0].model]} fit says nobody ever drops out (did not converge: "
+                    f"its {clv.MODEL_NAMES[candidate[0].model]} fit says nobody ever drops out (did not converge: "
                     f"{_not_converged(candidate)}), so every customer would be alive for sure"
                 )
                 continue
             candidate_columns = predict(candidate, part)
             if not usable(candidate_columns):
                 refused.append(
-                    f"its {MODEL_NAMES[candidate[0].model]} fit ({candidate[0].params}) gives unusable predictions"
+                    f"its {clv.MODEL_NAMES[candidate[0].model]} fit ({candidate[0].params}) gives unusable predictions"
                 )
                 continue
             own_fit, own_columns = candidate, candidate_columns
@@ -332,9 +328,8 @@ def never_drops_out(fit: clv.FitResult) -> bool:
 
 def _not_converged(fits: tuple[clv.FitResult, clv.FitResult]) -> str:
     """Which of a profile's two fits did not converge, with their parameters; empty when both did."""
-    named = zip((MODEL_NAMES[fits[0].model], "Gamma-Gamma"), fits, strict=True)
     return "; ".join(
-        f"{model} {', '.join(f'{k} {v:.4g}' for k, v in fit.params.items())}"
-        for model, fit in named
+        f"{clv.MODEL_NAMES[fit.model]} {', '.join(f'{k} {v:.4g}' for k, v in fit.params.items())}"
+        for fit in fits
         if not fit.converged
     )

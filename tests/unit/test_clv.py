@@ -134,15 +134,16 @@ def test_p_no_purchase_matches_a_simulation_of_the_model():
         t_last[idx[in_cal]] = time[idx[in_cal]]
         dies = rng.random(len(idx)) < p[idx]
         alive[idx[~in_cal | dies]] = False
+    fit = clv.FitResult(params, 0.0, n, True, "bg_nbd")
     one = x == 1  # one repeat purchase; compare within a recency band
     for lo, hi in ((2.0, 6.0), (14.0, 18.0)):
         group = one & (t_last >= lo) & (t_last < hi)
         simulated = silent_after_T[group].mean()
         mid = np.full(1, (lo + hi) / 2)
-        predicted = clv.p_no_purchase(clv.FitResult(params, 0.0, n, True), t, np.ones(1), mid, np.full(1, T))[0]
+        predicted = clv.p_no_purchase(fit, t, np.ones(1), mid, np.full(1, T))[0]
         assert predicted == pytest.approx(simulated, abs=0.03), (lo, hi)
     never = x == 0
-    predicted = clv.p_no_purchase(clv.FitResult(params, 0.0, n, True), t, np.zeros(1), np.zeros(1), np.full(1, T))[0]
+    predicted = clv.p_no_purchase(fit, t, np.zeros(1), np.zeros(1), np.full(1, T))[0]
     assert predicted == pytest.approx(silent_after_T[never].mean(), abs=0.01)
 
 
