@@ -36,7 +36,7 @@ MIN_LABELLED = 10
 # With fewer (one source: a CRM with duplicate contacts), expectation maximisation as Splink documents it: each
 # blocking rule trains the comparisons it does not block on, so name + city trains phone and address, and the
 # first present of phone pattern and address trains name and city.
-EM_RULES = (("name", "city"),)
+EM_FIRST_RULE = ("name", "city")
 EM_SECOND_RULES = (("phone_pattern",), ("address",))
 SOURCES_PER_GROUP = 64  # a profile's unique_id is group_id * 64 + the source's ordinal
 
@@ -198,31 +198,17 @@ def match_profiles(
     profiles, labelled = con.sql(
         "select count(*), count(*) - count(distinct group_id) from identity_profiles"
     ).fetchall()[0]
-    em_rules = _em_rules(con) if model is None and labelled < MIN_LABELLED else []
-    if labelled < MIN_LABELLED and model is None and not em_rules:
-        # Too few groups seen by two sources to learn from, and nothing to train on without them: say so.
-        _create_edges(con, None)
-        return MatchResult(
-            profiles,
-            f"training: only {labelled} profiles share a group, and no two profiles share a name and city and "
-            "a phone pattern or address to train on without them: nothing to learn from",
-        )
-    rules = _prior_rules(con) if model is None else []
-    if model is None and not rules:
-        _create_edges(con, None)
-        return MatchResult(
-            profiles,
-            "training: no deterministic rule of the attributes present ("
-            + "; ".join(" + ".join(rule) for rule in PRIOR_RULES)
-            + ") finds two profiles alike, so P(two profiles are one person) cannot be estimated; customers are "
-            "resolved by shared identifiers only",
-        )
+    if model is None:
+        prior_rules, em_rules, too_thin = _training_plan(con, labelled)
+        if too_thin:
+            _create_edges(con, None)
+            return MatchResult(profiles, too_thin)
     with splink_db_api(con) as db_api:
         registered = db_api.register("identity_profiles", table_name="profiles")
         linker = Linker(registered, model or _settings(), log_level=logging.WARNING)
         if model is None:
             linker.training.estimate_probability_two_random_records_match(
-                [block_on(*rule) for rule in rules], recall=PRIOR_RECALL
+                [block_on(*rule) for rule in prior_rules], recall=PRIOR_RECALL
             )
             _bound_prior(linker)
             linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
@@ -235,6 +221,37 @@ def match_profiles(
         _create_edges(con, _edges_sql(predictions.physical_name, "identity_profiles"))
         model = linker.misc.save_model_to_json()
     return MatchResult(profiles, model=model)
+
+
+def _training_plan(
+    con: duckdb.DuckDBPyConnection, labelled: int
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], str | None]:
+    """The rules the prior is estimated on and, with fewer than MIN_LABELLED labelled profiles, the rules
+    expectation maximisation trains on (else none: the labels train the m probabilities); or why the data is too
+    thin to train on."""
+    em_rules = _em_rules(con) if labelled < MIN_LABELLED else []
+    if labelled < MIN_LABELLED and not em_rules:
+        return (
+            [],
+            [],
+            (
+                f"training: only {labelled} profiles share a group, and no two profiles share a name and city and "
+                "a phone pattern or address to train on without them: nothing to learn from"
+            ),
+        )
+    prior_rules = _prior_rules(con)
+    if not prior_rules:
+        return (
+            [],
+            [],
+            (
+                "training: no deterministic rule of the attributes present ("
+                + "; ".join(" + ".join(rule) for rule in PRIOR_RULES)
+                + ") finds two profiles alike, so P(two profiles are one person) cannot be estimated; customers are "
+                "resolved by shared identifiers only"
+            ),
+        )
+    return prior_rules, em_rules, None
 
 
 def _prior_rules(con: duckdb.DuckDBPyConnection) -> list[tuple[str, ...]]:
@@ -250,12 +267,12 @@ def _prior_rules(con: duckdb.DuckDBPyConnection) -> list[tuple[str, ...]]:
 
 
 def _em_rules(con: duckdb.DuckDBPyConnection) -> list[tuple[str, ...]]:
-    """The blocking rules expectation maximisation trains on (EM_RULES, then the first of EM_SECOND_RULES), or
-    none when one of them finds no pair of profiles."""
+    """The blocking rules expectation maximisation trains on (EM_FIRST_RULE, then the first of EM_SECOND_RULES
+    that finds a pair of profiles), or none when either finds no pair."""
     second = next((rule for rule in EM_SECOND_RULES if _pairs(con, rule) > 0), None)
-    if second is None or any(_pairs(con, rule) == 0 for rule in EM_RULES):
+    if second is None or _pairs(con, EM_FIRST_RULE) == 0:
         return []
-    return [*EM_RULES, second]
+    return [EM_FIRST_RULE, second]
 
 
 def _pairs(con: duckdb.DuckDBPyConnection, rule: tuple[str, ...]) -> int:
