@@ -181,14 +181,8 @@ effects as (
         sum(targeted_post) filter (where comparison >= 2) as matched_post,
         sum(targeted * comparison_pre_mean) filter (where comparison >= 2) as comparison_pre_weighted,
         sum(targeted * comparison_post_mean) filter (where comparison >= 2) as comparison_post_weighted,
-        -- n_s^2 * (var_targeted / n_s + var_comparison / c_s), summed; over N^2 it is the uplift's variance.
-        -- Unknown (null) when a measured stratum's treated spread is unknown: a sum would skip it as 0.
-        case
-            when count(*) filter (where comparison >= 2 and targeted > 0 and targeted_spread is null) = 0
-                then sum(
-                    targeted * targeted_spread + targeted * targeted * comparison_change_variance / comparison
-                ) filter (where comparison >= 2 and targeted > 0)
-        end as uplift_variance_numerator,
+        {{ stratified_variance_numerator('targeted_spread', 'comparison_change_variance') }}
+            as uplift_variance_numerator,
         sum(responder_post) as responder_post,
         sum(non_responder_post) as non_responder_post,
         -- margin: known when no measured customer lacks a cost
@@ -196,19 +190,26 @@ effects as (
         sum(targeted_post_margin - targeted_pre_margin) filter (where comparison >= 2) as matched_margin_change,
         sum(targeted * (comparison_post_margin_mean - comparison_pre_margin_mean)) filter (where comparison >= 2)
             as comparison_margin_change_weighted,
-        case
-            when count(*) filter (where comparison >= 2 and targeted > 0 and targeted_margin_spread is null) = 0
-                then sum(
-                    targeted * targeted_margin_spread
-                    + targeted * targeted * comparison_margin_change_variance / comparison
-                ) filter (where comparison >= 2 and targeted > 0)
-        end as margin_uplift_variance_numerator
+        {{ stratified_variance_numerator('targeted_margin_spread', 'comparison_margin_change_variance') }}
+            as margin_uplift_variance_numerator
     from strata_spread
     group by group_id, breakdown, breakdown_value
 
 )
 
 {% endmacro %}
+
+{#- Over the strata of a group (columns targeted, comparison and the two spreads named): n_s^2 * (var_targeted /
+    n_s + var_comparison / c_s), summed over the measured strata; over N^2 it is the uplift's variance. Unknown
+    (null) when a measured stratum's treated spread is unknown: a sum would skip it as 0. -#}
+{% macro stratified_variance_numerator(targeted_spread, comparison_variance) %}
+        case
+            when count(*) filter (where comparison >= 2 and targeted > 0 and {{ targeted_spread }} is null) = 0
+                then sum(
+                    targeted * {{ targeted_spread }} + targeted * targeted * {{ comparison_variance }} / comparison
+                ) filter (where comparison >= 2 and targeted > 0)
+        end
+{%- endmacro %}
 
 {#- The measures of an `effects` row: counts, the means before and after, and - when at least `min_customers`
     treated customers are measured against at least `min_customers` comparison customers - the uplift per measured
