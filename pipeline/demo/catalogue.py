@@ -75,11 +75,16 @@ def line_product_expr() -> pl.Expr:
 
 
 def product_name(col: str = "product") -> pl.Expr:
-    return pl.col(col).replace_strict(dict(enumerate(p[1] for p in PRODUCTS)), return_dtype=pl.String)
+    return _product_field(col, 1)
 
 
 def product_sku(col: str = "line_product") -> pl.Expr:
-    return pl.col(col).replace_strict(dict(enumerate(p[0] for p in PRODUCTS)), return_dtype=pl.String)
+    return _product_field(col, 0)
+
+
+def _product_field(col: str, field: int) -> pl.Expr:
+    """A product index column as one field of PRODUCTS (0: the SKU, 1: the name)."""
+    return pl.col(col).replace_strict(dict(enumerate(p[field] for p in PRODUCTS)), return_dtype=pl.String)
 
 
 def category_of(name: str) -> int:
