@@ -16,7 +16,7 @@ export CRMGRADE_CONFIG ?= $(CURDIR)/crmgrade.yml
 export CRMGRADE_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test test-spark chromium lint format dev docs bench bench-stages demo simulate clean
+.PHONY: run test test-spark chromium lint format dev docs bench bench-stages bench-identity demo simulate clean
 
 # uv itself is pinned and installed into a private folder, then builds .venv exactly from uv.lock.
 $(UV):
@@ -81,6 +81,9 @@ bench: $(BIN)/crmgrade  ## the demo run and a no-op run (bench/demo.py); recomme
 	$(BIN)/python -m bench.demo
 	$(BIN)/python -m bench.catalogue --lines 500000 --products 4000
 	$(BIN)/python -m bench.pipeline --orders 1000000 --orders 10000000
+
+bench-identity: $(BIN)/crmgrade  ## identity on labelled data (people_fake_1000, FEBRL 1 and 2, the demo) beside Splink's documented models
+	$(BIN)/python -m bench.identity_labelled
 
 BENCH_DATA ?= /tmp/crmgrade-bench-10m
 bench-stages: $(BIN)/crmgrade  ## at 10M orders: the demo generator, then ingest + validation per stage; identity at ~1M records

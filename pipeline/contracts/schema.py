@@ -25,16 +25,25 @@ DUCKDB_TYPES: dict[str, str] = {
 ENTITIES: dict[str, dict[str, ColumnType]] = {
     "customers": {
         "member_id": "string",
+        # the whole name; an export that splits it maps first_name and last_name, and the whole name is composed
+        # from them where the export gives none (ingest/transform.py whole_name)
         "name": "string",
+        "first_name": "string",
+        "last_name": "string",
         "phone": "string",
         "email": "string",
         "gender": "string",
         "birth_date": "date",
+        # a personal registration number: 身份证号, a social security or national insurance number
+        "national_id": "string",
         "province": "string",
         "city": "string",
         "address": "string",
+        "postcode": "string",
         "occupation": "string",
         "company_name": "string",
+        # a company's registration number: 统一社会信用代码, a VAT or company-house number
+        "company_registration_id": "string",
         "industry": "string",
         "company_size": "string",
         "member_level": "string",
@@ -57,6 +66,7 @@ ENTITIES: dict[str, dict[str, ColumnType]] = {
         "province": "string",
         "city": "string",
         "address": "string",
+        "postcode": "string",
         "product_id": "string",
         "product_name": "string",
         "quantity": "integer",
@@ -126,6 +136,7 @@ ENTITIES: dict[str, dict[str, ColumnType]] = {
         "lead_id": "string",
         "member_id": "string",
         "company_name": "string",
+        "company_registration_id": "string",
         "contact_name": "string",
         "phone": "string",
         "email": "string",
@@ -183,6 +194,6 @@ JOIN_ONLY: frozenset[str] = frozenset({"order_id"})
 PERSON_IDENTIFIERS: tuple[str, ...] = tuple(i for i in IDENTIFIERS if i not in JOIN_ONLY)
 # Canonical columns holding personal data: names, contact details and the identifiers of a person. Erasure
 # scrubs them, and a quarantine reason naming one is not written to the dq tables in clear.
-PERSONAL: frozenset[str] = frozenset({"name", "buyer_name", "contact_name", "phone", "email", "address"}) | set(
-    PERSON_IDENTIFIERS
-)
+PERSONAL: frozenset[str] = frozenset(
+    {"name", "first_name", "last_name", "buyer_name", "contact_name", "phone", "email", "address", "national_id"}
+) | set(PERSON_IDENTIFIERS)

@@ -1,148 +1,108 @@
 """Probabilistic matching (Splink on DuckDB) between the identifier groups that share no identifier.
 
-The unit compared is a profile: an identifier group's record as one source saw it (its most frequent
-name, masked phone, city, address, e-mail). Two profiles of one group are known to be one person, so the
-m probabilities are learnt from them (`estimate_m_from_label_column`) and the u probabilities from random
-pairs: the model is trained on each company's own data, with no labels to supply. Pairs scoring at least
-the configured threshold join their groups.
+The unit compared is a profile: an identifier group's record as one source saw it (name, masked phone, e-mail,
+birth date, city, address, ...: the attributes of model_plan.PROFILE_COLUMNS). A group keeps its
+TUPLES_PER_PROFILE most frequent distinct combinations per source, so three records of one person with three typos
+are three chances to meet another group, not one averaged record. Which attributes are compared and how pairs
+are blocked follows from what the company's data carries (model_plan.py).
+
+Training: the prior P(two random profiles are one person) from deterministic rules of the present attributes,
+kept inside PRIOR_BOUNDS; u probabilities from random pairs; m probabilities from the profiles of groups seen by
+two sources (known to be one person: `estimate_m_from_label_column`) when there are at least MIN_LABELLED of
+them, else by expectation maximisation on blocking rules of the present attributes, as Splink documents. Data too
+thin for either is resolved by its identifiers alone, with a note. Pairs scoring at least the configured
+threshold join their groups.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
-import splink.comparison_level_library as cll
-import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
+from pipeline.identity.attributes import PROFILE_COLUMNS
+from pipeline.identity.model_plan import EM_CANDIDATES, ModelPlan, plan_model
 from pipeline.identity.work_db import WORK_DB, splink_db_api
 
 log = logging.getLogger(__name__)
 
-PROFILE_COLUMNS = ["name", "phone_pattern", "phone", "city", "address"]
 # Pairs scoring at least this are kept as evidence in identity.match_edges even when below the threshold.
 EVIDENCE_FLOOR = 0.5
-# Deterministic rules the prior P(two random profiles are one person) is estimated on, most specific first: the
-# first that finds a pair of profiles is used (name + phone pattern wherever phones are exported); without phones,
-# every other rule that finds one. None finding a pair: too thin to train on.
-PRIOR_RULES = (("name", "phone_pattern"), ("name", "city", "address"), ("name", "address"), ("name", "city"))
-PRIOR_RECALL = 0.9  # the share of true pairs those rules are taken to find
 # The prior is kept inside (0, 1): Splink's match weight is its log-odds, undefined at either end.
 PRIOR_BOUNDS = (1e-9, 0.5)
 # Groups seen by two sources needed to learn the m probabilities from them (estimate_m_from_label_column).
 MIN_LABELLED = 10
-# With fewer (one source: a CRM with duplicate contacts), expectation maximisation as Splink documents it: each
-# blocking rule trains the comparisons it does not block on, so name + city trains phone and address, and the
-# first present of phone pattern and address trains name and city.
-EM_FIRST_RULE = ("name", "city")
-EM_SECOND_RULES = (("phone_pattern",), ("address",))
-SOURCES_PER_GROUP = 64  # a profile's unique_id is group_id * 64 + the source's ordinal
+SOURCES_PER_GROUP = 64
+TUPLES_PER_PROFILE = 8  # distinct attribute combinations kept per group and source, the most frequent first
+# A profile's unique_id: (group_id * SOURCES_PER_GROUP + the source's ordinal) * TUPLES_PER_PROFILE + its rank - 1
+UNIQUE_ID = f"(group_id * {SOURCES_PER_GROUP} + source_ordinal) * {TUPLES_PER_PROFILE} + tuple_rank - 1"
+
+
+class MatchingError(RuntimeError):
+    """A stage of the matching failed: names the stage, the attributes and rules involved and what to change."""
 
 
 def build_profiles(con: duckdb.DuckDBPyConnection, records: str = "identity_records") -> int:
-    """Workspace table `identity_profiles`: one profile per identifier group and source, from the records that carry
-    a name. Returns how many.
+    """Workspace table `identity_profiles`: per identifier group and source, the TUPLES_PER_PROFILE most frequent
+    distinct combinations of the attributes of the records that carry a name (ties to the smallest). Returns how
+    many.
 
-    Each value is the group's most frequent one in that source, ties to the smallest: DuckDB's mode() breaks
-    ties by whatever order parallel threads deliver, and a profile must not change between two runs. Written
-    with grouping and joins only (no ordered aggregate, no window over all records): DuckDB can spill those
-    to disk within its memory_limit.
+    Names are compared lower-cased (Julia / JULIA). The ranking window runs over the distinct combinations, not
+    the records, which grouping has already reduced.
     """
-    unpivoted = " union all ".join(
-        f"select group_id, source_name, '{c}' as col, {c} as value from named where {c} is not null"
-        for c in PROFILE_COLUMNS
-    )
-    pivoted = ", ".join(f"max(value) filter (where col = '{c}') as {c}" for c in PROFILE_COLUMNS)
+    attributes = ", ".join(c for c in PROFILE_COLUMNS if c != "name")
+    carried = {row[0] for row in con.sql(f"describe {records}").fetchall()}
+
+    def value(column: str) -> str:
+        if column not in carried:  # a records table written before the attribute existed
+            return f"null::varchar as {column}"
+        return f"lower(r.{column}) as {column}" if column in ("name", "first_name", "last_name") else f"r.{column}"
+
     con.execute(
         f"""create or replace table {WORK_DB}.identity_profiles as
             with named as (
-                select g.group_id, r.* exclude (record_id)
+                select g.group_id, r.source_name, {", ".join(value(c) for c in PROFILE_COLUMNS)}
                 from {records} r join identity_groups g using (record_id)
                 where r.name is not null
             ),
-            counted as (
-                select group_id, source_name, col, value, count(*) as n
-                from ({unpivoted}) group by all
+            combinations as (
+                select group_id, source_name, name, {attributes}, count(*) as n
+                from named group by all
             ),
-            most as (
-                select group_id, source_name, col, max(n) as n from counted group by all
-            ),
-            modes as (
-                select group_id, source_name, col, min(value) as value
-                from counted join most using (group_id, source_name, col, n)
-                group by all
-            ),
-            profiles as (
-                select group_id, source_name, {pivoted} from modes group by group_id, source_name
+            ranked as (
+                select *, row_number() over (
+                    partition by group_id, source_name order by n desc, name, {attributes} nulls last
+                ) as tuple_rank
+                from combinations
             ),
             sources as (
                 select source_name, row_number() over (order by source_name) as source_ordinal
-                from (select distinct source_name from profiles)
+                from (select distinct source_name from ranked)
             )
-            select case when s.source_ordinal < {SOURCES_PER_GROUP} then p.group_id * {SOURCES_PER_GROUP} +
-                        s.source_ordinal else error('more than {SOURCES_PER_GROUP - 1} sources') end as unique_id,
-                   p.*
-            from profiles p join sources s using (source_name)
+            select case when s.source_ordinal < {SOURCES_PER_GROUP} then {UNIQUE_ID}
+                        else error('more than {SOURCES_PER_GROUP - 1} sources') end as unique_id,
+                   p.group_id, p.source_name, p.tuple_rank, p.name, {", ".join(f"p.{c}" for c in PROFILE_COLUMNS[1:])}
+            from ranked p join sources s using (source_name)
+            where p.tuple_rank <= {TUPLES_PER_PROFILE}
             order by unique_id"""
     )
     return con.sql("select count(*) from identity_profiles").fetchall()[0][0]
 
 
-def _settings() -> SettingsCreator:
-    # Profiles of one group always agree on a full phone, so "same masked number" is where such pairs land
-    # (a full number masks to its pattern) and the label training sees it. Levels those pairs cannot show
-    # (two different full numbers, another city, another address) start from stated m values; the label
-    # training overwrites them where the data has such pairs.
-    phone = cl.CustomComparison(
-        output_column_name="phone",
-        comparison_levels=[
-            cll.NullLevel("phone_pattern"),
-            cll.CustomLevel(
-                "phone_l is not null and phone_r is not null and phone_l != phone_r", "different full numbers"
-            ).configure(m_probability=0.01),
-            cll.ExactMatchLevel("phone_pattern").configure(label_for_charts="same masked number"),
-            cll.ElseLevel().configure(m_probability=0.02),
-        ],
-    )
-    name = cl.CustomComparison(
-        output_column_name="name",
-        comparison_levels=[
-            cll.NullLevel("name"),
-            cll.ExactMatchLevel("name").configure(tf_adjustment_column="name", tf_adjustment_weight=1.0),
-            cll.JaroWinklerLevel("name", 0.88),
-            cll.ElseLevel(),
-        ],
-    )
-    city = cl.CustomComparison(
-        output_column_name="city",
-        comparison_levels=[
-            cll.NullLevel("city"),
-            cll.ExactMatchLevel("city"),
-            cll.ElseLevel().configure(m_probability=0.05),
-        ],
-    )
-    address = cl.CustomComparison(
-        output_column_name="address",
-        comparison_levels=[
-            cll.NullLevel("address"),
-            cll.ExactMatchLevel("address").configure(m_probability=0.7),
-            cll.LevenshteinLevel("address", 3).configure(m_probability=0.1),
-            cll.ElseLevel().configure(m_probability=0.2),
-        ],
-    )
+def _settings(plan: ModelPlan) -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=[name, phone, city, address],
-        blocking_rules_to_generate_predictions=[block_on("phone_pattern"), block_on("name", "city")],
+        comparisons=plan.splink_comparisons(),
+        blocking_rules_to_generate_predictions=[block_on(*rule) for rule in plan.blocking_rules],
         retain_intermediate_calculation_columns=False,
-        retain_matching_columns=True,
+        retain_matching_columns=True,  # with the gamma (level) columns the edges keep
     )
 
 
-# identity_match_edges: one row per scored pair of profiles from different groups
+# identity_match_edges: per pair of groups and their sources, the best-scoring pair of their profiles
 EDGE_COLUMNS = {
     "group_id_l": "bigint",
     "group_id_r": "bigint",
@@ -153,7 +113,8 @@ EDGE_COLUMNS = {
     "phone_pattern": "varchar",
     "match_probability": "double",
     "match_weight": "double",
-    **{f"gamma_{c}": "integer" for c in ("name", "phone", "city", "address")},
+    # the level each comparison found, {"name": 3, "birth_date": 5, ...} (Splink's gamma values; -1 = null)
+    "comparison_levels": "json",
 }
 
 
@@ -182,107 +143,101 @@ class MatchResult:
     profiles: int
     skipped: str | None = None
     model: dict | None = None  # the trained Splink model (settings with its m and u), for increments to reuse
+    plan: dict = field(default_factory=dict)  # the comparisons and rules chosen, and why (ModelPlan.describe)
 
 
 def match_profiles(
-    con: duckdb.DuckDBPyConnection, seed: int, matching_enabled: bool = True, model: dict | None = None
+    con: duckdb.DuckDBPyConnection,
+    seed: int,
+    matching_enabled: bool = True,
+    model: dict | None = None,
+    comparisons: list[str] | None = None,
+    blocking_rules: list[list[str]] | None = None,
 ) -> MatchResult:
-    """Workspace table `identity_match_edges`: profile pairs from different groups scoring >= EVIDENCE_FLOOR.
+    """Workspace table `identity_match_edges`: pairs of profiles from different groups scoring >= EVIDENCE_FLOOR.
 
-    Reads `identity_profiles` (build_profiles); the table is created empty when matching is off or has
-    nothing to learn from, and the result says why. With `model` (a trained one), scores without training.
+    Reads `identity_profiles` (build_profiles); the table is created empty when matching is off or has nothing to
+    learn from, and the result says why. With `model` (a trained one), scores without training. `comparisons` and
+    `blocking_rules`: identity.matching's, replacing the ones chosen from the data (model_plan.py).
     """
     if not matching_enabled:
         _create_edges(con, None)
         return MatchResult(0, "identity.matching.enabled is false")
     profiles, labelled = con.sql(
-        "select count(*), count(*) - count(distinct group_id) from identity_profiles"
+        "select count(*), count(distinct (group_id, source_name)) - count(distinct group_id) from identity_profiles"
     ).fetchall()[0]
+    plan = None
     if model is None:
-        prior_rules, em_rules, too_thin = _training_plan(con, labelled)
+        try:
+            plan = plan_model(con, comparisons, blocking_rules, train_by_em=labelled < MIN_LABELLED)
+        except ValueError as error:
+            raise MatchingError(f"identity matching, planning: {error}") from error
+        too_thin = _too_thin(plan, labelled)
         if too_thin:
             _create_edges(con, None)
-            return MatchResult(profiles, too_thin)
+            return MatchResult(profiles, too_thin, plan=plan.describe())
     with splink_db_api(con) as db_api:
         registered = db_api.register("identity_profiles", table_name="profiles")
-        linker = Linker(registered, model or _settings(), log_level=logging.WARNING)
-        if model is None:
-            linker.training.estimate_probability_two_random_records_match(
-                [block_on(*rule) for rule in prior_rules], recall=PRIOR_RECALL
-            )
-            _bound_prior(linker)
-            linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-            if em_rules:
-                for rule in em_rules:
-                    linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
-            else:
-                linker.training.estimate_m_from_label_column("group_id")
-        predictions = linker.inference.predict(threshold_match_probability=EVIDENCE_FLOOR)
-        _create_edges(con, _edges_sql(predictions.physical_name, "identity_profiles"))
+        linker = Linker(registered, model or _settings(plan), log_level=logging.WARNING)
+        if plan is not None:
+            _train(linker, plan, seed)
+        try:
+            predictions = linker.inference.predict(threshold_match_probability=EVIDENCE_FLOOR)
+        except Exception as error:
+            settings = linker.misc.save_model_to_json()
+            rules = [r["blocking_rule"] for r in settings["blocking_rules_to_generate_predictions"]]
+            raise MatchingError(
+                f"identity matching, prediction (blocking rules {'; '.join(rules)}): {error}. Name fewer or more "
+                "selective rules in identity.matching.blocking_rules"
+            ) from error
         model = linker.misc.save_model_to_json()
-    return MatchResult(profiles, model=model)
+        _create_edges(con, _edges_sql(predictions.physical_name, "identity_profiles", _comparison_names(model)))
+    return MatchResult(profiles, model=model, plan=plan.describe() if plan else {})
 
 
-def _training_plan(
-    con: duckdb.DuckDBPyConnection, labelled: int
-) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], str | None]:
-    """The rules the prior is estimated on and, with fewer than MIN_LABELLED labelled profiles, the rules
-    expectation maximisation trains on (else none: the labels train the m probabilities); or why the data is too
-    thin to train on."""
-    em_rules = _em_rules(con) if labelled < MIN_LABELLED else []
-    if labelled < MIN_LABELLED and not em_rules:
+def _too_thin(plan: ModelPlan, labelled: int) -> str | None:
+    """Why the data is too thin to train on, or None."""
+    if labelled < MIN_LABELLED and not plan.em_rules:
         return (
-            [],
-            [],
-            (
-                f"training: only {labelled} profiles share a group, and no two profiles share a name and city and "
-                "a phone pattern or address to train on without them: nothing to learn from"
-            ),
+            f"training: only {labelled} profiles share a group with another source's, and no rule expectation "
+            "maximisation could train on ("
+            + "; ".join(" + ".join(rule) for rule in EM_CANDIDATES)
+            + ") finds two profiles alike: nothing to learn from"
         )
-    prior_rules = _prior_rules(con)
-    if not prior_rules:
+    if not plan.prior_rules:
         return (
-            [],
-            [],
-            (
-                "training: no deterministic rule of the attributes present ("
-                + "; ".join(" + ".join(rule) for rule in PRIOR_RULES)
-                + ") finds two profiles alike, so P(two profiles are one person) cannot be estimated; customers are "
-                "resolved by shared identifiers only"
-            ),
+            "training: no deterministic rule of the attributes present finds two profiles alike, so P(two profiles "
+            "are one person) cannot be estimated; customers are resolved by shared identifiers only"
         )
-    return prior_rules, em_rules, None
+    if not plan.blocking_rules:
+        return "blocking: no blocking rule of the attributes present finds a pair of profiles to score"
+    return None
 
 
-def _prior_rules(con: duckdb.DuckDBPyConnection) -> list[tuple[str, ...]]:
-    """The PRIOR_RULES to estimate the prior on: the first that finds a pair of profiles, or, when that is not the
-    phone rule, every one that finds a pair (Splink counts a pair two rules find once)."""
-    found = []
-    for rule in PRIOR_RULES:
-        if _pairs(con, rule) > 0:
-            if rule == PRIOR_RULES[0]:
-                return [rule]
-            found.append(rule)
-    return found
-
-
-def _em_rules(con: duckdb.DuckDBPyConnection) -> list[tuple[str, ...]]:
-    """The blocking rules expectation maximisation trains on (EM_FIRST_RULE, then the first of EM_SECOND_RULES
-    that finds a pair of profiles), or none when either finds no pair."""
-    second = next((rule for rule in EM_SECOND_RULES if _pairs(con, rule) > 0), None)
-    if second is None or _pairs(con, EM_FIRST_RULE) == 0:
-        return []
-    return [EM_FIRST_RULE, second]
-
-
-def _pairs(con: duckdb.DuckDBPyConnection, rule: tuple[str, ...]) -> int:
-    """Pairs of profiles equal on every column of `rule` (none null)."""
-    present = " and ".join(f"{column} is not null" for column in rule)
-    [(pairs,)] = con.sql(
-        f"""select coalesce(sum(n * (n - 1) / 2), 0) from (
-            select count(*) as n from identity_profiles where {present} group by {", ".join(rule)})"""
-    ).fetchall()
-    return int(pairs)
+def _train(linker: Linker, plan: ModelPlan, seed: int) -> None:
+    """The prior, u and m probabilities, each stage's failure named with the attributes and rules it used."""
+    stage = "prior"
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on(*rule) for rule in plan.prior_rules], recall=plan.prior_recall
+        )
+        _bound_prior(linker)
+        stage = "u probabilities"
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+        if plan.em_rules:
+            for rule in plan.em_rules:
+                stage = f"expectation maximisation on {' + '.join(rule)}"
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*rule), estimate_without_term_frequencies=True
+                )
+        else:
+            stage = "m probabilities from the groups seen by two sources"
+            linker.training.estimate_m_from_label_column("group_id")
+    except Exception as error:
+        raise MatchingError(
+            f"identity matching, training ({stage}; comparisons {', '.join(plan.comparisons)}): {error}. Name the "
+            "comparisons to use in identity.matching.comparisons, or turn identity.matching.enabled off"
+        ) from error
 
 
 def _bound_prior(linker: Linker) -> None:
@@ -314,7 +269,7 @@ def match_new_profiles(con: duckdb.DuckDBPyConnection, model: dict, known_profil
             from (select distinct source_name from profiles)
         )
         -- unique ids again over all profiles: an increment's new source would shift the ordinals
-        select p.group_id * {SOURCES_PER_GROUP} + s.source_ordinal as unique_id, p.* exclude (unique_id)
+        select {UNIQUE_ID} as unique_id, p.* exclude (unique_id)
         from profiles p join sources s using (source_name)"""
     )
     [(sources, new_count, old_count)] = con.sql(
@@ -325,6 +280,7 @@ def match_new_profiles(con: duckdb.DuckDBPyConnection, model: dict, known_profil
         raise ValueError(f"more than {SOURCES_PER_GROUP - 1} sources")
     for table, where in (("identity_new_profiles", "is_new"), ("identity_old_profiles", "not is_new")):
         con.execute(f"create or replace table {WORK_DB}.{table} as from identity_all_profiles where {where}")
+    names = _comparison_names(model)
     if not new_count:  # nothing named among the new records and those they touch: nothing to score
         _create_edges(con, None)
     else:
@@ -344,10 +300,15 @@ def match_new_profiles(con: duckdb.DuckDBPyConnection, model: dict, known_profil
                         old, new, threshold_match_probability=EVIDENCE_FLOOR, warning_mode="never"
                     )
                 )
-            pairs = " union all ".join(f"select {', '.join(PAIR_COLUMNS)} from {p.physical_name}" for p in scored)
-            _create_edges(con, _edges_sql(f"({pairs})", "identity_all_profiles"))
+            columns = ", ".join(_pair_columns(names))
+            pairs = " union all ".join(f"select {columns} from {p.physical_name}" for p in scored)
+            _create_edges(con, _edges_sql(f"({pairs})", "identity_all_profiles", names))
     for table in ("identity_all_profiles", "identity_new_profiles", "identity_old_profiles"):
         con.execute(f"drop table {table}")
+
+
+def _comparison_names(model: dict) -> list[str]:
+    return [comparison["output_column_name"] for comparison in model["comparisons"]]
 
 
 def _tf_columns(model: dict) -> list[str]:
@@ -361,35 +322,32 @@ def _tf_columns(model: dict) -> list[str]:
     )
 
 
-# The columns of a scored pair that make an edge (with unique_id_l, unique_id_r).
-PAIR_COLUMNS = [
-    "unique_id_l",
-    "unique_id_r",
-    "name_l",
-    "name_r",
-    "phone_pattern_l",
-    "phone_pattern_r",
-    "match_probability",
-    "match_weight",
-    *(f"gamma_{c}" for c in ("name", "phone", "city", "address")),
-]
+def _pair_columns(comparisons: list[str]) -> list[str]:
+    """The columns of a scored pair that make an edge."""
+    return ["unique_id_l", "unique_id_r", "match_probability", "match_weight", *(f"gamma_{c}" for c in comparisons)]
 
 
-def _edges_sql(predictions: str, profiles: str) -> str:
-    # Oriented by unique id, as a full prediction returns its pairs (an increment's old-new pairs come either way).
-    return f"""with oriented as (
-                   select {", ".join(PAIR_COLUMNS)} from {predictions} where unique_id_l < unique_id_r
-                   union all
-                   select unique_id_r, unique_id_l, name_r, name_l, phone_pattern_r, phone_pattern_l,
-                          match_probability, match_weight, gamma_name, gamma_phone, gamma_city, gamma_address
-                   from {predictions} where unique_id_l > unique_id_r
+def _edges_sql(predictions: str, profiles: str, comparisons: list[str]) -> str:
+    # Oriented by group id; of the pairs of two groups' profiles (several combinations each), the best-scoring.
+    levels = ", ".join(f"'{c}', p.gamma_{c}" for c in comparisons)
+    return f"""with scored as (
+                   select least(l.group_id, r.group_id) as group_id_l, greatest(l.group_id, r.group_id) as group_id_r,
+                          case when l.group_id < r.group_id then l.source_name else r.source_name end as source_l,
+                          case when l.group_id < r.group_id then r.source_name else l.source_name end as source_r,
+                          case when l.group_id < r.group_id then l.name else r.name end as name_l,
+                          case when l.group_id < r.group_id then r.name else l.name end as name_r,
+                          case when l.group_id < r.group_id then l.phone_pattern else r.phone_pattern end
+                              as phone_pattern,
+                          p.match_probability, p.match_weight, json_object({levels}) as comparison_levels,
+                          least(p.unique_id_l, p.unique_id_r) as low_id,
+                          greatest(p.unique_id_l, p.unique_id_r) as high_id
+                   from {predictions} p
+                   join {profiles} l on l.unique_id = p.unique_id_l
+                   join {profiles} r on r.unique_id = p.unique_id_r
+                   where l.group_id != r.group_id
                )
-               select least(l.group_id, r.group_id) as group_id_l, greatest(l.group_id, r.group_id) as group_id_r,
-                      l.source_name as source_l, r.source_name as source_r,
-                      p.name_l, p.name_r, p.phone_pattern_l as phone_pattern,
-                      p.match_probability, p.match_weight,
-                      p.gamma_name, p.gamma_phone, p.gamma_city, p.gamma_address
-               from oriented p
-               join {profiles} l on l.unique_id = p.unique_id_l
-               join {profiles} r on r.unique_id = p.unique_id_r
-               where l.group_id != r.group_id"""
+               select * exclude (low_id, high_id) from scored
+               qualify row_number() over (
+                   partition by group_id_l, group_id_r, source_l, source_r
+                   order by match_probability desc, low_id, high_id
+               ) = 1"""

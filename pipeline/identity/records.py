@@ -24,7 +24,19 @@ PERSON_ENTITIES: dict[str, tuple[str | None, str]] = {
     "opportunities": (None, "created_at"),
 }
 
-ATTRIBUTES = ["city", "address"]
+# What a person record says about the person beside its identifiers: the attributes matching compares
+# (identity/model_plan.py), as text.
+ATTRIBUTES = [
+    "first_name",
+    "last_name",
+    "birth_date",
+    "national_id",
+    "city",
+    "address",
+    "postcode",
+    "company_name",
+    "company_registration_id",
+]
 ROWS_PER_FILE = 2**32  # record ids leave this many numbers to each file's rows
 
 # Cleaning wrote phones as E.164; a masked mainland mobile is +86 + 3 digits + **** + 4 digits.

@@ -72,6 +72,7 @@ DDL = [
     "alter table identity.runs add column if not exists merges bigint",
     "alter table identity.runs add column if not exists unmerges bigint",
     "alter table identity.runs add column if not exists kept_apart bigint",
+    "alter table identity.runs add column if not exists matching_plan json",
 ]
 
 
@@ -95,6 +96,8 @@ class IdentitySummary:
     merges: int = 0  # earlier customers merged into another (identity.merges)
     unmerges: int = 0  # retired keys given back by an unmerge or never-link entry
     kept_apart: int = 0  # customers split because they held both sides of a never-link pair
+    # the comparisons and rules a full resolution chose for this data, and what it left out (model_plan.py)
+    matching_plan: dict = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -229,8 +232,10 @@ def _match(con, config: IdentityConfig, incremental: bool, reuse_model: bool, su
     saved = con.sql("select model from identity.match_model").fetchall() if incremental or reuse_model else []
     model = json.loads(saved[0][0]) if saved else None
     if not incremental:
-        result = match_profiles(con, config.matching.seed, True, model)
+        matching = config.matching
+        result = match_profiles(con, matching.seed, True, model, matching.comparisons, matching.blocking_rules)
         summary.matching_skipped = result.skipped
+        summary.matching_plan = result.plan
         mark_accepted(con, config.matching.threshold)
         return result.model
     con.execute(
@@ -342,8 +347,8 @@ def _write(con, config, run_id, now, summary, incremental, fingerprint, model) -
                 """insert into identity.runs (run_id, resolved_at, records, identified_records, identifier_groups,
                     profiles, accepted_matches, customers, new_keys, retired_keys, shared_identifiers, matching_skipped,
                     stage_seconds, changed_customers, mode, mode_reason, resolved_records, state_fingerprint, merges,
-                    unmerges, kept_apart)
-                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    unmerges, kept_apart, matching_plan)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     run_id,
                     now,
@@ -366,6 +371,7 @@ def _write(con, config, run_id, now, summary, incremental, fingerprint, model) -
                     summary.merges,
                     summary.unmerges,
                     summary.kept_apart,
+                    json.dumps(summary.matching_plan, ensure_ascii=False) if summary.matching_plan else None,
                 ],
             )
     finally:

@@ -144,6 +144,22 @@ def _as_refunds(lf: pl.LazyFrame, contract: SourceContract, known: set[str]) -> 
     return lf.with_columns(changes)
 
 
+def whole_name(lf: pl.LazyFrame, known: set[str]) -> pl.Expr:
+    """The whole name where an export splits it and gives none: family name first and no space in Chinese
+    (王 + 芳 = 王芳), given name first with a space otherwise (Julia Taylor); a whole name the export gives is kept.
+    Identity compares and dim_customer shows the whole name, so an export that splits names still has one."""
+    first = pl.col("first_name") if "first_name" in known else pl.lit(None, pl.String)
+    last = pl.col("last_name") if "last_name" in known else pl.lit(None, pl.String)
+    han = pl.concat_str([last, first], ignore_nulls=True).str.contains(r"\p{Han}")
+    composed = (
+        pl.when(han)
+        .then(pl.concat_str([last, first], ignore_nulls=True))
+        .otherwise(pl.concat_str([first, last], separator=" ", ignore_nulls=True))
+    )
+    whole = pl.col("name") if "name" in known else pl.lit(None, pl.String)
+    return pl.coalesce(whole, pl.when(composed != "").then(composed))
+
+
 def to_canonical(
     lf: pl.LazyFrame,
     contract: SourceContract,
@@ -214,6 +230,9 @@ def to_canonical(
             )
         known.add(target)
 
+    if {"first_name", "last_name"} & known and "name" in canonical:
+        lf = lf.with_columns(whole_name(lf, known).alias("name"))
+        known.add("name")
     if contract.returns is not None:
         lf = _as_refunds(lf, contract, known)
     if contract.entity == "orders":

@@ -8,7 +8,8 @@ quarantine shows what the file said. Cleaning never invents a value.
   code `+861012345678`; a phone of another country (a `+44` or `0044` prefix, or any phone of a source whose
   country is not China: the contract's `country`, else crmgrade.yml's) becomes E.164 when the `phonenumbers`
   library (Google's libphonenumber) finds it a valid number of that country, and is left as it came otherwise;
-- e-mails are trimmed and lower-cased; names lose stray inner spaces (`张 三` -> `张三`, `Li  Wei` -> `Li Wei`).
+- e-mails are trimmed and lower-cased; names lose stray inner spaces (`张 三` -> `张三`, `Li  Wei` -> `Li Wei`);
+- registration numbers lose their separators and postcodes their double spaces, both in capitals.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ import polars as pl
 # What each canonical column holds, where cleaning differs from plain trimmed text.
 PHONE_COLUMNS = frozenset({"phone"})
 EMAIL_COLUMNS = frozenset({"email"})
-NAME_COLUMNS = frozenset({"name", "buyer_name", "contact_name", "company_name"})
+NAME_COLUMNS = frozenset({"name", "first_name", "last_name", "buyer_name", "contact_name", "company_name"})
+# Registration numbers and postcodes are compared as written without separators, in capitals: '110101 19900307 123x'
+# and '11010119900307123X' are one 身份证号, 'sw1a 1aa' and 'SW1A 1AA' one postcode.
+CODE_COLUMNS = frozenset({"national_id", "company_registration_id"})
+POSTCODE_COLUMNS = frozenset({"postcode"})
 
 _FULL_WIDTH = [chr(0xFF01 + i) for i in range(94)] + ["\u3000"]
 _HALF_WIDTH = [chr(0x21 + i) for i in range(94)] + [" "]
@@ -124,4 +129,8 @@ def cleaning_for(column: str, country: str = "CN") -> pl.Expr | None:
         return clean_email(pl.col(column))
     if column in NAME_COLUMNS:
         return clean_name(pl.col(column))
+    if column in CODE_COLUMNS:
+        return pl.col(column).str.replace_all(r"[\s\-./]", "").str.to_uppercase()
+    if column in POSTCODE_COLUMNS:
+        return pl.col(column).str.replace_all(r"\s+", " ").str.to_uppercase()
     return None

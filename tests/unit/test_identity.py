@@ -218,28 +218,36 @@ def test_a_nameless_full_number_joins_the_only_customer_with_its_masked_form(ena
     con.close()
 
 
-def test_a_profile_takes_the_most_frequent_value_and_ties_go_to_the_smallest():
-    from pipeline.identity.matching import build_profiles
+def test_a_profile_keeps_a_groups_most_frequent_combinations_per_source_ties_to_the_smallest(monkeypatch):
+    # Three records of one person with three spellings are three chances to meet another group (issue 45: averaging
+    # them into one record lost the people_fake_1000 matches whose other record carried the typo).
+    from pipeline.identity import matching
 
+    monkeypatch.setattr(matching, "TUPLES_PER_PROFILE", 2)
     con = duckdb.connect()
     con.execute(
         """create table identity_records as select * from (values
             (1, 'tmall', '王芳', '139****2222', null, '深圳', null),
             (2, 'tmall', '王芳', '139****2222', null, '广州', null),
             (3, 'tmall', '王小芳', '139****2222', null, null, null),
-            (4, 'jd', '李雷', null, null, '上海', null)
+            (4, 'tmall', '王芳', '139****2222', null, '广州', null),
+            (5, 'jd', 'Li LEI', null, null, '上海', null)
         ) t(record_id, source_name, name, phone_pattern, phone, city, address)"""
     )
     con.execute(
-        "create table identity_groups as select record_id, case when record_id < 4 then 1 else 2 end as group_id"
+        "create table identity_groups as select record_id, case when record_id < 5 then 1 else 2 end as group_id"
         " from identity_records"
     )
     with identity_workspace(con):
-        assert build_profiles(con) == 2
+        assert matching.build_profiles(con) == 3
         rows = con.sql(
-            "select group_id, source_name, name, phone_pattern, city from identity_profiles order by unique_id"
+            "select group_id, source_name, tuple_rank, name, phone_pattern, city, first_name from identity_profiles"
+            " order by unique_id"
         ).fetchall()
+    # 广州 twice first; of the two combinations seen once, 王小芳 sorts before 王芳 + 深圳, which is past the 2 kept.
+    # Names lower-cased; attributes the records do not carry (first_name) are null.
     assert rows == [
-        (1, "tmall", "王芳", "139****2222", "广州"),
-        (2, "jd", "李雷", None, "上海"),
+        (1, "tmall", 1, "王芳", "139****2222", "广州", None),
+        (1, "tmall", 2, "王小芳", "139****2222", None, None),
+        (2, "jd", 1, "li lei", None, "上海", None),
     ]

@@ -8,7 +8,8 @@ import pytest
 
 from pipeline.contracts.model import SourceContract
 from pipeline.ingest.loader import IngestOptions
-from pipeline.quality.cleaning import clean_name, clean_phone, fold_full_width
+from pipeline.ingest.transform import whole_name
+from pipeline.quality.cleaning import clean_name, clean_phone, cleaning_for, fold_full_width
 from pipeline.quality.suites import SuiteError, load_suite, suite_for
 from pipeline.quality.validate import validate_frame
 
@@ -80,6 +81,25 @@ def test_names_and_full_width():
         pl.DataFrame({"a": ["１３８１２３４５６７８", "ＡＢ＠ｘ．ｃｏｍ"], "b": ["普通", "x"]}), ["a", "b"]
     )
     assert df["a"].to_list() == ["13812345678", "AB@x.com"] and df["b"].to_list() == ["普通", "x"]
+
+
+def test_registration_numbers_and_postcodes_are_compared_without_separators_in_capitals():
+    df = pl.DataFrame({"national_id": ["110101 19900307 123x", "123-45-6789"], "postcode": ["sw1a  1aa", "4011"]})
+    cleaned = df.select(cleaning_for("national_id").alias("id"), cleaning_for("postcode").alias("postcode"))
+    assert cleaned.rows() == [("11010119900307123X", "SW1A 1AA"), ("123456789", "4011")]
+
+
+def test_a_split_name_is_composed_where_the_export_gives_no_whole_name():
+    lf = pl.LazyFrame(
+        {
+            "name": [None, "Given Whole", None, None, None],
+            "first_name": ["Julia", "a", "芳", None, None],
+            "last_name": ["Taylor", "b", "王", "Smith", None],
+        }
+    )
+    names = lf.select(whole_name(lf, {"name", "first_name", "last_name"})).collect().to_series().to_list()
+    # given name first with a space, family name first without one in Chinese; a whole name given is kept
+    assert names == ["Julia Taylor", "Given Whole", "王芳", "Smith", None]
 
 
 def test_every_entity_has_a_suite_with_row_and_table_rules():

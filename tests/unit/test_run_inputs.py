@@ -55,7 +55,7 @@ def test_the_last_run_with_the_same_inputs_is_found_and_any_change_is_seen(setti
     assert inputs_digest(settings) != now
     monkeypatch.delenv("CRMGRADE_PRIVACY_SALT")
     assert inputs_digest(settings) == now
-    settings.identity.matching.threshold = 0.95
+    settings.identity.matching.threshold = 0.9
     assert inputs_digest(settings) != now
 
 

@@ -1,5 +1,6 @@
--- The golden record for BI: personal columns masked or hashed (macro personal), birth date left out (fct_customer
--- has the age band). phone_hash and email_hash join the customer to other tables hashed with the same salt.
+-- The golden record for BI: personal columns masked or hashed (macro personal); birth date, national id and the split
+-- names left out (fct_customer has the age band). phone_hash and email_hash join the customer to other tables hashed
+-- with the same salt.
 with
 
 customers as (
@@ -20,8 +21,10 @@ select
     region,
     city,
     {{ personal('customers', 'address', 'address') }} as address,
+    postcode,
     occupation,
     company_name,
+    company_registration_id,
     industry,
     company_size,
     {{ personal('customers', 'member_id', 'hash') }} as member_id,

@@ -98,6 +98,8 @@ def identity_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
         "kept_apart": summary.kept_apart,  # customers split to keep a never-link pair apart
         "shared_identifiers": summary.shared_identifiers,
         "matching_skipped": summary.matching_skipped or "no",
+        # the comparisons and rules chosen for this company's data, and what was left out (identity/model_plan.py)
+        "matching_plan": dg.MetadataValue.json(summary.matching_plan),
         "stage_seconds": dg.MetadataValue.json(summary.stage_seconds),
     }
     yield dg.MaterializeResult(asset_key=RECORD_LINKS, metadata=metadata)

@@ -14,6 +14,7 @@ renamed as (
         member_id,
         -- strings
         company_name,
+        company_registration_id,
         contact_name,
         phone,
         email,

@@ -23,6 +23,7 @@ renamed as (
         province,
         city,
         address,
+        postcode,
         product_name,
         status,
         currency,
