@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.contracts.schema import ENTITIES
+from pipeline.quality.explain import why_nothing_graded
 from pipeline.quality.reconcile import latest_stopped_files
 
 SUMMARY_FILE = "run_summary.md"  # in reports_dir
@@ -48,6 +49,8 @@ def collect(warehouse: Path) -> dict:
             "select breakdown_value, customers from marts.grade_summary where breakdown = 'recency_method' order by 1"
         ).fetchall()
         as_of = con.execute("select max(as_of_date) from marts.customer_grades").fetchall()[0][0]
+        # a run that graded nobody and still finished: a company with no sales (clv_assets stops on any other cause)
+        nobody_graded = why_nothing_graded(con) if as_of is None else None
         [(currency,)] = con.execute("select currency from grading_spec.settings").fetchall()
         customers = con.execute("select count(*) from marts.fct_customer").fetchall()[0][0]
         stages = con.execute(
@@ -118,6 +121,7 @@ def collect(warehouse: Path) -> dict:
         "stages": stages,
         "identity": identity,
         "matching_skipped": matching_skipped[0][0] if matching_skipped else None,
+        "nobody_graded": nobody_graded,
     }
 
 
@@ -178,6 +182,8 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
             f"No data for {', '.join(summary['absent'])}: no contract maps them, or their files held no rows. Their "
             "tables are empty, and the fact-table columns they feed are empty or zero (the grades use what exists).",
         ]
+    if summary.get("nobody_graded"):
+        lines[4:4] = [f"**Nobody was graded**: {summary['nobody_graded']}. Customers are resolved and published.", ""]
     lines += ["", "Files in the manifest: " + ", ".join(f"{n} {status}" for status, n in summary["files"])]
     if summary["rules"]:
         lines += ["", "## Quarantined rows by rule (details: dq.quarantine)", "", "| source | rule | rows |"]
@@ -185,14 +191,18 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
     if summary["stopped"]:
         lines += ["", "## Files stopped (not loaded; an earlier version stays)", ""]
         lines += [f"- {s} {f} ({status}): {message}" for s, f, status, message in summary["stopped"]]
-    lines += [
-        "",
-        f"## Customers per grade (as of {summary['as_of']})",
-        "",
-        f"| grade | customers | net spend ({summary['currency']}) | average CLV ({summary['currency']}) "
-        "| high churn risk |",
-        "|---|---:|---:|---:|---:|",
-    ]
+    lines += (
+        []
+        if summary.get("nobody_graded")
+        else [
+            "",
+            f"## Customers per grade (as of {summary['as_of']})",
+            "",
+            f"| grade | customers | net spend ({summary['currency']}) | average CLV ({summary['currency']}) "
+            "| high churn risk |",
+            "|---|---:|---:|---:|---:|",
+        ]
+    )
     lines += [
         f"| {g} | {n:,} | {m or 0:,.2f} | {clv or 0:,.2f} | {risk or 0:.1%} |"
         for g, n, m, clv, risk in summary["grades"]
@@ -233,7 +243,7 @@ def render(summary: dict, warehouse: Path, reports_dir: Path) -> str:
 
 def _monitoring_lines(summary: dict) -> list[str]:
     lines = []
-    if summary["alerts"] is not None:
+    if summary["alerts"] is not None and summary["as_of"] is not None:
         lines += ["", f"## Drift alerts on {summary['as_of']} (monitoring.drift_alerts)", ""]
         lines += [f"- {kind} {subject}: {evidence}" for kind, subject, evidence in summary["alerts"]] or ["None."]
     if summary["backtest"]:

@@ -99,6 +99,51 @@ def _fits(summary: clv.CustomerSummary, sample: int | None) -> list[tuple[clv.Fi
     return [(purchases, spend) for purchases in clv.fit_purchases(summary.x, summary.t_x, summary.T)]
 
 
+# The columns of CustomerValue's frames, for a run with nobody to predict (no_customer_value).
+PARAMETER_COLUMNS = {
+    "as_of_date": pl.Date,
+    "model": pl.String,
+    "profile": pl.String,
+    "parameter": pl.String,
+    "value": pl.Float64,
+    "time_unit": pl.String,
+    "n_customers": pl.Int64,
+    "log_likelihood": pl.Float64,
+    "converged": pl.Boolean,
+    "fitted_as_of": pl.Date,
+    "fit_key": pl.String,
+}
+PREDICTION_COLUMNS = {
+    "customer_key": pl.String,
+    "as_of_date": pl.Date,
+    "profile": pl.String,
+    "clv_model": pl.String,
+    "clv_fit": pl.String,
+    "transactions": pl.Int64,
+    "repeat_transactions": pl.Int64,
+    "recency_t": pl.Float64,
+    "age_t": pl.Float64,
+    "time_unit": pl.String,
+    "mean_repeat_value": pl.Float64,
+    "p_alive": pl.Float64,
+    "expected_purchases": pl.Float64,
+    "p_no_purchase": pl.Float64,
+    "expected_spend_gross": pl.Float64,
+    "refund_share": pl.Float64,
+    "clv": pl.Float64,
+    "churn_risk": pl.String,
+    "horizon_months": pl.Int32,
+    "annual_discount_rate": pl.Float64,
+}
+
+
+def no_customer_value(as_of_date: date, reason: str) -> CustomerValue:
+    """No parameters and no predictions: a company with no sales has nobody to predict."""
+    return CustomerValue(
+        pl.DataFrame(schema=PARAMETER_COLUMNS), pl.DataFrame(schema=PREDICTION_COLUMNS), False, as_of_date, reason
+    )
+
+
 def _subset(summary: clv.CustomerSummary, mask: np.ndarray) -> clv.CustomerSummary:
     return clv.CustomerSummary(summary.x[mask], summary.t_x[mask], summary.T[mask], summary.m_x[mask])
 

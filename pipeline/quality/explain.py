@@ -13,6 +13,14 @@ from pipeline.quality.reconcile import latest_stopped_files
 from pipeline.quality.suites import suite_for
 
 
+def no_orders_delivered(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether no order reached the warehouse at all, loaded, quarantined or stopped: a company that sends its
+    registry (or its contacts, tickets, surveys) and no sales. Nothing is graded, and that is no data fault."""
+    [(loaded,)] = con.execute("select count(*) from raw.orders").fetchall()
+    [(quarantined,)] = con.execute("select count(*) from dq.quarantine where entity = 'orders'").fetchall()
+    return loaded == 0 and quarantined == 0 and not latest_stopped_files(con, "orders")
+
+
 def why_nothing_graded(con: duckdb.DuckDBPyConnection, as_of_date=None) -> str:
     [(loaded,)] = con.execute("select count(*) from raw.orders").fetchall()
     rules = con.execute(
@@ -20,7 +28,7 @@ def why_nothing_graded(con: duckdb.DuckDBPyConnection, as_of_date=None) -> str:
            where entity = 'orders' group by rule order by rows desc, rule limit 3"""
     ).fetchall()
     stopped = latest_stopped_files(con, "orders")[:3]
-    if loaded == 0 and not rules and not stopped:
+    if no_orders_delivered(con):
         return (
             "no order was loaded: no source contract maps entity `orders`, or its path matched no file under "
             "sources.root"

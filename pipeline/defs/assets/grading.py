@@ -10,13 +10,13 @@ from pipeline.defs.dbt.project import build_variant
 from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.grading import shadow
-from pipeline.grading.customer_value import predict_customer_value
+from pipeline.grading.customer_value import no_customer_value, predict_customer_value
 from pipeline.grading.rules import apply_rules, compile_rules, load_rules
 from pipeline.grading.spec import load_grading_spec, parse_grading_spec, spec_tables, write_spec
 from pipeline.grading.variant import dbt_build_args, write_variant_spec
 from pipeline.grading.versions import record_version, spec_files, version_of
 from pipeline.markdown import md_table
-from pipeline.quality.explain import why_nothing_graded
+from pipeline.quality.explain import no_orders_delivered, why_nothing_graded
 from pipeline.warehouse_tables import replace_tables, table_exists
 
 _TABLES = {
@@ -178,7 +178,16 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
         [(as_of_date,)] = con.sql("select max(as_of_date) from marts.customer_grades").fetchall()
         if as_of_date is None:
             reason = why_nothing_graded(con, cfg.resolved_as_of_date())
-            raise dg.Failure(f"marts.customer_grades is empty, nothing to predict: {reason}")
+            if not no_orders_delivered(con):  # orders came and none is gradeable: a fault to fix, so the run stops
+                raise dg.Failure(f"marts.customer_grades is empty, nothing to predict: {reason}")
+            # a company with no sales (its registry, contacts, tickets): resolved and published, nobody graded, and
+            # the summary says so first (pipeline/summary.py)
+            context.log.warning(f"Nobody is graded: {reason}")
+            empty = no_customer_value(cfg.resolved_as_of_date(), reason)
+            replace_tables(con, "clv", {"model_params": empty.params, "customer_predictions": empty.predictions})
+            for table in _CLV_TABLES:
+                yield dg.MaterializeResult(asset_key=["clv", table], metadata={"rows": 0, "why": reason})
+            return
         # the purchases the grades counted (known customer, before the as-of date, a purchase status)
         orders = con.sql(
             """select customer_key, order_date as purchase_date, gross_amount, net_amount
