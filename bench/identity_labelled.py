@@ -337,7 +337,7 @@ def run_demo(customers: int, config: IdentityConfig, work: Path) -> Result:
     return Result(
         f"demo ({customers:,} customers)",
         "11 sources",
-        summary.records,
+        loaded + quarantined,  # rows read, of every entity (summary.records counts the person records)
         loaded,
         quarantined,
         ours,

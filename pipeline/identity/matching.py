@@ -172,6 +172,11 @@ def match_profiles(
             plan = plan_model(con, comparisons, blocking_rules, train_by_em=labelled < MIN_LABELLED)
         except ValueError as error:
             raise MatchingError(f"identity matching, planning: {error}") from error
+        except duckdb.Error as error:
+            raise MatchingError(
+                f"identity matching, blocking (counting the pairs each candidate rule yields over {profiles:,} "
+                f"profiles): {error}. Name the rules in identity.matching.blocking_rules"
+            ) from error
         too_thin = _too_thin(plan, labelled)
         if too_thin:
             _create_edges(con, None)

@@ -299,6 +299,8 @@ def plan_model(
                 notes.append(f"blocking rule {' + '.join(rule)} left out: {found:,} pairs (more than {cap:,})")
             elif found:
                 blocking.append(rule)
+        # a rule blocking on more columns than another chosen one finds only pairs that one finds
+        blocking = [r for r in blocking if not any(set(o) < set(r) for o in blocking)]
     else:
         blocking = [tuple(rule) for rule in blocking_rules]
     prior = []

@@ -41,7 +41,13 @@ from pipeline.identity.increment import (
 from pipeline.identity.keys import KEY_PREFIX, assign_keys
 from pipeline.identity.masked_phone import RULE as MASKED_PHONE
 from pipeline.identity.masked_phone import masked_phone_edges
-from pipeline.identity.matching import build_profiles, mark_accepted, match_new_profiles, match_profiles
+from pipeline.identity.matching import (
+    MatchingError,
+    build_profiles,
+    mark_accepted,
+    match_new_profiles,
+    match_profiles,
+)
 from pipeline.identity.never_link import (
     ensure_tables,
     record_merges,
@@ -178,13 +184,20 @@ def _resolve(
     lap("matching")
 
     # Groups joined by accepted matches are one customer.
-    connected_components(
-        con,
-        "select distinct group_id from identity_groups",
-        "select distinct group_id_l, group_id_r from identity_edges where accepted",
-        "group_id",
-        into="identity_group_cc",
-    )
+    try:
+        connected_components(
+            con,
+            "select distinct group_id from identity_groups",
+            "select distinct group_id_l, group_id_r from identity_edges where accepted",
+            "group_id",
+            into="identity_group_cc",
+        )
+    except duckdb.Error as error:
+        [(edges,)] = con.sql("select count(*) from identity_edges where accepted").fetchall()
+        raise MatchingError(
+            f"identity clustering ({edges:,} accepted matches between identifier groups): {error}. A threshold "
+            "closer to 1 (identity.matching.threshold) accepts fewer matches"
+        ) from error
     con.execute(
         f"""create or replace table {WORK_DB}.identity_clusters as
         select g.record_id, g.group_id, c.cluster_id
