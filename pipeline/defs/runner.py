@@ -187,7 +187,9 @@ def step_error(err) -> str:
     if err is None:
         return "no error recorded"
     wrapper = " ".join(err.message.split())  # one line: the summary and the console list it after the step
-    while err.cause is not None:
+    # down to the innermost cause, unless an error already says its cause and more (identity's MatchingError names
+    # the stage and the setting to change around Splink's message)
+    while err.cause is not None and _said(err.cause) not in _said(err):
         err = err.cause
     message = " ".join(err.message.split()) or wrapper
     head, _, rest = message.partition(": ")
@@ -196,6 +198,13 @@ def step_error(err) -> str:
     if message == wrapper or head == err.cls_name:
         return message
     return f"{err.cls_name or 'Error'}: {message}"
+
+
+def _said(err) -> str:
+    """An error's message on one line, without its leading 'module.Type: '."""
+    message = " ".join(err.message.split())
+    head, _, rest = message.partition(": ")
+    return rest if re.fullmatch(r"[\w.]+", head) else message
 
 
 def gate_messages(settings: Settings, run_id: str) -> list[str]:

@@ -22,6 +22,28 @@ def test_a_failed_step_says_the_exception_raised_inside_it_not_dagsters_wrapper(
     assert step_error(None) == "no error recorded"
 
 
+def test_an_error_that_says_its_cause_and_more_is_said_whole():
+    # identity's MatchingError names the stage and the setting to change around Splink's own message: the console
+    # says it, not only the ValueError inside it (issue 45)
+    from pipeline.identity.matching import MatchingError
+
+    @dg.asset
+    def identity_assets():
+        try:
+            raise ValueError("m_probability value 0.0 is below the minimum")
+        except ValueError as error:
+            raise MatchingError(
+                f"identity matching, training (expectation maximisation on birth_date): {error}. Name the comparisons"
+            ) from error
+
+    result = dg.materialize([identity_assets], raise_on_error=False)
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert step_error(failure.step_failure_data.error) == (
+        "MatchingError: identity matching, training (expectation maximisation on birth_date): m_probability value "
+        "0.0 is below the minimum. Name the comparisons"
+    )
+
+
 def _dq(rows: list[tuple], quarantined: list[tuple]) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     for ddl in DDL:
