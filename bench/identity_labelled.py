@@ -247,6 +247,35 @@ class Result:
     training: str
 
 
+def _ingest(con: duckdb.DuckDBPyConnection, contracts, root: Path, options: IngestOptions) -> tuple[int, int]:
+    """Rows loaded and quarantined."""
+    loaded = quarantined = 0
+    for contract in contracts:
+        for result in ingest_contract(con, contract, root, options=options):
+            loaded += result.rows_loaded
+            quarantined += result.rows_quarantined
+    return loaded, quarantined
+
+
+def _result(name: str, layout: str, rows: tuple[int, int, int], figures, seconds: float, summary) -> Result:
+    """rows: (records, loaded, quarantined); figures: (ours, Splink's or None)."""
+    plan = summary.matching_plan
+    em_rules = plan.get("em_rules")
+    training = summary.matching_skipped or (
+        "expectation maximisation on " + "; ".join(em_rules) if em_rules else "labels"
+    )
+    return Result(
+        name,
+        layout,
+        *rows,
+        *figures,
+        round(seconds, 1),
+        list(plan.get("comparisons", {})),
+        plan.get("blocking_rules", []),
+        training,
+    )
+
+
 def run_labelled(labelled: LabelledSet, sources: int, config: IdentityConfig, work: Path) -> Result:
     """Ingest the set as `sources` sources, resolve it, and score it and Splink's documented model."""
     frame = labelled.frame().with_row_index("_i")
@@ -262,11 +291,7 @@ def run_labelled(labelled: LabelledSet, sources: int, config: IdentityConfig, wo
     options = IngestOptions(
         warehouse_tz="UTC", run_id=str(uuid.uuid4()), now=NOW, docs_dir=None, country="GB", currency="GBP"
     )
-    loaded = quarantined = 0
-    for contract in contracts:
-        for result in ingest_contract(con, contract, root, options=options):
-            loaded += result.rows_loaded
-            quarantined += result.rows_quarantined
+    loaded, quarantined = _ingest(con, contracts, root, options)
     started = time.perf_counter()
     summary = resolve_identities(con, config, str(uuid.uuid4()), NOW)
     seconds = time.perf_counter() - started
@@ -295,22 +320,9 @@ def run_labelled(labelled: LabelledSet, sources: int, config: IdentityConfig, wo
         from {clusters} c join loaded_export e on e."{id_column}" = c.unique_id"""
     )
     reference = Figures.of(pairwise_scores(con, "reference_scored"))
-    plan = summary.matching_plan
     con.close()
-    return Result(
-        labelled.name,
-        "one source" if sources == 1 else f"{sources} sources",
-        frame.height,
-        loaded,
-        quarantined,
-        ours,
-        reference,
-        round(seconds, 1),
-        list(plan.get("comparisons", {})),
-        plan.get("blocking_rules", []),
-        summary.matching_skipped
-        or ("expectation maximisation on " + "; ".join(plan["em_rules"]) if plan.get("em_rules") else "labels"),
-    )
+    layout = "one source" if sources == 1 else f"{sources} sources"
+    return _result(labelled.name, layout, (frame.height, loaded, quarantined), (ours, reference), seconds, summary)
 
 
 def run_demo(customers: int, config: IdentityConfig, work: Path) -> Result:
@@ -323,31 +335,15 @@ def run_demo(customers: int, config: IdentityConfig, work: Path) -> Result:
     generate(data, DemoSpec(customers=customers, seed=42), progress=lambda _: None)
     con = duckdb.connect(str(work / "warehouse.duckdb"))
     options = IngestOptions(warehouse_tz="Asia/Shanghai", run_id=str(uuid.uuid4()), now=NOW, docs_dir=None)
-    loaded = quarantined = 0
-    for contract in load_contracts(REPO_ROOT / "data/contracts"):
-        for result in ingest_contract(con, contract, data, options=options):
-            loaded += result.rows_loaded
-            quarantined += result.rows_quarantined
+    loaded, quarantined = _ingest(con, load_contracts(REPO_ROOT / "data/contracts"), data, options)
     started = time.perf_counter()
     summary = resolve_identities(con, config, str(uuid.uuid4()), NOW)
     seconds = time.perf_counter() - started
     ours = Figures.of(identity_scores(con, data))
     con.close()
-    plan = summary.matching_plan
-    return Result(
-        f"demo ({customers:,} customers)",
-        "11 sources",
-        loaded + quarantined,  # rows read, of every entity (summary.records counts the person records)
-        loaded,
-        quarantined,
-        ours,
-        None,
-        round(seconds, 1),
-        list(plan.get("comparisons", {})),
-        plan.get("blocking_rules", []),
-        summary.matching_skipped
-        or ("expectation maximisation on " + "; ".join(plan["em_rules"]) if plan.get("em_rules") else "labels"),
-    )
+    # rows read of every entity (summary.records counts the person records)
+    rows = (loaded + quarantined, loaded, quarantined)
+    return _result(f"demo ({customers:,} customers)", "11 sources", rows, (ours, None), seconds, summary)
 
 
 def _table(results: list[Result]) -> str:

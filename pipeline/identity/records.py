@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from pipeline.contracts.schema import ENTITIES, IDENTIFIERS, SOURCE_SCOPED
+from pipeline.identity.attributes import PROFILE_COLUMNS
 from pipeline.identity.work_db import WORK_DB
 
 # Entities whose rows are about a person, with the column holding the person's name and the record's time.
@@ -24,19 +25,9 @@ PERSON_ENTITIES: dict[str, tuple[str | None, str]] = {
     "opportunities": (None, "created_at"),
 }
 
-# What a person record says about the person beside its identifiers: the attributes matching compares
+# What a person record says about the person beside its name and identifiers: the attributes matching compares
 # (identity/model_plan.py), as text.
-ATTRIBUTES = [
-    "first_name",
-    "last_name",
-    "birth_date",
-    "national_id",
-    "city",
-    "address",
-    "postcode",
-    "company_name",
-    "company_registration_id",
-]
+ATTRIBUTES = [c for c in PROFILE_COLUMNS if c not in ("name", "phone_pattern", *IDENTIFIERS)]
 ROWS_PER_FILE = 2**32  # record ids leave this many numbers to each file's rows
 
 # Cleaning wrote phones as E.164; a masked mainland mobile is +86 + 3 digits + **** + 4 digits.
