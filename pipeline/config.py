@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from pipeline.contracts.schema import IDENTIFIERS
 from pipeline.identity.attributes import COMPARISON_NAMES, PROFILE_COLUMNS
 from pipeline.paths import REPO_ROOT
-from pipeline.validated_yaml import YamlFileError, load_yaml_model
+from pipeline.validated_yaml import StrictModel, YamlFileError, load_yaml_model
 
 DEFAULT_CONFIG = REPO_ROOT / "crmgrade.yml"
 CONFIG_ENV = "CRMGRADE_CONFIG"
@@ -28,16 +28,12 @@ class ConfigError(YamlFileError):
     pass
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SourcesConfig(_Strict):
+class SourcesConfig(StrictModel):
     root: Path
     contracts: Path
 
 
-class DemoConfig(_Strict):
+class DemoConfig(StrictModel):
     dir: Path = Field(
         default=Path("data/demo"),
         description="The only folder the demo data is generated into, when it is missing and is sources.root: "
@@ -48,7 +44,7 @@ class DemoConfig(_Strict):
     orders: int | None = Field(default=None, ge=1)
 
 
-class QualityConfig(_Strict):
+class QualityConfig(StrictModel):
     max_volume_drop: float = Field(
         default=0.5,
         gt=0,
@@ -86,7 +82,7 @@ ComparisonName = Literal[COMPARISON_NAMES]
 ProfileColumn = Literal[PROFILE_COLUMNS]
 
 
-class MatchingConfig(_Strict):
+class MatchingConfig(StrictModel):
     enabled: bool = True
     threshold: float = Field(
         default=0.95,
@@ -121,7 +117,7 @@ class MatchingConfig(_Strict):
         return value
 
 
-class SurvivorshipConfig(_Strict):
+class SurvivorshipConfig(StrictModel):
     source_trust: list[str] = Field(
         default_factory=list,
         description="Sources from most to least trusted; a golden-record attribute comes from the most trusted "
@@ -132,7 +128,7 @@ class SurvivorshipConfig(_Strict):
 KEY_PATTERN = re.compile(r"C\d{10}")  # pipeline/identity/keys.py format_key
 
 
-class NeverLink(_Strict):
+class NeverLink(StrictModel):
     """Two customers that must never be one (pipeline/identity/never_link.py)."""
 
     customers: tuple[str, str] = Field(
@@ -152,7 +148,7 @@ class NeverLink(_Strict):
         return value
 
 
-class IdentityConfig(_Strict):
+class IdentityConfig(StrictModel):
     identifiers: list[IdentifierName] = Field(
         default=list(IDENTIFIERS),
         min_length=1,
@@ -191,7 +187,7 @@ class IdentityConfig(_Strict):
         return value
 
 
-class ScheduleConfig(_Strict):
+class ScheduleConfig(StrictModel):
     """The nightly run (a Dagster schedule; runs when the Dagster daemon runs)."""
 
     enabled: bool = True
@@ -199,7 +195,7 @@ class ScheduleConfig(_Strict):
     timezone: str | None = Field(default=None, description="Time zone of the cron (default: `timezone`).")
 
 
-class NewFilesSensorConfig(_Strict):
+class NewFilesSensorConfig(StrictModel):
     """A run when files matching a source contract appear or change under sources.root."""
 
     enabled: bool = True
@@ -209,7 +205,7 @@ class NewFilesSensorConfig(_Strict):
     )
 
 
-class FreshnessConfig(_Strict):
+class FreshnessConfig(StrictModel):
     """When the marts of the latest as-of date must exist (Dagster freshness checks, evaluated by a sensor)."""
 
     enabled: bool = True
@@ -219,7 +215,7 @@ class FreshnessConfig(_Strict):
     )
 
 
-class OperationsConfig(_Strict):
+class OperationsConfig(StrictModel):
     schedule: ScheduleConfig = ScheduleConfig()
     new_files_sensor: NewFilesSensorConfig = NewFilesSensorConfig()
     partitions_start: date = Field(
@@ -229,7 +225,7 @@ class OperationsConfig(_Strict):
     freshness: FreshnessConfig = FreshnessConfig()
 
 
-class DriftConfig(_Strict):
+class DriftConfig(StrictModel):
     """When monitoring.drift_alerts raises an alert (each alert carries the figures it was raised on)."""
 
     grade_change_share: float = Field(
@@ -274,7 +270,7 @@ class DriftConfig(_Strict):
         return self
 
 
-class BacktestConfig(_Strict):
+class BacktestConfig(StrictModel):
     """monitoring.backtest_*: the grades of a past day against what its customers bought in the days after it."""
 
     horizon_days: int = Field(
@@ -285,7 +281,7 @@ class BacktestConfig(_Strict):
     )
 
 
-class CampaignEffectConfig(_Strict):
+class CampaignEffectConfig(StrictModel):
     """monitoring.campaign_effect: each campaign's customers against a comparison group, before and after."""
 
     window_days: int = Field(
@@ -304,7 +300,7 @@ class CampaignEffectConfig(_Strict):
     )
 
 
-class MembershipEffectConfig(_Strict):
+class MembershipEffectConfig(StrictModel):
     """monitoring.membership_effect: customers who joined the loyalty programme against those who did not."""
 
     window_days: int = Field(
@@ -323,14 +319,14 @@ class MembershipEffectConfig(_Strict):
     )
 
 
-class MonitoringConfig(_Strict):
+class MonitoringConfig(StrictModel):
     drift: DriftConfig = DriftConfig()
     backtest: BacktestConfig = BacktestConfig()
     campaign_effect: CampaignEffectConfig = CampaignEffectConfig()
     membership_effect: MembershipEffectConfig = MembershipEffectConfig()
 
 
-class ServingConfig(_Strict):
+class ServingConfig(StrictModel):
     """The serving copy BI tools read (pipeline/serving, docs/bi.md)."""
 
     dir: Path = Field(
@@ -357,7 +353,7 @@ class ServingConfig(_Strict):
         return value
 
 
-class DuckDBConfig(_Strict):
+class DuckDBConfig(StrictModel):
     """Limits of every connection the job opens on the warehouse: the Python steps' and dbt's."""
 
     memory_limit: str = Field(
@@ -379,7 +375,7 @@ class DuckDBConfig(_Strict):
         return {MEMORY_LIMIT_ENV: config["memory_limit"], TEMP_DIRECTORY_ENV: config["temp_directory"]}
 
 
-class PrivacyConfig(_Strict):
+class PrivacyConfig(StrictModel):
     """Erasure and suppression (pipeline/privacy). Kept outside the warehouse: a rebuild from the source files
     must still leave out the people who asked to be erased."""
 
@@ -389,7 +385,7 @@ class PrivacyConfig(_Strict):
     )
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     warehouse: Path
     timezone: str = "Asia/Shanghai"
     country: str = Field(

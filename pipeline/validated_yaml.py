@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -24,6 +24,12 @@ class YamlFileError(ValueError):
     def __init__(self, file: Path | str, key: str, message: str):
         self.file, self.key = str(file), key
         super().__init__(f"{file}: {key}: {message}" if key else f"{file}: {message}")
+
+
+class StrictModel(BaseModel):
+    """A block of a validated file: a key the model does not know is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -12,10 +12,10 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipeline.paths import DBT_PROJECT_FILE
-from pipeline.validated_yaml import YamlFileError, load_yaml_model, parse_yaml_model
+from pipeline.validated_yaml import StrictModel, YamlFileError, load_yaml_model, parse_yaml_model
 from pipeline.warehouse_tables import replace_tables
 
 SCALE = 5  # every dimension scores 1..5: quintiles, or four thresholds
@@ -42,11 +42,7 @@ class GradingError(YamlFileError):
     pass
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Scoring(_Strict):
+class Scoring(StrictModel):
     method: Literal["quantile", "thresholds"] = "quantile"
     thresholds: list[float] | None = Field(
         default=None, description=f"{SCALE - 1} ascending cut points, for method thresholds."
@@ -73,7 +69,7 @@ class Scoring(_Strict):
         return self
 
 
-class Cadence(_Strict):
+class Cadence(StrictModel):
     """Recency judged against the customer's own rhythm: days since the last purchase divided by the customer's
     typical gap between purchases (0.33: a third of the usual wait has passed; 2: twice the usual wait), so a
     dealer buying yearly is not lapsed after 90 days."""
@@ -87,7 +83,7 @@ class Cadence(_Strict):
     default_gap_days: float = Field(gt=0, description="Typical gap of a customer with too few gaps of their own.")
 
 
-class Dimension(_Strict):
+class Dimension(StrictModel):
     """An indicator scored 1..5 and weighted into the customer's score."""
 
     indicator: str | None = Field(default=None, description="fct_customer column (extra dimensions only).")
@@ -99,13 +95,13 @@ class Dimension(_Strict):
     weight: float = Field(default=1.0, ge=0)
 
 
-class Grade(_Strict):
+class Grade(StrictModel):
     grade: str = Field(min_length=1, max_length=20)
     label: str = ""
     min_score: float = Field(ge=0, le=SCALE)
 
 
-class Segments(_Strict):
+class Segments(StrictModel):
     split: Literal["average", "score"] = Field(
         default="average",
         description="R/F/M high or low for the 8 segments: against the profile's average value, or score >= min_score.",
@@ -113,7 +109,7 @@ class Segments(_Strict):
     min_score: int = Field(default=3, ge=1, le=SCALE)
 
 
-class Overrides(_Strict):
+class Overrides(StrictModel):
     """What a profile changes for the customers it applies to."""
 
     lookback_days: int | None = Field(default=None, ge=1)
@@ -136,7 +132,7 @@ class Profile(Overrides):
         return value
 
 
-class ChurnRisk(_Strict):
+class ChurnRisk(StrictModel):
     """Bands of P(no purchase within window_days), from the BG/NBD fit."""
 
     window_days: int = Field(default=365, ge=1, le=3650)
@@ -150,7 +146,7 @@ class ChurnRisk(_Strict):
         return self
 
 
-class ClvSettings(_Strict):
+class ClvSettings(StrictModel):
     """Predicted value: BG/NBD + Gamma-Gamma fitted per profile (pipeline/grading/clv.py)."""
 
     time_unit: Literal["day", "week", "month"] = Field(default="week", description="Unit of t_x, T and the fit.")
@@ -178,7 +174,7 @@ class ClvSettings(_Strict):
     churn_risk: ChurnRisk = ChurnRisk()
 
 
-class Recommendations(_Strict):
+class Recommendations(StrictModel):
     """Products to offer: co-purchase lift within the customer's segment (marts.customer_recommendations)."""
 
     per_customer: int = Field(default=3, ge=1, le=20, description="Products recommended per customer.")
@@ -210,7 +206,7 @@ class Recommendations(_Strict):
     )
 
 
-class GradingSpec(_Strict):
+class GradingSpec(StrictModel):
     currency: str = Field(
         default="CNY",
         pattern=r"^[A-Z]{3}$",

@@ -22,10 +22,6 @@ def format_key(number: int) -> str:
     return f"{KEY_PREFIX}{number:0{KEY_DIGITS}d}"
 
 
-def key_number(key: str) -> int:
-    return int(key[len(KEY_PREFIX) :])
-
-
 def assign_keys(con: duckdb.DuckDBPyConnection, clusters: str, previous: str, issued_max: int) -> None:
     """Workspace tables `identity_key_map` (cluster_id, customer_key) and `identity_retired` (customer_key,
     successor_key).
