@@ -19,7 +19,6 @@ from pipeline.validated_yaml import StrictModel, YamlFileError, load_yaml_model
 DEFAULT_CONFIG = REPO_ROOT / "crmgrade.yml"
 CONFIG_ENV = "CRMGRADE_CONFIG"
 WAREHOUSE_ENV = "CRMGRADE_WAREHOUSE"
-AS_OF_ENV = "CRMGRADE_AS_OF"
 MEMORY_LIMIT_ENV = "CRMGRADE_DUCKDB_MEMORY_LIMIT"
 TEMP_DIRECTORY_ENV = "CRMGRADE_DUCKDB_TEMP_DIRECTORY"
 
@@ -396,7 +395,7 @@ class Settings(StrictModel):
     as_of_date: date | None = Field(
         default=None,
         description="Facts and grades are computed as of this date from data stamped before it; "
-        "default today in `timezone`. Overridden by $CRMGRADE_AS_OF (crmgrade run --as-of).",
+        "default today in `timezone`. `crmgrade run --as-of` and a Dagster partition override it for their run.",
     )
     sources: SourcesConfig
     reports_dir: Path = Path("data/reports")
@@ -550,13 +549,6 @@ def load_settings(file: Path | str | None = None) -> Settings:
     _no_overlaps(settings, file)
     if not settings.warehouse.parent.is_dir():
         raise ConfigError(file, "warehouse", f"folder {settings.warehouse.parent} does not exist")
-    if os.environ.get(AS_OF_ENV):
-        try:
-            settings.as_of_date = date.fromisoformat(os.environ[AS_OF_ENV])
-        except ValueError:
-            raise ConfigError(
-                file, "as_of_date", f"${AS_OF_ENV}={os.environ[AS_OF_ENV]!r} is not a YYYY-MM-DD date"
-            ) from None
     settings._file = file
     return settings
 

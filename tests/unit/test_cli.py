@@ -59,7 +59,6 @@ def test_a_dbt_project_that_does_not_parse_exits_1_with_dbts_message(tmp_path, c
         raise DagsterDbtCliRuntimeError("Compilation Error in model fct_customer (models/marts/fct_customer.sql)")
 
     monkeypatch.setattr(pipeline.defs.dbt.project, "prepare_manifest", broken)
-    monkeypatch.setenv("CRMGRADE_AS_OF", "")  # --as-of sets it; undone after the test
     assert main(["run", "--config", str(config(tmp_path, CONTRACTS)), "--as-of", "2026-01-01"]) == 1
     captured = capsys.readouterr()
     assert "the dbt project does not parse: Compilation Error in model fct_customer" in captured.err

@@ -100,10 +100,9 @@ def test_missing_config_file(tmp_path):
         load_settings(tmp_path / "nope.yml")
 
 
-def test_as_of_date_defaults_to_today_in_the_business_time_zone(tmp_path, monkeypatch):
+def test_as_of_date_defaults_to_today_in_the_business_time_zone(tmp_path):
     from datetime import date, datetime
 
-    monkeypatch.delenv("CRMGRADE_AS_OF", raising=False)
     settings = load_settings(write(tmp_path, GOOD + "timezone: Asia/Shanghai\n"))
     # 17:30 UTC on 1 March is already 2 March in Shanghai
     assert settings.resolved_as_of_date(datetime(2026, 3, 1, 17, 30, tzinfo=UTC)) == date(2026, 3, 2)
@@ -133,17 +132,6 @@ def test_drift_thresholds_default_like_the_dbt_project_and_are_checked(tmp_path)
         load_settings(write(tmp_path, GOOD + "monitoring:\n  drift: {baseline_runs: 3, min_baseline_runs: 5}\n"))
     with pytest.raises(ConfigError, match="null_share_change"):
         load_settings(write(tmp_path, GOOD + "monitoring:\n  drift: {null_share_change: 2}\n"))
-
-
-def test_the_as_of_environment_variable_overrides_the_file_and_is_checked(tmp_path, monkeypatch):
-    from datetime import date
-
-    path = write(tmp_path, GOOD + "as_of_date: 2025-12-31\n")
-    monkeypatch.setenv("CRMGRADE_AS_OF", "2026-01-15")
-    assert load_settings(path).as_of_date == date(2026, 1, 15)
-    monkeypatch.setenv("CRMGRADE_AS_OF", "15/01/2026")
-    with pytest.raises(ConfigError, match="as_of_date.*not a YYYY-MM-DD date"):
-        load_settings(path)
 
 
 def test_an_as_of_date_before_partitions_start_starts_the_partitions(tmp_path):
