@@ -140,3 +140,34 @@ def test_what_a_step_sets_for_its_dbt_process_is_gone_afterwards(monkeypatch):
         raise RuntimeError("dbt could not start")
     assert os.environ["CRMGRADE_RUN_ID"] == "the previous run"
     assert "CRMGRADE_CODE_FINGERPRINTS" not in os.environ
+
+
+def test_the_interaction_channels_fct_customer_counts_are_the_ones_the_interactions_suite_accepts():
+    # Two lists that must stay equal (issue 46): a channel the suite accepts but dbt does not count would vanish from
+    # fct_customer's per-channel counts; one dbt counts but the suite refuses would always be zero.
+    channels = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"][
+        "interaction_channels"
+    ]
+    suite = json.loads((DBT_PROJECT_DIR.parent / "expectations" / "interactions.json").read_text(encoding="utf-8"))
+    [accepted] = [
+        e["kwargs"]["value_set"]
+        for e in suite["expectations"]
+        if e["type"] == "expect_column_values_to_be_in_set" and e["kwargs"]["column"] == "interaction_type"
+    ]
+    assert sorted(channels) == sorted(accepted)
+
+
+def test_the_bi_models_mask_exactly_the_columns_masking_py_lists():
+    # serving/masking.py's PERSONAL_COLUMNS validates serving.unmasked_columns and names what publishing checks; the
+    # bi models mask through the macro `personal`. The two lists must be one (issue 46).
+    import re
+
+    from pipeline.serving.masking import PERSONAL_COLUMNS
+
+    masked = {}
+    for model in (DBT_PROJECT_DIR / "models" / "bi").glob("*.sql"):
+        for table, column, kind in re.findall(
+            r"personal\(\s*'(\w+)'\s*,\s*'(\w+)'\s*,\s*'(\w+)'\s*\)", model.read_text(encoding="utf-8")
+        ):
+            masked[f"{table}.{column}"] = kind
+    assert masked == PERSONAL_COLUMNS
