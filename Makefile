@@ -16,7 +16,7 @@ export CRMGRADE_CONFIG ?= $(CURDIR)/crmgrade.yml
 export CRMGRADE_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test test-spark chromium lint format dev docs bench bench-stages bench-identity demo simulate clean
+.PHONY: run test test-spark chromium lint format dev docs bench bench-stages bench-identity dbt demo simulate clean
 
 # uv itself is pinned and installed into a private folder, then builds .venv exactly from uv.lock.
 $(UV):
@@ -70,8 +70,14 @@ dev: $(BIN)/crmgrade  ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/python -c 'from pipeline.defs.dbt.project import prepare_manifest; prepare_manifest()'
 	$(BIN)/dagster dev -w workspace.yaml
 
+# the dbt vars a run of crmgrade.yml passes (as-of date, time zone, drift thresholds, ...)
+RUN_DBT_VARS = $$(../$(BIN)/python -c 'import json; from pipeline.config import load_settings; print(json.dumps(load_settings().dbt_vars()))')
+
 docs: $(BIN)/crmgrade  ## dbt docs generate on the warehouse, with the run's dbt vars (as-of date, time zone)
-	cd dbt_project && ../$(BIN)/dbt docs generate --vars "$$(../$(BIN)/python -c 'import json; from pipeline.config import load_settings; print(json.dumps(load_settings().dbt_vars()))')"
+	cd dbt_project && ../$(BIN)/dbt docs generate --vars "$(RUN_DBT_VARS)"
+
+dbt: $(BIN)/crmgrade  ## dbt as the job runs it, on the warehouse with the run's vars: make dbt ARGS="build --select fct_customer"
+	cd dbt_project && ../$(BIN)/dbt $(ARGS) --vars "$(RUN_DBT_VARS)"
 
 SIM_DIR ?= data/simulation
 simulate: $(BIN)/crmgrade  ## 30 nights of the demo, one day's files delivered per night; checks snapshots, migrations, the planted drift alert

@@ -171,3 +171,16 @@ def test_the_bi_models_mask_exactly_the_columns_masking_py_lists():
         ):
             masked[f"{table}.{column}"] = kind
     assert masked == PERSONAL_COLUMNS
+
+
+def test_dbt_without_the_as_of_date_stops_instead_of_grading_today(dbt_manifest, tmp_path, monkeypatch):
+    # Before: a bare `dbt build` graded "today" in its own way and appended that day to the grade history (issue
+    # 49); "today" is now decided once, by the run (issue 46).
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    from pipeline.defs.dbt.project import dbt_resource
+
+    monkeypatch.setenv("CRMGRADE_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    with pytest.raises(DagsterDbtCliRuntimeError) as failure:
+        dbt_resource().cli(["compile", "--select", "int_grading__purchases"], target_path=tmp_path / "t").wait()
+    assert "var as_of_date is not set" in str(failure.value) and "make dbt" in str(failure.value)
