@@ -19,6 +19,14 @@ lines_of_orders as (
 
 ),
 
+-- what counts as a purchase (grading.yml purchase_statuses); a change rebuilds every customer's orders: the
+-- statuses are part of this model's fingerprint (pipeline/defs/dbt/assets.py)
+settings as (
+
+    select purchase_statuses from {{ ref('stg_grading_spec__settings') }}
+
+),
+
 -- int_order_lines keeps each order's latest delivery; again here, since an increment leaves the superseded lines
 -- of an order nobody owns in place (their file was not delivered since)
 order_lines as (
@@ -77,11 +85,11 @@ valued as (
             else greatest(gross_amount - refund_amount, 0)
         end as net_amount,
         cost_amount,
-        -- a purchase has a value: a zero-price invoice (a free sample, a replacement) is an order, not a purchase
-        order_status in ('completed', 'partially_refunded') and gross_amount > 0 as is_purchase,
+        {{ is_purchase('orders.order_status', 'orders.gross_amount', 'settings.purchase_statuses') }} as is_purchase,
         store_id,
         source_file
     from orders
+    cross join settings
 
 ),
 

@@ -20,6 +20,7 @@ from pipeline.defs.dbt.project import (
 from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import CrmgradeSettings
 from pipeline.defs.retries import retry_if_transient
+from pipeline.grading.spec import load_grading_spec
 
 RUN_ID_ENV = "CRMGRADE_RUN_ID"
 # Dagster runs a multi-asset in one step per stretch between Python assets: seeds, which read nothing, would get
@@ -53,7 +54,10 @@ class CrmgradeDbtTranslator(DagsterDbtTranslator):
 )
 def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: CrmgradeSettings):
     # The as-of date is fixed once per run here, so every model of the run sees the same date.
-    dbt_vars = settings.load_for(context).dbt_vars()
+    cfg = settings.load_for(context)
+    dbt_vars = cfg.dbt_vars()
+    # what int_orders reads from the grading spec: a change recomputes every customer's orders
+    fingerprinted = {**dbt_vars, "purchase_statuses": load_grading_spec(cfg.grading).purchase_statuses}
     environment = {
         # Dagster splits this multi-asset into several steps around the Python assets between dbt models
         # (identity, CLV). "buildable": a step runs a test only when every model it reads is built by this step
@@ -64,7 +68,7 @@ def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
         RUN_ID_ENV: context.run_id,
         # Models built per customer recompute everyone when the code behind them changed
         # (macros/customer_increment.sql).
-        FINGERPRINTS_ENV: manifest_fingerprints(dbt_project.manifest_path, dbt_vars),
+        FINGERPRINTS_ENV: manifest_fingerprints(dbt_project.manifest_path, fingerprinted),
     }
     context.log.info(f"dbt vars: {dbt_vars}")
     with environment_of_dbt(environment):

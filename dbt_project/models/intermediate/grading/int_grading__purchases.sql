@@ -36,9 +36,7 @@ final as (
     cross join settings
     where orders.customer_key is not null
         and orders.ordered_at < {{ as_of_timestamp() }}
-        and {{ list_has('settings.purchase_statuses', 'orders.order_status') }}
-        -- a purchase has a value, as in int_orders.is_purchase and the CLV fit: a zero-price invoice is none
-        and orders.gross_amount > 0
+        and {{ is_purchase('orders.order_status', 'orders.gross_amount', 'settings.purchase_statuses') }}
 
 )
 
