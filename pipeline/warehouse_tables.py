@@ -40,3 +40,12 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
         "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
     ).fetchall()
     return found > 0
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Append `frame` to `table`, its columns matched by name."""
+    con.register("_frame", frame.to_arrow())
+    try:
+        con.execute(f"insert into {table} by name select * from _frame")
+    finally:
+        con.unregister("_frame")

@@ -14,7 +14,6 @@ Per file, in one transaction:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import tempfile
@@ -36,10 +35,10 @@ from pipeline.ingest.transform import to_canonical
 from pipeline.privacy.suppression import suppressed_rows
 from pipeline.quality.cleaning import fold_full_width
 from pipeline.quality.docs import page_path, render_validation
-from pipeline.quality.store import ensure_dq_tables, forget_file_version, forget_judgement, record_file_delivery
+from pipeline.quality.store import FileRecords, ensure_dq_tables, forget_file_version, forget_judgement
 from pipeline.quality.suites import Suite, suite_for
 from pipeline.quality.validate import RuleOutcome, Validation, validate_frame
-from pipeline.warehouse_tables import transaction
+from pipeline.warehouse_tables import insert_frame, transaction
 
 log = logging.getLogger(__name__)
 
@@ -160,17 +159,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    con.register("_frame", frame.to_arrow())
-    try:
-        con.execute(f"insert into {table} by name select * from _frame")
-    finally:
-        con.unregister("_frame")
-
-
-_KEYS = ["run_id", "source", "entity", "file", "file_sha256"]
-
-
 def _record_hash(columns: list[str]) -> pl.Expr:
     # Nulls and empty strings must hash differently, and so must ("a", "bc") and ("ab", "c").
     return pl.concat_str([pl.col(c).fill_null("\x00") for c in columns], separator="\x1f").hash(seed=0x5EED)
@@ -244,6 +232,8 @@ class _FileJob:
         self.start = time.perf_counter()
         self.at = _utc_now()
         self.seen_before = True  # until _prepare knows better
+        # what judging this file writes to the dq tables (quality/store.py)
+        self.records = FileRecords(con, self.base(), self.at, options.as_of_date)
 
     def base(self) -> list:
         return [self.options.run_id, self.contract.source, self.contract.entity, self.rel, self.sha]
@@ -261,110 +251,7 @@ class _FileJob:
         )
 
     def reconcile(self, r: FileResult) -> None:
-        accounted = r.rows_loaded + r.rows_quarantined + r.rows_duplicate + r.rows_suppressed
-        balanced = r.rows_read == accounted
-        self.con.execute(
-            "insert into dq.reconciliation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                *self.base(),
-                r.status,
-                r.rows_read,
-                r.rows_loaded,
-                r.rows_quarantined,
-                r.rows_duplicate,
-                balanced,
-                r.message,
-                self.at,
-                r.seconds,
-                self.options.as_of_date,
-                r.rows_suppressed,
-                r.orders_redelivered,
-            ],
-        )
-        # In the file's transaction: a run killed after this file still has its delivery in dq_trends.
-        as_of = self.options.as_of_date or self.options.now.date()
-        record_file_delivery(self.con, self.options.run_id, self.contract.source, as_of)
-
-    def profile_columns(self, frame: pl.DataFrame) -> None:
-        """Rows and nulls of each column the contract fills: a column going empty is a broken export."""
-        columns = self.contract.filled_columns()
-        if not columns:
-            return
-        nulls = frame.select(pl.col(c).null_count() for c in columns).row(0)
-        profile = pl.DataFrame(
-            {"column_name": columns, "null_rows": list(nulls)}, schema={"column_name": pl.String, "null_rows": pl.Int64}
-        ).select(
-            *self.keys(),
-            pl.lit(self.options.as_of_date, dtype=pl.Date).alias("as_of_date"),
-            "column_name",
-            pl.lit(frame.height, dtype=pl.Int64).alias("rows_profiled"),
-            "null_rows",
-            pl.lit(self.at).alias("profiled_at"),
-        )
-        _insert(self.con, "dq.column_profiles", profile)
-
-    def keys(self) -> list[pl.Expr]:
-        """run_id, source, entity, file, file_sha256: the columns every dq table starts with."""
-        return [pl.lit(v).alias(k) for k, v in zip(_KEYS, self.base(), strict=True)]
-
-    def quarantine(self, rows: pl.DataFrame) -> None:
-        """rows: _row_number, rule, on_failure, reason, record."""
-        if rows.height:
-            row = pl.col("_row_number").alias("row_number")
-            at = pl.lit(self.at).alias("quarantined_at")
-            _insert(
-                self.con, "dq.quarantine", rows.select(*self.keys(), row, "rule", "on_failure", "reason", "record", at)
-            )
-
-    def duplicates(self, dups: pl.DataFrame) -> None:
-        if dups.height:
-            row = pl.col("_row_number").alias("row_number")
-            at = pl.lit(self.at).alias("removed_at")
-            _insert(
-                self.con,
-                "dq.duplicate_rows",
-                dups.select(*self.keys(), row, "duplicate_of_file", "duplicate_of_row", at),
-            )
-
-    def validation_rows(self, validation: Validation | None, extra: list[tuple[str, str, bool, int, str]]) -> None:
-        """Per rule: the suite's outcomes and the reader's own rules (name, on_failure, success, count, message)."""
-        rows = []
-        for name, on_failure, success, count, message in extra:
-            rows.append([name, "reader", on_failure, success, None, count, None, None, message])
-        if validation is not None:
-            for o in validation.outcomes:
-                rows.append(
-                    [
-                        o.rule.name,
-                        o.rule.type,
-                        o.rule.on_failure,
-                        o.success,
-                        validation.rows,
-                        o.unexpected_count,
-                        json.dumps(o.sample, ensure_ascii=False, default=str),
-                        json.dumps(o.observed, ensure_ascii=False, default=str),
-                        None if o.success else o.message,
-                    ]
-                )
-        suite = validation.suite.name if validation else self.contract.entity
-        schema = {
-            "rule": pl.String,
-            "expectation_type": pl.String,
-            "on_failure": pl.String,
-            "success": pl.Boolean,
-            "rows_checked": pl.Int64,
-            "unexpected_count": pl.Int64,
-            "sample": pl.String,
-            "observed": pl.String,
-            "message": pl.String,
-        }
-        frame = pl.DataFrame(rows, schema=schema, orient="row").select(
-            *self.keys(),
-            pl.lit(suite).alias("suite"),
-            pl.all(),
-            pl.lit(self.at).alias("validated_at"),
-        )
-        _insert(self.con, "dq.validation_results", frame)
+        self.records.reconciliation(r, self.options.as_of_date or self.options.now.date())
 
 
 @dataclass
@@ -608,17 +495,17 @@ def _load(p: _Prepared, validation: Validation) -> FileResult:
         if job.seen_before:  # a new file has nothing to replace: skip two scans of growing tables
             con.execute(f"delete from {table} where _source = ? and _source_file = ?", [contract.source, job.rel])
             forget_file_version(con, contract.source, job.rel, keep_sha=None)
-        _insert(con, table, load)
+        insert_frame(con, table, load)
         if contract.entity == "orders" and "order_id" in contract.filled_columns() and load.height:
             ids = load["order_id"]
             result.orders_redelivered = _orders_redelivered(con, contract.source, job.rel, ids.min(), ids.max())
-        job.profile_columns(canonical)
-        job.quarantine(pl.concat([quarantined, malformed]))
-        job.duplicates(dups)
+        job.records.column_profile(canonical, job.contract.filled_columns())
+        job.records.quarantine(pl.concat([quarantined, malformed]))
+        job.records.duplicates(dups)
         _record_manifest(
             job, status, rows_loaded=load.height, rows_read=read.rows_read, rows_validated=canonical.height
         )
-        job.validation_rows(validation, reader_rules)
+        job.records.validation(validation, reader_rules, job.contract.entity)
         result.seconds = time.perf_counter() - job.start
         job.reconcile(result)
     return result
@@ -703,11 +590,11 @@ def _reject(
     with transaction(con):
         forget_judgement(con, contract.source, job.rel, job.sha)
         if quarantined.height:
-            job.quarantine(quarantined)
+            job.records.quarantine(quarantined)
         if dups is not None:
-            job.duplicates(dups)
+            job.records.duplicates(dups)
         extra = [(rule, "stop", False, rows_read, detail or message)] if rule else []
-        job.validation_rows(validation, extra)
+        job.records.validation(validation, extra, job.contract.entity)
         job.reconcile(result)
     log.error("%s %s: %s: %s", contract.source, job.rel, status, message)
     return result

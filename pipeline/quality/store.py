@@ -11,14 +11,21 @@
   killed half-way still has the deliveries of the files it judged: the next run sees them as unchanged.
 
 Rows belong to a version of a file (its SHA-256): judging the same content again replaces its rows here,
-and a file replaced by new content takes the old version's rows with it, like the raw rows.
+and a file replaced by new content takes the old version's rows with it, like the raw rows. FileRecords is the one
+writer of a file's rows in the per-file tables (the loader judges, this module writes).
 """
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, datetime
+from typing import Any
 
 import duckdb
+import polars as pl
+
+from pipeline.quality.validate import Validation
+from pipeline.warehouse_tables import insert_frame
 
 # The columns every dq table starts with: which run judged which version of which file.
 KEYS = """run_id varchar not null,
@@ -174,3 +181,120 @@ def rows_of_run(con: duckdb.DuckDBPyConnection, table: str, run_id: str) -> int:
     if table not in PER_FILE_TABLES:
         raise ValueError(f"dq.{table} is not a per-file dq table: {PER_FILE_TABLES}")
     return con.execute(f"select count(*) from dq.{table} where run_id = ?", [run_id]).fetchall()[0][0]
+
+
+# The values of KEYS, in order.
+KEY_NAMES = ["run_id", "source", "entity", "file", "file_sha256"]
+
+
+class FileRecords:
+    """What judging one version of one file writes to the dq tables above: its quarantined rows, the duplicates
+    removed, the rule results, the column profile and the reconciliation, each stamped with KEYS and the time."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, keys: list[str], at: datetime, as_of_date: date | None):
+        self.con, self.values, self.at, self.as_of_date = con, keys, at, as_of_date
+
+    def keys(self) -> list[pl.Expr]:
+        """run_id, source, entity, file, file_sha256: the columns every dq table starts with."""
+        return [pl.lit(v).alias(k) for k, v in zip(KEY_NAMES, self.values, strict=True)]
+
+    def reconciliation(self, result: Any, delivery_day: date) -> None:
+        """dq.reconciliation from a file's result (ingest/loader.py FileResult), and the source's dq.deliveries
+        re-totalled for `delivery_day` in the same transaction: a run killed after this file still has it."""
+        r = result
+        accounted = r.rows_loaded + r.rows_quarantined + r.rows_duplicate + r.rows_suppressed
+        self.con.execute(
+            "insert into dq.reconciliation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                *self.values,
+                r.status,
+                r.rows_read,
+                r.rows_loaded,
+                r.rows_quarantined,
+                r.rows_duplicate,
+                r.rows_read == accounted,
+                r.message,
+                self.at,
+                r.seconds,
+                self.as_of_date,
+                r.rows_suppressed,
+                r.orders_redelivered,
+            ],
+        )
+        run_id, source = self.values[0], self.values[1]
+        record_file_delivery(self.con, run_id, source, delivery_day)
+
+    def column_profile(self, frame: pl.DataFrame, columns: list[str]) -> None:
+        """Rows and nulls of each of `columns` (those the contract fills): a column going empty is a broken export."""
+        if not columns:
+            return
+        nulls = frame.select(pl.col(c).null_count() for c in columns).row(0)
+        profile = pl.DataFrame(
+            {"column_name": columns, "null_rows": list(nulls)}, schema={"column_name": pl.String, "null_rows": pl.Int64}
+        ).select(
+            *self.keys(),
+            pl.lit(self.as_of_date, dtype=pl.Date).alias("as_of_date"),
+            "column_name",
+            pl.lit(frame.height, dtype=pl.Int64).alias("rows_profiled"),
+            "null_rows",
+            pl.lit(self.at).alias("profiled_at"),
+        )
+        insert_frame(self.con, "dq.column_profiles", profile)
+
+    def quarantine(self, rows: pl.DataFrame) -> None:
+        """rows: _row_number, rule, on_failure, reason, record."""
+        if rows.height:
+            row = pl.col("_row_number").alias("row_number")
+            at = pl.lit(self.at).alias("quarantined_at")
+            columns = rows.select(*self.keys(), row, "rule", "on_failure", "reason", "record", at)
+            insert_frame(self.con, "dq.quarantine", columns)
+
+    def duplicates(self, dups: pl.DataFrame) -> None:
+        """dups: _row_number, duplicate_of_file, duplicate_of_row."""
+        if dups.height:
+            row = pl.col("_row_number").alias("row_number")
+            at = pl.lit(self.at).alias("removed_at")
+            columns = dups.select(*self.keys(), row, "duplicate_of_file", "duplicate_of_row", at)
+            insert_frame(self.con, "dq.duplicate_rows", columns)
+
+    def validation(
+        self, validation: Validation | None, extra: list[tuple[str, str, bool, int, str]], suite: str
+    ) -> None:
+        """Per rule: the suite's outcomes and the reader's own rules (name, on_failure, success, count, message);
+        `suite`: the suite's name when there was no validation."""
+        rows = []
+        for name, on_failure, success, count, message in extra:
+            rows.append([name, "reader", on_failure, success, None, count, None, None, message])
+        if validation is not None:
+            for o in validation.outcomes:
+                rows.append(
+                    [
+                        o.rule.name,
+                        o.rule.type,
+                        o.rule.on_failure,
+                        o.success,
+                        validation.rows,
+                        o.unexpected_count,
+                        json.dumps(o.sample, ensure_ascii=False, default=str),
+                        json.dumps(o.observed, ensure_ascii=False, default=str),
+                        None if o.success else o.message,
+                    ]
+                )
+        schema = {
+            "rule": pl.String,
+            "expectation_type": pl.String,
+            "on_failure": pl.String,
+            "success": pl.Boolean,
+            "rows_checked": pl.Int64,
+            "unexpected_count": pl.Int64,
+            "sample": pl.String,
+            "observed": pl.String,
+            "message": pl.String,
+        }
+        frame = pl.DataFrame(rows, schema=schema, orient="row").select(
+            *self.keys(),
+            pl.lit(validation.suite.name if validation else suite).alias("suite"),
+            pl.all(),
+            pl.lit(self.at).alias("validated_at"),
+        )
+        insert_frame(self.con, "dq.validation_results", frame)
