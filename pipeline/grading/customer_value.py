@@ -99,7 +99,8 @@ def _fits(summary: clv.CustomerSummary, sample: int | None) -> list[tuple[clv.Fi
     return [(purchases, spend) for purchases in clv.fit_purchases(summary.x, summary.t_x, summary.T)]
 
 
-# The columns of CustomerValue's frames, for a run with nobody to predict (no_customer_value).
+# The columns of CustomerValue's frames, in order: what predict_customer_value returns and, empty, what a run
+# with nobody to predict writes (no_customer_value).
 PARAMETER_COLUMNS = {
     "as_of_date": pl.Date,
     "model": pl.String,
@@ -282,7 +283,10 @@ def predict_customer_value(
                         "fit_key": key,
                     }
                 )
-    return CustomerValue(pl.DataFrame(rows), predictions, refitted, fitted_as_of, reason, notes if refitted else {})
+    # typed by the one schema a day with nobody to predict also writes (no_customer_value)
+    params = pl.DataFrame(rows, schema=PARAMETER_COLUMNS)
+    predictions = predictions.select(pl.col(c).cast(t) for c, t in PREDICTION_COLUMNS.items())
+    return CustomerValue(params, predictions, refitted, fitted_as_of, reason, notes if refitted else {})
 
 
 def _predict_with(fits: Fits, names: list[str], arrays: clv.CustomerSummary, profile_of: np.ndarray, predict):
