@@ -56,7 +56,7 @@ def build_profiles(con: duckdb.DuckDBPyConnection, records: str = "identity_reco
     carried = {row[0] for row in con.sql(f"describe {records}").fetchall()}
 
     def value(column: str) -> str:
-        if column not in carried:  # a records table written before the attribute existed
+        if column not in carried:  # a records table without the attribute (a hand-built one in the unit tests)
             return f"null::varchar as {column}"
         return f"lower(r.{column}) as {column}" if column in ("name", "first_name", "last_name") else f"r.{column}"
 

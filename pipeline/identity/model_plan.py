@@ -107,8 +107,9 @@ def _exact_or_near(column: str) -> Callable[[set[str]], ComparisonCreator]:
     return lambda _: cl.DamerauLevenshteinAtThresholds(column, [1, 2])
 
 
-def _exact(column: str, tf: bool = True) -> Callable[[set[str]], ComparisonCreator]:
-    return lambda _: cl.ExactMatch(column).configure(term_frequency_adjustments=tf)
+def _exact_weighted(column: str) -> Callable[[set[str]], ComparisonCreator]:
+    # equal or not, an equal common value (a city centre's postcode) weighing less than a rare one
+    return lambda _: cl.ExactMatch(column).configure(term_frequency_adjustments=True)
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,9 @@ COMPARISONS: dict[str, Comparison] = {
     ),
     "city": Comparison("city", ("city",), _city, "exact (weighted by how common it is), Jaro-Winkler >= 0.88"),
     "address": Comparison("address", ("address",), _address, "exact, Levenshtein <= 3"),
-    "postcode": Comparison("postcode", ("postcode",), _exact("postcode"), "exact (weighted by how common it is)"),
+    "postcode": Comparison(
+        "postcode", ("postcode",), _exact_weighted("postcode"), "exact (weighted by how common it is)"
+    ),
     "company_name": Comparison(
         "company_name",
         ("company_name",),
