@@ -54,9 +54,10 @@ test: $(BIN)/crmgrade $(SPARK_VENV)/bin/dbt chromium  ## install and run the who
 test-spark: $(BIN)/crmgrade $(SPARK_VENV)/bin/dbt
 	$(BIN)/pytest -m spark --numprocesses=0
 
-lint: $(BIN)/crmgrade
+lint: $(BIN)/crmgrade  
 	$(BIN)/ruff check pipeline tests bench
 	$(BIN)/ruff format --check pipeline tests bench
+	$(BIN)/lint-imports
 
 format: $(BIN)/crmgrade
 	$(BIN)/ruff format pipeline tests bench

@@ -33,7 +33,7 @@ import polars as pl
 import yaml
 
 from bench.process_tree import run_measured
-from pipeline.contracts.draft import draft_contract, render_draft
+from pipeline.ingest.draft import draft_contract, render_draft
 
 REPO = Path(__file__).resolve().parent.parent
 GIB = 2**30

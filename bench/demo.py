@@ -6,7 +6,7 @@ Runs, each a process of its own measured as a whole (wall time, peak RSS of its 
   (a) first run: the repository's crmgrade.yml with every path it writes moved into a work folder, so the run
       generates the demo data (sources.root is missing) and builds the warehouse from nothing, as `make run`
       does on a fresh clone (after the install, which is not timed);
-  (b) no-op run: the same command again, no new files: it finds nothing changed and says so (pipeline/run_inputs.py);
+  (b) no-op run: the same command again, no new files: it finds nothing changed and says so (pipeline/runs/inputs.py);
   (c) forced re-run: the same with --force, every step executed again on the same inputs (no target: what the no-op
       saves).
 Both with DAGSTER_HOME set to a fresh folder, as `make run` sets it (Dagster then writes every event to SQLite).

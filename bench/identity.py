@@ -20,12 +20,14 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import REPO_ROOT, IdentityConfig, load_settings
+from pipeline.config import load_settings
 from pipeline.contracts import load_contracts
 from pipeline.demo.generator import DemoSpec, generate
 from pipeline.demo.truth import identity_scores
+from pipeline.identity.config import IdentityConfig
 from pipeline.identity.resolve import resolve_identities
 from pipeline.ingest.loader import IngestOptions, ingest_contract
+from pipeline.paths import REPO_ROOT
 
 
 def main() -> None:

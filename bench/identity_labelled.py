@@ -35,11 +35,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.config import REPO_ROOT, IdentityConfig, load_settings
+from pipeline.config import load_settings
 from pipeline.contracts.model import SourceContract
+from pipeline.identity.config import IdentityConfig
 from pipeline.identity.evaluate import PairwiseScores, pairwise_scores
 from pipeline.identity.resolve import resolve_identities
 from pipeline.ingest.loader import IngestOptions, ingest_contract
+from pipeline.paths import REPO_ROOT
 
 DATASETS_DIR = REPO_ROOT.parent / "shared" / "datasets"
 NOW = datetime(2026, 11, 23)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import REPO_ROOT
 from pipeline.contracts import load_contracts
 from pipeline.demo.generator import DemoSpec, generate
 from pipeline.ingest.loader import IngestOptions, ingest_contract
+from pipeline.paths import REPO_ROOT
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ import duckdb
 from bench.baseline import compare
 from bench.process_tree import run_measured
 from pipeline.demo.generator import DemoSpec, generate
-from pipeline.demo.simulate import deliver, write_config
+from pipeline.runs.simulate import deliver, write_config
 
 LAST_DAY = date(2026, 6, 30)  # the demo's last day: delivered as the increment
 GIB = 2**30

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
-import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from pipeline.contracts.schema import IDENTIFIERS
-from pipeline.identity.attributes import COMPARISON_NAMES, PROFILE_COLUMNS
+from pipeline.demo.config import DemoConfig
+from pipeline.identity.config import IdentityConfig
+from pipeline.monitoring.config import MonitoringConfig
 from pipeline.paths import REPO_ROOT
+from pipeline.privacy.config import PrivacyConfig
+from pipeline.quality.config import QualityConfig
+from pipeline.serving.config import ServingConfig
 from pipeline.validated_yaml import StrictModel, YamlFileError, load_yaml_model
 
 DEFAULT_CONFIG = REPO_ROOT / "crmgrade.yml"
@@ -30,160 +32,6 @@ class ConfigError(YamlFileError):
 class SourcesConfig(StrictModel):
     root: Path
     contracts: Path
-
-
-class DemoConfig(StrictModel):
-    dir: Path = Field(
-        default=Path("data/demo"),
-        description="The only folder the demo data is generated into, when it is missing and is sources.root: "
-        "a mistyped sources.root is an error, not 20,000 made-up customers graded as if they were yours.",
-    )
-    customers: int = Field(default=20_000, ge=10)
-    seed: int = 42
-    orders: int | None = Field(default=None, ge=1)
-
-
-class QualityConfig(StrictModel):
-    max_volume_drop: float = Field(
-        default=0.5,
-        gt=0,
-        le=1,
-        description="A file replacing an earlier version is rejected when it has lost more than this share of rows.",
-    )
-    max_history_years: int = Field(
-        default=50,
-        ge=1,
-        le=200,
-        description="Events (orders, interactions, tickets...) dated more than this many years before the as-of "
-        "date are quarantined: an Excel zero date (1899-12-30, 1900-01-01) is not an order. A source can set its "
-        "own (contract quality.max_history_years or quality.earliest).",
-    )
-    max_amount: float = Field(
-        default=10_000_000,
-        gt=0,
-        description="An order amount or refund above this, in the source's currency, is quarantined as absurd; "
-        "a source can set its own (contract quality.max_amount).",
-    )
-    max_quarantine_share: float = Field(
-        default=0.05,
-        ge=0,
-        le=1,
-        allow_inf_nan=False,
-        description="A source with more than this share of the rows it delivered in a run quarantined stops its "
-        "entity and fails the run (pipeline/quality/gate.py); a source can set its own (contract "
-        "quality.max_quarantine_share).",
-    )
-
-
-# The names pipeline/contracts/schema.py IDENTIFIERS lists (Literal of the tuple: one list, not two)
-IdentifierName = Literal[IDENTIFIERS]
-ComparisonName = Literal[COMPARISON_NAMES]
-ProfileColumn = Literal[PROFILE_COLUMNS]
-
-
-class MatchingConfig(StrictModel):
-    enabled: bool = True
-    threshold: float = Field(
-        default=0.95,
-        gt=0,
-        lt=1,
-        description="Two profiles are one customer when Splink's match probability is at least this (0.95, as "
-        "Splink's documented models use: pairwise precision 1.000 on people_fake_1000 and FEBRL 1 and 2, 0.99999 "
-        "on the demo's planted truth; docs/identity.md).",
-    )
-    seed: int = Field(default=42, description="Seed of Splink's random sampling (u estimates), for repeatable runs.")
-    unique_masked_phone: bool = Field(
-        default=True,
-        description="A nameless record with a full mobile number joins the one customer whose masked number "
-        "(138****1234) it fits, when exactly one does (pipeline/identity/masked_phone.py).",
-    )
-    comparisons: list[ComparisonName] | None = Field(
-        default=None,
-        description="The attributes Splink compares (pipeline/identity/model_plan.py COMPARISONS). Default: every "
-        "one that at least 5% of profiles carry.",
-    )
-    blocking_rules: list[list[ProfileColumn]] | None = Field(
-        default=None,
-        description="The rules generating the pairs Splink scores, each a list of columns equal on both sides "
-        "([[phone_pattern], [name, city]]). Default: those of the compared attributes that are selective enough.",
-    )
-
-    @field_validator("comparisons", "blocking_rules")
-    @classmethod
-    def _not_empty(cls, value: list | None) -> list | None:
-        if value is not None and (not value or any(isinstance(v, list) and not v for v in value)):
-            raise ValueError("an empty list: leave the setting out to let the data decide")
-        return value
-
-
-class SurvivorshipConfig(StrictModel):
-    source_trust: list[str] = Field(
-        default_factory=list,
-        description="Sources from most to least trusted; a golden-record attribute comes from the most trusted "
-        "source that has it, then from the most recent record. Unlisted sources rank after listed ones.",
-    )
-
-
-KEY_PATTERN = re.compile(r"C\d{10}")  # pipeline/identity/keys.py format_key
-
-
-class NeverLink(StrictModel):
-    """Two customers that must never be one (pipeline/identity/never_link.py)."""
-
-    customers: tuple[str, str] = Field(
-        description="Two customer keys. A live key stands for the records it holds when the entry is first applied; "
-        "a key retired by a merge for the records it held before that merge, and it comes back."
-    )
-    reason: str = Field(min_length=1, description="Why: kept with the entry in identity.never_link_pairs.")
-
-    @field_validator("customers")
-    @classmethod
-    def _two_keys(cls, value: tuple[str, str]) -> tuple[str, str]:
-        for key in value:
-            if not KEY_PATTERN.fullmatch(key):
-                raise ValueError(f"{key!r} is not a customer key (C followed by 10 digits)")
-        if value[0] == value[1]:
-            raise ValueError("the two customers are the same key")
-        return value
-
-
-class IdentityConfig(StrictModel):
-    identifiers: list[IdentifierName] = Field(
-        default=list(IDENTIFIERS),
-        min_length=1,
-        description="Identifiers that link records on exact equality (after cleaning).",
-    )
-    max_names_per_identifier: int = Field(
-        default=3,
-        ge=1,
-        description="An identifier value seen with more distinct names than this is shared (a shop's phone, a "
-        "placeholder e-mail) and links nothing.",
-    )
-    matching: MatchingConfig = MatchingConfig()
-    survivorship: SurvivorshipConfig = SurvivorshipConfig()
-    incremental: bool = Field(
-        default=True,
-        description="When the run only adds files, resolve only the new records and the customers they can touch, "
-        "with the Splink model of the last full resolution (pipeline/identity/increment.py).",
-    )
-    full_resolution_every_days: int = Field(
-        default=7,
-        ge=1,
-        description="Resolve every record again, and train Splink again, when the last full resolution is this "
-        "many days old.",
-    )
-    never_link: list[NeverLink] = Field(
-        default_factory=list,
-        description="Pairs of customers kept apart whatever links them (a wrong merge undone, a shared household "
-        "phone); `crmgrade identity unmerge` does the same for one merge from the command line.",
-    )
-
-    @field_validator("identifiers")
-    @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("an identifier is listed twice")
-        return value
 
 
 class ScheduleConfig(StrictModel):
@@ -224,134 +72,6 @@ class OperationsConfig(StrictModel):
     freshness: FreshnessConfig = FreshnessConfig()
 
 
-class DriftConfig(StrictModel):
-    """When monitoring.drift_alerts raises an alert (each alert carries the figures it was raised on)."""
-
-    grade_change_share: float = Field(
-        default=0.25, gt=0, le=1, description="More than this share of customers changed grade since the last run."
-    )
-    segment_share_change: float = Field(
-        default=0.05, gt=0, le=1, description="A segment's share of customers moved more than this since the last run."
-    )
-    baseline_runs: int = Field(
-        default=14, ge=2, description="A source's usual range: its deliveries on this many earlier as-of dates."
-    )
-    min_baseline_runs: int = Field(
-        default=5, ge=2, description="Fewer earlier deliveries than this: no volume or null-share alert yet."
-    )
-    volume_change: float = Field(
-        default=0.5, gt=0, description="Rows delivered differ from the usual median by more than this share..."
-    )
-    volume_mads: float = Field(
-        default=3.0, gt=0, description="... and by more than this many (scaled) median absolute deviations."
-    )
-    null_share_change: float = Field(
-        default=0.2, gt=0, le=1, description="A column's share of empty values moved this far from its usual share."
-    )
-    sigmas: float = Field(
-        default=3.0,
-        gt=0,
-        description="Volume and null-share differences must also exceed this many standard errors of chance "
-        "(Poisson for rows, binomial for shares): a delivery of 3 rows says little.",
-    )
-
-    cut_point_change: float = Field(
-        default=0.25,
-        gt=0,
-        description="A quantile cut point moved more than this share of its value since the previous graded "
-        "date (same spec version).",
-    )
-
-    @model_validator(mode="after")
-    def _baseline(self) -> DriftConfig:
-        if self.min_baseline_runs > self.baseline_runs:
-            raise ValueError("min_baseline_runs cannot exceed baseline_runs")
-        return self
-
-
-class BacktestConfig(StrictModel):
-    """monitoring.backtest_*: the grades of a past day against what its customers bought in the days after it."""
-
-    horizon_days: int = Field(
-        default=90,
-        ge=1,
-        description="The period after a graded day in which purchases and revenue are counted; a day is "
-        "backtested once this many days have passed before the run's as-of date.",
-    )
-
-
-class CampaignEffectConfig(StrictModel):
-    """monitoring.campaign_effect: each campaign's customers against a comparison group, before and after."""
-
-    window_days: int = Field(
-        default=30,
-        ge=1,
-        le=365,
-        description="Net spend is compared in this many days before and after a campaign's first contact; a "
-        "campaign is evaluated once that many days have passed before the run's as-of date.",
-    )
-    min_customers: int = Field(
-        default=30,
-        ge=2,
-        le=100_000,
-        description="An effect is estimated only on at least this many targeted customers measured against at least "
-        "this many comparison customers; a smaller group's row says 'insufficient data' and carries no estimate.",
-    )
-
-
-class MembershipEffectConfig(StrictModel):
-    """monitoring.membership_effect: customers who joined the loyalty programme against those who did not."""
-
-    window_days: int = Field(
-        default=90,
-        ge=1,
-        le=365,
-        description="Net spend is compared in this many days before and after joining; a month of joining is "
-        "evaluated once that many days have passed after its last joiner before the run's as-of date.",
-    )
-    min_customers: int = Field(
-        default=30,
-        ge=2,
-        le=100_000,
-        description="An effect is estimated only on at least this many joiners measured against at least "
-        "this many comparison customers; a smaller group's row says 'insufficient data' and carries no estimate.",
-    )
-
-
-class MonitoringConfig(StrictModel):
-    drift: DriftConfig = DriftConfig()
-    backtest: BacktestConfig = BacktestConfig()
-    campaign_effect: CampaignEffectConfig = CampaignEffectConfig()
-    membership_effect: MembershipEffectConfig = MembershipEffectConfig()
-
-
-class ServingConfig(StrictModel):
-    """The serving copy BI tools read (pipeline/serving, docs/bi.md)."""
-
-    dir: Path = Field(
-        default=Path("data/serving"),
-        description="Published versions of the bi schema: warehouse.duckdb and Parquet files, switched atomically.",
-    )
-    keep_versions: int = Field(
-        default=5, ge=1, description="Published versions kept for `crmgrade publish --rollback`."
-    )
-    unmasked_columns: list[str] = Field(
-        default_factory=list,
-        description="bi columns BI may see in clear, as table.column (e.g. customers.name); every other personal "
-        "column is masked or hashed (pipeline/serving/masking.py lists them).",
-    )
-
-    @field_validator("unmasked_columns")
-    @classmethod
-    def _known_personal_columns(cls, value: list[str]) -> list[str]:
-        from pipeline.serving.masking import PERSONAL_COLUMNS
-
-        unknown = sorted(set(value) - set(PERSONAL_COLUMNS))
-        if unknown:
-            raise ValueError(f"{unknown} are not masked bi columns; these are: {sorted(PERSONAL_COLUMNS)}")
-        return value
-
-
 class DuckDBConfig(StrictModel):
     """Limits of every connection the job opens on the warehouse: the Python steps' and dbt's."""
 
@@ -372,16 +92,6 @@ class DuckDBConfig(StrictModel):
         """The variables the warehouse resource and the dbt profile read."""
         config = self.connection_config(warehouse)
         return {MEMORY_LIMIT_ENV: config["memory_limit"], TEMP_DIRECTORY_ENV: config["temp_directory"]}
-
-
-class PrivacyConfig(StrictModel):
-    """Erasure and suppression (pipeline/privacy). Kept outside the warehouse: a rebuild from the source files
-    must still leave out the people who asked to be erased."""
-
-    dir: Path = Field(
-        default=Path("data/privacy"),
-        description="The salt (unless $CRMGRADE_PRIVACY_SALT is set), the suppression list and the erasure log.",
-    )
 
 
 class Settings(StrictModel):

@@ -54,7 +54,7 @@ def dbt_manifest() -> Path:
 
 def dbt_test_vars() -> dict:
     """The dbt vars of the end-to-end runs (crmgrade.yml defaults, as of DEMO_AS_OF)."""
-    from pipeline.config import MonitoringConfig
+    from pipeline.monitoring.config import MonitoringConfig
 
     monitoring = MonitoringConfig()
     return {

@@ -1,5 +1,5 @@
 """`crmgrade`: the command line. Each module parses and prints one family of commands; the work is done by the
-packages it calls (the whole job: pipeline/defs/runner.py)."""
+packages it calls (the whole job: pipeline/runs/job.py)."""
 
 from __future__ import annotations
 

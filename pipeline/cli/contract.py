@@ -12,8 +12,8 @@ from pipeline.cli.common import fail
 
 def cmd_contract_draft(args: argparse.Namespace) -> int:
     """Infer a source contract from a sample export; print it, or write it to --out, and say whether it loads."""
-    from pipeline.contracts.draft import DraftError, draft_contract, render_draft
     from pipeline.contracts.model import ContractError, load_contract
+    from pipeline.ingest.draft import DraftError, draft_contract, render_draft
 
     try:
         draft = draft_contract(args.file, entity=args.entity)

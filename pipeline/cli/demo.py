@@ -40,7 +40,7 @@ def _shape(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from pipeline.demo.simulate import simulate
+    from pipeline.runs.simulate import simulate
 
     result = simulate(args.out, nights=args.nights, customers=args.customers, seed=args.seed, drift_day=args.drift_day)
     print()

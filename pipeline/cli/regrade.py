@@ -5,52 +5,32 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from pipeline.cli.common import add_config_option, fail, open_warehouse
+from pipeline.cli.common import add_config_option, fail, load_config
 
 
 def cmd_regrade(args: argparse.Namespace) -> int:
     """Grade past days again under a recorded spec version, from their inputs as they stood; compare with the
     grades stored for them (docs/grading.md)."""
+    import duckdb
     from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-    from pipeline.defs.dbt.project import DBT_PROJECT_DIR, build_variant, dbt_project, dbt_resource
     from pipeline.grading import regrade
     from pipeline.grading.spec import GradingError
-    from pipeline.grading.variant import dbt_build_args, write_variant_spec
+    from pipeline.runs.regrade import regradable_days, regrade_days
 
-    settings, con = open_warehouse(args.config, "regrade")
+    settings = load_config(args.config)
     try:
-        days = args.as_of or [d for (d,) in con.execute(regrade.REGRADABLE_DAYS).fetchall()]
-    finally:
-        con.close()
-    if not days:
-        return fail("no graded day has its inputs kept: run the job first")
-    for i, as_of_date in enumerate(days, 1):
-        _, con = open_warehouse(args.config, "regrade")
-        try:
-            day = regrade.plan_day(con, as_of_date, args.spec)
-            write_variant_spec(con, regrade.VARIANT, day.spec, f"grading_spec.versions {day.spec.version}")
-        except (regrade.RegradeError, GradingError) as exc:
-            return fail(str(exc))
-        finally:
-            con.close()
-        print(
-            f"[{i}/{len(days)}] {as_of_date} under spec {day.spec.version}, from its inputs as they stood at "
-            f"{day.inputs_as_of:%Y-%m-%d %H:%M:%S} ..."
-        )
-        try:
-            dbt_args = ["--quiet", *dbt_build_args(regrade.VARIANT, regrade.dbt_vars(day, settings.dbt_vars()))]
-            # one target folder for every regrade, not a new one per call (dagster-dbt's default)
-            target = DBT_PROJECT_DIR / dbt_project.target_path / "regrade"
-            build_variant(dbt_resource(), dbt_args, target_path=target)
-        except DagsterDbtCliRuntimeError as exc:
-            return fail(f"grading {as_of_date} again failed in dbt: {exc}")
-        _, con = open_warehouse(args.config, "regrade")
-        try:
-            result = regrade.record_regrade(con, day)
-        finally:
-            con.close()
-        print("  " + regrade.describe(result))
+        days = args.as_of or regradable_days(settings)
+        if not days:
+            return fail("no graded day has its inputs kept: run the job first")
+        for result in regrade_days(settings, days, args.spec, print):
+            print("  " + regrade.describe(result))
+    except (regrade.RegradeError, GradingError) as exc:
+        return fail(str(exc))
+    except duckdb.IOException as exc:
+        return fail(f"cannot open {settings.warehouse} (a run holds it? regrade after it): {exc}")
+    except DagsterDbtCliRuntimeError as exc:
+        return fail(f"grading again failed in dbt: {exc}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""`crmgrade run` and `crmgrade backfill`: the whole job in this process (pipeline/defs/runner.py), said."""
+"""`crmgrade run` and `crmgrade backfill`: the whole job in this process (pipeline/runs/job.py), said."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pipeline.cli.common import add_config_option, fail
 
 def run_and_report(config_file: Path | str | None, as_of: date | None = None, force: bool = False) -> int:
     """One run, its progress and outcome printed. Returns the exit code."""
-    from pipeline.defs.runner import run_job
+    from pipeline.runs.job import run_job
 
     outcome = run_job(config_file, as_of, progress=print, force=force)
     if outcome.skipped:

@@ -9,8 +9,8 @@ from pipeline.cli.common import add_config_option, fail, load_config
 
 def cmd_publish(args: argparse.Namespace) -> int:
     """List the published versions, roll back to one, or publish the working warehouse's bi schema now."""
+    from pipeline.runs.publish import publish_now
     from pipeline.serving.publish import PublishError, current_version, list_versions, rollback
-    from pipeline.serving.republish import publish_now
 
     settings = load_config(args.config)
     folder = settings.serving.dir
@@ -37,10 +37,9 @@ def cmd_erase(args: argparse.Namespace) -> int:
     from pipeline.contracts import ContractError
     from pipeline.defs.automation.jobs import active_run_in_dagster_home
     from pipeline.privacy.erasure import ErasureError, ErasureRequest
-    from pipeline.privacy.journal import erase, finish_open_erasures, target_for
     from pipeline.run_lock import WarehouseBusy, exclusive_run
+    from pipeline.runs.erase import erase_person
     from pipeline.serving.publish import PublishError
-    from pipeline.serving.republish import republish_after_erasure
 
     request = ErasureRequest(
         customer_keys=args.customer or [],
@@ -52,13 +51,10 @@ def cmd_erase(args: argparse.Namespace) -> int:
     settings = load_config(args.config)
     step = lambda text: print(f"  ... {text}", flush=True)  # noqa: E731
     try:
-        target = target_for(settings, republish=lambda: republish_after_erasure(settings))
         with exclusive_run(settings.warehouse, "crmgrade erase"):
             if run := active_run_in_dagster_home():
                 return fail(f"Dagster run {run} is writing {settings.warehouse}: erase after it ends")
-            for earlier in finish_open_erasures(target, step):
-                print(f"Finished the interrupted erasure {earlier.erasure_id}")
-            report = erase(target, request, step)
+            earlier, report = erase_person(settings, request, step)
     except (ContractError, ErasureError, WarehouseBusy) as exc:
         return fail(str(exc))
     except PublishError as exc:
@@ -66,6 +62,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
             f"erased from the warehouse and its files, but the serving copy was not published again: {exc}. The "
             "erasure stays open: the next `crmgrade erase` or `crmgrade run` finishes it"
         )
+    for finished in earlier:
+        print(f"Finished the interrupted erasure {finished.erasure_id}")
     keys = ", ".join(report.customer_keys) or "-"
     if report.already_erased_by and not report.rows_removed:
         print(f"Already erased (erasure {', '.join(report.already_erased_by)}): nothing of them was left.")

@@ -18,7 +18,7 @@ Layout written under `out`:
 
 With `daily_from`, the dated channels (Tmall, JD, PDD, POS, interactions) put each day from that date on in a
 file of its own (..._YYYYMMDD.csv) under increments/<YYYY-MM-DD>/, the path it takes once delivered: the
-nightly simulation (pipeline/demo/simulate.py) delivers one day at a time. The registry, service, surveys,
+nightly simulation (pipeline/runs/simulate.py) delivers one day at a time. The registry, service, surveys,
 marketing, B2B and dealer files are whole exports written once. With `drift_from`, the Tmall export carries no
 buyer phone from that day on: a planted drift for monitoring.drift_alerts.
 """

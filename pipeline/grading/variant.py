@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import duckdb
 import polars as pl
@@ -84,6 +86,24 @@ def write_variant_spec(con: duckdb.DuckDBPyConnection, variant: str, version: Sp
         )
     replace_tables(con, spec_schema_of(variant), tables)
     con.execute(f"drop table if exists {spec_schema_of(variant)}.source")  # the text before versions were kept
+    return spec
+
+
+def grade_variant(
+    connect: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+    build: Callable[[list[str]], None],
+    variant: str,
+    version: SpecVersion,
+    where: str,
+    dbt_vars: dict,
+) -> GradingSpec:
+    """Grade as `variant` under a spec version: its spec tables written (one connection, closed before dbt opens
+    the warehouse), then its models built by `build` (dbt, with these args). The one sequence shadow grading
+    (pipeline/defs/assets/grading.py) and regrading (pipeline/runs/regrade.py) share; each keeps the grades its
+    own way after."""
+    with connect() as con:
+        spec = write_variant_spec(con, variant, version, where)
+    build(dbt_build_args(variant, dbt_vars))
     return spec
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from pipeline.config import NeverLink
 from pipeline.identity.changes import table_columns
+from pipeline.identity.config import NeverLink
 from pipeline.identity.never_link import LINEAGE, active_pairs
 from pipeline.identity.work_db import WORK_DB
 

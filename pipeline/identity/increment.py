@@ -32,8 +32,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import IdentityConfig
 from pipeline.identity.changes import table_columns
+from pipeline.identity.config import IdentityConfig
 from pipeline.identity.deterministic import add_groups
 from pipeline.identity.matching import add_edges
 from pipeline.identity.never_link import pending_pairs

@@ -10,16 +10,13 @@ would hold in memory.
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
 
+from pipeline.identity.key_format import KEY_DIGITS, KEY_PREFIX
 from pipeline.identity.work_db import WORK_DB
 
-KEY_PREFIX = "C"
-KEY_DIGITS = 10
-
-
-def format_key(number: int) -> str:
-    return f"{KEY_PREFIX}{number:0{KEY_DIGITS}d}"
+if TYPE_CHECKING:
+    import duckdb
 
 
 def assign_keys(con: duckdb.DuckDBPyConnection, clusters: str, previous: str, issued_max: int) -> None:

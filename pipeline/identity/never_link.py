@@ -25,8 +25,9 @@ from datetime import datetime
 
 import duckdb
 
-from pipeline.config import KEY_PATTERN, NeverLink
 from pipeline.identity.changes import table_columns
+from pipeline.identity.config import NeverLink
+from pipeline.identity.key_format import is_customer_key
 from pipeline.identity.work_db import WORK_DB
 from pipeline.warehouse_tables import transaction
 
@@ -149,7 +150,7 @@ def request_unmerge(con: duckdb.DuckDBPyConnection, key: str, reason: str, now: 
     merged with then; the next identity run (a full resolution) splits them and gives `key` back."""
     ensure_tables(con)
     what = f"unmerge {key}"
-    if not KEY_PATTERN.fullmatch(key):
+    if not is_customer_key(key):
         raise NeverLinkError(f"{what}: not a customer key (C followed by 10 digits)")
     run, successor = _key_state(con, key, what)
     if run is None:

@@ -26,9 +26,9 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from pipeline.config import IdentityConfig
 from pipeline.identity.cannot_link import Split, split_pairs
 from pipeline.identity.changes import log_customer_changes, table_columns, trust_changed
+from pipeline.identity.config import IdentityConfig
 from pipeline.identity.deterministic import build_identifiers, connected_components, identifier_groups
 from pipeline.identity.increment import (
     MODEL_DDL,
@@ -38,7 +38,8 @@ from pipeline.identity.increment import (
     plan_resolution,
     state_fingerprint,
 )
-from pipeline.identity.keys import KEY_PREFIX, assign_keys
+from pipeline.identity.key_format import KEY_PREFIX
+from pipeline.identity.keys import assign_keys
 from pipeline.identity.masked_phone import RULE as MASKED_PHONE
 from pipeline.identity.masked_phone import masked_phone_edges
 from pipeline.identity.matching import (

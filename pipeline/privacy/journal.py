@@ -25,7 +25,6 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import Settings
 from pipeline.contracts.model import SourceContract
 from pipeline.privacy.erasure import (
     ErasurePlan,
@@ -61,23 +60,6 @@ class ErasureTarget:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(self.warehouse), config=self.connection_config)
-
-
-def target_for(settings: Settings, republish: Callable[[], str | None] | None = None) -> ErasureTarget:
-    from pipeline.contracts import load_contracts
-    from pipeline.privacy.salt import privacy_salt
-
-    return ErasureTarget(
-        warehouse=settings.warehouse,
-        connection_config=settings.duckdb.connection_config(settings.warehouse),
-        contracts=load_contracts(settings.sources.contracts),
-        salt=privacy_salt(settings.privacy.dir),
-        privacy_dir=settings.privacy.dir,
-        reports_dir=settings.reports_dir,
-        outbox_dir=settings.outbox_dir,
-        country=settings.country,
-        republish=republish,
-    )
 
 
 def erase(

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.privacy.redact import without_values
+from pipeline.quality.redact import without_values
 from pipeline.quality.suites import Rule, Suite
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import Settings
 from pipeline.monitoring.backtest import BACKTEST_COLUMNS, BACKTEST_TABLES
+from pipeline.serving.config import ServingConfig
 from pipeline.serving.publish import SCHEMA, Published, PublishError, TableToPublish, publish
 
 # Written from Python by the monitoring assets, published beside the bi models.
@@ -36,25 +36,27 @@ def bi_tables(manifest_path: Path, extra: list[TableToPublish] = ()) -> list[Tab
 
 
 def publish_bi(
-    con: duckdb.DuckDBPyConnection, settings: Settings, manifest_path: Path, *, run_id: str, as_of_date: date
+    con: duckdb.DuckDBPyConnection, serving: ServingConfig, manifest_path: Path, *, run_id: str, as_of_date: date
 ) -> Published:
     """Publish the working warehouse's bi schema and the backtest tables as crmgrade.yml `serving` says: the
     run's last asset and `crmgrade publish` both go through here."""
     return publish(
         con,
-        settings.serving.dir,
+        serving.dir,
         bi_tables(manifest_path, BACKTEST_TO_PUBLISH),
         run_id=run_id,
         as_of_date=as_of_date,
-        keep=settings.serving.keep_versions,
-        allowed_in_clear=set(settings.serving.unmasked_columns),
+        keep=serving.keep_versions,
+        allowed_in_clear=set(serving.unmasked_columns),
     )
 
 
-def publish_latest(con: duckdb.DuckDBPyConnection, settings: Settings, manifest_path: Path, run_id: str) -> Published:
+def publish_latest(
+    con: duckdb.DuckDBPyConnection, serving: ServingConfig, manifest_path: Path, run_id: str
+) -> Published:
     """Publish outside a run (after an erasure, or to retry a failed publish): what the bi views show now, as of
     the latest graded day."""
     [(as_of,)] = con.sql("select max(as_of_date) from bi.customer_grades").fetchall()
     if as_of is None:
-        raise PublishError(f"{settings.warehouse} has no grades to publish: run the job first")
-    return publish_bi(con, settings, manifest_path, run_id=run_id, as_of_date=as_of)
+        raise PublishError("the warehouse has no grades to publish: run the job first")
+    return publish_bi(con, serving, manifest_path, run_id=run_id, as_of_date=as_of)

@@ -7,7 +7,10 @@ column of the new version with the patterns below before switching to it: the on
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # reading crmgrade.yml (serving/config.py checks its columns) needs no database
+    import duckdb
 
 # bi table.column -> how it is masked
 PERSONAL_COLUMNS: dict[str, str] = {

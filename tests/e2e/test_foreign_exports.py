@@ -28,8 +28,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 import yaml
 
-from pipeline.contracts.draft import draft_contract, render_draft
 from pipeline.demo.shapes import write_shape
+from pipeline.ingest.draft import draft_contract, render_draft
 from tests.conftest import REPO
 from tests.e2e.pipeline_runs import query
 

@@ -120,7 +120,8 @@ def test_as_of_date_defaults_to_today_in_the_business_time_zone(tmp_path):
 def test_drift_thresholds_default_like_the_dbt_project_and_are_checked(tmp_path):
     import yaml
 
-    from pipeline.config import REPO_ROOT, CampaignEffectConfig, DriftConfig, MembershipEffectConfig
+    from pipeline.monitoring.config import CampaignEffectConfig, DriftConfig, MembershipEffectConfig
+    from pipeline.paths import REPO_ROOT
 
     dbt_vars = yaml.safe_load((REPO_ROOT / "dbt_project/dbt_project.yml").read_text())["vars"]
     assert dbt_vars["drift"] == DriftConfig().model_dump()

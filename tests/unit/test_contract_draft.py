@@ -8,8 +8,8 @@ import pytest
 import xlsxwriter
 
 from pipeline.cli import main
-from pipeline.contracts.draft import DraftError, draft_contract, render_draft
 from pipeline.contracts.model import load_contract
+from pipeline.ingest.draft import DraftError, draft_contract, render_draft
 from pipeline.ingest.loader import IngestOptions, ingest_contract
 
 TMALL = (

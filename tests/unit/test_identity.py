@@ -5,10 +5,11 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from pipeline.config import IdentityConfig
 from pipeline.contracts.schema import DUCKDB_TYPES, ENTITIES, LINEAGE
+from pipeline.identity.config import IdentityConfig
 from pipeline.identity.evaluate import pairwise_scores
-from pipeline.identity.keys import assign_keys, format_key
+from pipeline.identity.key_format import format_key
+from pipeline.identity.keys import assign_keys
 from pipeline.identity.resolve import resolve_identities
 from pipeline.identity.work_db import identity_workspace
 

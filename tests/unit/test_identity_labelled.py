@@ -6,7 +6,8 @@ import logging
 import pytest
 
 from bench.identity_labelled import DATASETS_DIR, LABELLED_SETS, run_labelled
-from pipeline.config import REPO_ROOT, load_settings
+from pipeline.config import load_settings
+from pipeline.paths import REPO_ROOT
 
 CONFIG = load_settings(REPO_ROOT / "crmgrade.yml").identity
 

@@ -4,9 +4,9 @@
 import duckdb
 import pytest
 
-from pipeline.config import MatchingConfig
 from pipeline.identity import model_plan
 from pipeline.identity.attributes import PROFILE_COLUMNS
+from pipeline.identity.config import MatchingConfig
 from pipeline.identity.matching import MatchingError, match_profiles
 from pipeline.identity.model_plan import plan_model
 from pipeline.identity.work_db import WORK_DB, identity_workspace

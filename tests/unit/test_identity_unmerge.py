@@ -6,7 +6,7 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from pipeline.config import IdentityConfig, MatchingConfig, NeverLink
+from pipeline.identity.config import IdentityConfig, MatchingConfig, NeverLink
 from pipeline.identity.never_link import NeverLinkError, request_unmerge
 from pipeline.identity.resolve import resolve_identities
 from tests.unit.test_identity import _keys, _raw

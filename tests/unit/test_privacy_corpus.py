@@ -148,7 +148,7 @@ def _table_holding(con: duckdb.DuckDBPyConnection, value: str) -> bool:
 
 def test_an_interrupted_erasure_is_finished_by_the_next_run_before_it_reads_anything(tmp_path, monkeypatch):
     from pipeline.config import load_settings
-    from pipeline.defs.runner import _finish_erasures
+    from pipeline.runs.erase import finish_interrupted
 
     name = "privacy_erase_killed_after_the_database_commit"
     case = yaml.safe_load((CORPUS / name / "case.yml").read_text(encoding="utf-8"))
@@ -158,7 +158,7 @@ def test_an_interrupted_erasure_is_finished_by_the_next_run_before_it_reads_anyt
         with pytest.raises(Crash):
             main(["erase", "--config", str(config), "--phone", "18038913590"])
     said = []
-    assert _finish_erasures(load_settings(config), said.append) is None
+    assert finish_interrupted(load_settings(config), said.append) is None
     assert said[-1].startswith("Finished the interrupted erasure")
     assert not list((tmp_path / "privacy" / "erasures").glob("*"))
     stores = [warehouse, tmp_path / "reports", tmp_path / "privacy"]

@@ -1,10 +1,10 @@
 """Error messages that reach Dagster's event log and compute logs (which `crmgrade erase` cannot reach) keep the
-rule, column, file and row, never the cell (privacy/redact.py)."""
+rule, column, file and row, never the cell (quality/redact.py)."""
 
 import polars as pl
 import pytest
 
-from pipeline.privacy.redact import without_values
+from pipeline.quality.redact import without_values
 
 
 def test_a_polars_conversion_error_keeps_the_column_not_the_phone():

@@ -3,8 +3,8 @@
 
 from typing import get_args
 
-from pipeline.config import IdentifierName, IdentityConfig
 from pipeline.contracts.schema import ENTITIES, IDENTIFIERS, JOIN_ONLY, PERSON_IDENTIFIERS, PERSONAL, SOURCE_SCOPED
+from pipeline.identity.config import IdentifierName, IdentityConfig
 from pipeline.privacy.suppression import KINDS
 
 

@@ -4,10 +4,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline.defs.runner import step_error
 from pipeline.quality import gate
 from pipeline.quality.store import DDL
-from pipeline.summary import write_failure_summary
+from pipeline.runs.job import step_error
+from pipeline.runs.summary import write_failure_summary
 
 
 def test_a_failed_step_says_the_exception_raised_inside_it_not_dagsters_wrapper():
@@ -109,7 +109,7 @@ def test_a_contracts_own_share_wins_over_the_configured_default(tmp_path):
 def test_an_impossible_share_is_refused_in_crmgrade_yml(share):
     from pydantic import ValidationError
 
-    from pipeline.config import QualityConfig
+    from pipeline.quality.config import QualityConfig
 
     with pytest.raises(ValidationError):
         QualityConfig(max_quarantine_share=share)

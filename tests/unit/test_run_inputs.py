@@ -1,4 +1,4 @@
-"""A run with nothing new to read is skipped (pipeline/run_inputs.py): what counts as new, and what does not."""
+"""A run with nothing new to read is skipped (pipeline/runs/inputs.py): what counts as new, and what does not."""
 
 import os
 from datetime import date
@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.config import load_settings
 from pipeline.identity.never_link import ensure_tables
-from pipeline.run_inputs import TABLE, inputs_digest, record_inputs, unchanged_since
+from pipeline.runs.inputs import TABLE, inputs_digest, record_inputs, unchanged_since
 from tests.conftest import write_run_config
 
 

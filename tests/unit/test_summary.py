@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from pipeline.summary import _monitoring_lines, clv_fit_lines, matching_lines
+from pipeline.runs.summary import _monitoring_lines, clv_fit_lines, matching_lines
 
 DAY = date(2026, 4, 1)
 

@@ -91,7 +91,7 @@ def test_the_command_withdraws_under_the_run_lock(tmp_path, capsys):
 
 
 def test_the_run_summary_lists_the_files_gone(tmp_path, monkeypatch):
-    import pipeline.summary as summary
+    import pipeline.runs.summary as summary
 
     monkeypatch.setattr(summary, "collect", lambda warehouse: {})
     monkeypatch.setattr(summary, "render", lambda *a: "# crmgrade run summary\n\nWarehouse: w.duckdb\n")

@@ -13,7 +13,7 @@ from pipeline.grading import shadow
 from pipeline.grading.customer_value import no_customer_value, predict_customer_value
 from pipeline.grading.rules import apply_rules, compile_rules, load_rules
 from pipeline.grading.spec import load_grading_spec, parse_grading_spec, spec_tables, write_spec
-from pipeline.grading.variant import dbt_build_args, write_variant_spec
+from pipeline.grading.variant import grade_variant
 from pipeline.grading.versions import record_version, spec_files, version_of
 from pipeline.markdown import md_table
 from pipeline.quality.explain import no_orders_delivered, why_nothing_graded
@@ -87,10 +87,15 @@ def shadow_grade_comparison(
     parse_grading_spec(version.files["grading.yml"], str(cfg.shadow_grading))  # invalid: stop before recording it
     with warehouse.connect() as con:
         record_version(con, version, context.run_id, datetime.now(UTC).replace(tzinfo=None))
-        write_variant_spec(con, shadow.VARIANT, version, str(cfg.shadow_grading))
-    args = dbt_build_args(shadow.VARIANT, cfg.dbt_vars())
-    context.log.info(f"shadow grading under spec version {version.version}: dbt {' '.join(args[:3])}")
-    build_variant(dbt, args)
+    context.log.info(f"shadow grading under spec version {version.version}")
+    grade_variant(
+        warehouse.connect,
+        lambda args: build_variant(dbt, args),
+        shadow.VARIANT,
+        version,
+        str(cfg.shadow_grading),
+        cfg.dbt_vars(),
+    )
     with warehouse.connect() as con:
         rows = shadow.record_comparison(con, cfg.resolved_as_of_date())
         shadow.keep_grades(con, cfg.resolved_as_of_date())
@@ -187,7 +192,7 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
             if not no_orders_delivered(con):  # orders came and none is gradeable: a fault to fix, so the run stops
                 raise dg.Failure(f"marts.customer_grades is empty, nothing to predict: {reason}")
             # a company with no sales (its registry, contacts, tickets): resolved and published, nobody graded, and
-            # the summary says so first (pipeline/summary.py)
+            # the summary says so first (pipeline/runs/summary.py)
             context.log.warning(f"Nobody is graded: {reason}")
             empty = no_customer_value(cfg.resolved_as_of_date(), reason)
             replace_tables(con, "clv", {"model_params": empty.params, "customer_predictions": empty.predictions})

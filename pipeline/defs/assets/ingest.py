@@ -27,12 +27,12 @@ from pipeline.ingest.loader import (
     ingest_contract,
 )
 from pipeline.ingest.withdraw import gone_files
-from pipeline.privacy.redact import without_values
 from pipeline.privacy.salt import privacy_salt
 from pipeline.privacy.suppression import load_suppressions
 from pipeline.quality import gate
 from pipeline.quality.docs import write_index
 from pipeline.quality.reconcile import reconciliation_problems
+from pipeline.quality.redact import without_values
 from pipeline.quality.suites import suite_for
 from pipeline.run_lock import other_holder
 
@@ -198,7 +198,7 @@ def _ingest_asset(entity: str, partitions: dg.PartitionsDefinition) -> dg.Assets
                             f"rows stay loaded (`crmgrade source withdraw {gone.file}` takes them out)"
                         )
                 except Exception as exc:
-                    # the message only: Dagster keeps it where `crmgrade erase` cannot reach (privacy/redact.py)
+                    # the message only: Dagster keeps it where `crmgrade erase` cannot reach (quality/redact.py)
                     message = without_values(f"{type(exc).__name__}: {exc}")
                     context.log.error(f"source {contract.source!r}: {message}")
                     errors.append(f"{contract.source}: {message}")

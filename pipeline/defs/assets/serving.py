@@ -53,7 +53,7 @@ def published(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         cfg = settings.load_for(context)
         with warehouse.connect() as con:
             result = publish_bi(
-                con, cfg, dbt_project.manifest_path, run_id=context.run_id, as_of_date=cfg.resolved_as_of_date()
+                con, cfg.serving, dbt_project.manifest_path, run_id=context.run_id, as_of_date=cfg.resolved_as_of_date()
             )
         context.instance.add_run_tags(context.run_id, {PUBLISHED_TAG: result.version})
         context.log.info(f"published {result.version} to {cfg.serving.dir}; removed {result.removed or 'none'}")

@@ -21,7 +21,7 @@ def publish_now(settings: Settings) -> str:
     except duckdb.IOException as exc:
         raise PublishError(f"cannot open {settings.warehouse} (a run holds it? publish after it): {exc}") from None
     try:
-        return publish_latest(con, settings, dbt_project.manifest_path, run_id="crmgrade publish").version
+        return publish_latest(con, settings.serving, dbt_project.manifest_path, run_id="crmgrade publish").version
     finally:
         con.close()
 

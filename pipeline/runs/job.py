@@ -16,9 +16,10 @@ from pipeline.config import ConfigError, Settings, export_environment
 from pipeline.contracts import ContractError, load_contracts
 from pipeline.grading.rules import RulesError, load_rules
 from pipeline.grading.spec import GradingError, load_grading_spec
-from pipeline.run_inputs import inputs_digest, record_inputs, unchanged_since
 from pipeline.run_lock import WarehouseBusy, exclusive_run
-from pipeline.summary import SUMMARY_FILE
+from pipeline.runs.erase import finish_interrupted
+from pipeline.runs.inputs import inputs_digest, record_inputs, unchanged_since
+from pipeline.runs.summary import SUMMARY_FILE
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,9 @@ class RunOutcome:
     stopped_files: list[tuple[str, str, str, str]] = field(default_factory=list)  # (source, file, status, message)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     timings_file: Path | None = None
-    summary: str | None = None  # the end-of-run summary (pipeline/summary.py) and where it was written
+    summary: str | None = None  # the end-of-run summary (pipeline/runs/summary.py) and where it was written
     summary_file: Path | None = None
-    skipped: bool = False  # nothing changed since run `run_id` (pipeline/run_inputs.py): nothing was run
+    skipped: bool = False  # nothing changed since run `run_id` (pipeline/runs/inputs.py): nothing was run
 
 
 def _prepare(settings: Settings, as_of: date | None, progress: Callable[[str], None]) -> Settings:
@@ -74,28 +75,11 @@ def run_job(
     try:
         settings = export_environment(config_file)  # what the Dagster resources and the dbt profile read
         with exclusive_run(settings.warehouse):
-            if problem := _finish_erasures(settings, progress):
+            if problem := finish_interrupted(settings, progress):
                 return RunOutcome(False, problem)
             return _run(_prepare(settings, as_of, progress), progress, force)
     except (ConfigError, ContractError, GradingError, RulesError, WarehouseBusy) as exc:
         return RunOutcome(False, str(exc))
-
-
-def _finish_erasures(settings: Settings, progress: Callable[[str], None]) -> str | None:
-    """An erasure interrupted earlier is finished before the run reads anything (pipeline/privacy/journal.py);
-    the reason the run stops when it cannot be."""
-    from pipeline.privacy.journal import finish_open_erasures, open_erasures, target_for
-    from pipeline.serving.republish import republish_after_erasure
-
-    if not open_erasures(settings.privacy.dir):
-        return None
-    try:
-        target = target_for(settings, republish=lambda: republish_after_erasure(settings))
-        for report in finish_open_erasures(target, lambda text: progress(f"  {text}")):
-            progress(f"Finished the interrupted erasure {report.erasure_id}")
-    except Exception as exc:  # the person must not be graded and published again: stop, saying why
-        return f"an interrupted erasure could not be finished, so the run did not start: {exc}"
-    return None
 
 
 def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> RunOutcome:
@@ -120,7 +104,7 @@ def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> Ru
     from pipeline.defs.progress import RUN_CONFIG as PROGRESS_ONLY
     from pipeline.defs.progress import quiet_console
     from pipeline.defs.step_timings import dbt_node_timings, stage_seconds, step_timings, write_timings
-    from pipeline.summary import stopped_files, write_failure_summary, write_summary
+    from pipeline.runs.summary import stopped_files, write_failure_summary, write_summary
 
     t0 = time.perf_counter()
     progress("Parsing the dbt project ...")

@@ -77,7 +77,7 @@ def simulate(
     drift_day: int = 20,
     progress: Callable[[str], None] = print,
 ) -> SimulationResult:
-    from pipeline.defs.runner import run_job
+    from pipeline.runs.job import run_job
 
     if nights < 2:
         raise ValueError("a simulation needs at least two nights")
