@@ -16,7 +16,7 @@ export CRMGRADE_CONFIG ?= $(CURDIR)/crmgrade.yml
 export CRMGRADE_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test test-spark chromium lint format dev docs bench bench-stages bench-identity dbt demo simulate clean
+.PHONY: run test test-spark chromium lint lint-sql format dev docs bench bench-stages bench-identity dbt demo simulate clean
 
 # uv itself is pinned and installed into a private folder, then builds .venv exactly from uv.lock.
 $(UV):
@@ -45,7 +45,8 @@ chromium:
 	  else echo "Chromium is missing and this user cannot install it: apt-get install chromium" >&2; exit 1; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
-test: $(BIN)/crmgrade $(SPARK_VENV)/bin/dbt chromium  ## install and run the whole test suite, then the Spark comparison
+test: $(BIN)/crmgrade $(SPARK_VENV)/bin/dbt chromium  ## install, lint, run the whole test suite, then the Spark comparison
+	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -m "not spark"
 	$(MAKE) --no-print-directory test-spark
 
@@ -54,10 +55,21 @@ test: $(BIN)/crmgrade $(SPARK_VENV)/bin/dbt chromium  ## install and run the who
 test-spark: $(BIN)/crmgrade $(SPARK_VENV)/bin/dbt
 	$(BIN)/pytest -m spark --numprocesses=0
 
-lint: $(BIN)/crmgrade  
+lint: $(BIN)/crmgrade  ## ruff, the import layers (import-linter), sqlfluff on the dbt models and snapshots
 	$(BIN)/ruff check pipeline tests bench
 	$(BIN)/ruff format --check pipeline tests bench
 	$(BIN)/lint-imports
+	$(MAKE) --no-print-directory lint-sql
+
+# sqlfluff's dbt templater compiles the project: on a warehouse of its own (never the job's, which a run may hold)
+# and its own target folder. dbt_project/.sqlfluff holds the rules; `make lint-sql FIX=1` applies the fixes.
+LINT_DIR := $(CURDIR)/.lint
+SQL ?= models snapshots tests
+lint-sql: $(BIN)/crmgrade
+	@mkdir -p $(LINT_DIR)
+	cd dbt_project && PYTHONWARNINGS=ignore CRMGRADE_WAREHOUSE=$(LINT_DIR)/warehouse.duckdb DBT_TARGET_PATH=$(LINT_DIR)/target \
+	  ../$(BIN)/sqlfluff $(if $(FIX),fix,lint) $(SQL) --processes 2 --disable-progress-bar 2>&1 | grep -v '^WARNING .* is a macro'; \
+	  exit $${PIPESTATUS[0]}
 
 format: $(BIN)/crmgrade
 	$(BIN)/ruff format pipeline tests bench
@@ -69,6 +81,8 @@ dev: $(BIN)/crmgrade  ## the Dagster UI on http://127.0.0.1:3000
 	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'concurrency:\n  runs:\n    max_concurrent_runs: 1\ncode_servers:\n  local_startup_timeout: 600\n' > $(DAGSTER_HOME)/dagster.yaml
 	@# the dbt parse before the UI: loading the code then finds the manifest fresh instead of parsing (and timing out)
 	$(BIN)/python -c 'from pipeline.defs.dbt.project import prepare_manifest; prepare_manifest()'
+	@# ruff, the import layers and sqlfluff before each commit (.pre-commit-config.yaml; local hooks, no download)
+	@test -f .git/hooks/pre-commit || $(BIN)/pre-commit install --install-hooks >/dev/null
 	$(BIN)/dagster dev -w workspace.yaml
 
 # the dbt vars a run of crmgrade.yml passes (as-of date, time zone, drift thresholds, ...)
@@ -100,4 +114,4 @@ bench-stages: $(BIN)/crmgrade  ## at 10M orders: the demo generator, then ingest
 	rm -rf $(BENCH_DATA)
 
 clean:
-	rm -rf data/demo data/warehouse.duckdb data/warehouse.duckdb.* data/reports data/outbox dbt_project/target
+	rm -rf data/demo data/warehouse.duckdb data/warehouse.duckdb.* data/reports data/outbox dbt_project/target .lint

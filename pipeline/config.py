@@ -140,14 +140,24 @@ class Settings(StrictModel):
         return self._file
 
     def connect_warehouse(self, read_only: bool = False):
-        """A connection to the warehouse with the configured limits, outside Dagster (the CLI, the runner); the
+        """A connection to the warehouse with the configured limits, outside Dagster (the CLI, pipeline/runs); the
         Dagster steps get theirs from the warehouse resource, set from the same limits (pipeline/defs/resources.py).
+        A writing connection first brings a warehouse of an older layout to today's (pipeline/warehouse_migrations.py).
         """
         import duckdb  # here: reading crmgrade.yml needs no database
 
-        return duckdb.connect(
+        from pipeline.warehouse_migrations import migrate
+
+        con = duckdb.connect(
             str(self.warehouse), read_only=read_only, config=self.duckdb.connection_config(self.warehouse)
         )
+        if not read_only:
+            try:
+                migrate(con)
+            except BaseException:
+                con.close()
+                raise
+        return con
 
     def generates_demo_data(self) -> bool:
         """Whether a run generates the demo set: its folder is missing and is the one the demo block names."""
@@ -156,6 +166,11 @@ class Settings(StrictModel):
     def business_date(self, now: datetime | None = None) -> date:
         """Today (or `now`'s day) in the business time zone."""
         return (now or datetime.now(ZoneInfo(self.timezone))).astimezone(ZoneInfo(self.timezone)).date()
+
+    def on(self, as_of: date) -> Settings:
+        """These settings for one as-of date (a run's `--as-of`, a Dagster partition): a copy, so the settings
+        read from the file keep saying what the file says."""
+        return self.model_copy(update={"as_of_date": as_of})
 
     def resolved_as_of_date(self, now: datetime | None = None) -> date:
         """The configured as-of date, else today in the business time zone."""

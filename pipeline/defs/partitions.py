@@ -35,7 +35,13 @@ def as_of_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
 
 
 def partition_key(as_of: date) -> str:
+    """An as-of date as Dagster names its partition; as_of_date reads it back. The as-of date is a `date`
+    everywhere else, and a string only here and in the dbt vars (config.py Settings.dbt_vars)."""
     return as_of.isoformat()
+
+
+def as_of_date(key: str) -> date:
+    return date.fromisoformat(key)
 
 
 def partitioned(decorator: Callable[..., Callable], **kwargs) -> Callable[[Callable], Partitioned]:

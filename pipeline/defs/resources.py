@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from contextvars import ContextVar
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -19,7 +21,23 @@ from pipeline.config import (
     Settings,
     load_settings,
 )
+from pipeline.defs.partitions import as_of_date
 from pipeline.defs.retries import retry_if_transient
+from pipeline.warehouse_migrations import migrate
+
+# The settings `crmgrade run` read, for the run it executes in this process (pipeline/runs/job.py): the file is
+# read once per run, so an edit during the run cannot give its steps two configurations.
+_RUN_SETTINGS: ContextVar[Settings | None] = ContextVar("crmgrade_run_settings", default=None)
+
+
+@contextmanager
+def settings_of_this_run(settings: Settings) -> Iterator[None]:
+    token = _RUN_SETTINGS.set(settings)
+    try:
+        yield
+    finally:
+        _RUN_SETTINGS.reset(token)
+
 
 WORKER_PID_TAG = "crmgrade/worker_pid"
 WORKER_HOST_TAG = "crmgrade/worker_host"
@@ -41,7 +59,12 @@ class CrmgradeSettings(dg.ConfigurableResource):
     _settings: Settings | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._settings = load_settings(self.config_file)
+        # read once per run: the settings `crmgrade run` read already, else the file (a run from the UI)
+        pinned = _RUN_SETTINGS.get()
+        if pinned is not None and pinned.file == Path(self.config_file).resolve():
+            self._settings = pinned
+        else:
+            self._settings = load_settings(self.config_file)
         tag_run_worker(context)
 
     def load(self) -> Settings:
@@ -52,9 +75,7 @@ class CrmgradeSettings(dg.ConfigurableResource):
     def load_for(self, context: dg.AssetExecutionContext) -> Settings:
         """The settings of this run: its as-of date is the run's partition (pipeline/defs/partitions.py)."""
         settings = self.load()
-        if context.has_partition_key:
-            settings.as_of_date = date.fromisoformat(context.partition_key)
-        return settings
+        return settings.on(as_of_date(context.partition_key)) if context.has_partition_key else settings
 
 
 class DuckDBWarehouse(dg.ConfigurableResource):
@@ -64,6 +85,8 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     # crmgrade.yml duckdb: beyond memory_limit DuckDB spills to temp_directory; empty: DuckDB's defaults
     memory_limit: str = ""
     temp_directory: str = ""
+
+    _migrated: bool = PrivateAttr(default=False)
 
     @contextmanager
     def connect(self):
@@ -75,6 +98,9 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             retry_if_transient(exc)  # another process holds the file: this step runs again in a minute
             raise
         try:
+            if not self._migrated:  # a warehouse of an older layout, brought to today's before a step uses it
+                migrate(con)
+                self._migrated = True
             yield con
         finally:
             con.close()

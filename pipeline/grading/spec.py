@@ -436,4 +436,3 @@ def write_spec(con: duckdb.DuckDBPyConnection, spec: GradingSpec, version: str) 
     """Replace the spec tables of schema grading_spec in one transaction (the version's text is kept in
     grading_spec.versions, pipeline/grading/versions.py; a variant's spec goes to its own schema, variant.py)."""
     replace_tables(con, "grading_spec", spec_tables(spec, version))
-    con.execute("drop table if exists grading_spec.source")  # the text before versions were kept

@@ -85,7 +85,6 @@ def write_variant_spec(con: duckdb.DuckDBPyConnection, variant: str, version: Sp
             io.StringIO(text), schema_overrides={c: live[c] for c in header if c in live}, infer_schema=False
         )
     replace_tables(con, spec_schema_of(variant), tables)
-    con.execute(f"drop table if exists {spec_schema_of(variant)}.source")  # the text before versions were kept
     return spec
 
 

@@ -70,16 +70,8 @@ DDL = [
         run_id varchar, resolved_at timestamp, records bigint, identified_records bigint,
         identifier_groups bigint, profiles bigint, accepted_matches bigint, customers bigint,
         new_keys bigint, retired_keys bigint, shared_identifiers bigint, matching_skipped varchar,
-        stage_seconds json)""",
-    "alter table identity.runs add column if not exists changed_customers bigint",
-    "alter table identity.runs add column if not exists mode varchar",
-    "alter table identity.runs add column if not exists mode_reason varchar",
-    "alter table identity.runs add column if not exists resolved_records bigint",
-    "alter table identity.runs add column if not exists state_fingerprint varchar",
-    "alter table identity.runs add column if not exists merges bigint",
-    "alter table identity.runs add column if not exists unmerges bigint",
-    "alter table identity.runs add column if not exists kept_apart bigint",
-    "alter table identity.runs add column if not exists matching_plan json",
+        stage_seconds json, changed_customers bigint, mode varchar, mode_reason varchar, resolved_records bigint,
+        state_fingerprint varchar, merges bigint, unmerges bigint, kept_apart bigint, matching_plan json)""",
 ]
 
 

@@ -147,11 +147,12 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
             status varchar not null,
             duplicate_of varchar,
             ingested_at timestamp not null,
+            rows_read bigint,
+            rows_validated bigint,
+            hash_method varchar,
             primary key (source, file_path)
         )"""
     )
-    for column, kind in {"rows_read": "bigint", "rows_validated": "bigint", "hash_method": "varchar"}.items():
-        con.execute(f"alter table {MANIFEST} add column if not exists {column} {kind}")
     ensure_dq_tables(con)
 
 

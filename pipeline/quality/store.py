@@ -62,7 +62,15 @@ DDL = [
         balanced boolean not null,
         message varchar,
         checked_at timestamp not null,
-        seconds double
+        seconds double,
+        -- the as-of date of the run that judged the file: monitoring's time axis (runs happen at any wall time)
+        as_of_date date,
+        -- rows of erased people left out by the suppression list (pipeline/privacy): read = loaded + quarantined
+        -- + duplicates + suppressed
+        rows_suppressed bigint default 0,
+        -- orders of the file that an earlier-loaded file of its source already held: this file's state of them
+        -- replaces the earlier one (macros/latest_delivery.sql), never summed with it
+        orders_redelivered bigint default 0
     )""",
     f"""create table if not exists dq.validation_results (
         {KEYS}
@@ -86,14 +94,6 @@ DDL = [
         null_rows bigint not null,
         profiled_at timestamp not null
     )""",
-    # The as-of date of the run that judged the file: monitoring's time axis (runs happen at any wall time).
-    "alter table dq.reconciliation add column if not exists as_of_date date",
-    # Rows of erased people left out by the suppression list (pipeline/privacy): read = loaded + quarantined
-    # + duplicates + suppressed.
-    "alter table dq.reconciliation add column if not exists rows_suppressed bigint default 0",
-    # Orders of the file that an earlier-loaded file of its source already held: this file's state of them replaces
-    # the earlier one (macros/latest_delivery.sql), never summed with it.
-    "alter table dq.reconciliation add column if not exists orders_redelivered bigint default 0",
     # Files taken out with `crmgrade source withdraw` (pipeline/ingest/withdraw.py): what was removed, and when.
     """create table if not exists dq.withdrawals (
         source varchar not null,

@@ -42,7 +42,7 @@ def _prepare(settings: Settings, as_of: date | None, progress: Callable[[str], N
     """The run's settings, with everything they name checked before any work (a broken contract or spec stops
     here), and the demo data generated when the config asks for it."""
     if as_of is not None:
-        settings.as_of_date = as_of
+        settings = settings.on(as_of)
     if settings.generates_demo_data():
         from pipeline.demo.generator import DemoSpec, generate
 
@@ -75,11 +75,27 @@ def run_job(
     try:
         settings = export_environment(config_file)  # what the Dagster resources and the dbt profile read
         with exclusive_run(settings.warehouse):
+            _migrate(settings, progress)
             if problem := finish_interrupted(settings, progress):
                 return RunOutcome(False, problem)
             return _run(_prepare(settings, as_of, progress), progress, force)
     except (ConfigError, ContractError, GradingError, RulesError, WarehouseBusy) as exc:
         return RunOutcome(False, str(exc))
+
+
+def _migrate(settings: Settings, progress: Callable[[str], None]) -> None:
+    """A warehouse of an older layout brought to today's before anything reads it, said on the console
+    (pipeline/warehouse_migrations.py)."""
+    import duckdb
+
+    from pipeline.warehouse_migrations import migrate
+
+    if not settings.warehouse.exists():
+        return  # a new warehouse is created in today's layout
+    config = settings.duckdb.connection_config(settings.warehouse)
+    with duckdb.connect(str(settings.warehouse), config=config) as con:
+        for migration in migrate(con):
+            progress(f"Migrated the warehouse: {migration.why} ({migration.name})")
 
 
 def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> RunOutcome:
@@ -103,6 +119,7 @@ def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> Ru
     from pipeline.defs.partitions import as_of_partitions, partition_key
     from pipeline.defs.progress import RUN_CONFIG as PROGRESS_ONLY
     from pipeline.defs.progress import quiet_console
+    from pipeline.defs.resources import settings_of_this_run
     from pipeline.defs.step_timings import dbt_node_timings, stage_seconds, step_timings, write_timings
     from pipeline.runs.summary import stopped_files, write_failure_summary, write_summary
 
@@ -125,7 +142,7 @@ def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> Ru
     instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
     console_log = settings.reports_dir / "run_console.log"
     progress(f"  (dbt's output and Dagster's events: {console_log}, the Dagster UI)")
-    with quiet_console(console_log):
+    with quiet_console(console_log), settings_of_this_run(settings):
         definitions = build_definitions(settings)
         result = definitions.get_job_def(JOB_NAME).execute_in_process(
             instance=instance,

@@ -1,5 +1,5 @@
 import os
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 
 import duckdb
@@ -175,3 +175,23 @@ def test_the_warehouse_may_not_lie_where_its_readers_look(tmp_path, settings, ke
     )
     with pytest.raises(ConfigError, match=f"{key}: .*{fragment}"):
         load_settings(tmp_path / "crmgrade.yml")
+
+
+def test_a_run_reads_the_file_once_and_its_day_never_changes_the_settings_read(tmp_path):
+    import dagster as dg
+
+    from pipeline.defs.resources import CrmgradeSettings, settings_of_this_run
+
+    config = write(tmp_path, GOOD + "as_of_date: 2026-07-01\n")
+    settings = load_settings(config)
+    day = settings.on(date(2026, 8, 1))
+    assert (day.as_of_date, settings.as_of_date) == (date(2026, 8, 1), date(2026, 7, 1))
+
+    resource = CrmgradeSettings(config_file=str(config))
+    config.write_text(GOOD + "as_of_date: 2030-01-01\n", encoding="utf-8")  # edited while the run goes on
+    with settings_of_this_run(day):
+        resource.setup_for_execution(dg.build_init_resource_context())
+    assert resource.load().as_of_date == date(2026, 8, 1), "the run's settings, not the file edited since"
+    outside = CrmgradeSettings(config_file=str(config))
+    outside.setup_for_execution(dg.build_init_resource_context())
+    assert outside.load().as_of_date == date(2030, 1, 1), "a run from the UI reads the file"

@@ -74,7 +74,7 @@ final as (
     from grades
     left join predictions
         on grades.customer_key = predictions.customer_key
-        and grades.as_of_date = predictions.as_of_date
+            and grades.as_of_date = predictions.as_of_date
     cross join identity_clock
     cross join files_clock
     cross join inputs_clock

@@ -24,7 +24,7 @@ final as (
         responded_at,
         coalesce(is_holdout, false) as is_holdout,
         coalesce(response_type in ('clicked', 'replied', 'purchased'), false)
-            and not coalesce(is_holdout, false) as is_response,
+        and not coalesce(is_holdout, false) as is_response,
         source_file,
         source_row_number
     from keyed

@@ -31,7 +31,9 @@ opportunities as (
 
 won_leads as (
 
-    select distinct source_name, lead_id
+    select distinct
+        source_name,
+        lead_id
     from opportunities
     where is_won and closed_by_as_of
 
@@ -46,7 +48,7 @@ leads as (
     from {{ ref('int_leads') }} as leads
     left join won_leads
         on leads.source_name = won_leads.source_name
-        and leads.lead_id = won_leads.lead_id
+            and leads.lead_id = won_leads.lead_id
     where leads.customer_key is not null
         and leads.created_at < {{ as_of_timestamp() }}
     group by leads.customer_key

@@ -19,12 +19,12 @@ counts as (
     select
         customer_key,
         {%- for days in windows %}
-        count(*) filter (where days_before <= {{ days }}) as interactions_{{ days }}d,
+            count(*) filter (where days_before <= {{ days }}) as interactions_{{ days }}d,
         {%- endfor %}
         {%- for channel in var('interaction_channels') %}
-        {%- for days in windows %}
-        count(*) filter (where channel = '{{ channel }}' and days_before <= {{ days }}) as {{ channel }}_{{ days }}d,
-        {%- endfor %}
+            {%- for days in windows %}
+                count(*) filter (where channel = '{{ channel }}' and days_before <= {{ days }}) as {{ channel }}_{{ days }}d,
+            {%- endfor %}
         {%- endfor %}
         max(occurred_at) as last_contact_at
     from interactions
@@ -54,7 +54,7 @@ final as (
     from counts
     left join channel_ranking
         on counts.customer_key = channel_ranking.customer_key
-        and channel_ranking.channel_rank = 1
+            and channel_ranking.channel_rank = 1
 
 )
 

@@ -24,11 +24,11 @@ final as (
         max(answered_at) filter (where survey_type = 'NPS' and recency_rank = 1) as latest_nps_at,
         max(nps_category) filter (where survey_type = 'NPS' and recency_rank = 1) as nps_category,
         max(score) filter (where survey_type = 'NPS' and recency_rank = 1)
-            - max(score) filter (where survey_type = 'NPS' and recency_rank = 2) as nps_trend,
+        - max(score) filter (where survey_type = 'NPS' and recency_rank = 2) as nps_trend,
         max(score) filter (where survey_type = 'CSAT' and recency_rank = 1) as latest_csat_score,
         max(answered_at) filter (where survey_type = 'CSAT' and recency_rank = 1) as latest_csat_at,
         max(score) filter (where survey_type = 'CSAT' and recency_rank = 1)
-            - max(score) filter (where survey_type = 'CSAT' and recency_rank = 2) as csat_trend,
+        - max(score) filter (where survey_type = 'CSAT' and recency_rank = 2) as csat_trend,
         count(*) as survey_answers
     from answers
     group by customer_key

@@ -20,11 +20,31 @@ trust as (
 members as (
 
     select
-        source_name, source_file, source_row_number,
+        source_name,
+        source_file,
+        source_row_number,
         registered_at as observed_at,
-        name, first_name, last_name, national_id, phone, email, gender, birth_date, province, city, address,
-        postcode, occupation, company_name, company_registration_id, industry, company_size, member_level, points,
-        wechat_unionid, member_id
+        name,
+        first_name,
+        last_name,
+        national_id,
+        phone,
+        email,
+        gender,
+        birth_date,
+        province,
+        city,
+        address,
+        postcode,
+        occupation,
+        company_name,
+        company_registration_id,
+        industry,
+        company_size,
+        member_level,
+        points,
+        wechat_unionid,
+        member_id
     from {{ ref('stg_raw__customers') }}
 
 ),
@@ -32,7 +52,9 @@ members as (
 order_rows as (
 
     select
-        source_name, source_file, source_row_number,
+        source_name,
+        source_file,
+        source_row_number,
         ordered_at as observed_at,
         buyer_name as name,
         null as first_name,
@@ -43,7 +65,10 @@ order_rows as (
         email,
         null as gender,
         null::date as birth_date,
-        province, city, address, postcode,
+        province,
+        city,
+        address,
+        postcode,
         null as occupation,
         company_name,
         null as company_registration_id,
@@ -60,13 +85,16 @@ order_rows as (
 leads as (
 
     select
-        source_name, source_file, source_row_number,
+        source_name,
+        source_file,
+        source_row_number,
         created_at as observed_at,
         contact_name as name,
         null as first_name,
         null as last_name,
         null as national_id,
-        phone, email,
+        phone,
+        email,
         null as gender,
         null::date as birth_date,
         null as province,
@@ -105,8 +133,8 @@ final as (
     from observations
     inner join graph
         on observations.source_name = graph.source_name
-        and observations.source_file = graph.source_file
-        and observations.source_row_number = graph.source_row_number
+            and observations.source_file = graph.source_file
+            and observations.source_row_number = graph.source_row_number
     left join trust on observations.source_name = trust.source_name
 
 )

@@ -112,7 +112,7 @@ final as (
     -- 广东省 / 广东 / 广西壮族自治区 all find their short name
     left join regions
         on regexp_replace(golden.province, '(省|市|壮族自治区|回族自治区|维吾尔自治区|特别行政区|自治区)$', '')
-        = regions.province
+            = regions.province
 
 )
 

@@ -69,10 +69,10 @@ joined as (
         engagement.won_opportunity_count,
         engagement.won_opportunity_amount,
         {%- for days in [30, 90, 365] %}
-        interactions.interactions_{{ days }}d,
-        {%- for channel in var('interaction_channels') %}
-        interactions.{{ channel }}_{{ days }}d,
-        {%- endfor %}
+            interactions.interactions_{{ days }}d,
+            {%- for channel in var('interaction_channels') %}
+                interactions.{{ channel }}_{{ days }}d,
+            {%- endfor %}
         {%- endfor %}
         interactions.preferred_channel,
         interactions.last_contact_at,
@@ -160,12 +160,12 @@ final as (
         company_size,
         -- interaction
         {%- for days in [30, 90, 365] %}
-        coalesce(interactions_{{ days }}d, 0) as interactions_{{ days }}d,
+            coalesce(interactions_{{ days }}d, 0) as interactions_{{ days }}d,
         {%- endfor %}
         {%- for channel in var('interaction_channels') %}
-        {%- for days in [30, 90, 365] %}
-        coalesce({{ channel }}_{{ days }}d, 0) as {{ channel }}_{{ days }}d,
-        {%- endfor %}
+            {%- for days in [30, 90, 365] %}
+                coalesce({{ channel }}_{{ days }}d, 0) as {{ channel }}_{{ days }}d,
+            {%- endfor %}
         {%- endfor %}
         preferred_channel,
         last_contact_at,

@@ -66,16 +66,21 @@ buyers_of_the_year_before as (
     from campaign_days as days
     inner join purchases
         on purchases.order_date >= {{ dbt.dateadd('day', -365, 'days.campaign_date') }}
-        and purchases.order_date < days.campaign_date
+            and days.campaign_date > purchases.order_date
     group by days.campaign_id, purchases.customer_key
 
 ),
 
 candidates as (
 
-    select campaign_id, customer_key from contacts
+    select
+        campaign_id,
+        customer_key
+    from contacts
     union
-    select buyers.campaign_id, buyers.customer_key
+    select
+        buyers.campaign_id,
+        buyers.customer_key
     from buyers_of_the_year_before as buyers
     inner join campaign_days as days on buyers.campaign_id = days.campaign_id
     where not days.has_holdout

@@ -16,7 +16,10 @@ results as (
 
 run_dates as (
 
-    select distinct run_id, as_of_date from deliveries
+    select distinct
+        run_id,
+        as_of_date
+    from deliveries
 
 ),
 

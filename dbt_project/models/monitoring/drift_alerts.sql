@@ -53,10 +53,10 @@ cut_point_moves as (
     inner join graded_days on latest.as_of_date = graded_days.as_of_date
     inner join cut_points as previous
         on graded_days.previous_date = previous.as_of_date
-        and latest.spec_version = previous.spec_version
-        and latest.profile = previous.profile
-        and latest.dimension = previous.dimension
-        and latest.score = previous.score
+            and latest.spec_version = previous.spec_version
+            and latest.profile = previous.profile
+            and latest.dimension = previous.dimension
+            and latest.score = previous.score
 
 ),
 

@@ -33,7 +33,7 @@ comparisons as (
         max(earlier.as_of_date) as compared_with_date
     from dates as later
     inner join dates as earlier
-        on earlier.as_of_date < later.as_of_date
+        on later.as_of_date > earlier.as_of_date
     group by later.as_of_date
 
     union all
@@ -90,24 +90,30 @@ windows as (
 identity_between as (
 
     -- two range conditions each, no or: DuckDB joins those by range (IEJoin), not pair by pair
-    select distinct windows.as_of_date, windows.horizon, events.customer_key
+    select distinct
+        windows.as_of_date,
+        windows.horizon,
+        events.customer_key
     from windows
     inner join events
         on
-            events.identity_run_seq > windows.identity_run_seq_from
-            and events.identity_run_seq <= windows.identity_run_seq_to
+            windows.identity_run_seq_from < events.identity_run_seq
+            and windows.identity_run_seq_to >= events.identity_run_seq
     where events.cause = 'identity'
 
 ),
 
 corrected_between as (
 
-    select distinct windows.as_of_date, windows.horizon, events.customer_key
+    select distinct
+        windows.as_of_date,
+        windows.horizon,
+        events.customer_key
     from windows
     inner join events
         on
-            events.checked_at > windows.files_checked_from
-            and events.checked_at <= windows.files_checked_to
+            windows.files_checked_from < events.checked_at
+            and windows.files_checked_to >= events.checked_at
     where events.cause = 'data_correction'
 
 ),
@@ -180,16 +186,40 @@ caused as (
 
 unpivoted as (
 
-    select as_of_date, horizon, compared_with_date, cause, 'grade' as dimension, from_grade as from_value,
-        to_grade as to_value, monetary_before, monetary_after
+    select
+        as_of_date,
+        horizon,
+        compared_with_date,
+        cause,
+        'grade' as dimension,
+        from_grade as from_value,
+        to_grade as to_value,
+        monetary_before,
+        monetary_after
     from caused
     union all
-    select as_of_date, horizon, compared_with_date, cause, 'segment_en', from_segment_en, to_segment_en,
-        monetary_before, monetary_after
+    select
+        as_of_date,
+        horizon,
+        compared_with_date,
+        cause,
+        'segment_en',
+        from_segment_en,
+        to_segment_en,
+        monetary_before,
+        monetary_after
     from caused
     union all
-    select as_of_date, horizon, compared_with_date, cause, 'segment_cn', from_segment_cn, to_segment_cn,
-        monetary_before, monetary_after
+    select
+        as_of_date,
+        horizon,
+        compared_with_date,
+        cause,
+        'segment_cn',
+        from_segment_cn,
+        to_segment_cn,
+        monetary_before,
+        monetary_after
     from caused
 
 ),

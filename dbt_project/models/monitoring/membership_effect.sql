@@ -10,7 +10,10 @@ with
 
 customers as (
 
-    select customer_key, member_since from {{ ref('dim_customer') }}
+    select
+        customer_key,
+        member_since
+    from {{ ref('dim_customer') }}
 
 ),
 
@@ -43,8 +46,8 @@ purchases_in_the_year_before as (
         on cast(date_trunc('month', customers.member_since) as date) = cohorts.cohort_month
     inner join purchases
         on customers.customer_key = purchases.customer_key
-        and purchases.order_date >= {{ dbt.dateadd('day', -365, 'customers.member_since') }}
-        and purchases.order_date < customers.member_since
+            and purchases.order_date >= {{ dbt.dateadd('day', -365, 'customers.member_since') }}
+            and customers.member_since > purchases.order_date
     group by cohorts.cohort_month, customers.customer_key, customers.member_since
 
     union all
@@ -59,11 +62,11 @@ purchases_in_the_year_before as (
     from cohorts
     inner join customers
         on customers.member_since is null
-        or customers.member_since >= {{ dbt.dateadd('day', window_days + 31, 'cohorts.cohort_month') }}
+            or customers.member_since >= {{ dbt.dateadd('day', window_days + 31, 'cohorts.cohort_month') }}
     inner join purchases
         on customers.customer_key = purchases.customer_key
-        and purchases.order_date >= {{ dbt.dateadd('day', -365, 'cohorts.cohort_month') }}
-        and purchases.order_date < cohorts.cohort_month
+            and purchases.order_date >= {{ dbt.dateadd('day', -365, 'cohorts.cohort_month') }}
+            and cohorts.cohort_month > purchases.order_date
     group by cohorts.cohort_month, customers.customer_key
 
 ),
@@ -85,9 +88,17 @@ members as (
 -- every month of joining has its overall row, with nobody measured where none of its joiners bought before
 breakdown_rows as (
 
-    select cohort_month, 'all' as breakdown, 'all' as breakdown_value from cohorts
+    select
+        cohort_month,
+        'all' as breakdown,
+        'all' as breakdown_value
+    from cohorts
     union
-    select group_id, breakdown, breakdown_value from effects
+    select
+        group_id,
+        breakdown,
+        breakdown_value
+    from effects
 
 ),
 
@@ -104,8 +115,8 @@ final as (
     inner join cohorts on breakdown_rows.cohort_month = cohorts.cohort_month
     left join effects
         on breakdown_rows.cohort_month = effects.group_id
-        and breakdown_rows.breakdown = effects.breakdown
-        and breakdown_rows.breakdown_value = effects.breakdown_value
+            and breakdown_rows.breakdown = effects.breakdown
+            and breakdown_rows.breakdown_value = effects.breakdown_value
 
 )
 

@@ -149,8 +149,6 @@ def customer_tags(context: dg.AssetExecutionContext, settings: CrmgradeSettings,
             """create or replace table tags.customer_tags as
             select customer_key, tag, tag_group, rule, as_of_date from tag_rows order by rule, customer_key"""
         )
-        # before 2026-12 the tags were written into marts, which is dbt's: a warehouse built then loses that copy
-        con.execute("drop table if exists marts.customer_tags")
         con.unregister("tag_rows")
     counts = tags.group_by("rule").len().sort("rule").rows()
     return dg.MaterializeResult(

@@ -63,7 +63,7 @@ final as (
         products.*,
         row_number() over (
             partition by products.customer_key
-            order by products.last_purchased_at desc, products.purchase_lines desc, products.product_key
+            order by products.last_purchased_at desc, products.purchase_lines desc, products.product_key asc
         ) as basket_rank
     from products
 

@@ -24,10 +24,14 @@ matches as (
 attributes as (
 
     {%- for attribute in var('profile_attributes') %}
-    select customer_key, '{{ attribute }}' as attribute, {{ attribute }} as value from customers
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            customer_key,
+            '{{ attribute }}' as attribute,
+            {{ attribute }} as value
+        from customers
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),
@@ -41,14 +45,16 @@ matched as (
     from attributes
     inner join matches
         on attributes.attribute = matches.attribute
-        and attributes.value = matches.value
+            and attributes.value = matches.value
     inner join profiles on matches.profile = profiles.profile
 
 ),
 
 first_match as (
 
-    select customer_key, min_by(profile, priority) as profile
+    select
+        customer_key,
+        min_by(profile, priority) as profile
     from matched
     group by customer_key
 

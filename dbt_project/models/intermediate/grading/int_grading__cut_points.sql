@@ -49,7 +49,7 @@ quantile_values as (
     from indicator_values
     inner join dimensions
         on indicator_values.profile = dimensions.profile
-        and indicator_values.dimension = dimensions.dimension
+            and indicator_values.dimension = dimensions.dimension
     where indicator_values.method = 'quantile'
         and indicator_values.value is not null
 
@@ -144,8 +144,8 @@ quantile_cut_points as (
     cross join levels
     left join score_bounds
         on quantile_dimensions.profile = score_bounds.profile
-        and quantile_dimensions.dimension = score_bounds.dimension
-        and score_bounds.score >= levels.score
+            and quantile_dimensions.dimension = score_bounds.dimension
+            and levels.score <= score_bounds.score
     group by
         quantile_dimensions.profile,
         quantile_dimensions.dimension,
@@ -169,7 +169,7 @@ threshold_cut_points as (
     from thresholds
     inner join dimensions
         on thresholds.profile = dimensions.profile
-        and thresholds.dimension = dimensions.dimension
+            and thresholds.dimension = dimensions.dimension
     where dimensions.method = 'thresholds'
 
 ),

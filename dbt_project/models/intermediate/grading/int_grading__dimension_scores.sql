@@ -28,7 +28,7 @@ scores as (
     from indicator_values
     left join cut_points
         on indicator_values.profile = cut_points.profile
-        and indicator_values.dimension = cut_points.dimension
+            and indicator_values.dimension = cut_points.dimension
     group by indicator_values.customer_key, indicator_values.dimension
 
 ),
@@ -46,7 +46,7 @@ final as (
     from indicator_values
     inner join scores
         on indicator_values.customer_key = scores.customer_key
-        and indicator_values.dimension = scores.dimension
+            and indicator_values.dimension = scores.dimension
 
 )
 

@@ -36,16 +36,36 @@ customer_columns as (
 
 values_long as (
 
-    select customer_key, 'recency' as indicator, cast(recency_days as double) as value from recency
+    select
+        customer_key,
+        'recency' as indicator,
+        cast(recency_days as double) as value
+    from recency
     union all
-    select customer_key, 'recency_cadence', recency_cadence from recency
+    select
+        customer_key,
+        'recency_cadence',
+        recency_cadence
+    from recency
     union all
-    select customer_key, 'frequency', cast(frequency as double) from purchase_totals
+    select
+        customer_key,
+        'frequency',
+        cast(frequency as double)
+    from purchase_totals
     union all
-    select customer_key, 'monetary', cast(monetary as double) from purchase_totals
+    select
+        customer_key,
+        'monetary',
+        cast(monetary as double)
+    from purchase_totals
     {%- for column in var('gradeable_indicators') %}
-    union all
-    select customer_key, '{{ column }}', cast({{ column }} as double) from customer_columns
+        union all
+        select
+            customer_key,
+            '{{ column }}',
+            cast({{ column }} as double)
+        from customer_columns
     {%- endfor %}
 
 ),
@@ -66,7 +86,7 @@ final as (
     inner join dimensions on customers.profile = dimensions.profile
     left join values_long
         on customers.customer_key = values_long.customer_key
-        and dimensions.indicator = values_long.indicator
+            and dimensions.indicator = values_long.indicator
 
 )
 

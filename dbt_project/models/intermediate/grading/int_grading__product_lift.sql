@@ -64,7 +64,7 @@ frequent_basket as (
     cross join settings
     inner join product_buyers
         on basket.segment_en = product_buyers.segment_en
-        and basket.product_key = product_buyers.product_key
+            and basket.product_key = product_buyers.product_key
     where product_buyers.product_customers >= settings.recommendation_min_pair_customers
 
 ),
@@ -74,12 +74,12 @@ pairs as (
     select
         bought.segment_en,
         bought.product_key as bought_product_key,
-        other.product_key as product_key,
+        other.product_key,
         count(*) as pair_customers
     from frequent_basket as bought
     inner join frequent_basket as other
         on bought.customer_key = other.customer_key
-        and bought.product_key != other.product_key
+            and bought.product_key != other.product_key
     group by bought.segment_en, bought.product_key, other.product_key
 
 ),
@@ -96,17 +96,17 @@ measured as (
         segment_sizes.segment_customers,
         pairs.pair_customers * 1.0 / bought.product_customers as confidence,
         pairs.pair_customers * 1.0 * segment_sizes.segment_customers
-            / (bought.product_customers * other.product_customers) as lift
+        / (bought.product_customers * other.product_customers) as lift
     from pairs
     cross join settings
     inner join segment_sizes
         on pairs.segment_en = segment_sizes.segment_en
     inner join product_buyers as bought
         on pairs.segment_en = bought.segment_en
-        and pairs.bought_product_key = bought.product_key
+            and pairs.bought_product_key = bought.product_key
     inner join product_buyers as other
         on pairs.segment_en = other.segment_en
-        and pairs.product_key = other.product_key
+            and pairs.product_key = other.product_key
     where pairs.pair_customers >= settings.recommendation_min_pair_customers
 
 ),
@@ -117,7 +117,7 @@ ranked as (
         measured.*,
         row_number() over (
             partition by measured.segment_en, measured.bought_product_key
-            order by measured.lift desc, measured.confidence desc, measured.product_key
+            order by measured.lift desc, measured.confidence desc, measured.product_key asc
         ) as candidate_rank
     from measured
     cross join settings

@@ -64,7 +64,9 @@ own_gaps as (
 
 last_purchases as (
 
-    select customer_key, max(purchased_on) as last_purchased_on
+    select
+        customer_key,
+        max(purchased_on) as last_purchased_on
     from purchase_days
     group by customer_key
 

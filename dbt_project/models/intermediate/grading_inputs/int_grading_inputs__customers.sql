@@ -14,9 +14,7 @@ final as (
     select
         customer_key,
         frequency,
-        {%- for column in var('profile_attributes') + var('gradeable_indicators') %}
-        {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ (var('profile_attributes') + var('gradeable_indicators')) | join(',\n        ') }}
     from customers
 
 )

@@ -5,7 +5,7 @@
 -- the clock grade_history stamps its days with.
 with
 
-merges as (
+ledger as (
 
     select * from {{ ref('stg_identity__merges') }}
 
@@ -25,15 +25,24 @@ order_lines as (
 
 identity_events as (
 
-    select customer_key, identity_run_seq from merges
+    select
+        customer_key,
+        identity_run_seq
+    from ledger
     union
-    select other_key, identity_run_seq from merges
+    select
+        other_key,
+        identity_run_seq
+    from ledger
 
 ),
 
 replaced_files as (
 
-    select distinct source_name, source_file, checked_at
+    select distinct
+        source_name,
+        source_file,
+        checked_at
     from file_checks
     where file_status = 'replaced'
 
@@ -47,8 +56,8 @@ corrections as (
     from replaced_files
     inner join order_lines
         on
-            order_lines.source_name = replaced_files.source_name
-            and order_lines.source_file = replaced_files.source_file
+            replaced_files.source_name = order_lines.source_name
+            and replaced_files.source_file = order_lines.source_file
     where order_lines.customer_key is not null
 
 ),

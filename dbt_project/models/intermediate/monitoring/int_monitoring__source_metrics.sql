@@ -59,9 +59,9 @@ earlier as (
     from metrics as current_day
     inner join metrics as past
         on current_day.source_name = past.source_name
-        and current_day.metric = past.metric
-        and current_day.column_name = past.column_name
-        and past.as_of_date < current_day.as_of_date
+            and current_day.metric = past.metric
+            and current_day.column_name = past.column_name
+            and current_day.as_of_date > past.as_of_date
 
 ),
 
@@ -93,9 +93,9 @@ spread as (
     from earlier
     inner join baseline
         on earlier.as_of_date = baseline.as_of_date
-        and earlier.source_name = baseline.source_name
-        and earlier.metric = baseline.metric
-        and earlier.column_name = baseline.column_name
+            and earlier.source_name = baseline.source_name
+            and earlier.metric = baseline.metric
+            and earlier.column_name = baseline.column_name
     where earlier.recency <= {{ var('drift')['baseline_runs'] }}
     group by earlier.as_of_date, earlier.source_name, earlier.metric, earlier.column_name
 
@@ -118,14 +118,14 @@ final as (
     from metrics
     left join baseline
         on metrics.as_of_date = baseline.as_of_date
-        and metrics.source_name = baseline.source_name
-        and metrics.metric = baseline.metric
-        and metrics.column_name = baseline.column_name
+            and metrics.source_name = baseline.source_name
+            and metrics.metric = baseline.metric
+            and metrics.column_name = baseline.column_name
     left join spread
         on metrics.as_of_date = spread.as_of_date
-        and metrics.source_name = spread.source_name
-        and metrics.metric = spread.metric
-        and metrics.column_name = spread.column_name
+            and metrics.source_name = spread.source_name
+            and metrics.metric = spread.metric
+            and metrics.column_name = spread.column_name
 
 )
 

@@ -81,11 +81,14 @@ splits as (
         with_averages.*,
         settings.spec_version,
         case when settings.segment_split = 'score' then r_score >= settings.segment_min_score
-            else recency_value < profile_avg_recency end as r_high,
+            else recency_value < profile_avg_recency
+        end as r_high,
         case when settings.segment_split = 'score' then f_score >= settings.segment_min_score
-            else frequency > profile_avg_frequency end as f_high,
+            else frequency > profile_avg_frequency
+        end as f_high,
         case when settings.segment_split = 'score' then m_score >= settings.segment_min_score
-            else monetary > profile_avg_monetary end as m_high
+            else monetary > profile_avg_monetary
+        end as m_high
     from with_averages
     cross join settings
 
@@ -100,7 +103,7 @@ graded as (
     from splits
     inner join grades
         on splits.profile = grades.profile
-        and splits.weighted_score >= grades.min_score
+            and splits.weighted_score >= grades.min_score
     group by splits.customer_key
 
 ),
@@ -138,11 +141,11 @@ final as (
     inner join purchase_totals on splits.customer_key = purchase_totals.customer_key
     left join segments_cn
         on splits.r_high = segments_cn.r_high
-        and splits.f_high = segments_cn.f_high
-        and splits.m_high = segments_cn.m_high
+            and splits.f_high = segments_cn.f_high
+            and splits.m_high = segments_cn.m_high
     left join segments_en
         on splits.r_score = segments_en.r_score
-        and cast(ceil((splits.f_score + splits.m_score) / 2.0) as integer) = segments_en.fm_score
+            and cast(ceil((splits.f_score + splits.m_score) / 2.0) as integer) = segments_en.fm_score
 
 )
 

@@ -66,16 +66,16 @@ co_purchase as (
         lift.confidence,
         row_number() over (
             partition by owned.customer_key, lift.product_key
-            order by lift.lift desc, lift.confidence desc, lift.bought_product_key
+            order by lift.lift desc, lift.confidence desc, lift.bought_product_key asc
         ) as reason_rank
     from owned
     cross join settings
     inner join lift
         on owned.segment_en = lift.segment_en
-        and owned.product_key = lift.bought_product_key
+            and owned.product_key = lift.bought_product_key
     left join owned as already
         on owned.customer_key = already.customer_key
-        and lift.product_key = already.product_key
+            and lift.product_key = already.product_key
     where owned.basket_rank <= settings.recommendation_basket_products
         and lift.lift > settings.recommendation_min_lift
         and already.customer_key is null
@@ -118,13 +118,13 @@ popular as (
         on grades.customer_key = owned_counts.customer_key
     inner join segment_popularity
         on grades.segment_en = segment_popularity.segment_en
-        and segment_popularity.popularity_rank
-        <= settings.recommendations_per_customer + coalesce(owned_counts.owned_products, 0)
+            and segment_popularity.popularity_rank
+            <= settings.recommendations_per_customer + coalesce(owned_counts.owned_products, 0)
     inner join segment_sizes
         on grades.segment_en = segment_sizes.segment_en
     left join owned as already
         on grades.customer_key = already.customer_key
-        and segment_popularity.product_key = already.product_key
+            and segment_popularity.product_key = already.product_key
     where already.customer_key is null
 
 ),
@@ -159,7 +159,7 @@ candidates as (
     from popular
     left join co_purchase
         on popular.customer_key = co_purchase.customer_key
-        and popular.product_key = co_purchase.product_key
+            and popular.product_key = co_purchase.product_key
     where co_purchase.customer_key is null
 
 ),
@@ -170,7 +170,7 @@ ranked as (
         candidates.*,
         row_number() over (
             partition by candidates.customer_key
-            order by candidates.basis_order, candidates.strength desc, candidates.product_key
+            order by candidates.basis_order asc, candidates.strength desc, candidates.product_key asc
         ) as recommendation_rank
     from candidates
 
@@ -206,24 +206,28 @@ final as (
         chosen.confidence,
         chosen.buyer_share,
         case chosen.basis
-            when 'co_purchase' then
-                'Bought ' || because.product_name || '; ' || grades.segment_en || ' customers who bought it buy '
-                || offered.product_name || ' ' || cast(round(chosen.lift, 1) as {{ dbt.type_string() }})
-                || 'x as often as the segment overall (' || cast(round(100 * chosen.confidence) as integer)
-                || '% of them did).'
-            when 'segment_popular' then
-                'Popular in ' || grades.segment_en || ': ' || cast(round(100 * chosen.buyer_share) as integer)
-                || '% of its customers bought ' || offered.product_name || '.'
+            when 'co_purchase'
+                then
+                    'Bought ' || because.product_name || '; ' || grades.segment_en || ' customers who bought it buy '
+                    || offered.product_name || ' ' || cast(round(chosen.lift, 1) as {{ dbt.type_string() }})
+                    || 'x as often as the segment overall (' || cast(round(100 * chosen.confidence) as integer)
+                    || '% of them did).'
+            when 'segment_popular'
+                then
+                    'Popular in ' || grades.segment_en || ': ' || cast(round(100 * chosen.buyer_share) as integer)
+                    || '% of its customers bought ' || offered.product_name || '.'
             else 'Nothing left to offer: the customer has bought every product the segment buys.'
         end as reason,
         case chosen.basis
-            when 'co_purchase' then
-                '购买过' || because.product_name || '；同分群（' || grades.segment_en || '）购买过该商品的客户购买'
-                || offered.product_name || '的比例是分群整体的' || cast(round(chosen.lift, 1) as {{ dbt.type_string() }})
-                || '倍（' || cast(round(100 * chosen.confidence) as integer) || '%）。'
-            when 'segment_popular' then
-                grades.segment_en || '分群热销：' || cast(round(100 * chosen.buyer_share) as integer)
-                || '%的客户购买过' || offered.product_name || '。'
+            when 'co_purchase'
+                then
+                    '购买过' || because.product_name || '；同分群（' || grades.segment_en || '）购买过该商品的客户购买'
+                    || offered.product_name || '的比例是分群整体的' || cast(round(chosen.lift, 1) as {{ dbt.type_string() }})
+                    || '倍（' || cast(round(100 * chosen.confidence) as integer) || '%）。'
+            when 'segment_popular'
+                then
+                    grades.segment_en || '分群热销：' || cast(round(100 * chosen.buyer_share) as integer)
+                    || '%的客户购买过' || offered.product_name || '。'
             else '该客户已购买分群内的全部商品。'
         end as reason_cn
     from grades

@@ -46,21 +46,71 @@ graded as (
     left join profiles on grades.customer_key = profiles.customer_key
     left join predictions
         on grades.customer_key = predictions.customer_key
-        and grades.as_of_date = predictions.as_of_date
+            and grades.as_of_date = predictions.as_of_date
 
 ),
 
 breakdowns as (
 
-    select as_of_date, 'all' as breakdown, 'all' as breakdown_value, frequency, monetary, monetary_net_provisional, clv, churn_risk, churned from graded
+    select
+        as_of_date,
+        'all' as breakdown,
+        'all' as breakdown_value,
+        frequency,
+        monetary,
+        monetary_net_provisional,
+        clv,
+        churn_risk,
+        churned
+    from graded
     union all
-    select as_of_date, 'grade', grade, frequency, monetary, monetary_net_provisional, clv, churn_risk, churned from graded
+    select
+        as_of_date,
+        'grade',
+        grade,
+        frequency,
+        monetary,
+        monetary_net_provisional,
+        clv,
+        churn_risk,
+        churned
+    from graded
     union all
-    select as_of_date, 'segment_cn', segment_cn, frequency, monetary, monetary_net_provisional, clv, churn_risk, churned from graded
+    select
+        as_of_date,
+        'segment_cn',
+        segment_cn,
+        frequency,
+        monetary,
+        monetary_net_provisional,
+        clv,
+        churn_risk,
+        churned
+    from graded
     union all
-    select as_of_date, 'segment_en', segment_en, frequency, monetary, monetary_net_provisional, clv, churn_risk, churned from graded
+    select
+        as_of_date,
+        'segment_en',
+        segment_en,
+        frequency,
+        monetary,
+        monetary_net_provisional,
+        clv,
+        churn_risk,
+        churned
+    from graded
     union all
-    select as_of_date, 'recency_method', recency_method, frequency, monetary, monetary_net_provisional, clv, churn_risk, churned from graded
+    select
+        as_of_date,
+        'recency_method',
+        recency_method,
+        frequency,
+        monetary,
+        monetary_net_provisional,
+        clv,
+        churn_risk,
+        churned
+    from graded
 
 ),
 
@@ -104,7 +154,7 @@ final as (
             as share_of_customers,
         aggregated.revenue,
         case when sum(aggregated.revenue) over (partition by aggregated.breakdown) > 0
-            then aggregated.revenue / sum(aggregated.revenue) over (partition by aggregated.breakdown)
+                then aggregated.revenue / sum(aggregated.revenue) over (partition by aggregated.breakdown)
         end as share_of_revenue,
         aggregated.revenue / aggregated.customers as revenue_per_customer,
         aggregated.net_revenue_provisional,
@@ -115,7 +165,7 @@ final as (
         aggregated.average_clv,
         aggregated.high_churn_risk_rate,
         case when aggregated.breakdown = 'all' and leads.leads > 0
-            then leads.converted_leads / leads.leads
+                then leads.converted_leads / leads.leads
         end as lead_conversion_rate
     from aggregated
     cross join leads
