@@ -125,7 +125,7 @@ class Settings(StrictModel):
     shadow_grading: Path | None = Field(
         default=None,
         description="A candidate grading spec graded beside the live one on every run (schema shadow_marts), "
-        "compared in monitoring.shadow_grade_comparison; what BI sees stays the live grades (docs/grading.md).",
+        "compared in evaluation.shadow_grade_comparison; what BI sees stays the live grades (docs/grading.md).",
     )
     operations: OperationsConfig = OperationsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()

@@ -26,7 +26,9 @@ TABLE = "operations.schema_migrations"
 class Migration:
     name: str  # unique and never changed once released: what operations.schema_migrations records
     why: str
-    statements: tuple[str, ...]
+    statements: tuple[str, ...] = ()
+    # tables moved to another schema with their rows, (from, to) as schema.table: when the old one exists
+    moves: tuple[tuple[str, str], ...] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -79,7 +81,32 @@ MIGRATIONS: tuple[Migration, ...] = (
         "the tags moved from marts (dbt's schema) to their own schema, tags",
         ("drop table if exists marts.customer_tags",),
     ),
+    Migration(
+        "2026-12-evaluation-schema",
+        "the tables Python writes beside dbt's moved to their own schema, evaluation: one writer per schema",
+        statements=tuple(
+            f"drop table if exists monitoring.{table}"  # recomputed whole by every run
+            for table in ("backtest_groups", "backtest_scores", "backtest_recommendations", "spec_backtest")
+        ),
+        moves=(
+            ("monitoring.shadow_grade_comparison", "evaluation.shadow_grade_comparison"),
+            ("history.variant_grades", "evaluation.variant_grades"),
+        ),
+    ),
 )
+
+
+def _move(con: duckdb.DuckDBPyConnection, old: str, new: str) -> None:
+    """Table `old` (schema.table) becomes `new`, rows and types as they were; nothing when `old` is absent."""
+    schema, table = old.split(".")
+    present = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
+    ).fetchone()[0]
+    if not present:
+        return
+    con.execute(f"create schema if not exists {new.split('.')[0]}")
+    con.execute(f"create table {new} as select * from {old}")
+    con.execute(f"drop table {old}")
 
 
 def pending(con: duckdb.DuckDBPyConnection) -> list[Migration]:
@@ -103,6 +130,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[Migration]:
         try:
             for statement in migration.statements:
                 con.execute(statement)
+            for old, new in migration.moves:
+                _move(con, old, new)
             con.execute(
                 f"insert into {TABLE} values (?, ?, current_timestamp::timestamp)", [migration.name, migration.why]
             )

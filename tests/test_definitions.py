@@ -55,9 +55,9 @@ def test_code_location_loads_under_dagster_dev_without_an_activated_venv(tmp_pat
     assert int(done.stdout.strip().splitlines()[-1]) > len(ENTITIES)
 
 
-def test_dbt_runs_in_three_steps_with_the_seeds_in_stagings(dbt_manifest):
-    # each dbt step is a dbt process (seconds before its first node): seeds, which read nothing, are ordered
-    # after the privacy salt so that Dagster does not give them a step of their own ahead of ingest
+def test_dbt_runs_in_two_steps_both_after_identity(dbt_manifest):
+    # each dbt step is a dbt process (seconds before its first node): every dbt node is ordered after identity, so
+    # the seeds and staging views, which read none of it, get no step of their own ahead of it
     from dagster._core.definitions.dependency import NodeHandle
 
     from pipeline.definitions import defs
@@ -69,11 +69,21 @@ def test_dbt_runs_in_three_steps_with_the_seeds_in_stagings(dbt_manifest):
         for node in job.graph.nodes
         if node.definition.name == "crmgrade_dbt_assets"
     ]
-    assert len(steps) == 3
-    [with_seeds] = [keys for keys in steps if "reference/rfm_segments_cn" in keys]
-    assert "staging/stg_raw__orders" in with_seeds and "marts/fct_customer" not in with_seeds
+    assert len(steps) == 2
+    [first] = [keys for keys in steps if "reference/rfm_segments_cn" in keys]
+    assert {"staging/stg_raw__orders", "marts/fct_customer", "marts/customer_grades"} <= first
+    [second] = [keys for keys in steps if keys is not first]
+    # after the Python steps that read the marts: what reads their tables (CLV, tags, the backtests)
+    assert {"history/grade_history", "bi/customer_clv", "bi/backtest_scores"} <= second
+    graph = defs.resolve_asset_graph()
+    identity = dg.AssetKey(["identity", "record_links"])
+    assert identity in graph.get(dg.AssetKey(["reference", "rfm_segments_cn"])).parent_keys
     # a selection of what the seeds read can be run on its own (tests/e2e/test_identity_keys.py selects upstream)
-    seeds_upstream = dg.AssetSelection.assets(dg.AssetKey(["reference", "rfm_segments_cn"])).upstream()
+    seeds_upstream = (
+        dg.AssetSelection.assets(dg.AssetKey(["reference", "rfm_segments_cn"]))
+        .upstream()
+        .required_multi_asset_neighbors()
+    )
     assert dg.define_asset_job("seeds_upstream", seeds_upstream).resolve(asset_graph=defs.resolve_asset_graph())
     fct_customer = dg.AssetKey(["marts", "fct_customer"])
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys if c.asset_key == fct_customer}

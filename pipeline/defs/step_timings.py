@@ -25,6 +25,7 @@ STAGES = (
     ("activation__", "grading"),  # acting on the grades: rules.yml actions
     ("backtest", "monitoring"),
     ("monitoring__", "monitoring"),
+    ("evaluation__", "monitoring"),  # the spec backtest and the shadow comparison
     ("serving__", "serving"),
     ("privacy__", "serving"),
 )

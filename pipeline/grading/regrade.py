@@ -5,7 +5,7 @@ dbt_project/snapshots/grading_inputs.yml) and stamps each graded day with the ti
 (history.grade_history.inputs_as_of). A regrade is the grading variant `regrade` (variant.py) built with the
 as-of date of the day and the var grading_inputs_at: the grading models then read the snapshots' versions valid
 at that time (macros/grading_input.sql), whatever was corrected, merged or delivered since, under the spec
-version's own files (grading_spec.versions). The grades are kept in history.variant_grades, one slice per day
+version's own files (grading_spec.versions). The grades are kept in evaluation.variant_grades, one slice per day
 and version, beside the day's stored grades: the same version reproduces them; another shows what it would have
 given. The grading code is today's: a version is the spec files, not the SQL. docs/grading.md.
 """
@@ -86,10 +86,12 @@ def dbt_vars(day: RegradeDay, run_vars: dict) -> dict:
 
 
 def record_regrade(con: duckdb.DuckDBPyConnection, day: RegradeDay) -> RegradeResult:
-    """Keep the variant's grades in history.variant_grades (replacing the day's slice for the version) and
+    """Keep the variant's grades in evaluation.variant_grades (replacing the day's slice for the version) and
     compare them with the stored grades of the day, column by column."""
     keep_variant_grades(con, VARIANT, day.as_of_date, day.inputs_as_of)
-    regraded = f"select {GRADED_SELECT} from history.variant_grades where as_of_date = $day and spec_version = $version"
+    regraded = (
+        f"select {GRADED_SELECT} from evaluation.variant_grades where as_of_date = $day and spec_version = $version"
+    )
     stored = f"select {GRADED_SELECT} from history.grade_history where as_of_date = $day"
     params = {"day": day.as_of_date, "version": day.spec.version}
     (customers,), (stored_customers,) = (

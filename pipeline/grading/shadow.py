@@ -3,7 +3,7 @@
 The candidate is a grading variant (variant.py) named `shadow`: the grading models built again under its spec
 into shadow_marts.customer_grades; the live marts and what BI reads are untouched. The comparison counts
 customers per (live grade, shadow grade) for the day; the shadow's grades are kept per day in
-history.variant_grades, for the backtest of which spec predicted better (pipeline/monitoring/spec_backtest.py).
+evaluation.variant_grades, for the backtest of which spec predicted better (pipeline/monitoring/spec_backtest.py).
 docs/grading.md.
 """
 
@@ -20,7 +20,7 @@ VARIANT = "shadow"
 GRADES = grades_table(VARIANT)
 
 COMPARISON_DDL = """
-create table if not exists monitoring.shadow_grade_comparison (
+create table if not exists evaluation.shadow_grade_comparison (
     as_of_date date not null,
     live_spec_version varchar,
     shadow_spec_version varchar,
@@ -32,16 +32,16 @@ create table if not exists monitoring.shadow_grade_comparison (
 
 
 def record_comparison(con: duckdb.DuckDBPyConnection, as_of_date: date) -> list[dict]:
-    """Replace the day's rows of monitoring.shadow_grade_comparison; returns them (as dicts).
+    """Replace the day's rows of evaluation.shadow_grade_comparison; returns them (as dicts).
 
     A customer graded by one spec only (a candidate that changes who is graded) shows as '(none)' on the other.
     """
-    con.execute("create schema if not exists monitoring")
+    con.execute("create schema if not exists evaluation")
     con.execute(COMPARISON_DDL)
     with transaction(con):
-        con.execute("delete from monitoring.shadow_grade_comparison where as_of_date = ?", [as_of_date])
+        con.execute("delete from evaluation.shadow_grade_comparison where as_of_date = ?", [as_of_date])
         con.execute(
-            f"""insert into monitoring.shadow_grade_comparison
+            f"""insert into evaluation.shadow_grade_comparison
             select
                 ?,
                 any_value(live.spec_version),
@@ -58,7 +58,7 @@ def record_comparison(con: duckdb.DuckDBPyConnection, as_of_date: date) -> list[
     return (
         con.sql(
             """select live_spec_version, shadow_spec_version, live_grade, shadow_grade, customers
-            from monitoring.shadow_grade_comparison where as_of_date = ? order by live_grade, shadow_grade""",
+            from evaluation.shadow_grade_comparison where as_of_date = ? order by live_grade, shadow_grade""",
             params=[as_of_date],
         )
         .pl()
@@ -79,7 +79,7 @@ def comparison_totals(rows: list[dict]) -> dict[str, object]:
 
 
 def keep_grades(con: duckdb.DuckDBPyConnection, as_of_date: date) -> str:
-    """Keep the day's shadow grades in history.variant_grades, stamped with the inputs time of the served grades
+    """Keep the day's shadow grades in evaluation.variant_grades, stamped with the inputs time of the served grades
     of the day (the same inputs graded both); returns the shadow's version."""
     (inputs_as_of,) = con.execute(
         "select max(inputs_as_of) from history.grade_history where as_of_date = ?", [as_of_date]

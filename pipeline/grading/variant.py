@@ -44,7 +44,8 @@ GRADED_COLUMNS = (
 )
 GRADED_SELECT = ", ".join(GRADED_COLUMNS)  # the list as a select list
 # every variant's grades of a day, one slice per day and spec version: typed as the served history is
-VARIANT_GRADES_DDL = f"""create table if not exists history.variant_grades as
+VARIANT_GRADES_DDL = f"""create schema if not exists evaluation;
+    create table if not exists evaluation.variant_grades as
     select as_of_date, {GRADED_SELECT}, 'regrade' as variant, inputs_as_of, current_timestamp as recorded_at
     from history.grade_history with no data"""
 # the models a variant builds: the live grades' ancestors that read the spec (dbt node selection)
@@ -107,7 +108,7 @@ def grade_variant(
 
 
 def keep_variant_grades(con: duckdb.DuckDBPyConnection, variant: str, as_of_date, inputs_as_of) -> str:
-    """Copy the variant's grades into history.variant_grades, replacing the day's slice for their spec version;
+    """Copy the variant's grades into evaluation.variant_grades, replacing the day's slice for their spec version;
     returns that version. Whichever variant graded a (day, version) last holds it: from the same inputs both give
     the same grades."""
     con.execute(VARIANT_GRADES_DDL)
@@ -117,10 +118,10 @@ def keep_variant_grades(con: duckdb.DuckDBPyConnection, variant: str, as_of_date
     version = versions[0][0]
     with transaction(con):
         con.execute(
-            "delete from history.variant_grades where as_of_date = ? and spec_version = ?", [as_of_date, version]
+            "delete from evaluation.variant_grades where as_of_date = ? and spec_version = ?", [as_of_date, version]
         )
         con.execute(
-            f"""insert into history.variant_grades
+            f"""insert into evaluation.variant_grades
             select ?, {GRADED_SELECT}, ?, ?, current_timestamp from {grades_table(variant)}""",
             [as_of_date, variant, inputs_as_of],
         )

@@ -18,6 +18,7 @@ import polars as pl
 from scipy.stats import mannwhitneyu
 
 from pipeline.monitoring.recommendation_backtest import COLUMNS as RECOMMENDATION_COLUMNS
+from pipeline.warehouse_tables import table_exists
 
 # Scores a higher value of which should mean more value in the horizon.
 SCORES = ("weighted_score", "p_alive", "clv")
@@ -35,10 +36,23 @@ purchases as (
     join marts.fct_orders as o
         on o.customer_key = d.customer_key
         and o.order_date >= d.as_of_date and o.order_date < d.as_of_date + $horizon
-        and list_contains($statuses, o.order_status)
+        and o.is_purchase
     group by all
 )"""
 
+# What read_outcomes returns: one row per customer of a graded day whose horizon has passed.
+OUTCOME_SCHEMA = {
+    "as_of_date": pl.Date,
+    "customer_key": pl.String,
+    "grade": pl.String,
+    "segment_en": pl.String,
+    "churn_risk": pl.String,
+    "weighted_score": pl.Float64,
+    "p_alive": pl.Float64,
+    "clv": pl.Float64,
+    "purchases": pl.Int64,
+    "revenue": pl.Float64,
+}
 _OUTCOMES = f"""
 with snapshots as (
     select * from history.grade_history where as_of_date + $horizon <= $as_of
@@ -65,15 +79,12 @@ BACKTEST_TABLES = {
     "backtest_recommendations": "Per backtested day and basis (all, co_purchase, segment_popular): the products "
     "offered that day, how many their customers bought in the horizon, against the segment's own habit (lift).",
 }
-# What each table is computed from, beyond the graded days
+# What each table is computed from in this run: the graded days (history.grade_history, recommendation_history)
+# are earlier runs', whose horizon has passed
 BACKTEST_DEPS = {
     "backtest_groups": [["marts", "fct_orders"]],
     "backtest_scores": [["marts", "fct_orders"]],
-    "backtest_recommendations": [
-        ["history", "recommendation_history"],
-        ["intermediate", "int_order_lines"],
-        ["marts", "fct_orders"],
-    ],
+    "backtest_recommendations": [["marts", "fct_order_lines"]],
 }
 
 
@@ -121,12 +132,14 @@ def read_outcomes(
     con: duckdb.DuckDBPyConnection,
     as_of: date,
     horizon_days: int,
-    purchase_statuses: list[str],
     monetary: str,
 ) -> pl.DataFrame:
-    """Every customer of every graded day whose horizon has passed by `as_of`, with what they bought in it."""
-    params = {"as_of": as_of, "horizon": horizon_days, "statuses": purchase_statuses, "basis": monetary}
-    return con.sql(_OUTCOMES, params=params).pl()
+    """Every customer of every graded day whose horizon has passed by `as_of`, with what they bought in it
+    (purchases as marts.fct_orders.is_purchase says: the grading spec's one definition, macros/purchase.sql)."""
+    if not table_exists(con, "history", "grade_history"):  # the first run: no day graded before this one
+        return pl.DataFrame(schema=OUTCOME_SCHEMA)
+    params = {"as_of": as_of, "horizon": horizon_days, "basis": monetary}
+    return con.sql(_OUTCOMES, params=params).pl().cast(OUTCOME_SCHEMA)
 
 
 def lift_table(outcomes: pl.DataFrame, horizon_days: int, clv_horizon_months: int) -> pl.DataFrame:

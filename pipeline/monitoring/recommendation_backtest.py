@@ -15,6 +15,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from pipeline.warehouse_tables import table_exists
+
 _QUERY = """
 with recommended as (
     select as_of_date, customer_key, segment_en, basis, product_key
@@ -26,10 +28,9 @@ graded as (
     where as_of_date in (select distinct as_of_date from recommended)
 ),
 lines as (
-    select l.customer_key, l.product_key, o.order_date
-    from intermediate.int_order_lines as l
-    join marts.fct_orders as o using (source_name, order_id)
-    where l.customer_key is not null and list_contains($statuses, o.order_status)
+    select customer_key, product_key, order_date
+    from marts.fct_order_lines
+    where customer_key is not null and is_purchase
 ),
 -- when each customer first bought each product (once, not per day): owned before a day, or new in its horizon
 first_bought as (
@@ -131,10 +132,10 @@ COLUMNS = {
 }
 
 
-def recommendation_backtest(
-    con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int, purchase_statuses: list[str]
-) -> pl.DataFrame:
+def recommendation_backtest(con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int) -> pl.DataFrame:
     """Per graded day whose horizon has passed by `as_of` and per basis: hit rate, chance rate and lift."""
-    params = {"as_of": as_of, "horizon": horizon_days, "statuses": purchase_statuses}
+    if not all(table_exists(con, "history", t) for t in ("grade_history", "recommendation_history")):
+        return pl.DataFrame(schema=SCHEMA)  # the first run: no day graded before this one
+    params = {"as_of": as_of, "horizon": horizon_days}
     frame = con.sql(_QUERY, params=params).pl()
     return frame.cast({c: t for c, t in SCHEMA.items() if c in frame.columns}).select(list(SCHEMA))

@@ -45,18 +45,18 @@ _QUERIES = {
     # the latest graded day whose horizon has passed, per grade
     "backtest_grades": """select as_of_date, horizon_days, group_value as grade, customers, buyers, repeat_rate,
             revenue_per_customer, lift, predicted_revenue / customers_predicted as predicted_per_customer
-        from monitoring.backtest_groups
+        from evaluation.backtest_groups
         where grouped_by = 'grade' and as_of_date = (
-            select max(as_of_date) from monitoring.backtest_groups where as_of_date < ?)
+            select max(as_of_date) from evaluation.backtest_groups where as_of_date < ?)
         order by grade""",
     # the same day's recommendations against what their customers bought, per basis
     "backtest_recommendations": """select as_of_date, horizon_days, basis, customers, recommendations, hit_rate,
             customer_hit_rate, chance_hit_rate, lift
-        from monitoring.backtest_recommendations
-        where as_of_date = (select max(as_of_date) from monitoring.backtest_recommendations where as_of_date < ?)
+        from evaluation.backtest_recommendations
+        where as_of_date = (select max(as_of_date) from evaluation.backtest_recommendations where as_of_date < ?)
         order by case basis when 'all' then 0 else 1 end, basis""",
     "backtest_scores": """select as_of_date, score, customers, buyers, auc_repeat, gini_revenue
-        from monitoring.backtest_scores where as_of_date < ? order by 1, 2""",
+        from evaluation.backtest_scores where as_of_date < ? order by 1, 2""",
     # the cut points the day was scored by, beside the previous graded day's (drift_alerts watches the change)
     "cut_points": """with today as (
             select * from history.grade_cut_points where as_of_date = $1
@@ -72,7 +72,7 @@ _QUERIES = {
         order by today.profile, today.dimension, today.score""",
     # a candidate spec graded beside the live one (crmgrade.yml shadow_grading), the day's grade pairs
     "shadow": """select live_spec_version, shadow_spec_version, live_grade, shadow_grade, customers
-        from monitoring.shadow_grade_comparison where as_of_date = ? order by live_grade, shadow_grade""",
+        from evaluation.shadow_grade_comparison where as_of_date = ? order by live_grade, shadow_grade""",
     # what each campaign whose after-window has passed did to its customers' spend (newest first)
     "campaigns": """select campaign_id, campaign_name, campaign_date, window_days, comparison, targeted_customers,
             response_rate, matched_customers, estimate, uplift_per_customer, uplift_ci_low, uplift_ci_high,
@@ -85,7 +85,7 @@ _QUERIES = {
         from monitoring.membership_effect where breakdown = 'all' and cohort_month < ?
         order by cohort_month desc""",
     # every spec version that graded a backtested day (served, shadow, regrade), for which predicted better
-    "spec_backtest": """select * from monitoring.spec_backtest where as_of_date < ? order by as_of_date""",
+    "spec_backtest": """select * from evaluation.spec_backtest where as_of_date < ? order by as_of_date""",
 }
 
 

@@ -1,7 +1,7 @@
 """Which grading spec predicted better? Every spec version that graded a day, against what its customers did next.
 
 A day is graded by the served spec (history.grade_history) and may also have been graded by others: the shadow
-candidate on the day itself, `crmgrade regrade` afterwards (history.variant_grades). Once the day's horizon has
+candidate on the day itself, `crmgrade regrade` afterwards (evaluation.variant_grades). Once the day's horizon has
 passed, each version's grades of the day are scored against the purchases of [day, day + horizon) from
 marts.fct_orders, as backtest.py scores the served grades: the AUC of "bought again" and the normalised Gini of
 revenue, ranked by the grade (grades in the order of their mean weighted score that day: the better grade is
@@ -59,7 +59,7 @@ SPEC_BACKTEST_COLUMNS = {
     "as_of_date": "The graded day backtested.",
     "horizon_days": "Purchases counted in [as_of_date, as_of_date + horizon_days).",
     "spec_version": "The grading spec version (grading_spec.versions).",
-    "graded_by": "served (history.grade_history), shadow or regrade (history.variant_grades).",
+    "graded_by": "served (history.grade_history), shadow or regrade (evaluation.variant_grades).",
     "customers": "Customers the version graded on the day.",
     "buyers": "Of them, customers who bought in the horizon.",
     "auc_repeat_grade": "P(a buyer has a better grade than a non-buyer), ties half; 0.5 is chance.",
@@ -85,23 +85,21 @@ _SCHEMA = {
 }
 
 
-def read_spec_outcomes(
-    con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int, purchase_statuses: list[str], monetary: str
-) -> pl.DataFrame:
+def read_spec_outcomes(con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int, monetary: str) -> pl.DataFrame:
     """Every customer of every version's grades of a day whose horizon has passed, with what they bought in it."""
-    # before any variant graded a day there is no history.variant_grades: the served grades alone (not created
+    # before any variant graded a day there is no evaluation.variant_grades: the served grades alone (not created
     # here, it is the variants' table)
-    exists = table_exists(con, "history", "variant_grades")
+    exists = table_exists(con, "evaluation", "variant_grades")
     con.execute(
         "create or replace temp view variant_grades as "
         + (
-            "select * from history.variant_grades"
+            "select * from evaluation.variant_grades"
             if exists
             else """select null::date as as_of_date, null::varchar as spec_version, null::varchar as variant,
                 null::varchar as customer_key, null::varchar as grade, null::double as weighted_score where false"""
         )
     )
-    params = {"as_of": as_of, "horizon": horizon_days, "statuses": purchase_statuses, "basis": monetary}
+    params = {"as_of": as_of, "horizon": horizon_days, "basis": monetary}
     return con.sql(_OUTCOMES, params=params).pl()
 
 

@@ -72,13 +72,13 @@ def collect(warehouse: Path) -> dict:
         )
         backtest = _optional(
             con,
-            """select as_of_date, horizon_days, score, auc_repeat, gini_revenue from monitoring.backtest_scores
-            where as_of_date = (select max(as_of_date) from monitoring.backtest_scores) order by score""",
+            """select as_of_date, horizon_days, score, auc_repeat, gini_revenue from evaluation.backtest_scores
+            where as_of_date = (select max(as_of_date) from evaluation.backtest_scores) order by score""",
         )
         offers = _optional(
             con,
-            """select as_of_date, hit_rate, chance_hit_rate, lift from monitoring.backtest_recommendations
-            where basis = 'all' and as_of_date = (select max(as_of_date) from monitoring.backtest_recommendations)""",
+            """select as_of_date, hit_rate, chance_hit_rate, lift from evaluation.backtest_recommendations
+            where basis = 'all' and as_of_date = (select max(as_of_date) from evaluation.backtest_recommendations)""",
         )
         unconverged = _optional(
             con,

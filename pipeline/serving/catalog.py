@@ -1,5 +1,5 @@
-"""What a published version holds: every model of the dbt folder models/bi (documented in its YAML), and the
-backtest tables, which the monitoring assets write from Python (no personal data)."""
+"""What a published version holds: every model of the dbt folder models/bi (documented in its YAML), the one list
+(the tables Python writes that BI reads, the backtests, reach it through bi models over dbt sources)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,12 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.monitoring.backtest import BACKTEST_COLUMNS, BACKTEST_TABLES
 from pipeline.serving.config import ServingConfig
 from pipeline.serving.publish import SCHEMA, Published, PublishError, TableToPublish, publish
 
-# Written from Python by the monitoring assets, published beside the bi models.
-BACKTEST_TO_PUBLISH = [
-    TableToPublish(name, f"monitoring.{name}", description, BACKTEST_COLUMNS[name])
-    for name, description in BACKTEST_TABLES.items()
-]
 
-
-def bi_tables(manifest_path: Path, extra: list[TableToPublish] = ()) -> list[TableToPublish]:
-    """The bi models of the dbt manifest, with their descriptions, then `extra`."""
+def bi_tables(manifest_path: Path) -> list[TableToPublish]:
+    """The bi models of the dbt manifest, with their descriptions."""
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     tables = []
     for node in manifest["nodes"].values():
@@ -32,18 +25,18 @@ def bi_tables(manifest_path: Path, extra: list[TableToPublish] = ()) -> list[Tab
         tables.append(TableToPublish(name, f'{SCHEMA}."{name}"', node.get("description", ""), columns))
     if not tables:
         raise ValueError(f"{manifest_path} has no models in schema {SCHEMA!r} (dbt_project/models/bi)")
-    return sorted(tables, key=lambda t: t.name) + list(extra)
+    return sorted(tables, key=lambda t: t.name)
 
 
 def publish_bi(
     con: duckdb.DuckDBPyConnection, serving: ServingConfig, manifest_path: Path, *, run_id: str, as_of_date: date
 ) -> Published:
-    """Publish the working warehouse's bi schema and the backtest tables as crmgrade.yml `serving` says: the
+    """Publish the working warehouse's bi schema as crmgrade.yml `serving` says: the
     run's last asset and `crmgrade publish` both go through here."""
     return publish(
         con,
         serving.dir,
-        bi_tables(manifest_path, BACKTEST_TO_PUBLISH),
+        bi_tables(manifest_path),
         run_id=run_id,
         as_of_date=as_of_date,
         keep=serving.keep_versions,

@@ -157,7 +157,7 @@ def test_each_grade_migration_is_tagged_with_its_cause(next_day):
 
 
 def _regraded(version: str) -> str:
-    return f"""select {COLUMNS} from history.variant_grades
+    return f"""select {COLUMNS} from evaluation.variant_grades
         where as_of_date = '{DEMO_AS_OF}' and spec_version = '{version}' and variant = 'regrade'"""
 
 

@@ -149,14 +149,14 @@ def test_the_backtest_compares_a_past_days_grades_with_the_purchases_after_it(ea
     config, _ = run_env
     copy, _ = earlier_day
     backtest = dg.AssetSelection.keys(
-        ["monitoring", "backtest_groups"], ["monitoring", "backtest_scores"], ["monitoring", "backtest_recommendations"]
+        ["evaluation", "backtest_groups"], ["evaluation", "backtest_scores"], ["evaluation", "backtest_recommendations"]
     )
     result = materialize(config, copy, selection=backtest)
     assert result.success
     graded = query(copy, "select count(*) from history.grade_history where as_of_date = '2026-01-01'")[0][0]
     day = query(
         copy,
-        """select as_of_date::varchar, customers, buyers, revenue from monitoring.backtest_groups
+        """select as_of_date::varchar, customers, buyers, revenue from evaluation.backtest_groups
         where grouped_by = 'all'""",
     )
     expected = query(
@@ -172,12 +172,12 @@ def test_the_backtest_compares_a_past_days_grades_with_the_purchases_after_it(ea
     per_grade = query(
         copy,
         """select sum(customers), sum(revenue), max(abs(lift - revenue / customers / (
-            select revenue / customers from monitoring.backtest_groups where grouped_by = 'all')))
-        from monitoring.backtest_groups where grouped_by = 'grade'""",
+            select revenue / customers from evaluation.backtest_groups where grouped_by = 'all')))
+        from evaluation.backtest_groups where grouped_by = 'grade'""",
     )[0]
     assert per_grade[0] == graded and per_grade[1] == pytest.approx(day[0][3]) and per_grade[2] < 1e-9
     # The grading of the demo is worth something: it ranks the next quarter's buyers better than chance.
-    [(area,)] = query(copy, "select auc_repeat from monitoring.backtest_scores where score = 'weighted_score'")
+    [(area,)] = query(copy, "select auc_repeat from evaluation.backtest_scores where score = 'weighted_score'")
     assert area > 0.6
     checks = [c for c in result.get_asset_check_evaluations() if c.check_name == "grades_predict_better_than_chance"]
     assert [c.passed for c in checks] == [True]
@@ -186,7 +186,7 @@ def test_the_backtest_compares_a_past_days_grades_with_the_purchases_after_it(ea
     offers = query(
         copy,
         """select basis, customers, recommendations, hits, chance_hit_rate, lift
-        from monitoring.backtest_recommendations where as_of_date = '2026-01-01' order by basis""",
+        from evaluation.backtest_recommendations where as_of_date = '2026-01-01' order by basis""",
     )
     [(offered, bought)] = query(
         copy,

@@ -21,7 +21,7 @@ def test_a_shadow_spec_produces_a_comparison_without_touching_the_served_grades(
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CRMGRADE_WAREHOUSE", str(warehouse))  # read by the dbt profile
-        shown = [dg.AssetKey(["monitoring", "shadow_grade_comparison"]), dg.AssetKey(["monitoring", "report"])]
+        shown = [dg.AssetKey(["evaluation", "shadow_grade_comparison"]), dg.AssetKey(["monitoring", "report"])]
         result = materialize(config, warehouse, selection=shown)
     assert result.success
 
@@ -43,7 +43,7 @@ def test_a_shadow_spec_produces_a_comparison_without_touching_the_served_grades(
     comparison = query(
         warehouse,
         """select live_spec_version, shadow_spec_version, live_grade, shadow_grade, customers
-        from monitoring.shadow_grade_comparison""",
+        from evaluation.shadow_grade_comparison""",
     )
     assert sum(row[4] for row in comparison) == len(served)
     moved = {(live, new): n for _, _, live, new, n in comparison if live != new}
@@ -52,7 +52,7 @@ def test_a_shadow_spec_produces_a_comparison_without_touching_the_served_grades(
     # and keeps them per day beside the served grades, for the spec backtest
     assert query(
         warehouse,
-        f"""select count(*), min(variant), count(distinct inputs_as_of) from history.variant_grades
+        f"""select count(*), min(variant), count(distinct inputs_as_of) from evaluation.variant_grades
         where spec_version = '{shadow_version}'""",
     ) == [(len(served), "shadow", 1)]
     # and the monitoring report says so

@@ -94,26 +94,26 @@ def warehouse():
     )
     con.execute(
         """create table marts.fct_orders as select * from (values
-            ('a', date '2026-04-01', 'completed', 100.0, 90.0),
-            ('a', date '2026-06-29', 'completed', 50.0, 50.0),
-            ('a', date '2026-06-30', 'completed', 999.0, 999.0),
-            ('a', date '2026-03-31', 'completed', 999.0, 999.0),
-            ('b', date '2026-05-01', 'cancelled', 999.0, 0.0)
-        ) as t(customer_key, order_date, order_status, gross_amount, net_amount)"""
+            ('a', date '2026-04-01', 'completed', 100.0, 90.0, true),
+            ('a', date '2026-06-29', 'completed', 50.0, 50.0, true),
+            ('a', date '2026-06-30', 'completed', 999.0, 999.0, true),
+            ('a', date '2026-03-31', 'completed', 999.0, 999.0, true),
+            ('b', date '2026-05-01', 'cancelled', 999.0, 0.0, false)
+        ) as t(customer_key, order_date, order_status, gross_amount, net_amount, is_purchase)"""
     )
     yield con
     con.close()
 
 
 def test_outcomes_count_the_horizon_from_the_graded_day_and_only_matured_days(warehouse):
-    got = read_outcomes(warehouse, date(2026, 7, 1), 90, ["completed"], "net")
+    got = read_outcomes(warehouse, date(2026, 7, 1), 90, "net")
     # 2026-05-01 + 90 days is after 2026-07-01: not yet backtested
     assert got["as_of_date"].unique().to_list() == [D]
     rows = {r["customer_key"]: r for r in got.rows(named=True)}
     # [Apr 1, Jun 30): the order on the graded day counts, the one on Jun 30 and the one before do not
     assert (rows["a"]["purchases"], rows["a"]["revenue"]) == (2, 140.0)
     assert (rows["b"]["purchases"], rows["b"]["revenue"]) == (0, 0.0)  # a cancelled order is no purchase
-    gross = read_outcomes(warehouse, date(2026, 7, 1), 90, ["completed"], "gross")
+    gross = read_outcomes(warehouse, date(2026, 7, 1), 90, "gross")
     assert gross.filter(pl.col("customer_key") == "a")["revenue"].item() == 150.0
-    later = read_outcomes(warehouse, D + timedelta(days=89), 90, ["completed"], "net")
+    later = read_outcomes(warehouse, D + timedelta(days=89), 90, "net")
     assert later.height == 0

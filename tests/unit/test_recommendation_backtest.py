@@ -14,7 +14,7 @@ D, LATER = "2026-03-01", "2026-05-01"
 @pytest.fixture
 def warehouse():
     con = duckdb.connect()
-    con.execute("create schema history; create schema intermediate; create schema marts")
+    con.execute("create schema history; create schema marts")
     # segment S1: c1..c5 graded on D; S2: c6. c1 was offered P (co-purchase) and Q (popular), c2 P, c6 P
     con.execute(
         f"""create table history.grade_history as select as_of_date::date as as_of_date, customer_key, segment_en
@@ -40,21 +40,20 @@ def warehouse():
         ("o7", "c6", "P", "2026-05-01", "completed"),  # a hit, in a segment of one
     ]
     con.execute(
-        "create table intermediate.int_order_lines "
-        "(source_name varchar, order_id varchar, customer_key varchar, product_key varchar)"
-    )
-    con.execute(
-        "create table marts.fct_orders (source_name varchar, order_id varchar, order_date date, order_status varchar)"
+        "create table marts.fct_order_lines (source_name varchar, order_id varchar, customer_key varchar, "
+        "product_key varchar, order_date date, is_purchase boolean)"
     )
     for order_id, customer, product, day, status in orders:
-        con.execute("insert into intermediate.int_order_lines values ('pos', ?, ?, ?)", [order_id, customer, product])
-        con.execute("insert into marts.fct_orders values ('pos', ?, ?, ?)", [order_id, day, status])
+        con.execute(
+            "insert into marts.fct_order_lines values ('pos', ?, ?, ?, ?, ?)",
+            [order_id, customer, product, day, status == "completed"],
+        )
     yield con
     con.close()
 
 
 def test_hits_are_set_against_what_the_segment_bought_unoffered(warehouse):
-    got = recommendation_backtest(warehouse, date(2026, 7, 1), 90, ["completed"])
+    got = recommendation_backtest(warehouse, date(2026, 7, 1), 90)
     rows = {r["basis"]: r for r in got.rows(named=True)}
     # the LATER day's horizon has not passed
     assert got["as_of_date"].unique().to_list() == [date(2026, 3, 1)] and set(rows) == {
@@ -90,5 +89,5 @@ def test_hits_are_set_against_what_the_segment_bought_unoffered(warehouse):
 
 
 def test_nothing_old_enough_gives_an_empty_table(warehouse):
-    got = recommendation_backtest(warehouse, date(2026, 5, 29), 90, ["completed"])
+    got = recommendation_backtest(warehouse, date(2026, 5, 29), 90)
     assert got.height == 0 and got.columns[:3] == ["as_of_date", "horizon_days", "basis"]

@@ -41,6 +41,7 @@ def test_the_schema_registry_names_what_erasure_and_the_variants_use():
         "tags",
         "activation",
         "monitoring",
+        "evaluation",
         "shadow_intermediate",
         "shadow_marts",
         "regrade_intermediate",

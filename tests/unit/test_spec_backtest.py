@@ -44,7 +44,7 @@ def con():
     con.execute(
         """create table marts.fct_orders (
             customer_key varchar, order_date date, order_status varchar,
-            gross_amount decimal(18, 2), net_amount decimal(18, 2))"""
+            gross_amount decimal(18, 2), net_amount decimal(18, 2), is_purchase boolean)"""
     )
     orders = [
         ("c1", DAY, "completed", 1000, 1000),
@@ -53,7 +53,9 @@ def con():
         ("c4", DAY + timedelta(days=HORIZON), "completed", 900, 900),  # after the horizon
         ("c5", DAY + timedelta(days=5), "cancelled", 900, 0),  # not a purchase
     ]
-    con.executemany("insert into marts.fct_orders values (?, ?, ?, ?, ?)", orders)
+    con.executemany(
+        "insert into marts.fct_orders values (?, ?, ?, ?, ?, ?)", [(*o, o[2] == "completed") for o in orders]
+    )
     return con
 
 
@@ -63,14 +65,14 @@ def _candidate(con, variant="shadow", version="cand1", day=DAY):
     con.execute(VARIANT_GRADES_DDL)
     for key, (_, _, grade, score) in GRADED.items():
         con.execute(
-            """insert into history.variant_grades (as_of_date, customer_key, grade, weighted_score, spec_version,
+            """insert into evaluation.variant_grades (as_of_date, customer_key, grade, weighted_score, spec_version,
                 variant, recorded_at) values (?, ?, ?, ?, ?, ?, current_timestamp)""",
             [day, key, grade, score, version, variant],
         )
 
 
 def _scores(con, as_of=AS_OF):
-    outcomes = read_spec_outcomes(con, as_of, HORIZON, ["completed"], "net")
+    outcomes = read_spec_outcomes(con, as_of, HORIZON, "net")
     return spec_backtest(outcomes, HORIZON)
 
 

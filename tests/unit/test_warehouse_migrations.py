@@ -1,6 +1,8 @@
 """A warehouse of an older layout is brought to today's in one step (pipeline/warehouse_migrations.py): the same
 columns as a warehouse created today, its leftovers gone, each migration applied once."""
 
+from datetime import date
+
 import duckdb
 
 from pipeline.identity.resolve import DDL as IDENTITY_DDL
@@ -29,6 +31,12 @@ OLD_LAYOUT = [
     "create table grading_spec.source (text varchar)",
     "create schema marts",
     "create table marts.customer_tags (customer_key varchar, tag varchar)",
+    "create schema monitoring",
+    "create table monitoring.backtest_scores (as_of_date date, auc_repeat double)",
+    "create table monitoring.shadow_grade_comparison (as_of_date date, live_grade varchar, customers bigint)",
+    "create schema history",
+    "create table history.variant_grades (as_of_date date, customer_key varchar, grade varchar)",
+    "insert into history.variant_grades values ('2026-07-01', 'C0000000001', 'A')",
 ]
 TABLES = ["identity.runs", "dq.reconciliation", "raw._ingest_manifest"]
 
@@ -66,10 +74,14 @@ def test_an_older_warehouse_gets_todays_layout_once():
         assert _columns(old, table) == _columns(today, table), table
     assert old.execute("select rows_suppressed, orders_redelivered from dq.reconciliation").fetchall() == [(0, 0)]
     gone = old.execute(
-        "select count(*) from duckdb_tables() where (schema_name, table_name) in "
-        "(('grading_spec', 'source'), ('marts', 'customer_tags'))"
+        "select count(*) from duckdb_tables() where (schema_name, table_name) in (('grading_spec', 'source'), "
+        "('marts', 'customer_tags'), ('monitoring', 'backtest_scores'), ('monitoring', 'shadow_grade_comparison'), "
+        "('history', 'variant_grades'))"
     ).fetchone()
     assert gone == (0,)
+    # moved with their rows: the grades variants gave on past days are kept
+    kept = old.execute("select * from evaluation.variant_grades").fetchall()
+    assert kept == [(date(2026, 7, 1), "C0000000001", "A")]
     assert migrate(old) == [] and pending(old) == []
     # today's DDL runs on the migrated warehouse unchanged (create if not exists)
     _today(old)

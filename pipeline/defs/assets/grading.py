@@ -67,12 +67,12 @@ def grading_spec_assets(context: dg.AssetExecutionContext, settings: CrmgradeSet
 
 @partitioned(
     dg.asset,
-    key=["monitoring", "shadow_grade_comparison"],
+    key=["evaluation", "shadow_grade_comparison"],
     # after the day's grades are kept: the shadow's are kept beside them, with the same inputs time
     deps=[dg.AssetKey(["marts", "customer_grades"]), dg.AssetKey(["history", "grade_history"])],
     kinds={"duckdb", "dbt"},
     description="A candidate grading spec (crmgrade.yml shadow_grading) graded beside the live one into "
-    "shadow_marts.customer_grades (kept per day in history.variant_grades), and the day's customers per live grade "
+    "shadow_marts.customer_grades (kept per day in evaluation.variant_grades), and the day's customers per live grade "
     "and shadow grade. Served grades and BI are untouched. Without a candidate configured, nothing is graded.",
 )
 def shadow_grade_comparison(
@@ -173,7 +173,7 @@ _CLV_TABLES = {
             ["clv", table],
             description=description,
             kinds={"duckdb", "scipy"},
-            deps=[dg.AssetKey(["intermediate", "int_grading__purchases"]), dg.AssetKey(["marts", "customer_grades"])],
+            deps=[dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "customer_grades"])],
         )
         for table, description in _CLV_TABLES.items()
     ],
@@ -197,10 +197,13 @@ def clv_assets(context: dg.AssetExecutionContext, settings: CrmgradeSettings, wa
             for table in _CLV_TABLES:
                 yield dg.MaterializeResult(asset_key=["clv", table], metadata={"rows": 0, "why": reason})
             return
-        # the purchases the grades counted (known customer, before the as-of date, a purchase status)
+        # the purchases the grades counted: a known customer's, before the as-of date (fct_orders.is_purchase is
+        # the spec's definition, macros/purchase.sql; Python reads marts, never dbt's intermediate layer)
         orders = con.sql(
             """select customer_key, order_date as purchase_date, gross_amount, net_amount
-            from intermediate.int_grading__purchases"""
+            from marts.fct_orders
+            where customer_key is not null and is_purchase and order_date < $as_of""",
+            params={"as_of": as_of_date},
         ).pl()
         profiles = con.sql("select customer_key, profile from marts.customer_grades").pl()
         result = predict_customer_value(

@@ -32,11 +32,11 @@ _READS = [
     ["monitoring", "kpi_trends"],
     ["monitoring", "dq_trends"],
     ["monitoring", "drift_alerts"],
-    ["monitoring", "backtest_groups"],
-    ["monitoring", "backtest_scores"],
-    ["monitoring", "backtest_recommendations"],
-    ["monitoring", "shadow_grade_comparison"],
-    ["monitoring", "spec_backtest"],
+    ["evaluation", "backtest_groups"],
+    ["evaluation", "backtest_scores"],
+    ["evaluation", "backtest_recommendations"],
+    ["evaluation", "shadow_grade_comparison"],
+    ["evaluation", "spec_backtest"],
     ["monitoring", "campaign_effect"],
     ["monitoring", "membership_effect"],
 ]
@@ -46,7 +46,7 @@ _READS = [
     dg.multi_asset,
     specs=[
         dg.AssetSpec(
-            ["monitoring", table],
+            ["evaluation", table],
             description=description,
             metadata={
                 "dagster/column_schema": dg.TableSchema(
@@ -54,7 +54,9 @@ _READS = [
                 )
             },
             kinds={"duckdb", "polars"},
-            deps=[dg.AssetKey(["history", "grade_history"]), *(dg.AssetKey(k) for k in BACKTEST_DEPS[table])],
+            # the graded days it reads are earlier runs' (their horizon has passed), not this run's: ordered after
+            # the marts it counts purchases in, so bi reads it in the same run (models/bi/bi_backtest_*)
+            deps=[dg.AssetKey(k) for k in BACKTEST_DEPS[table]],
         )
         for table, description in BACKTEST_TABLES.items()
     ],
@@ -68,12 +70,12 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
     horizon = cfg.monitoring.backtest.horizon_days
     as_of = cfg.resolved_as_of_date()
     with warehouse.connect() as con:
-        outcomes = read_outcomes(con, as_of, horizon, list(spec.purchase_statuses), spec.monetary)
+        outcomes = read_outcomes(con, as_of, horizon, spec.monetary)
         result = backtest(outcomes, horizon, spec.clv.horizon_months)
-        offers = recommendation_backtest(con, as_of, horizon, list(spec.purchase_statuses))
+        offers = recommendation_backtest(con, as_of, horizon)
         replace_tables(
             con,
-            "monitoring",
+            "evaluation",
             {"backtest_groups": result.groups, "backtest_scores": result.scores, "backtest_recommendations": offers},
         )
     days, latest = result.scores["as_of_date"].n_unique(), result.scores["as_of_date"].max()
@@ -82,7 +84,7 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
     scores = result.scores.filter(pl.col("as_of_date") == latest)
     common = {"horizon_days": horizon, "days_backtested": days, "latest_day": str(latest) if latest else None}
     yield dg.MaterializeResult(
-        asset_key=["monitoring", "backtest_groups"],
+        asset_key=["evaluation", "backtest_groups"],
         metadata={
             **common,
             "rows": result.groups.height,
@@ -96,7 +98,7 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
     )
     latest_offers = offers.filter(pl.col("as_of_date") == offers["as_of_date"].max())
     yield dg.MaterializeResult(
-        asset_key=["monitoring", "backtest_recommendations"],
+        asset_key=["evaluation", "backtest_recommendations"],
         metadata={
             **common,
             "rows": offers.height,
@@ -111,7 +113,7 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
         },
     )
     yield dg.MaterializeResult(
-        asset_key=["monitoring", "backtest_scores"],
+        asset_key=["evaluation", "backtest_scores"],
         metadata={
             **common,
             "rows": result.scores.height,
@@ -127,7 +129,7 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
 
 @partitioned(
     dg.asset,
-    key=["monitoring", "spec_backtest"],
+    key=["evaluation", "spec_backtest"],
     kinds={"duckdb", "polars"},
     description=SPEC_BACKTEST_DESCRIPTION,
     metadata={
@@ -138,22 +140,20 @@ def backtest_assets(context: dg.AssetExecutionContext, settings: CrmgradeSetting
     deps=[
         dg.AssetKey(["history", "grade_history"]),
         dg.AssetKey(["marts", "fct_orders"]),
-        dg.AssetKey(["monitoring", "shadow_grade_comparison"]),
+        dg.AssetKey(["evaluation", "shadow_grade_comparison"]),
     ],
 )
 def spec_backtest_asset(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehouse: DuckDBWarehouse):
     """Every spec version that graded a day whose horizon has passed - served, shadow or regraded - against the
     purchases of that horizon (pipeline/monitoring/spec_backtest.py). Recomputed whole each run."""
     cfg = settings.load_for(context)
-    # one yardstick for every version: value as the served spec counts it (purchase statuses, net or gross)
+    # one yardstick for every version: value as the served spec counts it (its purchases, net or gross)
     spec = load_grading_spec(cfg.grading)
     horizon = cfg.monitoring.backtest.horizon_days
     with warehouse.connect() as con:
-        outcomes = read_spec_outcomes(
-            con, cfg.resolved_as_of_date(), horizon, list(spec.purchase_statuses), spec.monetary
-        )
+        outcomes = read_spec_outcomes(con, cfg.resolved_as_of_date(), horizon, spec.monetary)
         scores = spec_backtest(outcomes, horizon)
-        replace_tables(con, "monitoring", {"spec_backtest": scores})
+        replace_tables(con, "evaluation", {"spec_backtest": scores})
     compared = compare_specs(scores)
     context.log.info(
         f"spec backtest: {scores.height} (day, version) pair(s); {compared.height} version(s) against the served grades"
@@ -183,14 +183,14 @@ def spec_backtest_asset(context: dg.AssetExecutionContext, settings: CrmgradeSet
 
 
 @dg.asset_check(
-    asset=["monitoring", "backtest_scores"],
+    asset=["evaluation", "backtest_scores"],
     description="The grades' weighted score ranks next-period buyers above non-buyers better than chance "
     "(AUC > 0.5) on the latest backtested day. A warning: tune grading.yml, the run is not stopped.",
 )
 def grades_predict_better_than_chance(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
         rows = con.sql(
-            """select as_of_date, auc_repeat, customers from monitoring.backtest_scores
+            """select as_of_date, auc_repeat, customers from evaluation.backtest_scores
             where score = 'weighted_score' order by as_of_date desc limit 1"""
         ).fetchall()
     if not rows or rows[0][1] is None:

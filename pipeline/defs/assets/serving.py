@@ -7,7 +7,7 @@ from pipeline.defs.dbt.project import dbt_project
 from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import CrmgradeSettings, DuckDBWarehouse
 from pipeline.privacy.salt import privacy_salt
-from pipeline.serving.catalog import BACKTEST_TO_PUBLISH, bi_tables, publish_bi
+from pipeline.serving.catalog import bi_tables, publish_bi
 from pipeline.warehouse_tables import replace_tables
 
 PUBLISHED_TAG = "crmgrade/published_version"
@@ -29,11 +29,7 @@ def salt(context: dg.AssetExecutionContext, settings: CrmgradeSettings, warehous
 def _published_deps() -> list[dg.AssetKey]:
     """Everything a version holds, and the report: publishing comes last, after every check of the run."""
     tables = bi_tables(dbt_project.manifest_path)
-    return [
-        *(dg.AssetKey(["bi", t.name]) for t in tables),
-        *(dg.AssetKey(["monitoring", t.name]) for t in BACKTEST_TO_PUBLISH),
-        dg.AssetKey(["monitoring", "report"]),
-    ]
+    return [*(dg.AssetKey(["bi", t.name]) for t in tables), dg.AssetKey(["monitoring", "report"])]
 
 
 def published(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:

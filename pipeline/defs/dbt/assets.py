@@ -23,11 +23,12 @@ from pipeline.defs.retries import retry_if_transient
 from pipeline.grading.spec import load_grading_spec
 
 RUN_ID_ENV = "CRMGRADE_RUN_ID"
-# Dagster runs a multi-asset in one step per stretch between Python assets: seeds, which read nothing, would get
-# a dbt process of their own (~5-10 s before the first node) ahead of the ingest steps. Ordered after the privacy
-# salt (a single Python asset of a fraction of a second that reads no dbt table; a selection of the seeds'
-# upstream takes it whole), they are built in staging's step.
-SEEDS_AFTER = dg.AssetKey(["privacy", "salt"])
+# Dagster runs a multi-asset in one step per stretch between Python assets. Every dbt node is ordered after identity
+# (the customer keys every per-customer model reads), even a seed or a staging view that reads nothing of it: the
+# models before identity would otherwise be a dbt step of their own (~10 s of dbt process), and a run invokes dbt
+# twice: once up to the marts, once after the Python steps that read them (CLV, tags, backtests) for the models
+# reading what those wrote (history, monitoring, bi).
+AFTER_IDENTITY = dg.AssetKey(["identity", "record_links"])
 
 
 class CrmgradeDbtTranslator(DagsterDbtTranslator):
@@ -41,8 +42,8 @@ class CrmgradeDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        if unique_id.startswith("seed.") and SEEDS_AFTER not in {dep.asset_key for dep in spec.deps}:
-            return spec.merge_attributes(deps=[SEEDS_AFTER])
+        if AFTER_IDENTITY not in {dep.asset_key for dep in spec.deps}:
+            return spec.merge_attributes(deps=[AFTER_IDENTITY])
         return spec
 
 
@@ -59,9 +60,9 @@ def crmgrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
     # what int_orders reads from the grading spec: a change recomputes every customer's orders
     fingerprinted = {**dbt_vars, "purchase_statuses": load_grading_spec(cfg.grading).purchase_statuses}
     environment = {
-        # Dagster splits this multi-asset into several steps around the Python assets between dbt models
-        # (identity, CLV). "buildable": a step runs a test only when every model it reads is built by this step
-        # or before it, so a relationships test between a seed of step 1 and a mart of step 3 runs in step 3.
+        # Dagster splits this multi-asset into two steps around the Python assets between dbt models
+        # (CLV, tags, backtests). "buildable": a step runs a test only when every model it reads is built by this step
+        # or before it, so a relationships test between a seed of step 1 and a mart of step 2 runs in step 2.
         "DBT_INDIRECT_SELECTION": os.environ.get("DBT_INDIRECT_SELECTION", "buildable"),
         # The history tables record the run; an environment variable, not a var: a var that changes every run
         # would make every dbt step parse the whole project again.

@@ -35,7 +35,7 @@ class CrmgradeDbtCliResource(DbtCliResource):
     """DbtCliResource that knows the dbt version without running `dbt --version`.
 
     dagster-dbt (0.29) runs `dbt --version`, a 5-6 s subprocess here, once per resource instance, and Dagster
-    makes a new instance for every step: with the dbt assets split into three steps around the Python assets
+    makes a new instance for every step: with the dbt assets split into steps around the Python assets
     that cost ~25 s a run. When the executable is the dbt installed beside this Python, its version is the
     installed dbt-core package's.
     """
