@@ -8,7 +8,8 @@ warehouse the tables do not exist yet, so the statements do nothing and the migr
 before a command writes to the warehouse (pipeline/config.py connect_warehouse); docs/monitoring.md, "Running it".
 
 The raw tables are not listed here: they follow the canonical schema (pipeline/contracts/schema.py), and the
-loader adds a column the schema gained (pipeline/ingest/loader.py ensure_tables).
+loader adds a column the schema gained (pipeline/ingest/loader.py ensure_tables). dbt's tables need none, but for
+the snapshots, which keep every run's rows: a column they rename is renamed here.
 """
 
 from __future__ import annotations
@@ -92,6 +93,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             ("monitoring.shadow_grade_comparison", "evaluation.shadow_grade_comparison"),
             ("history.variant_grades", "evaluation.variant_grades"),
         ),
+    ),
+    Migration(
+        "2026-12-lifetime-frequency",
+        "fct_customer's lifetime measures are named lifetime_*: the grading inputs kept per run follow, so a past "
+        "day is graded again from its own rows (dbt rebuilds the tables; the snapshot is kept)",
+        ("alter table if exists history.grading_input_customers rename column frequency to lifetime_frequency",),
     ),
 )
 

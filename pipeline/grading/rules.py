@@ -1,5 +1,5 @@
-"""`rules.yml`: tags from conditions over the customer fact table, e.g. `monetary > 10000 -> high_value`, and the
-actions taken when a customer enters or leaves a rule's tag, a grade or a segment (pipeline/activation).
+"""`rules.yml`: tags from conditions over the customer fact table, e.g. `lifetime_monetary > 10000 -> high_value`,
+and the actions taken when a customer enters or leaves a rule's tag, a grade or a segment (pipeline/activation).
 
 A condition is parsed by Polars' SQL expression parser (pipeline/contracts/expressions.py) and evaluated by
 Polars on the fact table: it never becomes SQL text run against the warehouse, statements and subqueries are
@@ -131,6 +131,24 @@ def load_rules(file: Path) -> RulesSpec:
     return load_yaml_model(file, RulesSpec, RulesError, not_found="rules file not found")
 
 
+# fct_customer's lifetime measures, renamed in 2026-12 so that they are not taken for the grades' window measures
+RENAMED_COLUMNS = {
+    "frequency": "lifetime_frequency",
+    "monetary": "lifetime_monetary",
+    "monetary_gross": "lifetime_monetary_gross",
+}
+
+
+def _renamed_hint(message: str, schema: pl.Schema) -> str:
+    """For a rule written before the rename: which name the column has now."""
+    renamed = [
+        f"{old} is {new} (the whole history; customer_grades.{old} counts the grading window)"
+        for old, new in RENAMED_COLUMNS.items()
+        if f"'{old}'" in message.split("known columns")[0] and new in schema.names()
+    ]
+    return f". {'; '.join(renamed)}" if renamed else ""
+
+
 def compile_rules(file: Path, spec: RulesSpec, schema: pl.Schema) -> list[CompiledRule]:
     """Parse and type-check every rule against `schema`; the first bad rule raises RulesError naming it."""
     empty = pl.DataFrame(schema=schema)
@@ -140,7 +158,7 @@ def compile_rules(file: Path, spec: RulesSpec, schema: pl.Schema) -> list[Compil
         try:
             expr = parse_expression(rule.when, set(schema.names()))
         except ExpressionError as exc:
-            raise RulesError(file, where, str(exc)) from None
+            raise RulesError(file, where, str(exc) + _renamed_hint(str(exc), schema)) from None
         try:
             dtype = empty.select(expr.alias("matches")).schema["matches"]
         except Exception as exc:  # Polars raises one of several errors for a type mismatch

@@ -252,7 +252,7 @@ def test_the_summary_names_the_currency_and_the_absent_entities(foreign_run):
 def test_margin_is_net_spend_less_cost_where_the_export_gives_one(foreign_run):
     rows = _per_buyer(
         foreign_run["warehouse"],
-        "facts.margin, facts.margin_cost_coverage, facts.monetary",
+        "facts.margin, facts.margin_cost_coverage, facts.lifetime_monetary",
         "join marts.fct_customer as facts using (customer_key)",
     )
     margins = {b: (m, c) for b, m, c, _ in rows}

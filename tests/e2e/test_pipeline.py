@@ -100,7 +100,7 @@ def test_grades_cover_every_purchasing_customer(first_run, run_env):
     _, warehouse = run_env
     grades = dict(query(warehouse, "select grade, count(*) from marts.customer_grades group by 1"))
     assert set(grades) == {"A", "B", "C", "D"}
-    purchasing = query(warehouse, "select count(*) from marts.fct_customer where frequency > 0")[0][0]
+    purchasing = query(warehouse, "select count(*) from marts.fct_customer where lifetime_frequency > 0")[0][0]
     assert sum(grades.values()) == purchasing > 0
     # Scores (grading.yml scores R, F, M by thresholds): every score used, and equal values share a score.
     assert [r for (r,) in query(warehouse, "select distinct r_score from marts.customer_grades order by 1")] == [
@@ -513,7 +513,8 @@ def test_recommendations_follow_the_customers_planted_taste(first_run, run_env):
 def test_rules_tag_customers_and_a_bad_rule_stops_naming_it(first_run, run_env, tmp_path):
     config, warehouse = run_env
     tagged = query(warehouse, "select count(*) from tags.customer_tags where rule = 'high_value'")[0][0]
-    assert tagged == query(warehouse, "select count(*) from marts.fct_customer where monetary > 10000")[0][0] > 0
+    high_value = "select count(*) from marts.fct_customer where lifetime_monetary > 10000"
+    assert tagged == query(warehouse, high_value)[0][0] > 0
     assert query(
         warehouse, "select count(*) from tags.customer_tags t anti join marts.fct_customer using (customer_key)"
     ) == [(0,)]

@@ -57,7 +57,7 @@ def test_facts_use_only_data_before_the_as_of_date(earlier_day, run_env):
         )
         select f.customer_key from marts.fct_customer f
         left join expected e using (customer_key) left join interactions i using (customer_key)
-        where f.frequency != coalesce(e.frequency, 0) or f.monetary != coalesce(e.monetary, 0)
+        where f.lifetime_frequency != coalesce(e.frequency, 0) or f.lifetime_monetary != coalesce(e.monetary, 0)
            or f.recency_days is distinct from e.recency or f.interactions_30d != coalesce(i.n30, 0)""",
     )
     assert not mismatched, mismatched[:5]

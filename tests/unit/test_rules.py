@@ -76,3 +76,11 @@ def test_a_rule_that_reads_a_file_is_refused_before_polars_sees_it(tmp_path):
         compile_rules(FILE, rules, CUSTOMERS.schema)
     assert "a subquery is not allowed" in str(info.value)
     assert "the-privacy-salt" not in str(info.value)
+
+
+def test_a_rule_naming_a_renamed_lifetime_measure_is_told_its_new_name():
+    schema = pl.Schema({"customer_key": pl.String, "lifetime_monetary": pl.Float64, "lifetime_frequency": pl.Int64})
+    with pytest.raises(RulesError) as raised:
+        compile_rules(FILE, spec(("high_value", "monetary > 10000")), schema)
+    assert "monetary is lifetime_monetary" in str(raised.value)
+    assert "frequency is" not in str(raised.value)  # only the name the rule used

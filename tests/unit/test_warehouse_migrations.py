@@ -37,6 +37,8 @@ OLD_LAYOUT = [
     "create schema history",
     "create table history.variant_grades (as_of_date date, customer_key varchar, grade varchar)",
     "insert into history.variant_grades values ('2026-07-01', 'C0000000001', 'A')",
+    # a dbt snapshot: kept run by run, so a column its model renames is renamed in it
+    "create table history.grading_input_customers (customer_key varchar, frequency bigint, dbt_valid_from timestamp)",
 ]
 TABLES = ["identity.runs", "dq.reconciliation", "raw._ingest_manifest"]
 
@@ -82,6 +84,8 @@ def test_an_older_warehouse_gets_todays_layout_once():
     # moved with their rows: the grades variants gave on past days are kept
     kept = old.execute("select * from evaluation.variant_grades").fetchall()
     assert kept == [(date(2026, 7, 1), "C0000000001", "A")]
+    snapshot = [c for c, _ in _columns(old, "history.grading_input_customers")]
+    assert snapshot == ["customer_key", "lifetime_frequency", "dbt_valid_from"]
     assert migrate(old) == [] and pending(old) == []
     # today's DDL runs on the migrated warehouse unchanged (create if not exists)
     _today(old)

@@ -50,11 +50,11 @@ joined as (
         purchases.first_purchase_at,
         purchases.last_purchase_at,
         purchases.recency_days,
-        purchases.frequency,
+        purchases.lifetime_frequency,
         purchases.order_count,
-        purchases.monetary_gross,
+        purchases.lifetime_monetary_gross,
         purchases.refund_amount,
-        purchases.monetary_net,
+        purchases.lifetime_monetary_net,
         purchases.margin,
         purchases.margin_rate,
         purchases.margin_cost_coverage,
@@ -105,7 +105,7 @@ final as (
         customer_key,
         as_of_date,
         case
-            when frequency > 0 then 'customer'
+            when lifetime_frequency > 0 then 'customer'
             when is_member or lead_count > 0 or opportunity_count > 0 then 'prospect'
             else 'contact'
         end as lifecycle_stage,
@@ -113,17 +113,20 @@ final as (
         first_purchase_at,
         last_purchase_at,
         recency_days,
-        coalesce(frequency, 0) as frequency,
+        -- lifetime: every purchase before the as-of date (customer_grades counts the profile's window)
+        coalesce(lifetime_frequency, 0) as lifetime_frequency,
         coalesce(order_count, 0) as order_count,
-        coalesce(monetary_net, 0) as monetary,
-        coalesce(monetary_gross, 0) as monetary_gross,
+        coalesce(lifetime_monetary_net, 0) as lifetime_monetary,
+        coalesce(lifetime_monetary_gross, 0) as lifetime_monetary_gross,
         coalesce(refund_amount, 0) as refund_amount,
         margin,
         margin_rate,
         margin_cost_coverage,
         -- in whole fen first: half a fen then rounds up on every engine (in binary floating point 5174.775
         -- is 5174.7749..., which DuckDB rounded down and Spark's decimals up)
-        case when frequency > 0 then round(monetary_net * 100 / frequency) / 100 end as average_order_value,
+        case
+            when lifetime_frequency > 0 then round(lifetime_monetary_net * 100 / lifetime_frequency) / 100
+        end as average_order_value,
         purchase_channels,
         coalesce(purchase_channel_count, 0) as purchase_channel_count,
         coalesce(campaigns_targeted, 0) as campaigns_targeted,

@@ -5,7 +5,7 @@ with
 customers as (
 
     select * from {{ grading_input('customers') }}
-    where frequency > 0
+    where lifetime_frequency > 0
 
 ),
 

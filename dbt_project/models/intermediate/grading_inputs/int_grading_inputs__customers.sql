@@ -13,7 +13,7 @@ final as (
 
     select
         customer_key,
-        frequency,
+        lifetime_frequency,
         {{ (var('profile_attributes') + var('gradeable_indicators')) | join(',\n        ') }}
     from customers
 
