@@ -16,18 +16,24 @@ REPO = Path(__file__).resolve().parent.parent
 
 # pytest-xdist hands whole files to its two workers in collection order (--dist loadfile --no-loadscope-reorder,
 # pyproject.toml), a next file as soon as a worker has two tests left. First the file that builds the shared first
-# run (tests/e2e/conftest.py) and runs the CLI again, then the other long files, and last the file that waits
-# for that first run: by then it is built, and its rebuilds run beside the CLI rerun.
+# run (tests/e2e/conftest.py) and runs the CLI again; then every file that does not read that run, the long ones
+# first, so the other worker has work while the run is built (it waited ~90 s for it before); then the files that
+# read it, and last the one whose rebuilds run beside the CLI rerun.
 SCHEDULE_FIRST, SCHEDULE_LAST = "test_pipeline.py", "test_pipeline_rebuilds.py"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    reads_first_run = {item.path for item in items if "first_run" in item.fixturenames}
+
     def rank(item: pytest.Item) -> int:
         if item.path.name == SCHEDULE_FIRST:
             return 0
         if item.path.name == SCHEDULE_LAST:
-            return 3
-        return 1 if item.get_closest_marker("slow") else 2
+            return 5
+        slow = item.get_closest_marker("slow") is not None
+        if item.path not in reads_first_run:
+            return 1 if slow else 2
+        return 3 if slow else 4
 
     items.sort(key=rank)  # stable: a file's tests keep their order
 
