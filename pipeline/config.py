@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -139,10 +140,11 @@ class Settings(StrictModel):
         """The config file these settings were read from."""
         return self._file
 
-    def connect_warehouse(self, read_only: bool = False):
+    def connect_warehouse(self, read_only: bool = False, said: Callable[[str], None] = lambda _: None):
         """A connection to the warehouse with the configured limits, outside Dagster (the CLI, pipeline/runs); the
         Dagster steps get theirs from the warehouse resource, set from the same limits (pipeline/defs/resources.py).
-        A writing connection first brings a warehouse of an older layout to today's (pipeline/warehouse_migrations.py).
+        A writing connection first brings a warehouse of an older layout to today's (pipeline/warehouse_migrations.py),
+        each migration applied told to `said`.
         """
         import duckdb  # here: reading crmgrade.yml needs no database
 
@@ -153,7 +155,8 @@ class Settings(StrictModel):
         )
         if not read_only:
             try:
-                migrate(con)
+                for migration in migrate(con):
+                    said(f"Migrated the warehouse: {migration.why} ({migration.name})")
             except BaseException:
                 con.close()
                 raise

@@ -54,7 +54,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
         with exclusive_run(settings.warehouse, "crmgrade erase"):
             if run := active_run_in_dagster_home():
                 return fail(f"Dagster run {run} is writing {settings.warehouse}: erase after it ends")
-            earlier, report = erase_person(settings, request, step)
+            report = erase_person(settings, request, step, said=print)
     except (ContractError, ErasureError, WarehouseBusy) as exc:
         return fail(str(exc))
     except PublishError as exc:
@@ -62,8 +62,6 @@ def cmd_erase(args: argparse.Namespace) -> int:
             f"erased from the warehouse and its files, but the serving copy was not published again: {exc}. The "
             "erasure stays open: the next `crmgrade erase` or `crmgrade run` finishes it"
         )
-    for finished in earlier:
-        print(f"Finished the interrupted erasure {finished.erasure_id}")
     keys = ", ".join(report.customer_keys) or "-"
     if report.already_erased_by and not report.rows_removed:
         print(f"Already erased (erasure {', '.join(report.already_erased_by)}): nothing of them was left.")

@@ -54,7 +54,7 @@ class DriftConfig(StrictModel):
 
 
 class BacktestConfig(StrictModel):
-    """monitoring.backtest_*: the grades of a past day against what its customers bought in the days after it."""
+    """evaluation.backtest_*: the grades of a past day against what its customers bought in the days after it."""
 
     horizon_days: int = Field(
         default=90,

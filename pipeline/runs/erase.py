@@ -28,13 +28,19 @@ def erasure_target(settings: Settings) -> ErasureTarget:
     )
 
 
+def _finish_open(target: ErasureTarget, step: Callable[[str], None], said: Callable[[str], None]) -> None:
+    """Every erasure a crash left open finished, each said as it is."""
+    for report in finish_open_erasures(target, step):
+        said(f"Finished the interrupted erasure {report.erasure_id}")
+
+
 def erase_person(
-    settings: Settings, request: ErasureRequest, step: Callable[[str], None]
-) -> tuple[list[ErasureReport], ErasureReport]:
-    """The erasures left open by a crash finished first, then this one: (the finished earlier ones, this one)."""
+    settings: Settings, request: ErasureRequest, step: Callable[[str], None], said: Callable[[str], None]
+) -> ErasureReport:
+    """The erasures left open by a crash finished first (said), then this one."""
     target = erasure_target(settings)
-    earlier = finish_open_erasures(target, step)
-    return earlier, erase(target, request, step)
+    _finish_open(target, step, said)
+    return erase(target, request, step)
 
 
 def finish_interrupted(settings: Settings, progress: Callable[[str], None]) -> str | None:
@@ -43,8 +49,7 @@ def finish_interrupted(settings: Settings, progress: Callable[[str], None]) -> s
     if not open_erasures(settings.privacy.dir):
         return None
     try:
-        for report in finish_open_erasures(erasure_target(settings), lambda text: progress(f"  {text}")):
-            progress(f"Finished the interrupted erasure {report.erasure_id}")
+        _finish_open(erasure_target(settings), lambda text: progress(f"  {text}"), progress)
     except Exception as exc:  # the person must not be graded and published again: stop, saying why
         return f"an interrupted erasure could not be finished, so the run did not start: {exc}"
     return None

@@ -85,17 +85,9 @@ def run_job(
 
 def _migrate(settings: Settings, progress: Callable[[str], None]) -> None:
     """A warehouse of an older layout brought to today's before anything reads it, said on the console
-    (pipeline/warehouse_migrations.py)."""
-    import duckdb
-
-    from pipeline.warehouse_migrations import migrate
-
-    if not settings.warehouse.exists():
-        return  # a new warehouse is created in today's layout
-    config = settings.duckdb.connection_config(settings.warehouse)
-    with duckdb.connect(str(settings.warehouse), config=config) as con:
-        for migration in migrate(con):
-            progress(f"Migrated the warehouse: {migration.why} ({migration.name})")
+    (pipeline/warehouse_migrations.py). A new warehouse is created in today's layout."""
+    if settings.warehouse.exists():
+        settings.connect_warehouse(said=progress).close()
 
 
 def _run(settings: Settings, progress: Callable[[str], None], force: bool) -> RunOutcome:

@@ -112,3 +112,22 @@ def test_a_failing_migration_leaves_no_record(monkeypatch):
     else:
         raise AssertionError("the failing statement should raise")
     assert [m.name for m in wm.pending(con)] == ["broken"]
+
+
+def test_a_writing_connection_says_each_migration_it_applied_once(tmp_path):
+    from pipeline.config import load_settings
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "contracts").mkdir()
+    config = tmp_path / "crmgrade.yml"
+    config.write_text("warehouse: w.duckdb\nsources:\n  root: src\n  contracts: contracts\n", encoding="utf-8")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as old:
+        for statement in OLD_LAYOUT:
+            old.execute(statement)
+    settings = load_settings(config)
+    said: list[str] = []
+    settings.connect_warehouse(said=said.append).close()
+    assert said == [f"Migrated the warehouse: {m.why} ({m.name})" for m in MIGRATIONS]
+    settings.connect_warehouse(said=said.append).close()
+    settings.connect_warehouse(read_only=True).close()
+    assert len(said) == len(MIGRATIONS), "applied and said once"
